@@ -1,0 +1,133 @@
+"""Bootstrap of the window: paths -> logging -> QApplication -> qasync loop -> services ->
+view-models -> MainWindow, and the ordered asynchronous shutdown.
+
+This is the only core module that imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+
+from . import APP_NAME, __version__, logging_setup
+from .content.loader import load_content
+from .paths import AppPaths, resources_dir
+from .settings_store import SettingsStore
+from .system import gpu as gpu_mod
+from .tasks import TaskRegistry
+
+log = logging.getLogger(__name__)
+
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def _prepare_qt_environment() -> None:
+    """Chromium (QtWebEngine) refuses to run as root without its sandbox switched off."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
+        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+        log.warning(
+            "Running as root: the Chromium sandbox of the code view is switched off "
+            "(QTWEBENGINE_DISABLE_SANDBOX=1). Run the app as a normal user where possible."
+        )
+
+
+@dataclass
+class _Outcome:
+    exit_code: int = 0
+    crashes: list[str] = field(default_factory=list)
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """Start the desktop app (or the ``--smoke-test``); returns the process exit code."""
+    paths = AppPaths.from_cli(args.data_dir)
+    try:
+        paths.ensure()
+        logging_setup.configure(
+            paths.log_dir, level=LOG_LEVELS[args.log_level], json_format=args.log_format == "json"
+        )
+    except OSError as exc:
+        print(f"{APP_NAME}: cannot create its folders: {exc}", file=sys.stderr)
+        return 1
+    _prepare_qt_environment()
+    gpu = gpu_mod.default_provider()
+    logging_setup.log_banner(gpu_mod.describe(gpu.snapshot()))
+
+    from PySide6.QtWidgets import QApplication
+
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(False)  # we quit ourselves, after the async shutdown
+    outcome = _Outcome()
+    try:
+        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+            runner.run(_main(args, paths, gpu, outcome))
+    finally:
+        if isinstance(gpu, gpu_mod.NvmlProvider):
+            gpu.close()
+    log.info("Exit with code %d", outcome.exit_code)
+    logging.shutdown()
+    return outcome.exit_code
+
+
+async def _main(
+    args: argparse.Namespace, paths: AppPaths, gpu: gpu_mod.GpuProvider, outcome: _Outcome
+) -> None:
+    from PySide6.QtCore import QTimer
+
+    from .ui.excepthook import install_excepthook
+    from .ui.shell import build_shell
+
+    store = SettingsStore.load(paths.settings_file)
+    content = load_content(resources_dir() / "configs", paths.user_content_dir)
+    for problem in content.problems:
+        log.warning("Content file skipped: %s", problem)
+    demo = bool(args.demo or store.current.demo_mode)
+    tasks = TaskRegistry("app")
+    quit_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_crash(summary: str) -> None:
+        outcome.crashes.append(summary)
+        if args.smoke_test:
+            quit_requested.set()
+
+    install_excepthook(paths.log_dir, on_crash=on_crash, interactive=not args.smoke_test)
+    shell = build_shell(
+        paths=paths, store=store, content=content, gpu=gpu, tasks=tasks, demo=demo
+    )
+    shell.window.close_requested.connect(quit_requested.set)
+    _install_signal_handlers(loop, quit_requested)
+    # Python signal handlers only run when Python code runs; a cheap timer wakes it up.
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    shell.window.show()
+    log.info("Window shown (demo backends: %s)", demo)
+    if args.smoke_test:
+        loop.call_later(0.5, quit_requested.set)
+    await quit_requested.wait()
+    wake.stop()
+    # Ordered shutdown: view-models first (they use services), then background tasks.
+    await shell.shutdown()
+    await tasks.cancel_all()
+    shell.window.hide()
+    shell.window.deleteLater()
+    if outcome.crashes:
+        outcome.exit_code = 1
+
+
+def _install_signal_handlers(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        log.info("Signal %d received, shutting down", signum)
+        loop.call_soon_threadsafe(event.set)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)

@@ -1,0 +1,1 @@
+"""Backend layer: supervised child processes and protocol clients (no Qt)."""

@@ -1,0 +1,1 @@
+"""Content as data: interception configs, output configs, model roles, VRAM presets."""

@@ -1,0 +1,219 @@
+"""Typed, frozen content records. The loader (``content.loader``) builds and validates them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LANGS = ("de", "en")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in German and English."""
+
+    de: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (``de`` or ``en``), falling back to the other language."""
+        primary = self.de if lang == "de" else self.en
+        return primary or self.en or self.de
+
+
+class MediaType(enum.Enum):
+    """What an output produces."""
+
+    image = "image"
+    audio = "audio"
+    music = "music"
+    video = "video"
+    code = "code"
+
+
+class Route(enum.Enum):
+    """How an output is generated."""
+
+    comfyui = "comfyui"  # API-format workflow, direct or via SwarmUI's ComfyBackendDirect
+    swarmui_t2i = "swarmui_t2i"  # SwarmUI GenerateText2Image
+    code = "code"  # the (adapted) text is code; runs in the sandbox
+    cloud_image = "cloud_image"  # cloud image API, only when allowed
+    planned = "planned"  # shown as "coming later", never runnable
+
+
+class DataProtection(enum.Enum):
+    """Where data goes when this provider is used."""
+
+    local = "local"
+    eu = "eu"
+    non_eu = "non_eu"
+
+
+@dataclass(frozen=True)
+class LoraRef:
+    """A LoRA attached to an interception config."""
+
+    file: str
+    strength: float = 0.6
+    trigger: str = ""
+
+
+@dataclass(frozen=True)
+class LlmParams:
+    """LLM sampling parameters of a config (they really reach the model)."""
+
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_tokens: int = 500
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a config is meant for."""
+
+    min_age: int = 8
+    safety_levels: tuple[str, ...] = ("kids", "youth", "adult", "research")
+
+
+@dataclass(frozen=True)
+class InterceptionConfig:
+    """A pedagogical transformation rule (the WIE)."""
+
+    id: str
+    name: Text
+    description: Text
+    rules: Text  # empty in both languages for "your call"
+    category: str
+    icon: str  # file name under resources/icons/configs/
+    order: int
+    llm: LlmParams
+    outputs: tuple[str, ...]  # supported output ids; empty tuple = every output
+    default_output: str
+    loras: tuple[LoraRef, ...] = ()
+    audience: Audience = field(default_factory=Audience)
+    source: Path | None = None  # file it was loaded from
+    builtin: bool = True
+
+    def supports(self, output_id: str) -> bool:
+        """True when this config may be used with ``output_id``."""
+        return not self.outputs or output_id in self.outputs
+
+
+@dataclass(frozen=True)
+class InputTarget:
+    """One place in a workflow graph that receives a mapped value."""
+
+    node: str
+    input: str
+
+
+@dataclass(frozen=True)
+class RequiredModel:
+    """A model file the output needs, checked against ComfyUI's /object_info."""
+
+    node_class: str  # e.g. CheckpointLoaderSimple
+    input: str  # e.g. ckpt_name
+    file: str  # e.g. sd3.5_large.safetensors
+    folder: str  # ComfyUI models subfolder, e.g. checkpoints (for "where to put it")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """How a (transformed) text becomes media."""
+
+    id: str
+    name: Text
+    description: Text
+    media: MediaType
+    route: Route
+    order: int
+    workflow: str = ""  # file name in resources/workflows/ (route comfyui)
+    mapping: dict[str, tuple[InputTarget, ...]] = field(default_factory=dict)
+    defaults: dict[str, float | int | str] = field(default_factory=dict)
+    adaptation: Text | None = None  # instruction for the adaptation/code stage
+    adaptation_role: str = "adaptation"  # model role used for the adaptation stage
+    required_models: tuple[RequiredModel, ...] = ()
+    estimated_seconds: float = 30.0
+    vram_gb: float = 0.0
+    data_protection: DataProtection = DataProtection.local
+    enabled: bool = True  # off by default for the cloud route
+    needs_english: bool = False  # the model understands English prompts best
+    framework: str = ""  # "p5" or "tone" for code outputs
+    engine_options: dict[str, str] = field(default_factory=dict)  # route-specific (model, ...)
+    source: Path | None = None
+    builtin: bool = True
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A model provider prefix (``ollama``, ``mistral``, ...) and its data protection."""
+
+    id: str
+    name: Text
+    data_protection: DataProtection
+    local: bool
+
+
+@dataclass(frozen=True)
+class ModelRoleInfo:
+    """A model role (interception, translation, ...) and whether it must stay local."""
+
+    id: str
+    name: Text
+    description: Text
+    local_only: bool
+
+
+@dataclass(frozen=True)
+class VramPreset:
+    """Model choices and limits for one VRAM tier (GB)."""
+
+    tier_gb: int
+    name: Text
+    roles: dict[str, str]  # role id -> provider/model
+    outputs: tuple[str, ...]  # outputs that fit this tier
+    training: dict[str, float | int | str | bool]  # training knobs for this tier
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category of interception configs for the picker's filter."""
+
+    id: str
+    name: Text
+    order: int
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """A file that was skipped (or partly used) and why."""
+
+    file: str
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f" (field '{self.field}')" if self.field else ""
+        return f"{self.file}{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class ContentLibrary:
+    """Everything the loader found, plus what it had to skip."""
+
+    interceptions: dict[str, InterceptionConfig]
+    outputs: dict[str, OutputConfig]
+    categories: dict[str, Category]
+    providers: dict[str, Provider]
+    roles: dict[str, ModelRoleInfo]
+    presets: dict[int, VramPreset]
+    problems: tuple[ContentProblem, ...] = ()
+
+    def sorted_interceptions(self) -> list[InterceptionConfig]:
+        """Configs in display order."""
+        return sorted(self.interceptions.values(), key=lambda c: (c.order, c.id))
+
+    def sorted_outputs(self) -> list[OutputConfig]:
+        """Outputs in display order."""
+        return sorted(self.outputs.values(), key=lambda o: (o.order, o.id))

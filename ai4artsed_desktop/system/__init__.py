@@ -1,0 +1,1 @@
+"""Machine facts: GPUs through NVML, RAM/CPU and process trees through psutil."""

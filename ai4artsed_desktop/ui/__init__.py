@@ -1,0 +1,1 @@
+"""Qt user interface: view-models, widgets, pages and the main window."""
