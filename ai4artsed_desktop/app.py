@@ -1,7 +1,6 @@
-"""Bootstrap of the window: paths -> logging -> QApplication -> qasync loop -> services ->
-view-models -> MainWindow, and the ordered asynchronous shutdown.
+"""Bootstrap of the window and its ordered asynchronous shutdown (the only core Qt module).
 
-This is the only core module that imports Qt.
+paths -> logging -> QApplication -> qasync loop -> services -> view-models -> MainWindow.
 """
 
 from __future__ import annotations
@@ -28,7 +27,8 @@ LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.W
 
 def _prepare_qt_environment() -> None:
     """Chromium (QtWebEngine) refuses to run as root without its sandbox switched off."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if is_root and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
         os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
         log.warning(
             "Running as root: the Chromium sandbox of the code view is switched off "
@@ -57,11 +57,11 @@ def run_window(args: argparse.Namespace) -> int:
     gpu = gpu_mod.default_provider()
     logging_setup.log_banner(gpu_mod.describe(gpu.snapshot()))
 
+    import qasync
     from PySide6.QtWidgets import QApplication
 
-    import qasync
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setQuitOnLastWindowClosed(False)  # we quit ourselves, after the async shutdown
@@ -100,9 +100,7 @@ async def _main(
             quit_requested.set()
 
     install_excepthook(paths.log_dir, on_crash=on_crash, interactive=not args.smoke_test)
-    shell = build_shell(
-        paths=paths, store=store, content=content, gpu=gpu, tasks=tasks, demo=demo
-    )
+    shell = build_shell(paths=paths, store=store, content=content, gpu=gpu, tasks=tasks, demo=demo)
     shell.window.close_requested.connect(quit_requested.set)
     _install_signal_handlers(loop, quit_requested)
     # Python signal handlers only run when Python code runs; a cheap timer wakes it up.

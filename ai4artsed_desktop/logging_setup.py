@@ -6,6 +6,7 @@ real handlers, so nothing logged during start-up is lost.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import logging.handlers
@@ -150,10 +151,8 @@ def child_logger(name: str) -> logging.Logger:
 def banner_lines(gpu_description: str) -> list[str]:
     """The startup banner: versions, OS and GPU (or "no NVIDIA GPU")."""
     try:
-        import PySide6
-
-        qt = f"PySide6 {PySide6.__version__}"
-    except ImportError:  # the headless CLI may run without Qt installed
+        qt = f"PySide6 {importlib.metadata.version('PySide6')}"
+    except importlib.metadata.PackageNotFoundError:  # the headless CLI may run without Qt
         qt = "PySide6 not installed"
     return [
         f"AI4ArtsEd Desktop {__version__}",

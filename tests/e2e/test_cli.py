@@ -15,7 +15,9 @@ from ai4artsed_desktop import __version__
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
     # Nothing from the developer's PATH may be "detected" as a backend.
     full_env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + "/usr/bin:/bin"
@@ -62,7 +64,9 @@ def test_doctor_json(tmp_path: Path) -> None:
     names = {c["name"] for c in report["checks"]}
     assert {"python", "qt", "paths", "gpu", "ollama", "swarmui", "comfyui", "kohya"} <= names
     ollama = next(c for c in report["checks"] if c["name"] == "ollama")
-    assert ollama["ok"] is False and ollama["required"] is True and ollama["advice"]
+    assert ollama["ok"] is False
+    assert ollama["required"] is True
+    assert ollama["advice"]
     assert report["ok"] is False
 
 
@@ -77,7 +81,8 @@ def test_configs_json_lists_builtin_and_reports_broken_user_file(tmp_path: Path)
     configs = listing["interception"]
     assert len(configs) >= 15
     for config in configs:
-        assert config["name"]["de"] and config["name"]["en"]
+        assert config["name"]["de"]
+        assert config["name"]["en"]
         if config["id"] != "your_call":
             assert config["has_rules"] == {"de": True, "en": True}
     outputs = {o["id"] for o in listing["outputs"]}

@@ -40,7 +40,8 @@ def test_default_paths_are_per_user_and_distinct(
 def test_ensure_creates_folders(tmp_path: Path) -> None:
     paths = AppPaths.under(tmp_path / "x")
     paths.ensure()
-    assert paths.config_dir.is_dir() and paths.log_dir.is_dir()
+    assert paths.config_dir.is_dir()
+    assert paths.log_dir.is_dir()
 
 
 def test_resources_dir_has_configs_and_can_be_overridden(

@@ -33,7 +33,9 @@ async def test_failures_are_logged_with_traceback(caplog: pytest.LogCaptureFixtu
         await task
     await asyncio.sleep(0)
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors and errors[0].exc_info and "boom" in errors[0].getMessage()
+    assert errors
+    assert errors[0].exc_info
+    assert "boom" in errors[0].getMessage()
 
 
 @pytest.mark.asyncio

@@ -75,7 +75,8 @@ def test_system_snapshot_is_plausible() -> None:
 @pytest.mark.gpu
 def test_real_nvml_reports_memory() -> None:
     snap = gpu.NvmlProvider().snapshot()
-    assert snap is not None and snap.gpus
+    assert snap is not None
+    assert snap.gpus
     first = snap.gpus[0]
     assert first.total_bytes > 0
     assert 0 <= first.used_bytes <= first.total_bytes

@@ -1,0 +1,155 @@
+"""The websocket half of the SwarmUI client: frame transport and the per-job event tracker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import connect
+
+from ..errors import BackendProtocolError, BackendUnavailable
+from ..events import (
+    JobFailed,
+    JobFinished,
+    JobInterrupted,
+    JobPreview,
+    JobProgress,
+    JobQueued,
+    JobStarted,
+    OutputFile,
+)
+from .swarmui_frames import (
+    WsClose,
+    WsDiscard,
+    WsError,
+    WsFrame,
+    WsImage,
+    WsProgress,
+    WsStatus,
+    parse_ws_frame,
+)
+from .swarmui_parsing import BACKEND
+
+Event = JobQueued | JobStarted | JobProgress | JobPreview | JobFinished | JobFailed | JobInterrupted
+
+#: Previews arrive as base64 data URLs inside JSON; allow big frames.
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+OPEN_TIMEOUT_S = 10.0
+
+
+async def ws_frames(url: str, body: dict[str, Any]) -> AsyncGenerator[WsFrame, None]:
+    """Connect, send ``body`` as the one request frame, then yield parsed frames until close.
+
+    Binary frames are skipped. Always use it inside ``contextlib.aclosing`` so an early
+    exit closes the socket.
+
+    Raises:
+        BackendUnavailable: the server cannot be reached.
+        BackendProtocolError: the handshake was refused or the connection broke off.
+    """
+    try:
+        async with connect(
+            url, max_size=MAX_FRAME_BYTES, open_timeout=OPEN_TIMEOUT_S, proxy=None
+        ) as socket:
+            await socket.send(json.dumps(body))
+            async for message in socket:
+                if isinstance(message, str):
+                    yield parse_ws_frame(_decode(message))
+    except websockets.ConnectionClosedError as exc:
+        raise BackendProtocolError(
+            f"The connection to {BACKEND} broke off during generation.", detail=repr(exc)
+        ) from exc
+    except websockets.InvalidStatus as exc:
+        raise BackendProtocolError(
+            f"{BACKEND} refused the generation socket (HTTP {exc.response.status_code}).",
+            detail=repr(exc),
+        ) from exc
+    except websockets.InvalidHandshake as exc:
+        raise BackendProtocolError(
+            f"{BACKEND} did not open the generation socket.", detail=repr(exc)
+        ) from exc
+    except (OSError, TimeoutError) as exc:
+        raise BackendUnavailable(
+            f"{BACKEND} is not reachable. It may still be starting or it has stopped.",
+            detail=repr(exc),
+        ) from exc
+
+
+def _decode(message: str) -> Any:
+    try:
+        return json.loads(message)
+    except ValueError:
+        return None
+
+
+class WsJobTracker:
+    """Turns ``GenerateText2ImageWS`` frames into ``events.py`` events for one job.
+
+    Args:
+        job_id: the id the events carry (chosen by the client).
+        expected_images: how many images were requested.
+    """
+
+    def __init__(self, job_id: str, expected_images: int) -> None:
+        self.job_id = job_id
+        self.expected = expected_images
+        self.images: list[str] = []
+        self.discarded: set[int] = set()
+        self.queued = False
+        self.started = False
+        self.failed = False
+        self.closed = False
+
+    def handle(self, frame: WsFrame) -> tuple[list[Event], bool]:
+        """Events for one frame, and whether the job is over (error or close intention)."""
+        events: list[Event] = []
+        if isinstance(frame, WsStatus | WsProgress | WsImage) and not self.queued:
+            self.queued = True
+            events.append(JobQueued(self.job_id))
+        if isinstance(frame, WsProgress | WsImage) and not self.started:
+            self.started = True
+            events.append(JobStarted(self.job_id))
+        if isinstance(frame, WsProgress):
+            events.append(JobProgress(self.job_id, step=round(frame.overall * 100), total=100))
+            if frame.preview is not None:
+                events.append(JobPreview(self.job_id, frame.preview, frame.preview_mime))
+        elif isinstance(frame, WsImage):
+            self.images.append(frame.path)
+        elif isinstance(frame, WsDiscard):
+            self.discarded.update(frame.indices)
+        elif isinstance(frame, WsError):
+            self.failed = True
+            detail = f"error_id={frame.error_id}" if frame.error_id else frame.message
+            events.append(JobFailed(self.job_id, f"{BACKEND}: {frame.message}", detail=detail))
+            return events, True
+        elif isinstance(frame, WsClose):
+            self.closed = True
+            return events, True
+        return events, False
+
+    def outputs(self) -> tuple[OutputFile, ...]:
+        """The images that were not discarded, as ``OutputFile(type="swarm")``."""
+        return tuple(
+            OutputFile(filename=path, type="swarm")
+            for index, path in enumerate(self.images)
+            if index not in self.discarded
+        )
+
+    def finish(self, *, interrupted: bool) -> list[Event]:
+        """The closing event after the socket ended.
+
+        Raises:
+            BackendProtocolError: the server closed before saying it was done.
+        """
+        if self.failed:
+            return []
+        if interrupted and len(self.images) < self.expected:
+            return [JobInterrupted(self.job_id)]
+        if not self.closed:
+            raise BackendProtocolError(
+                f"{BACKEND} closed the generation socket before the job was finished.",
+                detail=f"{len(self.images)} of {self.expected} images received",
+            )
+        return [JobFinished(self.job_id, self.outputs())]

@@ -1,0 +1,1 @@
+"""Protocol-faithful stand-ins for the backends, runnable with ``python -m`` (tests, demo mode)."""

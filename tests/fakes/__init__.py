@@ -1,0 +1,1 @@
+"""Fake child programs and helpers for process and backend tests."""
