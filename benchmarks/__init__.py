@@ -1,0 +1,1 @@
+"""Reproducible performance measurements (not run as tests): ``python -m benchmarks.<name>``."""
