@@ -56,10 +56,54 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     _common(doctor, suppress=True)
 
+    _add_run(sub)
+
     configs = sub.add_parser("configs", help="list interception and output configs")
     configs.add_argument("--json", action="store_true", help="machine-readable output")
     _common(configs, suppress=True)
     return parser
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser(
+        "run",
+        help="one headless run of the pipeline (scripting, lesson preparation)",
+        description="Exit codes: 0 done, 2 blocked by safety, 1 error.",
+    )
+    run.add_argument("--idea", required=True, help="the idea (WHAT)")
+    run.add_argument("--config", metavar="ID", help="interception config id (default: your_call)")
+    run.add_argument("--rules", help="rules text (HOW); overrides the config's rules")
+    run.add_argument("--output", required=True, metavar="ID", help="output config id")
+    run.add_argument("--level", choices=("kids", "youth", "adult", "research"))
+    run.add_argument("--lang", choices=("de", "en"))
+    run.add_argument("--seed", type=int)
+    run.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="FILE:STRENGTH",
+        help="add a LoRA (repeatable), e.g. --lora style.safetensors:0.6",
+    )
+    run.add_argument("--stop-after", choices=("interception", "adaptation"))
+    run.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="use a running server, e.g. --backend comfyui=http://127.0.0.1:8188",
+    )
+    run.add_argument("--json", action="store_true", help="one JSON event per line")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the exact ComfyUI graph that would be submitted; submit nothing",
+    )
+    run.add_argument(
+        "--confirm-research",
+        action="store_true",
+        help="a teacher confirms the research level (all checks off) for this run",
+    )
+    _common(run, suppress=True)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -155,3 +155,101 @@ class SavedFile:
 
     path: Path
     mime: str
+
+
+# ------------------------------------------------------------------ pipeline runs
+
+
+class Stage(enum.Enum):
+    """The stages of one run (product.md §2), in order."""
+
+    input_safety = "input_safety"
+    interception = "interception"
+    adaptation = "adaptation"
+    translation = "translation"
+    output_safety = "output_safety"
+    generation = "generation"
+    media_check = "media_check"
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    """A stage began; ``model`` names the model or backend doing the work."""
+
+    run_id: str
+    stage: Stage
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class StageText:
+    """Streamed text of a text stage (interception, adaptation, translation)."""
+
+    run_id: str
+    stage: Stage
+    delta: str
+
+
+@dataclass(frozen=True)
+class StageCompleted:
+    """A stage finished; ``text`` is its full output for text stages ("" otherwise)."""
+
+    run_id: str
+    stage: Stage
+    text: str = ""
+    badge: str = ""  # short note for the UI ("safety passed", "translated", "LoRA applied")
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Real progress of the generation stage (sampler steps)."""
+
+    run_id: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class RunPreview:
+    """A live preview frame during generation."""
+
+    run_id: str
+    image: bytes = field(repr=False)
+    mime: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class RunBlocked:
+    """Safety stopped the run; ``reason`` is in student-friendly words."""
+
+    run_id: str
+    stage: Stage
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    """The run failed; ``message`` says what happened and what to do."""
+
+    run_id: str
+    stage: Stage
+    message: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RunCancelled:
+    """The user cancelled the run."""
+
+    run_id: str
+    stage: Stage
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The run is complete: where its folder and media are."""
+
+    run_id: str
+    folder: Path
+    media: tuple[SavedFile, ...] = ()
+    code: str = ""  # for code outputs: the final code
