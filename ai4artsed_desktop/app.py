@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import APP_NAME, __version__, logging_setup
+from .backends.manager import BackendManager
 from .content.loader import load_content
 from .paths import AppPaths, resources_dir
 from .settings_store import SettingsStore
@@ -25,8 +26,27 @@ log = logging.getLogger(__name__)
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
-def _prepare_qt_environment() -> None:
-    """Chromium (QtWebEngine) refuses to run as root without its sandbox switched off."""
+def _has_display() -> bool:
+    """False on a Linux machine without X11 or Wayland (a server, a CI box)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _prepare_qt_environment(smoke_test: bool) -> str:
+    """Set up Qt's environment; returns an error message when no window can be shown.
+
+    Chromium (QtWebEngine) refuses to run as root without its sandbox switched off, and a
+    smoke test on a machine without a display renders offscreen.
+    """
+    if not _has_display():
+        if not smoke_test:
+            return (
+                "No display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window "
+                "cannot open. Start the app from a desktop session, or use `doctor` / `run`."
+            )
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        log.info("No display: the smoke test renders offscreen")
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if is_root and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
         os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
@@ -34,6 +54,7 @@ def _prepare_qt_environment() -> None:
             "Running as root: the Chromium sandbox of the code view is switched off "
             "(QTWEBENGINE_DISABLE_SANDBOX=1). Run the app as a normal user where possible."
         )
+    return ""
 
 
 @dataclass
@@ -53,7 +74,11 @@ def run_window(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{APP_NAME}: cannot create its folders: {exc}", file=sys.stderr)
         return 1
-    _prepare_qt_environment()
+    problem = _prepare_qt_environment(args.smoke_test)
+    if problem:
+        log.error("%s", problem)
+        print(f"{APP_NAME}: {problem}", file=sys.stderr)
+        return 1
     gpu = gpu_mod.default_provider()
     logging_setup.log_banner(gpu_mod.describe(gpu.snapshot()))
 
@@ -100,7 +125,17 @@ async def _main(
             quit_requested.set()
 
     install_excepthook(paths.log_dir, on_crash=on_crash, interactive=not args.smoke_test)
-    shell = build_shell(paths=paths, store=store, content=content, gpu=gpu, tasks=tasks, demo=demo)
+    manager = BackendManager(store.current, paths, demo=demo)
+    shell = build_shell(
+        paths=paths,
+        store=store,
+        content=content,
+        gpu=gpu,
+        tasks=tasks,
+        demo=demo,
+        manager=manager,
+        demo_forced=bool(args.demo),
+    )
     shell.window.close_requested.connect(quit_requested.set)
     _install_signal_handlers(loop, quit_requested)
     # Python signal handlers only run when Python code runs; a cheap timer wakes it up.
@@ -113,8 +148,10 @@ async def _main(
         loop.call_later(0.5, quit_requested.set)
     await quit_requested.wait()
     wake.stop()
-    # Ordered shutdown: view-models first (they use services), then background tasks.
+    # Ordered shutdown: view-models first (they use services), then the backends and their
+    # process trees, then whatever background tasks remain.
     await shell.shutdown()
+    await manager.shutdown()
     await tasks.cancel_all()
     shell.window.hide()
     shell.window.deleteLater()

@@ -148,7 +148,12 @@ class BackendManager:
     def add_listener(self, listener: StateListener) -> Callable[[], None]:
         """Call ``listener`` on every state change of any backend; returns the remover."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
 
     def _emit(self, event: BackendStateChanged) -> None:
         log.info("Backend %s: %s %s", event.backend, event.state.value, event.message)
@@ -281,7 +286,9 @@ class BackendManager:
             self._demo = demo
         old, self._settings = self._settings, settings
         for name in BACKENDS:
-            if demo_changed or getattr(old, name) != getattr(settings, name):
+            # In demo mode the simulators ignore paths, URLs and ports: nothing to rebuild.
+            section_changed = getattr(old, name) != getattr(settings, name) and not self._demo
+            if demo_changed or section_changed:
                 await self._entries[name].impl.stop()
                 await self._close_clients()
                 self._entries[name] = self._build(name, settings)

@@ -1,0 +1,105 @@
+"""Run-time switchable UI translations read from ``resources/i18n/<lang>.json``.
+
+Every visible string goes through :meth:`Translator.tr`; widgets connect a ``retranslate()``
+method to :attr:`Translator.language_changed` so a switch updates everything at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..content.schema import Text
+from ..paths import resources_dir
+from ..settings import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+FALLBACK_LANGUAGE = "en"
+
+
+def catalogue_dir() -> Path:
+    """The folder of the ``<lang>.json`` catalogues."""
+    return resources_dir() / "i18n"
+
+
+def load_catalogue(language: str, folder: Path | None = None) -> dict[str, str]:
+    """Read one flat ``key -> text`` catalogue; a missing or broken file gives ``{}``."""
+    path = (folder or catalogue_dir()) / f"{language}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.error("Translation catalogue %s unusable: %s", path, exc)
+        return {}
+    if not isinstance(data, dict):
+        log.error("Translation catalogue %s is not a JSON object", path)
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
+
+
+class Translator(QObject):
+    """Looks up UI texts in the current language and announces language switches.
+
+    Missing keys fall back to English, then to the key itself (so a gap is visible but
+    never crashes). Content texts (:class:`Text`) are picked with :meth:`text`.
+
+    Signals:
+        language_changed(str): the language switched; widgets retranslate.
+    """
+
+    language_changed = Signal(str)
+
+    def __init__(
+        self, language: str = "de", *, folder: Path | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._catalogues = {lang: load_catalogue(lang, folder) for lang in LANGUAGES}
+        self._language = language if language in LANGUAGES else FALLBACK_LANGUAGE
+
+    @property
+    def language(self) -> str:
+        """The current language code (``de`` or ``en``)."""
+        return self._language
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language a catalogue exists for."""
+        return LANGUAGES
+
+    def set_language(self, language: str) -> None:
+        """Switch the language; emits :attr:`language_changed` when it really changed."""
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language {language!r}")
+        if language == self._language:
+            return
+        self._language = language
+        self.language_changed.emit(language)
+
+    def has(self, key: str, language: str | None = None) -> bool:
+        """True when ``key`` exists in the catalogue of ``language`` (default: current)."""
+        return key in self._catalogues.get(language or self._language, {})
+
+    # Deliberately replaces Qt's QObject.tr: our texts live in JSON catalogues, not .qm files.
+    def tr(self, key: str, /, **fmt: Any) -> str:  # type: ignore[override]
+        """The text for ``key`` in the current language, formatted with ``fmt``."""
+        text = self._catalogues[self._language].get(key)
+        if text is None:
+            text = self._catalogues[FALLBACK_LANGUAGE].get(key)
+        if text is None:
+            log.debug("Missing translation key %r", key)
+            return key
+        if not fmt:
+            return text
+        try:
+            return text.format(**fmt)
+        except (KeyError, IndexError, ValueError):
+            log.debug("Translation %r does not fit the arguments %r", key, fmt)
+            return text
+
+    def text(self, value: Text) -> str:
+        """A content text (config name, rules, ...) in the current language."""
+        return value.get(self._language)

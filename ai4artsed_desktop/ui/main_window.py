@@ -1,0 +1,219 @@
+"""MainWindow: header (language, log folder, demo badge), page navigation, status bar."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import APP_NAME
+from .desktop import FolderOpener
+from .i18n import Translator
+from .pages.create_page import CreatePage
+from .viewmodels.settings_vm import SettingsViewModel
+from .widgets.error_banner import ErrorBanner
+from .widgets.status_bar import StatusBar
+
+PAGE_IDS = ("create", "history", "training", "settings")
+MINIMUM_SIZE = QSize(1100, 680)  # fits 1366x768 with taskbar and window frame
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+
+
+class MainWindow(QMainWindow):
+    """The window. Closing it only asks the app to quit (``close_requested``).
+
+    Signals:
+        close_requested(): the user closed the window; ``app.py`` runs the ordered shutdown.
+    """
+
+    close_requested = Signal()
+
+    def __init__(
+        self,
+        *,
+        translator: Translator,
+        settings_vm: SettingsViewModel,
+        pages: dict[str, QWidget],
+        status_bar: StatusBar,
+        log_dir: Path,
+        icons_dir: Path,
+        demo: bool = False,
+    ):
+        super().__init__()
+        self._tr = translator
+        self._settings_vm = settings_vm
+        self._log_dir = log_dir
+        self.pages = pages
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(APP_NAME)
+        self.setMinimumSize(MINIMUM_SIZE)
+        self._create_header(icons_dir, demo)
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.stack = QStackedWidget()
+        self.banner = ErrorBanner(translator, log_dir)
+        self.page_actions: list[QAction] = []
+        self.open_log_action = QAction(self)
+        self.open_log_action.triggered.connect(self.open_log_folder)
+        self.addAction(self.open_log_action)
+        self._build_navigation(icons_dir)
+        self._build_layout(status_bar)
+        self._sync_language_combo(settings_vm.language)
+        self.language_combo.currentIndexChanged.connect(self._on_language_combo_changed)
+        self.log_button.clicked.connect(self.open_log_folder)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        settings_vm.language_changed.connect(self._sync_language_combo)
+        settings_vm.error_occurred.connect(self._on_settings_vm_error_occurred)
+        translator.language_changed.connect(self.retranslate)
+        self.retranslate()
+        self.show_page("create")
+
+    def _create_header(self, icons_dir: Path, demo: bool) -> None:
+        self.title_label = QLabel(APP_NAME)
+        self.title_label.setObjectName("appTitle")
+        self.demo_badge = QLabel()
+        self.demo_badge.setObjectName("demoBadge")
+        self.demo_badge.setVisible(demo)
+        self.language_label = QLabel()
+        self.language_combo = QComboBox()
+        for code in self._tr.languages:
+            self.language_combo.addItem(LANGUAGE_NAMES.get(code, code), code)
+        self.language_label.setBuddy(self.language_combo)
+        self.log_button = QPushButton()
+        self.log_button.setIcon(QIcon(str(icons_dir / "folder.svg")))
+
+    def _build_navigation(self, icons_dir: Path) -> None:
+        self.nav.setIconSize(QSize(22, 22))
+        self.nav.setFixedWidth(190)
+        self.nav.setFrameShape(QFrame.Shape.NoFrame)
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for number, page_id in enumerate(PAGE_IDS, start=1):
+            item = QListWidgetItem(QIcon(str(icons_dir / f"{page_id}.svg")), "")
+            item.setData(Qt.ItemDataRole.UserRole, page_id)
+            item.setSizeHint(QSize(180, 44))
+            self.nav.addItem(item)
+            self.stack.addWidget(self.pages[page_id])
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _checked=False, p=page_id: self.show_page(p))
+            self.addAction(action)
+            self.page_actions.append(action)
+
+    def _build_layout(self, status_bar: StatusBar) -> None:
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(20, 10, 16, 10)
+        row.setSpacing(10)
+        row.addWidget(self.title_label)
+        row.addWidget(self.demo_badge)
+        row.addStretch(1)
+        row.addWidget(self.language_label)
+        row.addWidget(self.language_combo)
+        row.addWidget(self.log_button)
+        content = QWidget()
+        content_column = QVBoxLayout(content)
+        content_column.setContentsMargins(0, 0, 0, 0)
+        content_column.setSpacing(0)
+        content_column.addWidget(self.banner)
+        content_column.addWidget(self.stack, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.nav)
+        body.addWidget(content, 1)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(header)
+        column.addLayout(body, 1)
+        self.setCentralWidget(central)
+        self.setStatusBar(status_bar)
+        chain: list[QWidget] = [self.language_combo, self.log_button, self.nav]
+        create_page = self.pages["create"]
+        if isinstance(create_page, CreatePage):
+            chain += create_page.focus_chain()
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    def retranslate(self) -> None:
+        tr = self._tr.tr
+        for row, page_id in enumerate(PAGE_IDS):
+            item = self.nav.item(row)
+            item.setText(tr(f"nav.{page_id}"))
+            item.setToolTip(tr("nav.shortcut", page=tr(f"nav.{page_id}"), number=row + 1))
+            self.page_actions[row].setText(tr(f"nav.{page_id}"))
+        self.nav.setAccessibleName(tr("nav.accessible"))
+        self.nav.setAccessibleDescription(tr("nav.accessible_help"))
+        self.demo_badge.setText(tr("header.demo_badge"))
+        self.demo_badge.setToolTip(tr("header.demo_badge_help"))
+        self.demo_badge.setAccessibleName(tr("header.demo_badge"))
+        self.demo_badge.setAccessibleDescription(tr("header.demo_badge_help"))
+        self.language_label.setText(tr("header.language"))
+        self.language_combo.setAccessibleName(tr("header.language"))
+        self.language_combo.setToolTip(tr("header.language_help"))
+        self.log_button.setText(tr("action.open_log_folder"))
+        self.log_button.setAccessibleName(tr("action.open_log_folder"))
+        self.log_button.setToolTip(tr("action.open_log_folder_help"))
+        self.open_log_action.setText(tr("action.open_log_folder"))
+
+    # ------------------------------------------------------------------ navigation
+    @property
+    def current_page(self) -> str:
+        return PAGE_IDS[self.stack.currentIndex()]
+
+    def show_page(self, page_id: str) -> None:
+        self.nav.setCurrentRow(PAGE_IDS.index(page_id))
+
+    # ------------------------------------------------------------------ actions
+    def open_log_folder(self) -> None:
+        FolderOpener.open(self._log_dir)
+
+    def _on_language_combo_changed(self, index: int) -> None:
+        code = str(self.language_combo.itemData(index))
+        if code != self._settings_vm.language and not self._settings_vm.set_value(
+            "ui.language", code
+        ):
+            self._sync_language_combo(self._settings_vm.language)
+
+    def _sync_language_combo(self, language: str) -> None:
+        self.language_combo.blockSignals(True)
+        self.language_combo.setCurrentIndex(max(self.language_combo.findData(language), 0))
+        self.language_combo.blockSignals(False)
+
+    def _on_settings_vm_error_occurred(self, message: str, detail: str) -> None:
+        self.show_error_outside_settings(message, detail)
+
+    def show_error_outside_settings(self, message: str, detail: str) -> None:
+        """Show an error of a settings-page view-model unless that page (and banner) is shown."""
+        if self.current_page != "settings":
+            self.banner.show_error(message, detail)
+
+    def set_demo(self, demo: bool) -> None:
+        """Show or hide the "demo backends" badge."""
+        self.demo_badge.setVisible(demo)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        meta = self.metaObject()
+        signal = meta.method(meta.indexOfSignal("close_requested()"))
+        if self.isSignalConnected(signal):
+            event.ignore()  # the app quits after its asynchronous shutdown
+            self.close_requested.emit()
+        else:
+            event.accept()

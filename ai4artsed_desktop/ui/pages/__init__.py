@@ -1,0 +1,1 @@
+"""The four pages of the main window: Create, History, Training, Settings."""

@@ -1,0 +1,194 @@
+"""Settings page: a form generated from ``settings.describe()``, saved through the VM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...settings import Settings
+from ..i18n import Translator
+from ..viewmodels.backends_vm import BackendsViewModel
+from ..viewmodels.settings_vm import SettingsViewModel
+from ..widgets.error_banner import ErrorBanner
+from .backends_panel import BackendsPanel
+from .settings_form import BACKEND_SECTIONS, FormSection, SettingEditor, fields_by_section
+
+TAB_IDS = ("general", "backends")
+
+
+class SettingsPage(QWidget):
+    """Edits a copy of the settings; "Save" applies all changes at once, "Revert" drops them.
+
+    Two tabs: the general settings, and the backends (with live state and controls when a
+    :class:`BackendsViewModel` is given).
+    """
+
+    def __init__(
+        self,
+        vm: SettingsViewModel,
+        translator: Translator,
+        log_dir: Path,
+        backends_vm: BackendsViewModel | None = None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self._vm = vm
+        self._tr = translator
+        self.editors: dict[str, SettingEditor] = {}
+        self._loaded: dict[str, Any] = {}
+        self.groups: dict[str, QGroupBox] = {}
+        self._sections: dict[str, FormSection] = {}
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.banner = ErrorBanner(translator, log_dir, self)
+        self.saved_label = QLabel()
+        self.saved_label.setObjectName("hint")
+        self.save_button = QPushButton()
+        self.save_button.setObjectName("primaryButton")
+        self.save_button.setDefault(True)
+        self.revert_button = QPushButton()
+        self.save_button.clicked.connect(self.save)
+        self.revert_button.clicked.connect(self.revert)
+        sections = fields_by_section()
+        self.backends = BackendsPanel(
+            {s: sections[s] for s in BACKEND_SECTIONS}, translator, log_dir, backends_vm
+        )
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settingsTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self._build_general(sections), "")
+        self.tabs.addTab(self.backends, "")
+        self._register(self.backends.sections, self.backends.groups)
+        self._build_layout()
+        vm.settings_changed.connect(self._on_vm_settings_changed)
+        vm.error_occurred.connect(self.banner.show_error)
+        translator.language_changed.connect(self.retranslate)
+        self._load(vm.current, force=True)
+        self.retranslate()
+
+    def _build_general(self, sections: dict[str, Any]) -> QWidget:
+        form_host = QWidget()
+        column = QVBoxLayout(form_host)
+        column.setContentsMargins(0, 6, 12, 0)
+        column.setSpacing(14)
+        found: dict[str, FormSection] = {}
+        groups: dict[str, QGroupBox] = {}
+        for section, fields in sections.items():
+            if section in BACKEND_SECTIONS:
+                continue
+            group = QGroupBox()
+            found[section] = FormSection(QFormLayout(group), fields, self._tr, self)
+            groups[section] = group
+            column.addWidget(group)
+        column.addStretch(1)
+        self._register(found, groups)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(form_host)
+        return scroll
+
+    def _register(self, sections: dict[str, FormSection], groups: dict[str, QGroupBox]) -> None:
+        self._sections.update(sections)
+        self.groups.update(groups)
+        for section in sections.values():
+            for dotted, editor in section.editors.items():
+                editor.edited.connect(self._update_buttons)
+                self.editors[dotted] = editor
+
+    def _build_layout(self) -> None:
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.saved_label, 1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        layout.addWidget(self.title)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(buttons)
+
+    def retranslate(self) -> None:
+        tr = self._tr.tr
+        self.title.setText(tr("settings.title"))
+        for section, group in self.groups.items():
+            group.setTitle(tr(f"settings.section.{section}"))
+        for section_id, form_section in self._sections.items():
+            if section_id not in BACKEND_SECTIONS:  # the panel retranslates its own
+                form_section.retranslate()
+        for index, tab_id in enumerate(TAB_IDS):
+            self.tabs.setTabText(index, tr(f"settings.tab.{tab_id}"))
+            self.tabs.setTabToolTip(index, tr(f"settings.tab.{tab_id}_help"))
+        self.tabs.setAccessibleName(tr("settings.tabs_accessible"))
+        self.tabs.tabBar().setAccessibleName(tr("settings.tabs_accessible"))
+        self.save_button.setText(tr("settings.save"))
+        self.save_button.setAccessibleName(tr("settings.save"))
+        self.save_button.setToolTip(tr("settings.save_help"))
+        self.revert_button.setText(tr("settings.revert"))
+        self.revert_button.setAccessibleName(tr("settings.revert"))
+        self.revert_button.setToolTip(tr("settings.revert_help"))
+        if self.saved_label.text():
+            self.saved_label.setText(tr("settings.saved"))
+
+    # ------------------------------------------------------------------ state
+    @property
+    def current_tab(self) -> str:
+        return TAB_IDS[self.tabs.currentIndex()]
+
+    def show_tab(self, tab_id: str) -> None:
+        self.tabs.setCurrentIndex(TAB_IDS.index(tab_id))
+
+    def changes(self) -> dict[str, Any]:
+        """Fields whose editor differs from the saved settings."""
+        return {
+            dotted: editor.value()
+            for dotted, editor in self.editors.items()
+            if editor.value() != self._vm.value(dotted)
+        }
+
+    def save(self) -> bool:
+        changes = self.changes()
+        if not changes:
+            return True
+        ok = self._vm.apply(changes)
+        if ok:
+            self.banner.dismiss()
+            self.saved_label.setText(self._tr.tr("settings.saved"))
+        self._update_buttons()
+        return ok
+
+    def revert(self) -> None:
+        self._load(self._vm.current, force=True)
+        self.banner.dismiss()
+
+    def _load(self, settings: Settings, *, force: bool) -> None:
+        """Show ``settings``; without ``force`` only fields the user has not edited."""
+        for dotted, editor in self.editors.items():
+            new = self._vm.value(dotted)
+            if force or editor.value() == self._loaded.get(dotted):
+                editor.set_value(new)
+            self._loaded[dotted] = new
+        self._update_buttons()
+
+    def _on_vm_settings_changed(self, settings: Settings) -> None:
+        self._load(settings, force=False)
+
+    def _update_buttons(self) -> None:
+        dirty = bool(self.changes())
+        self.save_button.setEnabled(dirty)
+        self.revert_button.setEnabled(dirty)
+        if dirty:
+            self.saved_label.clear()

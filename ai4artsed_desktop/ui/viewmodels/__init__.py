@@ -1,0 +1,1 @@
+"""View-models: QtCore objects holding screen state; widgets only bind to them."""

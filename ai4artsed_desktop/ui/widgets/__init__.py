@@ -1,0 +1,1 @@
+"""Reusable widgets: status bar, error banner, config picker."""

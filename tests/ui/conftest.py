@@ -1,0 +1,80 @@
+"""Fixtures for UI tests: hand-built content, an isolated settings store, a fake GPU."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai4artsed_desktop.backends.manager import BackendManager
+from ai4artsed_desktop.content.schema import ContentLibrary
+from ai4artsed_desktop.paths import AppPaths
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
+from ai4artsed_desktop.ui.desktop import FolderOpener
+from ai4artsed_desktop.ui.i18n import Translator
+
+from .backend_helpers import managed_manager
+from .helpers import make_content, write_gpu_file
+
+
+@pytest.fixture
+def content() -> ContentLibrary:
+    return make_content()
+
+
+@pytest.fixture
+def store(app_paths: AppPaths) -> SettingsStore:
+    return SettingsStore.load(app_paths.settings_file)
+
+
+@pytest.fixture
+def translator(qapp: Any) -> Translator:
+    return Translator("de")
+
+
+@pytest.fixture
+def gpu_file(tmp_path: Path) -> Path:
+    path = tmp_path / "gpu.json"
+    write_gpu_file(path, ("NVIDIA GeForce RTX 4090", 31, 24))
+    return path
+
+
+@pytest.fixture
+def fake_gpu(gpu_file: Path) -> FakeGpuProvider:
+    return FakeGpuProvider(gpu_file)
+
+
+@pytest.fixture
+def no_gpu(tmp_path: Path) -> FakeGpuProvider:
+    return FakeGpuProvider(tmp_path / "missing-gpu.json")
+
+
+@pytest.fixture
+def opened_folders(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record folder openings instead of starting the desktop's file manager."""
+    opened: list[Path] = []
+
+    def record(cls: type[FolderOpener], path: Path) -> bool:
+        opened.append(path)
+        return True
+
+    monkeypatch.setattr(FolderOpener, "open", classmethod(record))
+    return opened
+
+
+@pytest.fixture
+def demo_store(store: SettingsStore) -> SettingsStore:
+    """The isolated settings store with ``demo_mode`` switched on."""
+    store.set("demo_mode", True)
+    return store
+
+
+@pytest.fixture
+def demo_manager(
+    qloop: Any, qtbot: Any, app_paths: AppPaths, demo_store: SettingsStore
+) -> Iterator[BackendManager]:
+    """Demo backends (simulators), built from the demo store's settings."""
+    yield from managed_manager(qtbot, app_paths, demo_store.current, demo=True)
