@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any
 
@@ -183,7 +183,7 @@ class SwarmClient:
         answer = await self.call("GenerateText2Image", params.to_body(), long_running=True)
         return parse_images(answer)
 
-    async def generate_text2image_ws(self, params: Text2ImageParams) -> AsyncIterator[Event]:
+    async def generate_text2image_ws(self, params: Text2ImageParams) -> AsyncGenerator[Event, None]:
         """Generate over the websocket, streaming queue/progress/preview events.
 
         Yields ``JobQueued``, ``JobStarted``, ``JobProgress`` (percent as step of 100),

@@ -1,0 +1,1 @@
+"""The run pipeline: stages, safety, routing, workflows (no Qt)."""
