@@ -1,0 +1,1 @@
+"""LoRA training: dataset checks, captions, kohya sd-scripts config, progress parsing, service."""
