@@ -17,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .doctor import run_doctor
 
         return run_doctor(args)
+    if args.command == "run":
+        from .headless import run_headless
+
+        return run_headless(args)
     if args.command == "configs":
         from .configs_cmd import run_configs
 

@@ -1,4 +1,4 @@
-"""Command line: the window (default), ``doctor``, ``configs`` (and later ``run``)."""
+"""Command line: the window (default), ``doctor``, ``configs`` and the headless ``run``."""
 
 from __future__ import annotations
 

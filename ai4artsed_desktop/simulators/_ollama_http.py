@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -173,6 +175,15 @@ class Faults:
             return self.pending.pop(0)
         return None
 
+    #: The last model requests (``GET /__fake__/requests``): model, options, keep_alive, think.
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+
     def count(self, key: str) -> None:
         """Increment a counter reported by ``GET /__fake__/stats``."""
         self.stats[key] = self.stats.get(key, 0) + 1
+
+    def log_request(self, kind: str, body: Mapping[str, Any]) -> None:
+        """Remember what a model request asked for (only with ``FAKE_CONTROL=1``)."""
+        if self.enabled:
+            keys = ("model", "options", "keep_alive", "think", "stream", "format")
+            self.requests.append({"kind": kind, **{k: body[k] for k in keys if k in body}})

@@ -175,6 +175,7 @@ async def _model_call(request: web.Request, kind: str) -> web.StreamResponse:
     if call.empty:
         return await _load_or_unload(state, call)
     state.faults.count("requests")
+    state.faults.log_request(kind, body)
     fault = await _before_answer(state)
     load_s = await ensure_loaded(state.store, state.faults, call)
     loaded = state.store.acquire(call.spec, call.num_ctx)
@@ -287,6 +288,11 @@ async def fake_stats(request: web.Request) -> web.Response:
     return json_response(_state(request).faults.stats)
 
 
+async def fake_requests(request: web.Request) -> web.Response:
+    """``GET /__fake__/requests``: the last model requests (model, options, keep_alive, think)."""
+    return json_response(list(_state(request).faults.requests))
+
+
 async def fake_crash(_request: web.Request) -> web.Response:
     """``POST /__fake__/crash``: exit at once, like a crashed server."""
     slog("simulated crash requested", level="ERROR")
@@ -310,5 +316,6 @@ def build_app(state: SimState) -> web.Application:
     if state.faults.enabled:
         app.router.add_post("/__fake__/fault", fake_fault)
         app.router.add_get("/__fake__/stats", fake_stats)
+        app.router.add_get("/__fake__/requests", fake_requests)
         app.router.add_post("/__fake__/crash", fake_crash)
     return app

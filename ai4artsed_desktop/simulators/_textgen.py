@@ -144,14 +144,14 @@ def detect_task(req: TextRequest) -> str:
     """One of code_p5, code_tone, safety, translate, image_prompt, vision, transform."""
     both = f"{req.system}\n{req.prompt}"
     low = both.lower()
+    if req.model.startswith("llama-guard"):  # a classifier: it only ever judges
+        return "safety"
     if "tone.js" in low or "tonejs" in low:
         return "code_tone"
     if "p5.js" in low or "p5js" in low or "createcanvas" in low:
         return "code_p5"
-    if (
-        req.model.startswith("llama-guard")
-        or "SAFE" in both
-        or re.search(r"\b(unsafe|safety|verdict|moderation|unbedenklich|jugendschutz)\b", low)
+    if "SAFE" in both or re.search(
+        r"\b(unsafe|safety|verdict|moderation|unbedenklich|jugendschutz)\b", low
     ):
         return "safety"
     if re.search(r"\b(translate|translation|übersetze|übersetzen|übersetzung)\b", low):

@@ -30,6 +30,8 @@ Fault injection, only with ``FAKE_CONTROL=1`` (the real routes never change shap
 * ``FAKE_OLLAMA_FAULT=M`` / ``FAKE_OLLAMA_FAULT_COUNT=N`` arm a fault at start-up.
 * ``GET /__fake__/stats``: counters ``requests``, ``disconnects`` (clients that left
   mid-stream), ``loads`` and ``aborted_loads``.
+* ``GET /__fake__/requests``: the last 200 model requests (model, options, keep_alive,
+  think, stream, format), so tests can see what really reached the "model".
 * ``POST /__fake__/crash``: the process exits at once with status 2.
 """
 

@@ -1,0 +1,316 @@
+"""``ai4artsed-desktop run``: one pipeline run without a window (scripts, lesson preparation).
+
+Exit codes: 0 done (or stopped where ``--stop-after`` asked), 2 blocked by safety, 1 error,
+130 cancelled (Ctrl+C). With ``--json`` every event is one JSON object per line on stdout
+and the last line is ``{"event": "done", ...}`` with the run folder and media paths.
+``--dry-run`` prints the exact ComfyUI graph (the idea is used as the prompt, no LLM is
+asked) and submits nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import enum
+import json
+import logging
+import sys
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import APP_NAME, logging_setup
+from .backends.manager import BACKENDS, BackendManager
+from .content.loader import load_content
+from .errors import AppError
+from .events import (
+    RunBlocked,
+    RunCancelled,
+    RunFailed,
+    RunResult,
+    Stage,
+    StageCompleted,
+    StageStarted,
+    StageText,
+)
+from .paths import AppPaths, resources_dir
+from .pipeline.lora import LoraSpec
+from .pipeline.runner import RunEvent, RunRequest, RunSession
+from .pipeline.services import build_services
+from .settings import Settings, replace_path
+from .settings import load as load_settings
+from .store.runs import RunStore
+
+log = logging.getLogger(__name__)
+
+EXIT_DONE, EXIT_ERROR, EXIT_BLOCKED, EXIT_CANCELLED = 0, 1, 2, 130
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+EVENT_NAMES = {
+    "StageStarted": "stage_started",
+    "StageText": "text",
+    "StageCompleted": "stage_completed",
+    "RunProgress": "progress",
+    "RunPreview": "preview",
+    "RunBlocked": "blocked",
+    "RunFailed": "failed",
+    "RunCancelled": "cancelled",
+    "RunResult": "result",
+}
+
+
+class UsageError(AppError):
+    """A command-line value is wrong."""
+
+
+def parse_lora(value: str) -> LoraSpec:
+    """``style.safetensors:0.6`` -> a LoRA at strength 0.6 (``FILE`` alone means 1.0).
+
+    Raises:
+        UsageError: empty file name or a strength outside [-10, 10].
+    """
+    file, sep, strength_text = value.rpartition(":")
+    strength = 1.0
+    if sep:
+        try:
+            strength = float(strength_text)
+        except ValueError:
+            file = value  # a colon inside the name (C:\...), no strength given
+    else:
+        file = value
+    if not file.strip() or not -10.0 <= strength <= 10.0:
+        raise UsageError(f"--lora {value!r}: write FILE:STRENGTH, e.g. style.safetensors:0.6")
+    return LoraSpec(file.strip(), strength, strength)
+
+
+def with_backends(settings: Settings, values: list[str]) -> Settings:
+    """Apply ``--backend NAME=URL`` (remote mode).
+
+    A ComfyUI or SwarmUI URL also makes that server the image engine.
+
+    Raises:
+        UsageError: not ``NAME=URL`` or an unknown backend name.
+    """
+    for value in values:
+        name, sep, url = value.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in BACKENDS or not url.strip():
+            raise UsageError(
+                f"--backend {value!r}: write NAME=URL with NAME one of {', '.join(BACKENDS)}, "
+                "e.g. --backend comfyui=http://127.0.0.1:8188"
+            )
+        settings = replace_path(settings, f"{name}.mode", "remote")
+        settings = replace_path(settings, f"{name}.url", url.strip())
+        if name in ("comfyui", "swarmui"):
+            settings = replace_path(settings, "image_engine", name)
+    return settings
+
+
+def event_json(event: RunEvent) -> dict[str, Any]:
+    """A run event as a JSON-ready dict (bytes become their length)."""
+    out: dict[str, Any] = {"event": EVENT_NAMES[type(event).__name__]}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, bytes):
+            out[f"{f.name}_bytes"] = len(value)
+        else:
+            out[f.name] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Printer:
+    """Writes events as JSON lines or as readable text."""
+
+    def __init__(self, as_json: bool, out: TextIO, err: TextIO) -> None:
+        self.as_json, self.out, self.err = as_json, out, err
+        self._in_text = False
+
+    def event(self, event: RunEvent) -> None:
+        if self.as_json:
+            self._line(event_json(event))
+            return
+        if isinstance(event, StageText):
+            self.out.write(event.delta)
+            self._in_text = True
+        elif isinstance(event, StageCompleted):
+            if self._in_text:
+                self.out.write("\n")
+                self._in_text = False
+            if event.badge:
+                self._say(f"   {event.badge}")
+        else:
+            for line in _describe(event):
+                self._say(line)
+        if isinstance(event, RunFailed) and event.detail:
+            self.err.write(f"   {event.detail}\n")
+        self.out.flush()
+
+    def done(self, status: str, session: RunSession | None, result: RunResult | None) -> None:
+        folder = (
+            str(session.services.store.folder(session.run_id)) if session and session.run_id else ""
+        )
+        media = [str(m.path) for m in result.media] if result else []
+        if self.as_json:
+            self._line(
+                {
+                    "event": "done",
+                    "status": status,
+                    "run_id": session.run_id if session else "",
+                    "folder": folder,
+                    "media": media,
+                }
+            )
+        elif folder:
+            self._say(f"Run folder: {folder}")
+
+    def error(self, message: str, detail: str = "") -> None:
+        if self.as_json:
+            self._line({"event": "error", "message": message, "detail": detail})
+        else:
+            self.err.write(f"{APP_NAME}: {message}\n")
+            if detail:
+                self.err.write(f"   {detail}\n")
+
+    def _say(self, text: str) -> None:
+        if self._in_text:
+            self.out.write("\n")
+            self._in_text = False
+        self.out.write(text + "\n")
+
+    def _line(self, data: dict[str, Any]) -> None:
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+def _describe(event: RunEvent) -> list[str]:
+    """Readable lines for the events that are not streamed text."""
+    if isinstance(event, StageStarted):
+        model = f" ({event.model})" if event.model else ""
+        return [f"== {event.stage.value}{model}"]
+    if isinstance(event, RunBlocked):
+        return [f"Blocked ({event.stage.value}): {event.reason}"]
+    if isinstance(event, RunFailed):
+        return [f"Failed ({event.stage.value}): {event.message}"]
+    if isinstance(event, RunCancelled):
+        return ["Cancelled."]
+    if isinstance(event, RunResult):
+        return [f"Saved {media.path}" for media in event.media]
+    return []
+
+
+def run_headless(
+    args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    """Run the ``run`` sub-command; returns the exit code."""
+    printer = _Printer(args.json, out, err)
+    paths = AppPaths.from_cli(args.data_dir)
+    try:
+        paths.ensure()
+        logging_setup.configure(
+            paths.log_dir,
+            level=LOG_LEVELS[args.log_level],
+            json_format=args.log_format == "json",
+        )
+    except OSError as exc:
+        printer.error(f"cannot create its folders: {exc}")
+        return EXIT_ERROR
+    loaded = load_settings(paths.settings_file)
+    for problem in loaded.problems:
+        log.warning("Settings: %s", problem)
+    try:
+        settings = with_backends(loaded.settings, args.backend)
+        request = _request(args, settings)
+        return asyncio.run(_run(args, paths, settings, request, printer))
+    except AppError as exc:
+        printer.error(exc.user_message, exc.detail)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        printer.done("cancelled", None, None)
+        return EXIT_CANCELLED
+    finally:
+        logging.shutdown()
+
+
+def _request(args: argparse.Namespace, settings: Settings) -> RunRequest:
+    return RunRequest(
+        idea=args.idea,
+        output_id=args.output,
+        config_id=args.config or "",
+        rules=args.rules,
+        level=args.level or settings.safety.level,
+        lang=args.lang or settings.ui.language,
+        ui_mode="headless",
+        seed=args.seed,
+        loras=tuple(parse_lora(v) for v in args.lora),
+    )
+
+
+async def _run(
+    args: argparse.Namespace,
+    paths: AppPaths,
+    settings: Settings,
+    request: RunRequest,
+    printer: _Printer,
+) -> int:
+    content = load_content(resources_dir() / "configs", paths.user_content_dir)
+    for problem in content.problems:
+        log.warning("Content file skipped: %s", problem)
+    demo = bool(args.demo or settings.demo_mode)
+    manager = BackendManager(settings, paths, demo=demo)
+    store = await asyncio.to_thread(RunStore, paths.runs_dir)
+    services = build_services(
+        backends=manager,
+        content=content,
+        settings=lambda: settings,
+        store=store,
+        workflows_dir=resources_dir() / "workflows",
+        research_confirmed=bool(args.confirm_research),
+    )
+    try:
+        session = RunSession(services, request)
+        if args.dry_run:
+            graph, seed = session.graph_for(request.idea)
+            printer.out.write(json.dumps(graph, indent=2, ensure_ascii=False) + "\n")
+            log.info("Dry run of %s with seed %d: nothing submitted", request.output_id, seed)
+            return EXIT_DONE
+        return await _follow(session, args.stop_after, printer)
+    finally:
+        await services.providers.aclose()
+        await manager.shutdown()
+        store.close()
+
+
+async def _follow(session: RunSession, stop_after: str | None, printer: _Printer) -> int:
+    until = Stage(stop_after) if stop_after else None
+    status, code, result = "done", EXIT_DONE, None
+    try:
+        async with aclosing(session.advance(until)) as events:
+            async for event in events:
+                printer.event(event)
+                if isinstance(event, RunResult):
+                    result = event
+                elif isinstance(event, RunBlocked):
+                    status, code = "blocked", EXIT_BLOCKED
+                elif isinstance(event, RunFailed):
+                    status, code = "failed", EXIT_ERROR
+                elif isinstance(event, RunCancelled):
+                    status, code = "cancelled", EXIT_CANCELLED
+    except asyncio.CancelledError:
+        printer.done("cancelled", session, result)
+        raise
+    if status == "done" and until is not None:
+        status = f"stopped after {until.value}"
+    printer.done(status, session, result)
+    return code

@@ -1,0 +1,317 @@
+"""The generation stage: route an output config to ComfyUI, SwarmUI, code or a cloud API.
+
+Each route turns a final prompt into media bytes while reporting real progress; the runner
+stores the files. Nothing here knows about Qt or the run record.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import os
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from ..backends.comfyui import ComfyClient
+from ..backends.swarmui import SwarmClient
+from ..backends.swarmui_parsing import Text2ImageParams
+from ..backends.vram import VramArbiter
+from ..content.loader import load_workflow
+from ..content.schema import MediaType, OutputConfig, Route
+from ..errors import AppError, BackendRequestError, ConfigError, UserCancelled
+from ..events import (
+    JobFailed,
+    JobFinished,
+    JobInterrupted,
+    JobPreview,
+    JobProgress,
+    OutputFile,
+)
+from .availability import describe_missing, missing_loras, missing_models
+from .lora import AppliedLora, LoraSpec, add_trigger_words, inject_loras
+from .routing import RoutingError
+from .workflow import Graph, apply_inputs, set_filename_prefix
+
+GIB = 2**30
+CODE_FILES = {"p5": "sketch.js", "tone": "piece.js"}
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """What to generate."""
+
+    run_id: str
+    output: OutputConfig
+    prompt: str
+    negative: str = ""
+    seed: int = 0
+    values: Mapping[str, object] = field(default_factory=dict)  # size, steps, cfg, seconds, ...
+    loras: Sequence[LoraSpec] = ()
+
+
+@dataclass(frozen=True)
+class Produced:
+    """One file the backend produced (bytes fetched into memory)."""
+
+    data: bytes = field(repr=False)
+    filename: str
+    mime: str
+    kind: str  # "image", "audio", "music", "code"
+
+
+@dataclass(frozen=True)
+class Step:
+    """Progress of the generation (``preview`` holds an encoded frame when there is one)."""
+
+    step: int = 0
+    total: int = 0
+    preview: bytes = field(default=b"", repr=False)
+    preview_mime: str = "image/jpeg"
+
+
+@dataclass
+class GenerationOutcome:
+    """Filled in while the generation runs (read it after the stream ended)."""
+
+    files: list[Produced] = field(default_factory=list)
+    prompt: str = ""
+    applied: tuple[AppliedLora, ...] = ()
+    graph: Graph | None = None
+
+
+class Backends(Protocol):
+    """Where the generation gets its clients (the BackendManager in the app)."""
+
+    async def comfy(self) -> ComfyClient:
+        """A ready ComfyUI client (direct or through SwarmUI)."""
+        ...
+
+    async def swarm(self) -> SwarmClient:
+        """A ready SwarmUI client."""
+        ...
+
+
+def _media_kind(output: OutputConfig) -> str:
+    return "music" if output.media is MediaType.music else output.media.value
+
+
+def prepare_graph(
+    job: GenerationJob, workflows_dir: Path
+) -> tuple[Graph, str, tuple[AppliedLora, ...]]:
+    """The exact graph to submit: template + mapped values + LoRAs (+ trigger words).
+
+    Returns:
+        The graph, the prompt as sent (with trigger words) and the LoRAs applied.
+
+    Raises:
+        ConfigError: the template or a mapping is broken.
+        LoraError: a LoRA cannot be applied to this graph.
+    """
+    prompt = add_trigger_words(job.prompt, job.loras) if job.loras else job.prompt
+    values: dict[str, object] = {**job.values, "prompt": prompt, "seed": job.seed}
+    if job.negative:
+        values["negative"] = job.negative
+    graph = apply_inputs(load_workflow(job.output, workflows_dir), job.output, values)
+    graph = set_filename_prefix(graph, f"ai4artsed_{job.run_id}")
+    applied: tuple[AppliedLora, ...] = ()
+    if job.loras:
+        result = inject_loras(graph, job.loras)
+        graph, applied = result.graph, result.applied
+    return graph, prompt, applied
+
+
+async def _check_available(client: ComfyClient, job: GenerationJob) -> None:
+    missing = await missing_models(client, job.output)
+    missing += await missing_loras(client, job.loras)
+    if missing:
+        raise ConfigError(
+            f"“{job.output.name.en}” cannot run here yet: {describe_missing(missing)}",
+            detail="; ".join(f"{m.node_class}.{m.input}={m.file}" for m in missing),
+        )
+
+
+async def _free_vram_if_tight(arbiter: VramArbiter | None, output: OutputConfig) -> None:
+    if arbiter is not None and output.vram_gb > 0:
+        await arbiter.ensure_free(int(output.vram_gb * GIB), for_=output.name.en)
+
+
+async def run_comfy(
+    job: GenerationJob,
+    backends: Backends,
+    workflows_dir: Path,
+    outcome: GenerationOutcome,
+    *,
+    arbiter: VramArbiter | None = None,
+) -> AsyncIterator[Step]:
+    """Run the output's ComfyUI workflow; files land in ``outcome.files``."""
+    graph, prompt, applied = prepare_graph(job, workflows_dir)
+    outcome.graph, outcome.prompt, outcome.applied = graph, prompt, applied
+    client = await backends.comfy()
+    await _check_available(client, job)
+    await _free_vram_if_tight(arbiter, job.output)
+    async with aclosing(client.run(graph)) as events:
+        async for event in events:
+            if isinstance(event, JobProgress):
+                yield Step(event.step, event.total)
+            elif isinstance(event, JobPreview):
+                yield Step(preview=event.image, preview_mime=event.mime)
+            elif isinstance(event, JobFinished):
+                await _collect(client, event.outputs, job.output, outcome)
+            elif isinstance(event, JobFailed):
+                raise AppError(
+                    f"The generation failed: {event.message}", detail=event.detail or event.node
+                )
+            elif isinstance(event, JobInterrupted):
+                raise UserCancelled()
+
+
+async def _collect(
+    client: ComfyClient,
+    files: Sequence[OutputFile],
+    output: OutputConfig,
+    outcome: GenerationOutcome,
+) -> None:
+    wanted = [f for f in files if f.type == "output"] or list(files)
+    if not wanted:
+        raise AppError("The generation finished without producing a file.")
+    for file in wanted:
+        data = await client.view(file)
+        mime = mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
+        outcome.files.append(Produced(data, Path(file.filename).name, mime, _media_kind(output)))
+
+
+async def run_swarm(
+    job: GenerationJob, backends: Backends, outcome: GenerationOutcome
+) -> AsyncIterator[Step]:
+    """SwarmUI's simple text-to-image route (GenerateText2ImageWS)."""
+    prompt = add_trigger_words(job.prompt, job.loras) if job.loras else job.prompt
+    outcome.prompt = prompt
+    values = {**job.output.defaults, **job.values}
+    params = Text2ImageParams(
+        prompt=prompt,
+        model=job.output.engine_options.get("model", ""),
+        negative_prompt=job.negative,
+        width=_int(values.get("width")),
+        height=_int(values.get("height")),
+        steps=_int(values.get("steps")),
+        cfg_scale=_float(values.get("cfg")),
+        seed=job.seed,
+        loras=tuple(Path(lora.file).stem for lora in job.loras),
+        lora_weights=tuple(lora.strength_model for lora in job.loras),
+    )
+    client = await backends.swarm()
+    async with aclosing(client.generate_text2image_ws(params)) as events:
+        async for event in events:
+            if isinstance(event, JobProgress):
+                yield Step(event.step, event.total)
+            elif isinstance(event, JobPreview):
+                yield Step(preview=event.image, preview_mime=event.mime)
+            elif isinstance(event, JobFinished):
+                for number, file in enumerate(event.outputs, start=1):
+                    data = await client.fetch_image(file.filename)
+                    suffix = Path(file.filename).suffix.lower() or ".png"
+                    name = f"ai4artsed_{job.run_id}_{number:05d}{suffix}"
+                    mime = mimetypes.guess_type(name)[0] or "image/png"
+                    outcome.files.append(Produced(data, name, mime, "image"))
+            elif isinstance(event, JobFailed):
+                raise AppError(f"The generation failed: {event.message}", detail=event.detail)
+            elif isinstance(event, JobInterrupted):
+                raise UserCancelled()
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def code_file(job: GenerationJob, code: str, outcome: GenerationOutcome) -> None:
+    """Code outputs: the (checked) code itself is the result."""
+    outcome.prompt = code
+    name = CODE_FILES.get(job.output.framework, "code.js")
+    outcome.files.append(Produced(code.encode("utf-8"), name, "text/javascript", "code"))
+
+
+KeyGetter = Callable[[str], str | None]
+
+
+def check_cloud_allowed(output: OutputConfig, local_only: bool) -> None:
+    """Refuse a cloud output while local-only is on or the admin has not enabled it.
+
+    Raises:
+        RoutingError: the cloud route is not allowed here.
+    """
+    if local_only or not output.enabled:
+        raise RoutingError(
+            "Cloud image generation is switched off on this computer (local-only). "
+            "Ask your teacher to choose a local image output.",
+            detail=f"output {output.id}: local_only={local_only}, enabled={output.enabled}",
+        )
+
+
+async def run_cloud_image(
+    job: GenerationJob,
+    outcome: GenerationOutcome,
+    *,
+    local_only: bool,
+    key_getter: KeyGetter = os.environ.get,
+    base_url: str = "https://api.openai.com",
+) -> None:
+    """A cloud image API (OpenAI Images); only when the admin allowed cloud routes.
+
+    Raises:
+        AppError: cloud routes are off (local-only) or the output is disabled, the API key is
+            missing, or the service refused the request.
+    """
+    check_cloud_allowed(job.output, local_only)
+    key_name = job.output.engine_options.get("api_key_env", "OPENAI_API_KEY")
+    key = key_getter(key_name)
+    if not key:
+        raise AppError(f"The cloud image service needs an API key in {key_name}.")
+    body = {
+        "model": job.output.engine_options.get("model", "gpt-image-1"),
+        "prompt": job.prompt,
+        "n": 1,
+        "size": job.output.engine_options.get("size", "1024x1024"),
+    }
+    async with httpx.AsyncClient(base_url=base_url, timeout=180, trust_env=True) as http:
+        resp = await http.post(
+            "/v1/images/generations", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+    data: Any = (
+        resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+    )
+    if resp.status_code != 200:
+        message = (
+            (data.get("error") or {}).get("message", resp.text[:200])
+            if isinstance(data, dict)
+            else ""
+        )
+        raise BackendRequestError(
+            f"The cloud image service refused: {message}", status=resp.status_code
+        )
+    try:
+        image = base64.b64decode(data["data"][0]["b64_json"])
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise AppError(
+            "The cloud image service sent an unexpected answer.", detail=str(exc)
+        ) from exc
+    outcome.prompt = job.prompt
+    outcome.files.append(Produced(image, "image.png", "image/png", "image"))
+
+
+def planned(output: OutputConfig) -> AppError:
+    """The error for an output that is planned but not available."""
+    return AppError(f"“{output.name.en}” is planned and not available yet.")
+
+
+def is_code(output: OutputConfig) -> bool:
+    """True for the p5.js / Tone.js outputs."""
+    return output.route is Route.code

@@ -1,0 +1,446 @@
+"""LLM providers behind one protocol: local Ollama and OpenAI-compatible cloud APIs.
+
+``OpenAICompatibleProvider`` streams ``POST {base_url}/chat/completions`` as server-sent
+events (Mistral, OpenRouter and OpenAI speak the same dialect). The API key is read from
+an environment variable at request time; it is never stored in the object, never logged
+and removed from every error text a server might echo it in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from ..backends.http import LONG_TIMEOUT, translate_errors
+from ..backends.ollama import OllamaClient
+from ..backends.ollama_parse import ThinkSplitter
+from ..content.schema import Provider
+from ..errors import BackendProtocolError, BackendRequestError, BackendUnavailable, ConfigError
+from ..events import TextDelta, TextDone
+from .prompts import Message, as_dicts
+
+log = logging.getLogger(__name__)
+
+#: A ``keep_alive`` value (Ollama only): a Go duration or seconds.
+KeepAlive = str | int | float
+TextEvent = TextDelta | TextDone
+
+
+class LlmProvider(Protocol):
+    """Chat with a model; streams end with one ``TextDone``."""
+
+    @property
+    def name(self) -> str:
+        """The provider id (``ollama``, ``mistral``, ...)."""
+        ...
+
+    def stream_chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+        think: bool | None = None,
+    ) -> AsyncGenerator[TextEvent, None]:
+        """Stream the answer: ``TextDelta``s (reasoning marked), then one ``TextDone``."""
+        ...
+
+    async def chat_once(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+        think: bool | None = None,
+    ) -> TextDone:
+        """The whole answer at once."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class OllamaProvider:
+    """The local Ollama server; ``client_getter`` starts it lazily when needed."""
+
+    def __init__(self, client_getter: Callable[[], Awaitable[OllamaClient]]) -> None:
+        self._get = client_getter
+
+    @property
+    def name(self) -> str:
+        """Always ``ollama``."""
+        return "ollama"
+
+    async def stream_chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+        think: bool | None = None,
+    ) -> AsyncGenerator[TextEvent, None]:
+        """Stream through ``OllamaClient.chat`` (closed when the consumer stops)."""
+        client = await self._get()
+        stream = client.chat(
+            model, as_dicts(list(messages)), options=options, keep_alive=keep_alive, think=think
+        )
+        async with contextlib.aclosing(stream) as events:
+            async for event in events:
+                yield event
+
+    async def chat_once(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+        think: bool | None = None,
+    ) -> TextDone:
+        """One non-streamed answer."""
+        client = await self._get()
+        return await client.chat_once(
+            model, as_dicts(list(messages)), options=options, keep_alive=keep_alive, think=think
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to do: the backend manager owns the client."""
+
+
+# ------------------------------------------------------------------ OpenAI-compatible
+
+
+class OpenAICompatibleProvider:
+    """A cloud chat API with the OpenAI ``/chat/completions`` streaming dialect.
+
+    Args:
+        base_url: The API root including the version, e.g. ``https://api.mistral.ai/v1``.
+        api_key_env: The environment variable holding the key, e.g. ``MISTRAL_API_KEY``.
+        name: The provider id (``mistral``); ``label`` is its name in messages.
+        max_tokens_field: Request field for the token limit (OpenAI wants
+            ``max_completion_tokens``).
+        seed_field: Request field for the seed (Mistral calls it ``random_seed``).
+        env: Where to read the key (default ``os.environ``; tests pass a dict).
+        trust_env: Use the system's proxy settings (schools often need them).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key_env: str,
+        name: str,
+        *,
+        label: str = "",
+        max_tokens_field: str = "max_tokens",
+        seed_field: str = "seed",
+        env: Mapping[str, str] | None = None,
+        trust_env: bool = True,
+        timeout: httpx.Timeout = LONG_TIMEOUT,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._key_env = api_key_env
+        self._name = name
+        self._label = label or name
+        self._max_tokens_field = max_tokens_field
+        self._seed_field = seed_field
+        self._env = env
+        self._http = httpx.AsyncClient(timeout=timeout, trust_env=trust_env)
+
+    @property
+    def name(self) -> str:
+        """The provider id."""
+        return self._name
+
+    def __repr__(self) -> str:
+        where = f"{self._base_url!r}, key from {self._key_env}"
+        return f"OpenAICompatibleProvider({self._name!r}, {where})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def _api_key(self) -> str:
+        env = os.environ if self._env is None else self._env
+        key = env.get(self._key_env, "").strip()
+        if not key:
+            raise ConfigError(
+                f"No API key for {self._label}. Ask your teacher to set the environment "
+                f"variable {self._key_env}, or choose a local model.",
+                detail=f"{self._key_env} is not set or empty",
+            )
+        return key
+
+    def _body(
+        self, model: str, messages: Sequence[Message], options: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": model, "messages": as_dicts(list(messages))}
+        opts = options or {}
+        for ours, theirs in (
+            ("temperature", "temperature"),
+            ("top_p", "top_p"),
+            ("num_predict", self._max_tokens_field),
+            ("seed", self._seed_field),
+            ("stop", "stop"),
+        ):
+            value = opts.get(ours)
+            if value is not None and not (ours == "num_predict" and value < 0):
+                body[theirs] = value
+        body["stream"] = True
+        return body
+
+    async def stream_chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+        think: bool | None = None,
+    ) -> AsyncGenerator[TextEvent, None]:
+        """Stream the answer (``keep_alive`` and ``think`` do not apply to cloud APIs)."""
+        key = self._api_key()
+        body = self._body(model, messages, options)
+        url = f"{self._base_url}/chat/completions"
+        log.debug("%s: streaming chat with %s", self._label, model)
+        headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+        started = time.monotonic()
+        try:
+            async with (
+                translate_errors(self._label),
+                self._http.stream("POST", url, json=body, headers=headers) as resp,
+            ):
+                if resp.status_code != 200:
+                    raise _status_error(self._label, model, resp.status_code, await resp.aread())
+                assembler = _ChunkAssembler(self._label, model)
+                async for data in _sse_data(resp.aiter_lines()):
+                    if data.strip() == "[DONE]":
+                        break
+                    for event in assembler.feed(data):
+                        yield event
+                done = assembler.finish((time.monotonic() - started) * 1000)
+        except (BackendRequestError, BackendProtocolError, BackendUnavailable) as exc:
+            raise _redacted(exc, key) from None
+        yield done
+
+    async def chat_once(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: KeepAlive | None = None,
+        think: bool | None = None,
+    ) -> TextDone:
+        """The whole answer (collected from the stream)."""
+        stream = self.stream_chat(model, messages, options=options)
+        async with contextlib.aclosing(stream) as events:
+            async for event in events:
+                if isinstance(event, TextDone):
+                    return event
+        raise BackendProtocolError(  # pragma: no cover - stream_chat always ends with done
+            f"{self._label} ended the answer without finishing it.", detail="no TextDone"
+        )
+
+
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The ``data`` payloads of a server-sent event stream (multi-line data joined)."""
+    buffer: list[str] = []
+    async for line in lines:
+        if not line.strip():
+            if buffer:
+                yield "\n".join(buffer)
+                buffer = []
+            continue
+        if line.startswith(":"):
+            continue  # comment / keep-alive (OpenRouter sends ": OPENROUTER PROCESSING")
+        field, _, value = line.partition(":")
+        if field == "data":
+            buffer.append(value[1:] if value.startswith(" ") else value)
+    if buffer:
+        yield "\n".join(buffer)
+
+
+class _ChunkAssembler:
+    """Turns ``chat.completion.chunk`` objects into text events."""
+
+    def __init__(self, label: str, model: str) -> None:
+        self._label = label
+        self._model = model
+        self._splitter = ThinkSplitter()
+        self._text: list[str] = []
+        self._thinking: list[str] = []
+        self._finish = ""
+        self._tokens = 0
+        self._chunks = 0
+
+    def feed(self, data: str) -> list[TextDelta]:
+        try:
+            obj = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise BackendProtocolError(
+                f"{self._label} sent a broken piece of the answer.", detail=data[:300]
+            ) from exc
+        if not isinstance(obj, dict):
+            raise BackendProtocolError(
+                f"{self._label} sent an unexpected answer.", detail=data[:300]
+            )
+        if "error" in obj:
+            raise BackendRequestError(
+                f"{self._label} stopped the answer from “{self._model}”: {_message(obj)}",
+                detail=data[:500],
+            )
+        self._chunks += 1
+        usage = obj.get("usage")
+        if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+            self._tokens = usage["completion_tokens"]
+        deltas: list[TextDelta] = []
+        for choice in obj.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            reasoning = delta.get("reasoning") or delta.get("reasoning_content")
+            if isinstance(reasoning, str) and reasoning:
+                deltas.append(TextDelta(reasoning, thinking=True))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                deltas += self._splitter.feed(content)
+            if isinstance(choice.get("finish_reason"), str):
+                self._finish = choice["finish_reason"]
+        return self._keep(deltas)
+
+    def _keep(self, deltas: list[TextDelta]) -> list[TextDelta]:
+        for delta in deltas:
+            (self._thinking if delta.thinking else self._text).append(delta.text)
+        return deltas
+
+    def finish(self, total_ms: float) -> TextDone:
+        if not self._finish:
+            raise BackendProtocolError(
+                f"The answer from {self._label} broke off before it was complete. Try again.",
+                detail=f"stream ended without finish_reason after {self._chunks} chunks",
+            )
+        self._keep(self._splitter.flush())
+        return TextDone(
+            text="".join(self._text),
+            thinking="".join(self._thinking).strip(),
+            done_reason=self._finish,
+            total_ms=total_ms,
+            eval_count=self._tokens,
+        )
+
+
+def _message(obj: Any) -> str:
+    """The human part of an error body (OpenAI, Mistral and OpenRouter shapes)."""
+    if isinstance(obj, dict):
+        error = obj.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        for key in ("message", "detail"):
+            if isinstance(obj.get(key), str):
+                return str(obj[key])
+    return ""
+
+
+def _status_error(label: str, model: str, status: int, body: bytes) -> Exception:
+    text = body.decode("utf-8", "replace")
+    try:
+        message = _message(json.loads(text)) or text[:300]
+    except json.JSONDecodeError:
+        message = text[:300]
+    detail = f"HTTP {status} from {label}: {message}"
+    if status in (401, 403):
+        user = f"{label} refused the API key. Ask your teacher to check it."
+    elif status == 404:
+        user = f"{label} does not offer the model “{model}”. Choose another model."
+    elif status == 429:
+        user = f"{label} says there were too many requests or the quota is used up."
+    elif status >= 500:
+        return BackendUnavailable(
+            f"{label} has a problem right now. Try again later.", detail=detail
+        )
+    else:
+        user = f"{label} refused the request: {message}"
+    return BackendRequestError(user, detail=detail, status=status)
+
+
+def _redacted(exc: Exception, key: str) -> Exception:
+    """The same error with every copy of ``key`` removed from its texts."""
+    if not isinstance(exc, BackendRequestError | BackendProtocolError | BackendUnavailable):
+        return exc
+    user, detail = exc.user_message.replace(key, "***"), exc.detail.replace(key, "***")
+    if isinstance(exc, BackendRequestError):
+        return BackendRequestError(user, detail=detail, status=exc.status)
+    return type(exc)(user, detail=detail)
+
+
+# ------------------------------------------------------------------ registry
+
+#: Cloud endpoints: id -> (base URL, key variable, token-limit field, seed field).
+CLOUD_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
+    "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY", "max_tokens", "random_seed"),
+    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "max_tokens", "seed"),
+    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY", "max_completion_tokens", "seed"),
+}
+
+
+class ProviderRegistry:
+    """One provider object per provider id, created on first use.
+
+    Args:
+        ollama: Returns the (lazily started) Ollama client.
+        env: Where cloud API keys are read (default ``os.environ``).
+    """
+
+    def __init__(
+        self,
+        ollama: Callable[[], Awaitable[OllamaClient]],
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._ollama = ollama
+        self._env = env
+        self._providers: dict[str, LlmProvider] = {}
+
+    def get(self, provider: Provider) -> LlmProvider:
+        """The provider object for a content ``Provider`` record.
+
+        Raises:
+            ConfigError: no client exists for this provider id.
+        """
+        if provider.id not in self._providers:
+            self._providers[provider.id] = self._make(provider)
+        return self._providers[provider.id]
+
+    def _make(self, provider: Provider) -> LlmProvider:
+        if provider.id == "ollama":
+            return OllamaProvider(self._ollama)
+        if provider.id in CLOUD_ENDPOINTS:
+            base, key_env, max_field, seed_field = CLOUD_ENDPOINTS[provider.id]
+            return OpenAICompatibleProvider(
+                base, key_env, provider.id, label=provider.name.en,
+                max_tokens_field=max_field, seed_field=seed_field, env=self._env,
+            )  # fmt: skip
+        raise ConfigError(
+            f"The app cannot talk to the provider “{provider.id}” yet. Choose a model from "
+            f"another provider ({', '.join(['ollama', *CLOUD_ENDPOINTS])}).",
+            detail=f"no client for provider id {provider.id!r}",
+        )
+
+    async def aclose(self) -> None:
+        """Close every provider's connections."""
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()

@@ -1,0 +1,98 @@
+"""Model roles -> (provider, model), with the local-only switch enforced here.
+
+A role's setting is ``provider/model``: ``ollama/qwen3:8b``, ``mistral/mistral-large-latest``,
+``openrouter/meta-llama/llama-3.3-70b-instruct`` (everything after the first ``/`` is the
+model). A cloud provider is refused
+
+* always for roles whose ``ModelRoleInfo.local_only`` is true (safety, vision), and
+* for every role while ``settings.safety.local_only`` is on (the default).
+
+That refusal is a :class:`RoutingError` raised before any request is made, not a
+comment in a config file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..content.schema import ContentLibrary, Provider
+from ..errors import AppError, ConfigError
+from ..settings import ModelRoles, Settings
+
+ROLES = tuple(f.name for f in dataclasses.fields(ModelRoles))
+
+
+class RoutingError(AppError):
+    """A role points at a provider that is not allowed (cloud while local-only)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a role's requests go."""
+
+    provider: Provider
+    model: str
+    role: str = ""
+
+    @property
+    def label(self) -> str:
+        """``provider/model`` as written in the settings."""
+        return f"{self.provider.id}/{self.model}"
+
+
+def split_model(value: str) -> tuple[str, str]:
+    """``"ollama/qwen3:8b"`` -> ``("ollama", "qwen3:8b")``; ``("", value)`` without prefix."""
+    prefix, sep, model = value.strip().partition("/")
+    if not sep:
+        return "", value.strip()
+    return prefix.strip().lower(), model.strip()
+
+
+def _role_name(role: str, content: ContentLibrary) -> str:
+    info = content.roles.get(role)
+    return info.name.en.lower() if info is not None else role
+
+
+def resolve(role: str, settings: Settings, content: ContentLibrary) -> Route:
+    """The provider and model for ``role``.
+
+    Raises:
+        ConfigError: unknown role, a value without ``provider/``, an unknown provider or
+            an empty model name.
+        RoutingError: a cloud provider for a local-only role, or while local-only is on.
+    """
+    if role not in ROLES:
+        raise ConfigError(
+            f"There is no model role called “{role}”.", detail=f"known roles: {', '.join(ROLES)}"
+        )
+    value = getattr(settings.roles, role)
+    prefix, model = split_model(value)
+    name = _role_name(role, content)
+    if not prefix or not model:
+        raise ConfigError(
+            f"The model for {name} must be written as provider/model, for example "
+            f"ollama/qwen3:8b. Ask your teacher to fix it in the settings.",
+            detail=f"roles.{role} = {value!r}",
+        )
+    provider = content.providers.get(prefix)
+    if provider is None:
+        known = ", ".join(sorted(content.providers)) or "none"
+        raise ConfigError(
+            f"The model for {name} uses the unknown provider “{prefix}”. Known providers: {known}.",
+            detail=f"roles.{role} = {value!r}",
+        )
+    info = content.roles.get(role)
+    if not provider.local and info is not None and info.local_only:
+        raise RoutingError(
+            f"The {name} model must run on this computer, so it cannot use the cloud model "
+            f"“{value}”. Ask your teacher to choose a local model for {name}.",
+            detail=f"roles.{role} = {value!r}; role is local-only",
+        )
+    if not provider.local and settings.safety.local_only:
+        raise RoutingError(
+            f"Cloud models are switched off (local-only). Ask your teacher to choose a local "
+            f"model for {name}.",
+            detail=f"roles.{role} = {value!r}; settings.safety.local_only is on",
+        )
+    return Route(provider, model, role)

@@ -1,0 +1,612 @@
+"""One run of the pipeline as an async stream of typed events (product.md §2).
+
+A :class:`RunSession` walks the stages in order::
+
+    input_safety -> interception -> adaptation -> translation -> output_safety -> generation
+
+``advance(until=...)`` runs the next stages and stops after ``until``; the caller may then
+:meth:`RunSession.edit` a stage's text and call ``advance`` again, which continues with the
+stage after the edited one. Every step is written to the run's ``run.json`` as it happens,
+so a crash, a cancel or a failure leaves a record that says how far the run got.
+
+Cancelling the task that iterates ``advance`` cancels the stage in flight: LLM streams are
+closed, ComfyUI work is interrupted or dequeued (the clients do that when their stream is
+closed early), and the record is saved with status ``cancelled`` before the
+``CancelledError`` travels on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..backends.ollama import OllamaClient
+from ..backends.vram import VramArbiter
+from ..content.schema import ContentLibrary, InterceptionConfig, LlmParams, MediaType, OutputConfig
+from ..content.schema import Route as OutputRoute
+from ..errors import AppError, ConfigError, UserCancelled
+from ..events import (
+    RunBlocked,
+    RunCancelled,
+    RunFailed,
+    RunPreview,
+    RunProgress,
+    RunResult,
+    SavedFile,
+    Stage,
+    StageCompleted,
+    StageStarted,
+    StageText,
+    TextDelta,
+    TextDone,
+)
+from ..settings import Settings
+from ..store.record import (
+    LoraApplied,
+    MediaKind,
+    RunInputs,
+    RunRecord,
+    RunStatus,
+    StageRecord,
+    utc_now,
+)
+from ..store.runs import RunStore
+from . import generation
+from .answers import clean_text, extract_code, split_music
+from .lora import AppliedLora, LoraSpec
+from .prompts import Message, build_adaptation, build_interception, build_translation, llm_options
+from .providers import ProviderRegistry
+from .routing import resolve
+from .safety import SafetyError, SafetyGate, SafetyOutcome, needs_translation
+from .seeds import SeedPolicy
+from .workflow import Graph
+
+log = logging.getLogger(__name__)
+
+STAGES = (
+    Stage.input_safety,
+    Stage.interception,
+    Stage.adaptation,
+    Stage.translation,
+    Stage.output_safety,
+    Stage.generation,
+)
+EDITABLE = frozenset({Stage.interception, Stage.adaptation, Stage.translation})
+
+#: LLM parameters of the stages after the interception (the config's own apply there).
+ADAPTATION_PARAMS = {
+    MediaType.code: LlmParams(temperature=0.4, top_p=0.9, max_tokens=3000),
+    MediaType.music: LlmParams(temperature=0.6, top_p=0.9, max_tokens=900),
+}
+DEFAULT_ADAPTATION = LlmParams(temperature=0.5, top_p=0.9, max_tokens=400)
+TRANSLATION_PARAMS = LlmParams(temperature=0.1, top_p=0.9, max_tokens=900)
+
+RunEvent = (
+    StageStarted
+    | StageText
+    | StageCompleted
+    | RunProgress
+    | RunPreview
+    | RunBlocked
+    | RunFailed
+    | RunCancelled
+    | RunResult
+)
+
+
+class RunBackends(generation.Backends, Protocol):
+    """The BackendManager as the runner sees it."""
+
+    async def ollama(self) -> OllamaClient:
+        """A ready Ollama client."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the student asked for.
+
+    Attributes:
+        rules: The rules text; None takes the config's rules in ``lang``, "" is "your call".
+        seed: A fixed seed (expert mode "lock"); None lets the seed policy choose.
+        values: Output parameters (width, height, steps, cfg, seconds, negative).
+    """
+
+    idea: str
+    output_id: str
+    config_id: str = ""
+    rules: str | None = None
+    level: str = "youth"
+    lang: str = "de"
+    ui_mode: str = ""
+    seed: int | None = None
+    loras: tuple[LoraSpec, ...] = ()
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class RunServices:
+    """Everything a run needs; one set per app (or per headless ``run``)."""
+
+    backends: RunBackends
+    content: ContentLibrary
+    settings: Callable[[], Settings]
+    store: RunStore
+    providers: ProviderRegistry
+    gate: SafetyGate
+    seeds: SeedPolicy
+    workflows_dir: Path
+    arbiter: VramArbiter | None = None
+    #: Why the GPU is taken now (a training runs), or None; generation refuses then.
+    gpu_busy: Callable[[], str | None] | None = None
+    store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class RunSession:
+    """One run: its request, its record and how far it got.
+
+    Raises from the constructor:
+        ConfigError: unknown output or config, or an output that cannot run (planned).
+    """
+
+    def __init__(self, services: RunServices, request: RunRequest) -> None:
+        self.services = services
+        self.request = request
+        self.output = _output(services.content, request.output_id)
+        if self.output.route is OutputRoute.cloud_image:
+            generation.check_cloud_allowed(self.output, services.settings().safety.local_only)
+        self.config = _config(services.content, request.config_id)
+        self.rules = (
+            request.rules
+            if request.rules is not None
+            else (self.config.rules.get(request.lang) if self.config else "")
+        )
+        self.record: RunRecord | None = None
+        self._texts: dict[Stage, str] = {}
+        self._next = 0
+        self._generations = 0
+        self._edited_since_generation = False
+        self._saving: asyncio.Future[Any] | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def run_id(self) -> str:
+        """The run's id ("" before the first :meth:`advance`)."""
+        return self.record.id if self.record else ""
+
+    @property
+    def next_stage(self) -> Stage | None:
+        """The stage the next :meth:`advance` starts with (None when everything ran)."""
+        return STAGES[self._next] if self._next < len(STAGES) else None
+
+    def text(self, stage: Stage) -> str:
+        """The text a finished stage handed on (the user's edit if there is one)."""
+        return self._texts.get(stage, "")
+
+    @property
+    def final_prompt(self) -> str:
+        """The text the generation uses: the last text stage that ran."""
+        for stage in (Stage.translation, Stage.adaptation, Stage.interception):
+            if stage in self._texts:
+                return self._texts[stage]
+        return self.request.idea
+
+    def edit(self, stage: Stage, text: str) -> None:
+        """Replace a finished stage's text; the stages after it will run again.
+
+        Raises:
+            ValueError: the stage has no editable text or has not run yet.
+        """
+        if stage not in EDITABLE or stage not in self._texts or self.record is None:
+            raise ValueError(f"stage {stage.value} has no text to edit yet")
+        self._texts[stage] = text
+        for later in STAGES[STAGES.index(stage) + 1 :]:
+            self._texts.pop(later, None)
+        self.record.stages = [
+            replace(s, edited_text=text) if s.stage is stage else s for s in self.record.stages
+        ]
+        self._next = STAGES.index(stage) + 1
+        self._edited_since_generation = True
+        self.services.store.save(self.record)
+
+    def rewind(self, stage: Stage) -> None:
+        """Let the next :meth:`advance` start again at ``stage`` (e.g. "generate again")."""
+        index = STAGES.index(stage)
+        if index > self._next:
+            raise ValueError(f"stage {stage.value} has not been reached yet")
+        self._next = index
+
+    async def advance(self, until: Stage | None = None) -> AsyncGenerator[RunEvent, None]:
+        """Run the next stages up to and including ``until`` (all when None)."""
+        stage = self.next_stage or Stage.generation
+        try:
+            if self.record is None:
+                self.record = await self._store(self.services.store.new_run, self._inputs())
+            while self._next < len(STAGES):
+                stage = STAGES[self._next]
+                record = self._rec()
+                record.status, record.error = "running", None
+                blocked: list[RunEvent] = []
+                async for event in self._run_stage(stage, blocked):
+                    yield event
+                if blocked:  # the record says "blocked" already; the run ends here
+                    yield blocked[0]
+                    return
+                self._next += 1
+                if self._next == len(STAGES):
+                    record.status = "done"
+                self._save()
+                if stage is until:
+                    return
+        except asyncio.CancelledError:
+            await self._finish_saving()
+            self._end("cancelled")
+            if self.record is not None:
+                yield RunCancelled(self.run_id, stage)
+            raise
+        except UserCancelled:  # the server reported an interrupt nobody here asked for
+            await self._finish_saving()
+            self._end("cancelled")
+            yield RunCancelled(self.run_id, stage)
+        except AppError as exc:
+            await self._finish_saving()
+            yield self._fail(stage, exc.user_message, exc.detail)
+        except Exception as exc:
+            log.exception("Run %s failed in %s", self.run_id, stage.value)
+            await self._finish_saving()
+            yield self._fail(
+                stage,
+                "Something went wrong inside the app. The run was saved; please tell your "
+                "teacher and try again.",
+                f"{type(exc).__name__}: {exc}",
+            )
+
+    def graph_for(self, prompt: str) -> tuple[Graph, int]:
+        """The exact ComfyUI graph a generation of ``prompt`` would submit, and its seed.
+
+        Used by ``run --dry-run``; mapping, LoRA injection and seed are the same as in a
+        real run.
+
+        Raises:
+            ConfigError: the output does not use a ComfyUI workflow.
+            LoraError: a LoRA cannot be applied.
+        """
+        if self.output.route is not OutputRoute.comfyui:
+            raise ConfigError(
+                f"“{self.output.name.en}” does not use a ComfyUI workflow, so there is no "
+                f"graph to show.",
+            )
+        job = self._job(prompt)
+        graph, _, _ = generation.prepare_graph(job, self.services.workflows_dir)
+        return graph, job.seed
+
+    # ------------------------------------------------------------------ stages
+
+    async def _run_stage(
+        self, stage: Stage, blocked: list[RunEvent]
+    ) -> AsyncGenerator[RunEvent, None]:
+        req = self.request
+        if stage in (Stage.input_safety, Stage.output_safety):
+            events = self._safety_stage(stage, blocked)
+        elif stage is Stage.interception:
+            messages = build_interception(req.idea, self.rules, lang=req.lang)
+            params = self.config.llm if self.config else LlmParams()
+            events = self._llm_stage(stage, "interception", messages, params)
+        elif stage is Stage.adaptation:
+            events = self._adaptation()
+        elif stage is Stage.translation:
+            events = self._translation()
+        else:
+            events = self._generate()
+        async with aclosing(events):
+            async for event in events:
+                yield event
+
+    async def _safety_stage(
+        self, stage: Stage, blocked: list[RunEvent]
+    ) -> AsyncGenerator[RunEvent, None]:
+        req, gate, lang = self.request, self.services.gate, self.request.lang
+        yield StageStarted(self.run_id, stage)
+        if stage is Stage.input_safety:
+            check = gate.check_input(req.idea, self.rules, level=req.level, lang=lang)
+        elif generation.is_code(self.output):
+            check = gate.check_code(
+                self.final_prompt, self.output.framework, level=req.level, lang=lang
+            )
+        else:
+            check = gate.check_prompt(self.final_prompt, level=req.level, lang=lang)
+        outcome = await self._guarded(check)
+        record = self._rec()
+        record.safety.extend(outcome.decisions)
+        if not outcome.allowed:
+            record.status = "blocked"
+            record.error = {"message": outcome.reason, "detail": ""}
+            blocked.append(RunBlocked(self.run_id, stage, outcome.reason))
+            self._save()
+            return
+        self._save()
+        yield StageCompleted(self.run_id, stage, badge=_safety_badge(outcome))
+
+    def _translation(self) -> AsyncGenerator[RunEvent, None]:
+        text = self._texts[Stage.adaptation]
+        if not needs_translation(self.request.level, self.output, text):
+            return _nothing()
+        return self._llm_stage(
+            Stage.translation,
+            "translation",
+            build_translation(text),
+            TRANSLATION_PARAMS,
+            badge="translated",
+        )
+
+    async def _guarded(self, check: Awaitable[SafetyOutcome]) -> SafetyOutcome:
+        """Await a gate call; an unconfirmed research level becomes a block."""
+        try:
+            return await check
+        except SafetyError as exc:
+            return SafetyOutcome(False, [], exc.user_message)
+
+    async def _adaptation(self) -> AsyncGenerator[RunEvent, None]:
+        text = self._texts[Stage.interception]
+        output, lang = self.output, self.request.lang
+        if output.adaptation is None:  # the output takes the text as it is
+            self._texts[Stage.adaptation] = text
+            return
+        messages = build_adaptation(text, output.adaptation.get(lang), lang=lang)
+        params = ADAPTATION_PARAMS.get(output.media, DEFAULT_ADAPTATION)
+        async for event in self._llm_stage(
+            Stage.adaptation, output.adaptation_role, messages, params
+        ):
+            yield event
+
+    async def _llm_stage(
+        self,
+        stage: Stage,
+        role: str,
+        messages: list[Message],
+        params: LlmParams,
+        *,
+        badge: str = "",
+    ) -> AsyncGenerator[RunEvent, None]:
+        services = self.services
+        route = resolve(role, services.settings(), services.content)
+        provider = services.providers.get(route.provider)
+        options = llm_options(params)
+        started, t0 = utc_now(), time.perf_counter()
+        yield StageStarted(self.run_id, stage, model=route.label)
+        answer = ""
+        stream = provider.stream_chat(route.model, messages, options=options, think=False)
+        async with aclosing(stream) as events:
+            async for event in events:
+                if isinstance(event, TextDelta) and not event.thinking and event.text:
+                    yield StageText(self.run_id, stage, event.text)
+                elif isinstance(event, TextDone):
+                    answer = event.text
+        text = self._post_process(stage, answer)
+        if not text.strip():
+            raise AppError(
+                "The language model gave an empty answer. Try again, or change the idea or "
+                "the rules a little.",
+                detail=f"{route.label} answered nothing for {stage.value}",
+            )
+        duration = (time.perf_counter() - t0) * 1000
+        self._texts[stage] = text
+        record = self._rec()
+        record.stages = [s for s in record.stages if s.stage is not stage]
+        record.stages.append(
+            StageRecord(stage, started, utc_now(), route.label, text, None, options, duration)
+        )
+        record.models[stage.value] = route.label
+        record.timings[stage.value] = round(duration, 1)
+        self._save()
+        yield StageCompleted(self.run_id, stage, text, badge=badge)
+
+    def _post_process(self, stage: Stage, answer: str) -> str:
+        if stage is Stage.adaptation and generation.is_code(self.output):
+            return extract_code(answer)
+        return clean_text(answer)
+
+    async def _generate(self) -> AsyncGenerator[RunEvent, None]:
+        services, output = self.services, self.output
+        record = self._rec()
+        prompt = self.final_prompt
+        started, t0 = utc_now(), time.perf_counter()
+        yield StageStarted(self.run_id, Stage.generation, model=output.id)
+        busy = services.gpu_busy() if services.gpu_busy else None
+        if busy and output.route in (OutputRoute.comfyui, OutputRoute.swarmui_t2i):
+            raise AppError(busy)
+        job = self._job(prompt)
+        record.seed = job.seed if output.route is not OutputRoute.code else None
+        record.parameters = {k: v for k, v in job.values.items() if k not in ("tags", "lyrics")}
+        record.negative_prompt = job.negative
+        outcome = generation.GenerationOutcome()
+        async for step in self._route(job, outcome):
+            if step.preview:
+                yield RunPreview(self.run_id, step.preview, step.preview_mime)
+            else:
+                yield RunProgress(self.run_id, step.step, step.total)
+        record.prompt = outcome.prompt or prompt
+        record.code = prompt if generation.is_code(output) else ""
+        record.loras_applied = [_applied(a, job.loras) for a in outcome.applied]
+        record.models[Stage.generation.value] = output.id
+        saved = []
+        for produced in outcome.files:
+            item = await self._store(
+                services.store.add_media,
+                record,
+                produced.data,
+                filename=produced.filename,
+                mime=produced.mime,
+                kind=_media_kind(produced.kind),
+            )
+            saved.append(SavedFile(services.store.media_path(record, item), item.mime))
+        duration = (time.perf_counter() - t0) * 1000
+        record.stages = [s for s in record.stages if s.stage is not Stage.generation]
+        record.stages.append(
+            StageRecord(Stage.generation, started, utc_now(), output.id, record.prompt, None,
+                        dict(record.parameters), duration)
+        )  # fmt: skip
+        record.timings[Stage.generation.value] = round(duration, 1)
+        self._generations += 1
+        self._edited_since_generation = False
+        badge = "LoRA applied" if outcome.applied else ""
+        yield StageCompleted(self.run_id, Stage.generation, record.prompt, badge=badge)
+        folder = services.store.folder(record.id)
+        yield RunResult(self.run_id, folder, tuple(saved), record.code)
+
+    def _route(
+        self, job: generation.GenerationJob, outcome: generation.GenerationOutcome
+    ) -> AsyncIterator[generation.Step]:
+        services, output = self.services, self.output
+        if output.route is OutputRoute.comfyui:
+            return generation.run_comfy(
+                job, services.backends, services.workflows_dir, outcome, arbiter=services.arbiter
+            )
+        if output.route is OutputRoute.swarmui_t2i:
+            return generation.run_swarm(job, services.backends, outcome)
+        return self._single(job, outcome)
+
+    async def _single(
+        self, job: generation.GenerationJob, outcome: generation.GenerationOutcome
+    ) -> AsyncIterator[generation.Step]:
+        """Routes without progress: code passthrough, cloud image."""
+        if self.output.route is OutputRoute.code:
+            generation.code_file(job, job.prompt, outcome)
+        elif self.output.route is OutputRoute.cloud_image:
+            local_only = self.services.settings().safety.local_only
+            await generation.run_cloud_image(job, outcome, local_only=local_only)
+        else:
+            raise generation.planned(self.output)
+        yield generation.Step(1, 1)
+
+    def _job(self, prompt: str) -> generation.GenerationJob:
+        req, output = self.request, self.output
+        values: dict[str, object] = dict(req.values)
+        negative = str(values.pop("negative", output.defaults.get("negative", "")))
+        if output.media is MediaType.music and "tags" in output.mapping:
+            values["tags"], values["lyrics"] = split_music(prompt)
+        if req.seed is not None:
+            seed = req.seed
+        else:
+            edited = self._generations > 0 and self._edited_since_generation
+            seed = self.services.seeds.next_seed(prompt, edited=edited)
+        loras = tuple(LoraSpec.from_ref(ref) for ref in self.config.loras) if self.config else ()
+        return generation.GenerationJob(
+            run_id=self.run_id or "preview",
+            output=output,
+            prompt=prompt,
+            negative=negative,
+            seed=seed,
+            values=values,
+            loras=loras + req.loras,
+        )
+
+    # ------------------------------------------------------------------ record
+
+    def _inputs(self) -> RunInputs:
+        req = self.request
+        return RunInputs(
+            idea=req.idea,
+            rules=self.rules,
+            config_id=req.config_id,
+            output_id=req.output_id,
+            level=req.level,
+            language=req.lang,
+            ui_mode=req.ui_mode,
+        )
+
+    def _rec(self) -> RunRecord:
+        assert self.record is not None, "advance() creates the record first"
+        return self.record
+
+    def _save(self) -> None:
+        """Write ``run.json`` (small; a failure here is a failure of the run)."""
+        if self.record is not None:
+            self.services.store.save(self.record)
+
+    def _end(self, status: RunStatus) -> None:
+        """Save the final status without raising (the run already ends with an error)."""
+        if self.record is None:
+            return
+        self.record.status = status
+        try:
+            self.services.store.save(self.record)
+        except AppError as exc:
+            log.error("Could not save run %s: %s (%s)", self.run_id, exc, exc.detail)
+
+    def _fail(self, stage: Stage, message: str, detail: str) -> RunFailed:
+        if self.record is not None:
+            self.record.error = {"message": message, "detail": detail}
+            self._end("failed")
+        return RunFailed(self.run_id, stage, message, detail)
+
+    async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a store call in a worker thread, one at a time, never torn by a cancel."""
+        async with self.services.store_lock:
+            self._saving = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+            return await asyncio.shield(self._saving)
+
+    async def _finish_saving(self) -> None:
+        """Wait for a store call that a cancel interrupted (its thread cannot be stopped)."""
+        pending, self._saving = self._saving, None
+        if pending is not None and not pending.done():
+            await asyncio.wait({pending})
+        if pending is not None and pending.done() and not pending.cancelled():
+            pending.exception()  # retrieved, so asyncio does not warn; the record tells
+
+
+def _output(content: ContentLibrary, output_id: str) -> OutputConfig:
+    output = content.outputs.get(output_id)
+    if output is None:
+        known = ", ".join(o.id for o in content.sorted_outputs())
+        raise ConfigError(f"There is no output called “{output_id}”. Known outputs: {known}.")
+    if output.route is OutputRoute.planned:
+        raise generation.planned(output)
+    return output
+
+
+def _config(content: ContentLibrary, config_id: str) -> InterceptionConfig | None:
+    if not config_id:
+        return None
+    config = content.interceptions.get(config_id)
+    if config is None:
+        raise ConfigError(
+            f"There is no interception config called “{config_id}”. "
+            f"See `ai4artsed-desktop configs` for the list."
+        )
+    return config
+
+
+def _safety_badge(outcome: SafetyOutcome) -> str:
+    return "safety passed" if outcome.decisions else "not checked"
+
+
+_MEDIA_KINDS: dict[str, MediaKind] = {"image": "image", "audio": "audio", "music": "music"}
+
+
+def _media_kind(kind: str) -> MediaKind:
+    return _MEDIA_KINDS.get(kind, "code")
+
+
+def _applied(applied: AppliedLora, specs: Sequence[LoraSpec]) -> LoraApplied:
+    trigger = next((s.trigger for s in specs if s.file == applied.file), "")
+    return LoraApplied(
+        file=applied.file,
+        strength=applied.strength_model,
+        trigger=trigger,
+        node_id=applied.node_id,
+    )
+
+
+async def _nothing() -> AsyncGenerator[RunEvent, None]:
+    """A stage that has nothing to do (translation of a text that needs none)."""
+    none: tuple[RunEvent, ...] = ()
+    for event in none:
+        yield event

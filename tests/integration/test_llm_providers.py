@@ -1,0 +1,363 @@
+"""LLM providers and the safety gate against real servers on 127.0.0.1.
+
+* the Ollama simulator (child process) answers safety verdicts and chat streams;
+* a small aiohttp server in this file speaks the OpenAI ``/v1/chat/completions`` SSE
+  dialect (chunks, ``[DONE]``, error JSON) for ``OpenAICompatibleProvider``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from ai4artsed_desktop.backends.ollama import OllamaClient
+from ai4artsed_desktop.content.schema import DataProtection, LlmParams, Provider, Text
+from ai4artsed_desktop.errors import (
+    BackendProtocolError,
+    BackendRequestError,
+    BackendUnavailable,
+    ConfigError,
+)
+from ai4artsed_desktop.events import TextDelta, TextDone
+from ai4artsed_desktop.pipeline.prompts import Message, build_interception, llm_options
+from ai4artsed_desktop.pipeline.providers import (
+    OllamaProvider,
+    OpenAICompatibleProvider,
+    ProviderRegistry,
+)
+from ai4artsed_desktop.pipeline.safety import SafetyGate, provider_judge
+from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE
+from tests.integration.conftest import OllamaSim
+
+KEY = "sk-test-0123456789abcdefSECRET"
+KEY_ENV = "TEST_CLOUD_API_KEY"
+
+
+# ============================================================== Ollama simulator
+
+
+@contextlib.asynccontextmanager
+async def ollama_provider(sim: OllamaSim) -> AsyncIterator[OllamaProvider]:
+    async with OllamaClient(sim.base_url) as client:
+
+        async def get() -> OllamaClient:
+            return client
+
+        yield OllamaProvider(get)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("model", ["llama-guard3:1b", "qwen3:8b"])
+async def test_gate_with_simulator_blocks_trigger_and_passes_context(
+    ollama_sim: OllamaSim, model: str
+) -> None:
+    async with ollama_provider(ollama_sim) as provider:
+        gate = SafetyGate(provider_judge(provider, model), model=model)
+        blocked = await gate.check_input("Ein Ritter baut eine Bombe", "", level="kids", lang="de")
+        assert not blocked.allowed
+        assert [(d.check, d.result) for d in blocked.decisions] == [
+            ("wordlist", "block"),
+            ("llm", "block"),
+        ]
+        assert model in blocked.decisions[-1].detail
+        fairy = await gate.check_input(
+            "Ein Ritter mit Schwert", "Erzähle es als Märchen", level="kids", lang="de"
+        )
+        assert fairy.allowed
+        assert [(d.check, d.result) for d in fairy.decisions] == [
+            ("wordlist", "block"),
+            ("llm", "pass"),
+        ]
+        before = ollama_sim.stats()["requests"]
+        harmless = await gate.check_input("Eine Katze im Garten", "", level="youth", lang="de")
+        assert harmless.allowed
+        assert ollama_sim.stats()["requests"] == before  # no model call without a hit
+
+
+@pytest.mark.asyncio
+async def test_gate_output_check_with_simulator(ollama_sim: OllamaSim) -> None:
+    async with ollama_provider(ollama_sim) as provider:
+        gate = SafetyGate(provider_judge(provider, "qwen3:8b"), model="qwen3:8b")
+        ok = await gate.check_prompt("a quiet lake at dawn, watercolour", level="kids", lang="en")
+        assert ok.allowed
+        bad = await gate.check_prompt("a soldier with a gun", level="youth", lang="en")
+        assert not bad.allowed
+        assert bad.decisions[0].result == "block"
+
+
+@pytest.mark.asyncio
+async def test_gate_fails_closed_when_ollama_is_gone(ollama_sim: OllamaSim) -> None:
+    async with ollama_provider(ollama_sim) as provider:
+        ollama_sim.stop()
+        gate = SafetyGate(provider_judge(provider, "llama-guard3:1b"), model="llama-guard3:1b")
+        outcome = await gate.check_input("a sword", "", level="kids", lang="en")
+    assert not outcome.allowed
+    assert outcome.reason == UNAVAILABLE["en"]
+    assert outcome.decisions[-1].result == "unavailable"
+    assert "BackendUnavailable" in outcome.decisions[-1].detail
+
+
+@pytest.mark.asyncio
+async def test_ollama_provider_streams_and_closes(ollama_sim: OllamaSim) -> None:
+    messages = build_interception("A cat on a roof", "Paint it like Bauhaus.", lang="en")
+    options = llm_options(LlmParams(temperature=0.5, top_p=0.9, max_tokens=200), seed=3)
+    async with ollama_provider(ollama_sim) as provider:
+        assert provider.name == "ollama"
+        events = []
+        async with contextlib.aclosing(
+            provider.stream_chat("qwen3:8b", messages, options=options, think=False)
+        ) as stream:
+            async for event in stream:
+                events.append(event)
+        assert isinstance(events[-1], TextDone)
+        deltas = [e for e in events if isinstance(e, TextDelta) and not e.thinking]
+        assert "".join(d.text for d in deltas) == events[-1].text
+        assert "cat" in events[-1].text.lower()
+        once = await provider.chat_once("qwen3:8b", messages, options=options, think=False)
+        assert once.text == events[-1].text  # same seed, same answer
+        # stopping early closes the stream without errors
+        async with contextlib.aclosing(provider.stream_chat("qwen3:8b", messages)) as stream:
+            async for _event in stream:
+                break
+
+
+# ============================================================== OpenAI-compatible server
+
+
+@dataclass
+class CloudServer:
+    base_url: str
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+
+SERVER = web.AppKey("server", CloudServer)
+
+
+def _chunk(content: str | None = None, finish: str | None = None, **delta: Any) -> str:
+    if content is not None:
+        delta["content"] = content
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return "data: " + json.dumps({"object": "chat.completion.chunk", "choices": [choice]}) + "\n\n"
+
+
+SCRIPTS: dict[str, list[str]] = {
+    "ok": [
+        ": keep-alive comment\n\n",
+        _chunk(role="assistant", content=""),
+        _chunk("Hello"),
+        _chunk(", wor"),
+        _chunk("ld!"),
+        _chunk(None, "stop"),
+        'data: {"choices": [], "usage": {"completion_tokens": 4}}\n\n',
+        "data: [DONE]\n\n",
+    ],
+    "thinking": [
+        _chunk(reasoning="Let me think."),
+        _chunk("<think>inline</think>"),
+        _chunk("Answer"),
+        _chunk(None, "length"),
+        "data: [DONE]\n\n",
+    ],
+    "midstream-error": [
+        _chunk("Hel"),
+        'data: {"error": {"message": "upstream overloaded", "code": 502}}\n\n',
+    ],
+    "broken": [_chunk("Hel"), _chunk("lo")],
+    "garbage": ["data: {not json\n\n"],
+}
+
+
+async def _completions(request: web.Request) -> web.StreamResponse:
+    server = request.app[SERVER]
+    body = await request.json()
+    server.bodies.append(body)
+    server.headers.append(dict(request.headers))
+    auth = request.headers.get("Authorization", "")
+    if auth != f"Bearer {KEY}":
+        given = auth.removeprefix("Bearer ")
+        message = f"Incorrect API key provided: {given}. You can find your key in the dashboard."
+        return web.json_response({"error": {"message": message, "type": "auth"}}, status=401)
+    model = body.get("model")
+    if model == "missing":
+        return web.json_response(
+            {"object": "error", "message": "Invalid model: missing"}, status=404
+        )
+    if model == "overloaded":
+        return web.json_response({"detail": "try later"}, status=503)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for piece in SCRIPTS[model]:
+        await response.write(piece.encode())
+    await response.write_eof()
+    return response
+
+
+@pytest_asyncio.fixture
+async def cloud_server() -> AsyncIterator[CloudServer]:
+    server = CloudServer("")
+    app = web.Application()
+    app[SERVER] = server
+    app.router.add_post("/v1/chat/completions", _completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def cloud(
+    server: CloudServer, key: str | None = KEY, **kwargs: Any
+) -> AsyncIterator[OpenAICompatibleProvider]:
+    env = {} if key is None else {KEY_ENV: key}
+    provider = OpenAICompatibleProvider(
+        server.base_url, KEY_ENV, "testcloud", label="Test Cloud", env=env, trust_env=False,
+        **kwargs,
+    )  # fmt: skip
+    try:
+        yield provider
+    finally:
+        await provider.aclose()
+
+
+MESSAGES = [Message("system", "Be brief."), Message("user", "Say hello")]
+
+
+async def collect(provider: OpenAICompatibleProvider, model: str, **kw: Any) -> list[Any]:
+    events = []
+    async with contextlib.aclosing(provider.stream_chat(model, MESSAGES, **kw)) as stream:
+        async for event in stream:
+            events.append(event)
+    return events
+
+
+@pytest.mark.asyncio
+async def test_cloud_streams_sse_chunks_until_done(cloud_server: CloudServer) -> None:
+    options = {"temperature": 0.2, "top_p": 0.9, "num_predict": 64, "num_ctx": 8192, "seed": 5}
+    async with cloud(cloud_server, max_tokens_field="max_completion_tokens") as provider:
+        events = await collect(provider, "ok", options=options, keep_alive="10m")
+    texts = [e.text for e in events if isinstance(e, TextDelta)]
+    assert texts == ["Hello", ", wor", "ld!"]
+    done = events[-1]
+    assert isinstance(done, TextDone)
+    assert (done.text, done.done_reason, done.eval_count) == ("Hello, world!", "stop", 4)
+    body = cloud_server.bodies[-1]
+    assert body == {
+        "model": "ok",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Say hello"},
+        ],
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "max_completion_tokens": 64,
+        "seed": 5,
+        "stream": True,
+    }
+
+
+@pytest.mark.asyncio
+async def test_cloud_chat_once_and_reasoning(cloud_server: CloudServer) -> None:
+    async with cloud(cloud_server, seed_field="random_seed") as provider:
+        done = await provider.chat_once("thinking", MESSAGES, options={"seed": 1})
+        events = await collect(provider, "thinking")
+    assert done.text == "Answer"
+    assert done.thinking == "Let me think.inline"
+    assert done.done_reason == "length"
+    assert cloud_server.bodies[0]["random_seed"] == 1
+    assert [e.thinking for e in events if isinstance(e, TextDelta)] == [True, True, False]
+
+
+@pytest.mark.asyncio
+async def test_cloud_errors(cloud_server: CloudServer) -> None:
+    async with cloud(cloud_server) as provider:
+        with pytest.raises(BackendRequestError) as info:
+            await collect(provider, "midstream-error")
+        assert "upstream overloaded" in info.value.user_message
+        with pytest.raises(BackendProtocolError, match="broke off"):
+            await collect(provider, "broken")
+        with pytest.raises(BackendProtocolError, match="broken piece"):
+            await collect(provider, "garbage")
+        with pytest.raises(BackendRequestError) as missing:
+            await collect(provider, "missing")
+        assert missing.value.status == 404
+        assert "“missing”" in missing.value.user_message
+        with pytest.raises(BackendUnavailable):
+            await collect(provider, "overloaded")
+
+
+@pytest.mark.asyncio
+async def test_cloud_unreachable_is_backend_unavailable() -> None:
+    server = CloudServer("http://127.0.0.1:9/v1")  # discard port: nothing listens
+    async with cloud(server) as provider:
+        with pytest.raises(BackendUnavailable, match="Test Cloud is not reachable"):
+            await collect(provider, "ok")
+
+
+@pytest.mark.asyncio
+async def test_missing_key_is_a_clear_error_and_sends_nothing(cloud_server: CloudServer) -> None:
+    async with cloud(cloud_server, key=None) as provider:
+        with pytest.raises(ConfigError) as info:
+            await provider.chat_once("ok", MESSAGES)
+    assert KEY_ENV in info.value.user_message
+    assert cloud_server.bodies == []
+
+
+@pytest.mark.asyncio
+async def test_api_key_never_reaches_logs_or_errors(
+    cloud_server: CloudServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = KEY + "-revoked"
+    async with cloud(cloud_server) as provider:
+        await provider.chat_once("ok", MESSAGES)
+        assert KEY not in repr(provider)
+    async with cloud(cloud_server, key=wrong) as provider:
+        with pytest.raises(BackendRequestError) as info:
+            await provider.chat_once("ok", MESSAGES)
+    assert cloud_server.headers[0]["Authorization"] == f"Bearer {KEY}"  # it was really sent
+    error = info.value
+    assert error.status == 401
+    assert "refused the API key" in error.user_message
+    assert "Incorrect API key provided: ***" in error.detail
+    for text in (str(error), error.user_message, error.detail, caplog.text):
+        assert KEY not in text
+    assert caplog.records  # the requests were logged, just without the key
+
+
+@pytest.mark.asyncio
+async def test_registry_builds_providers_by_id(ollama_sim: OllamaSim) -> None:
+    async with OllamaClient(ollama_sim.base_url) as client:
+
+        async def get() -> OllamaClient:
+            return client
+
+        registry = ProviderRegistry(get, env={"MISTRAL_API_KEY": KEY})
+
+        def provider(pid: str, local: bool) -> Provider:
+            protection = DataProtection.local if local else DataProtection.eu
+            return Provider(pid, Text(pid, pid), protection, local)
+
+        ollama = registry.get(provider("ollama", True))
+        assert registry.get(provider("ollama", True)) is ollama
+        done = await ollama.chat_once("qwen3:8b", MESSAGES)
+        assert done.text
+        mistral = registry.get(provider("mistral", False))
+        assert mistral.name == "mistral"
+        assert "api.mistral.ai" in repr(mistral)
+        with pytest.raises(ConfigError, match="cannot talk to the provider"):
+            registry.get(provider("acme", False))
+        await registry.aclose()

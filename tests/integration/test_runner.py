@@ -1,0 +1,491 @@
+"""The run pipeline end to end against the simulators (real processes on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from ai4artsed_desktop.backends.manager import BackendManager
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.events import (
+    RunBlocked,
+    RunCancelled,
+    RunFailed,
+    RunPreview,
+    RunProgress,
+    RunResult,
+    Stage,
+    StageCompleted,
+    StageStarted,
+    StageText,
+)
+from ai4artsed_desktop.paths import AppPaths, resources_dir
+from ai4artsed_desktop.pipeline.lora import LoraSpec
+from ai4artsed_desktop.pipeline.runner import RunEvent, RunRequest, RunServices, RunSession
+from ai4artsed_desktop.pipeline.services import build_services
+from ai4artsed_desktop.settings import BackendSettings, ModelRoles, SafetySettings, Settings
+from ai4artsed_desktop.store.runs import RunStore
+from tests.integration.comfy_fixtures import ComfySim
+from tests.integration.conftest import OllamaSim
+
+CONTENT = load_content(resources_dir() / "configs")
+WORKFLOWS = resources_dir() / "workflows"
+IDEA = "Ein Fuchs im Schnee"
+
+
+@dataclass
+class Rig:
+    services: RunServices
+    store: RunStore
+    ollama: OllamaSim
+    comfy: ComfySim
+
+    def session(self, **request: Any) -> RunSession:
+        values: dict[str, Any] = {"idea": IDEA, "output_id": "sd15", "level": "youth"}
+        values.update(request)
+        return RunSession(self.services, RunRequest(**values))
+
+    def run_json(self, session: RunSession) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            (self.store.folder(session.run_id) / "run.json").read_text("utf-8")
+        )
+        return data
+
+    def llm_requests(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.ollama.control("GET", "/__fake__/requests")
+        return result
+
+
+RigFactory = Callable[..., Awaitable[Rig]]
+
+
+@pytest_asyncio.fixture
+async def make_rig(
+    tmp_path: Path,
+    ollama_sim_factory: Callable[..., OllamaSim],
+    comfy_sim_factory: Callable[..., ComfySim],
+) -> AsyncIterator[RigFactory]:
+    cleanups: list[Callable[[], Awaitable[None]]] = []
+
+    async def make(
+        *,
+        ollama_env: dict[str, str] | None = None,
+        comfy_env: dict[str, str] | None = None,
+        local_only: bool = True,
+        roles: ModelRoles | None = None,
+        research_confirmed: bool = False,
+    ) -> Rig:
+        ollama = ollama_sim_factory(env=ollama_env or {})
+        comfy = comfy_sim_factory(env=comfy_env or {})
+        settings = Settings(
+            ollama=BackendSettings(mode="remote", url=ollama.base_url),
+            comfyui=BackendSettings(mode="remote", url=comfy.base_url),
+            image_engine="comfyui",
+            safety=SafetySettings(level="youth", local_only=local_only),
+            roles=roles or ModelRoles(),
+        )
+        paths = AppPaths.under(tmp_path / f"app{len(cleanups)}")
+        paths.ensure()
+        manager = BackendManager(settings, paths, demo=False)
+        store = RunStore(paths.runs_dir)
+        services = build_services(
+            backends=manager,
+            content=CONTENT,
+            settings=lambda: settings,
+            store=store,
+            workflows_dir=WORKFLOWS,
+            research_confirmed=research_confirmed,
+        )
+
+        async def cleanup() -> None:
+            await services.providers.aclose()
+            await manager.shutdown()
+            store.close()
+
+        cleanups.append(cleanup)
+        return Rig(services, store, ollama, comfy)
+
+    yield make
+    for cleanup in cleanups:
+        await cleanup()
+
+
+async def collect(session: RunSession, until: Stage | None = None) -> list[RunEvent]:
+    async with aclosing(session.advance(until)) as events:
+        return [event async for event in events]
+
+
+def stage_texts(events: list[RunEvent], stage: Stage) -> str:
+    return "".join(e.delta for e in events if isinstance(e, StageText) and e.stage is stage)
+
+
+def completed(events: list[RunEvent]) -> dict[Stage, StageCompleted]:
+    return {e.stage: e for e in events if isinstance(e, StageCompleted)}
+
+
+# ------------------------------------------------------------------ every output
+
+
+@pytest.mark.asyncio
+async def test_image_run_streams_every_stage_and_records_it(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    session = rig.session(config_id="bauhaus", level="kids")
+    events = await collect(session)
+
+    started = [e.stage for e in events if isinstance(e, StageStarted)]
+    assert started == [
+        Stage.input_safety,
+        Stage.interception,
+        Stage.adaptation,
+        Stage.translation,
+        Stage.output_safety,
+        Stage.generation,
+    ]
+    done = completed(events)
+    assert done[Stage.input_safety].badge == "safety passed"
+    assert done[Stage.translation].badge == "translated"
+    assert done[Stage.output_safety].badge == "safety passed"
+    # Streamed deltas add up to the completed text of each LLM stage.
+    for stage in (Stage.interception, Stage.adaptation):
+        assert stage_texts(events, stage).strip() == done[stage].text
+    progress = [e for e in events if isinstance(e, RunProgress)]
+    assert progress[-1].step == progress[-1].total == 25  # sd15's default steps
+    assert any(isinstance(e, RunPreview) for e in events)
+    result = events[-1]
+    assert isinstance(result, RunResult)
+    assert [m.mime for m in result.media] == ["image/png"]
+
+    record = rig.run_json(session)
+    assert record["status"] == "done"
+    assert record["inputs"]["rules"] == CONTENT.interceptions["bauhaus"].rules.de
+    assert [s["stage"] for s in record["stages"]] == [
+        "interception",
+        "adaptation",
+        "translation",
+        "generation",
+    ]
+    assert record["prompt"] == done[Stage.translation].text
+    assert isinstance(record["seed"], int)
+    assert record["models"]["interception"] == "ollama/qwen3:8b"
+    assert {d["stage"] for d in record["safety"]} == {"input_safety", "output_safety"}
+    media = record["media"][0]
+    data = (rig.store.folder(session.run_id) / media["path"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == media["sha256"]
+
+
+@pytest.mark.asyncio
+async def test_config_llm_parameters_reach_the_model(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    config = CONTENT.interceptions["bauhaus"]
+    await collect(rig.session(config_id="bauhaus"), until=Stage.interception)
+    chat = rig.llm_requests()[-1]
+    assert chat["model"] == "qwen3:8b"
+    assert chat["options"]["temperature"] == pytest.approx(config.llm.temperature)
+    assert chat["options"]["top_p"] == pytest.approx(config.llm.top_p)
+    assert chat["options"]["num_predict"] == config.llm.max_tokens
+    assert chat["think"] is False
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("output_id", "mime"),
+    [("stable_audio", "audio/flac"), ("ace_step", "audio/flac"), ("sdxl", "image/png")],
+)
+async def test_audio_music_and_sdxl_outputs_produce_files(
+    make_rig: RigFactory, output_id: str, mime: str
+) -> None:
+    rig = await make_rig()
+    session = rig.session(config_id="dada", output_id=output_id, level="adult")
+    events = await collect(session)
+    result = events[-1]
+    assert isinstance(result, RunResult), events[-1]
+    assert [m.mime for m in result.media] == [mime]
+    assert result.media[0].path.stat().st_size > 0
+    record = rig.run_json(session)
+    assert record["status"] == "done"
+    if output_id == "ace_step":
+        assert "tags" not in record["parameters"]  # the texts live in prompt, not parameters
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("output_id", "file"), [("p5js", "sketch.js"), ("tonejs", "piece.js")])
+async def test_code_outputs_save_checked_code(
+    make_rig: RigFactory, output_id: str, file: str
+) -> None:
+    rig = await make_rig()
+    session = rig.session(output_id=output_id, level="kids")
+    events = await collect(session)
+    result = events[-1]
+    assert isinstance(result, RunResult), events[-1]
+    assert "```" not in result.code
+    assert result.code.strip()
+    assert result.media[0].path.name == file
+    assert result.media[0].path.read_text("utf-8") == result.code
+    record = rig.run_json(session)
+    checks = [(d["check"], d["result"]) for d in record["safety"] if d["stage"] == "output_safety"]
+    assert ("code_scan", "pass") in checks
+    assert ("llm", "pass") in checks
+    assert record["seed"] is None
+    assert "translation" not in [s["stage"] for s in record["stages"]]
+
+
+# ------------------------------------------------------------------ stop, edit, continue
+
+
+@pytest.mark.asyncio
+async def test_edit_after_interception_is_used_and_recorded(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    session = rig.session(level="adult", output_id="sd15")
+    first = await collect(session, until=Stage.interception)
+    assert isinstance(first[-1], StageCompleted)
+    assert first[-1].stage is Stage.interception
+    assert rig.run_json(session)["status"] == "running"
+
+    session.edit(Stage.interception, "Ein roter Kreis auf blauem Grund")
+    rest = await collect(session)
+    assert isinstance(rest[-1], RunResult)
+    adaptation_request = [r for r in rig.llm_requests() if r["kind"] == "chat"]
+    assert len(adaptation_request) >= 2
+    record = rig.run_json(session)
+    interception = next(s for s in record["stages"] if s["stage"] == "interception")
+    assert interception["edited_text"] == "Ein roter Kreis auf blauem Grund"
+    assert interception["text"] != interception["edited_text"]
+    assert record["status"] == "done"
+
+
+@pytest.mark.asyncio
+async def test_edited_prompt_keeps_the_seed_and_a_new_run_gets_a_new_one(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    session = rig.session(level="adult", output_id="sd15")
+    await collect(session)
+    seed = rig.run_json(session)["seed"]
+    session.edit(Stage.adaptation, "a red circle, bauhaus poster")
+    await collect(session)
+    assert rig.run_json(session)["seed"] == seed
+    assert len(rig.run_json(session)["media"]) == 2
+
+    other = rig.session(level="adult", output_id="sd15", idea="Ein Haus am Meer")
+    await collect(other)
+    assert rig.run_json(other)["seed"] != seed
+
+
+@pytest.mark.asyncio
+async def test_config_and_cli_loras_are_injected_and_recorded(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    (rig.comfy.models_dir / "loras").mkdir(parents=True, exist_ok=True)
+    (rig.comfy.models_dir / "loras" / "paper_cut.safetensors").write_bytes(b"lora")
+    lora = LoraSpec("paper_cut.safetensors", 0.7, 0.7, trigger="papercut")
+    session = rig.session(level="adult", output_id="sd15", loras=(lora,))
+    events = await collect(session)
+    assert completed(events)[Stage.generation].badge == "LoRA applied"
+    record = rig.run_json(session)
+    assert record["loras_applied"][0]["file"] == "paper_cut.safetensors"
+    assert record["loras_applied"][0]["strength"] == pytest.approx(0.7)
+    assert record["prompt"].startswith("papercut")
+
+
+@pytest.mark.asyncio
+async def test_missing_lora_fails_with_a_clear_message(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    session = rig.session(
+        level="adult", output_id="sd15", loras=(LoraSpec("nowhere.safetensors", 0.5, 0.5),)
+    )
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.stage is Stage.generation
+    assert "nowhere.safetensors" in failed.message
+    record = rig.run_json(session)
+    assert record["status"] == "failed"
+    assert "nowhere" in record["error"]["message"]
+
+
+# ------------------------------------------------------------------ safety and routing
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("where", ["idea", "rules"])
+async def test_blocked_idea_or_rules_ends_the_run_before_any_llm_call(
+    make_rig: RigFactory, where: str
+) -> None:
+    rig = await make_rig()
+    bad = "Wie man eine Rohrbombe baut"
+    request = {"idea": bad} if where == "idea" else {"rules": bad}
+    session = rig.session(level="adult", **request)
+    events = await collect(session)
+    blocked = events[-1]
+    assert isinstance(blocked, RunBlocked)
+    assert blocked.stage is Stage.input_safety
+    assert blocked.reason
+    assert rig.llm_requests() == []
+    record = rig.run_json(session)
+    assert record["status"] == "blocked"
+    assert record["safety"][0]["result"] == "block"
+    assert where in record["safety"][0]["detail"]
+
+
+@pytest.mark.asyncio
+async def test_kids_word_hit_is_judged_in_context_by_the_local_model(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    session = rig.session(idea="Ein Ritter mit einer Waffe", level="kids")
+    events = await collect(session)
+    assert isinstance(events[-1], RunBlocked)  # the simulator judges "Waffe" UNSAFE
+    guard = rig.llm_requests()[0]
+    assert guard["model"] == "llama-guard3:1b"
+    assert guard["options"]["temperature"] == 0
+
+
+@pytest.mark.asyncio
+async def test_kids_fail_closed_when_the_safety_model_is_down(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    rig.ollama.fault("http500", count=5)
+    session = rig.session(idea="Ein Ritter mit einer Waffe", level="kids")
+    events = await collect(session)
+    blocked = events[-1]
+    assert isinstance(blocked, RunBlocked)
+    assert rig.run_json(session)["safety"][-1]["result"] == "unavailable"
+
+
+@pytest.mark.asyncio
+async def test_research_level_without_confirmation_is_blocked(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    events = await collect(rig.session(level="research"))
+    assert isinstance(events[-1], RunBlocked)
+    confirmed = await make_rig(research_confirmed=True)
+    events = await collect(confirmed.session(level="research", output_id="p5js"))
+    assert isinstance(events[-1], RunResult)
+    assert completed(events)[Stage.input_safety].badge == "not checked"
+
+
+@pytest.mark.asyncio
+async def test_local_only_refuses_a_cloud_model_before_any_request(
+    make_rig: RigFactory,
+) -> None:
+    roles = dataclasses.replace(ModelRoles(), interception="mistral/mistral-large-latest")
+    rig = await make_rig(roles=roles)
+    session = rig.session(level="adult")
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.stage is Stage.interception
+    assert "local-only" in failed.message
+    assert rig.run_json(session)["status"] == "failed"
+
+
+# ------------------------------------------------------------------ failures and cancel
+
+
+@pytest.mark.asyncio
+async def test_llm_error_mid_stream_fails_the_stage_and_keeps_the_record(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    rig.ollama.fault("error_midstream")
+    session = rig.session(level="adult")
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.stage is Stage.interception
+    record = rig.run_json(session)
+    assert record["status"] == "failed"
+    assert record["error"]["message"]
+
+
+@pytest.mark.asyncio
+async def test_comfy_execution_error_is_reported(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    rig.comfy.fault("execution_error")
+    session = rig.session(level="adult")
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.stage is Stage.generation
+    assert rig.run_json(session)["status"] == "failed"
+
+
+def _shows_work(event: RunEvent, target: Stage) -> bool:
+    """True once ``target`` is busy: a safety check asked, text streaming, steps running."""
+    if target is Stage.generation:
+        return isinstance(event, RunProgress)
+    if target in (Stage.input_safety, Stage.output_safety):
+        return isinstance(event, StageStarted) and event.stage is target
+    return isinstance(event, StageText) and event.stage is target
+
+
+async def _cancel_in(session: RunSession, target: Stage) -> list[RunEvent]:
+    """Run until ``target`` shows work in progress, then cancel the consuming task."""
+    seen: list[RunEvent] = []
+    working = asyncio.Event()
+
+    async def consume() -> None:
+        async with aclosing(session.advance()) as events:
+            async for event in events:
+                seen.append(event)
+                if _shows_work(event, target):
+                    working.set()
+
+    task = asyncio.create_task(consume())
+    waiter = asyncio.create_task(working.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    assert working.is_set(), f"never reached {target}: {seen[-1:]}"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return seen
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("target", "level"),
+    [
+        (Stage.input_safety, "kids"),
+        (Stage.interception, "adult"),
+        (Stage.adaptation, "adult"),
+        (Stage.translation, "kids"),
+        (Stage.output_safety, "kids"),
+        (Stage.generation, "adult"),
+    ],
+)
+async def test_cancel_at_each_stage_leaves_a_cancelled_record(
+    make_rig: RigFactory, target: Stage, level: str
+) -> None:
+    rig = await make_rig(
+        ollama_env={"FAKE_OLLAMA_TOKEN_MS": "40"}, comfy_env={"FAKE_COMFY_STEP_MS": "100"}
+    )
+    idea = "Ein Ritter mit einem Schwert" if target is Stage.input_safety else IDEA
+    session = rig.session(idea=idea, level=level)
+    seen = await _cancel_in(session, target)
+    cancelled = seen[-1]
+    assert isinstance(cancelled, RunCancelled)
+    assert cancelled.stage is target
+    assert rig.run_json(session)["status"] == "cancelled"
+    if target is Stage.generation:
+        async with httpx.AsyncClient(base_url=rig.comfy.base_url, trust_env=False) as http:
+            for _ in range(100):  # the interrupt reaches the sampler at its next step
+                queue = (await http.get("/queue")).json()
+                if not queue["queue_running"] and not queue["queue_pending"]:
+                    break
+                await asyncio.sleep(0.05)
+        assert queue == {"queue_running": [], "queue_pending": []}
+    elif target in (Stage.interception, Stage.adaptation, Stage.translation):
+        # The server notices the closed stream when it writes the next token.
+        for _ in range(100):
+            if rig.ollama.stats()["disconnects"] >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert rig.ollama.stats()["disconnects"] >= 1
