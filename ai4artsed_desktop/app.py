@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 
 from . import APP_NAME, __version__, logging_setup
 from .backends.manager import BackendManager
+from .backends.vram import VramArbiter
 from .content.loader import load_content
+from .content.schema import ContentLibrary
+from .errors import AppError
 from .paths import AppPaths, resources_dir
+from .pipeline.runner import RunServices
+from .pipeline.services import build_services
 from .settings_store import SettingsStore
+from .store.runs import RunStore
 from .system import gpu as gpu_mod
 from .tasks import TaskRegistry
+from .training.service import TrainingService
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +133,10 @@ async def _main(
 
     install_excepthook(paths.log_dir, on_crash=on_crash, interactive=not args.smoke_test)
     manager = BackendManager(store.current, paths, demo=demo)
+    arbiter = manager.arbiter(gpu)
+    training = TrainingService(store.current, paths, arbiter, gpu=gpu)
+    store.subscribe(lambda _old, new: training.update_settings(new))
+    services = await _open_run_services(paths, store, content, manager, arbiter, training)
     shell = build_shell(
         paths=paths,
         store=store,
@@ -135,6 +146,8 @@ async def _main(
         demo=demo,
         manager=manager,
         demo_forced=bool(args.demo),
+        services=services,
+        training=training,
     )
     shell.window.close_requested.connect(quit_requested.set)
     _install_signal_handlers(loop, quit_requested)
@@ -151,12 +164,50 @@ async def _main(
     # Ordered shutdown: view-models first (they use services), then the backends and their
     # process trees, then whatever background tasks remain.
     await shell.shutdown()
+    if training.busy:
+        await training.stop()
+    if services is not None:
+        await services.providers.aclose()
     await manager.shutdown()
     await tasks.cancel_all()
+    if services is not None:
+        services.store.close()
     shell.window.hide()
     shell.window.deleteLater()
     if outcome.crashes:
         outcome.exit_code = 1
+
+
+async def _open_run_services(
+    paths: AppPaths,
+    store: SettingsStore,
+    content: ContentLibrary,
+    manager: BackendManager,
+    arbiter: VramArbiter,
+    training: TrainingService,
+) -> RunServices | None:
+    """The run store (retention applied) and the pipeline services.
+
+    None if the store cannot be opened: the window still starts and says why.
+    """
+    try:
+        run_store = await asyncio.to_thread(RunStore, paths.runs_dir)
+        days = store.current.retention_days
+        if days > 0:
+            removed = await asyncio.to_thread(run_store.apply_retention, days)
+            log.info("Retention: %d run(s) older than %d days deleted", removed, days)
+    except AppError as exc:
+        log.error("Run history unavailable: %s (%s)", exc.user_message, exc.detail)
+        return None
+    return build_services(
+        backends=manager,
+        content=content,
+        settings=lambda: store.current,
+        store=run_store,
+        workflows_dir=resources_dir() / "workflows",
+        arbiter=arbiter,
+        gpu_busy=training.gpu_busy_reason,
+    )
 
 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:

@@ -28,8 +28,20 @@ def catalogue_dir() -> Path:
 
 
 def load_catalogue(language: str, folder: Path | None = None) -> dict[str, str]:
-    """Read one flat ``key -> text`` catalogue; a missing or broken file gives ``{}``."""
-    path = (folder or catalogue_dir()) / f"{language}.json"
+    """Read the flat ``key -> text`` catalogue of ``language``.
+
+    ``<lang>.json`` holds the shared texts; ``<area>.<lang>.json`` files (one per page,
+    e.g. ``training.de.json``) are merged in. A missing or broken file gives nothing and
+    one logged error; the others still load.
+    """
+    base = folder or catalogue_dir()
+    merged: dict[str, str] = {}
+    for path in [base / f"{language}.json", *sorted(base.glob(f"*.{language}.json"))]:
+        merged.update(_read_catalogue(path))
+    return merged
+
+
+def _read_catalogue(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

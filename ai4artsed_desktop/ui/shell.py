@@ -10,9 +10,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 from ..backends.manager import BACKENDS, BackendManager
 from ..content.schema import ContentLibrary
 from ..paths import AppPaths, resources_dir
+from ..pipeline.runner import RunServices
 from ..settings_store import SettingsStore
 from ..system.gpu import GpuProvider
 from ..tasks import TaskRegistry
+from ..training.service import TrainingService
 from . import excepthook
 from .i18n import Translator
 from .main_window import MainWindow
@@ -38,6 +40,8 @@ class Shell:
     create_vm: CreateViewModel
     translator: Translator = field(repr=False)
     backends_vm: BackendsViewModel | None = None
+    services: RunServices | None = None
+    training: TrainingService | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
@@ -61,12 +65,16 @@ def build_shell(
     backends: Sequence[str] = BACKENDS,
     manager: BackendManager | None = None,
     demo_forced: bool | None = None,
+    services: RunServices | None = None,
+    training: TrainingService | None = None,
 ) -> Shell:
     """Build the main window (not shown yet); the qasync loop must be running.
 
     With a ``manager`` the Settings page gets live backend cards, the status lights follow
     the real states, and the demo badge follows ``manager.demo`` (``demo`` and ``backends``
-    are then ignored). ``demo_forced`` says that ``--demo`` was given on the command line
+    are then ignored). ``services`` (the run pipeline) and ``training`` (the LoRA trainer)
+    are None where they could not be set up; the pages then explain that. ``demo_forced``
+    says that ``--demo`` was given on the command line
     (demo backends whatever the setting says); None infers it from the manager and settings.
     """
     app = QApplication.instance()
@@ -110,4 +118,6 @@ def build_shell(
         backends_vm.demo_changed.connect(window.set_demo)
         backends_vm.error_occurred.connect(window.show_error_outside_settings)
     status.start()
-    return Shell(window, status, settings_vm, create_vm, translator, backends_vm)
+    return Shell(
+        window, status, settings_vm, create_vm, translator, backends_vm, services, training
+    )

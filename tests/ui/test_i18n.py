@@ -20,10 +20,30 @@ LITERAL_KEY = re.compile(r"""\btr\(\s*"([a-z_.]+)\"""")
 
 
 def _catalogues() -> dict[str, dict[str, str]]:
-    return {
-        lang: json.loads((catalogue_dir() / f"{lang}.json").read_text(encoding="utf-8"))
-        for lang in LANGUAGES
-    }
+    """Every catalogue file of each language, merged (and each file must be valid JSON)."""
+    merged: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        paths = [catalogue_dir() / f"{lang}.json", *catalogue_dir().glob(f"*.{lang}.json")]
+        merged[lang] = {}
+        for path in paths:
+            merged[lang].update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+def test_page_catalogues_load_merged_and_come_in_both_languages(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "de.json").write_text('{"a": "A-de"}', encoding="utf-8")
+    (tmp_path / "page.de.json").write_text('{"b": "B-de"}', encoding="utf-8")
+    (tmp_path / "broken.de.json").write_text("{", encoding="utf-8")
+    assert load_catalogue("de", tmp_path) == {"a": "A-de", "b": "B-de"}
+    assert "broken.de.json" in caplog.text
+    for lang in LANGUAGES:
+        for other in LANGUAGES:
+            for path in catalogue_dir().glob(f"*.{lang}.json"):
+                area = path.name.removesuffix(f".{lang}.json")
+                assert (catalogue_dir() / f"{area}.{other}.json").is_file()
 
 
 def test_catalogues_have_the_same_keys_and_no_empty_values() -> None:
