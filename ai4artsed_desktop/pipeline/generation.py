@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,14 +154,32 @@ async def run_comfy(
     client = await backends.comfy()
     await _check_available(client, job)
     await _free_vram_if_tight(arbiter, job.output)
-    async with aclosing(client.run(graph)) as events:
+
+    async def finished(event: JobFinished) -> None:
+        await _collect(client, event.outputs, job.output, outcome)
+
+    async with aclosing(_steps(client.run(graph), finished)) as steps:
+        async for step in steps:
+            yield step
+
+
+async def _steps(
+    events: AsyncGenerator[object, None], finished: Callable[[JobFinished], Awaitable[None]]
+) -> AsyncGenerator[Step, None]:
+    """Job events -> progress steps; ``finished`` fetches the files; failures raise.
+
+    Raises:
+        AppError: the server reported an execution error.
+        UserCancelled: the job was interrupted on the server.
+    """
+    async with aclosing(events):
         async for event in events:
             if isinstance(event, JobProgress):
                 yield Step(event.step, event.total)
             elif isinstance(event, JobPreview):
                 yield Step(preview=event.image, preview_mime=event.mime)
             elif isinstance(event, JobFinished):
-                await _collect(client, event.outputs, job.output, outcome)
+                await finished(event)
             elif isinstance(event, JobFailed):
                 raise AppError(
                     f"The generation failed: {event.message}", detail=event.detail or event.node
@@ -205,23 +223,18 @@ async def run_swarm(
         lora_weights=tuple(lora.strength_model for lora in job.loras),
     )
     client = await backends.swarm()
-    async with aclosing(client.generate_text2image_ws(params)) as events:
-        async for event in events:
-            if isinstance(event, JobProgress):
-                yield Step(event.step, event.total)
-            elif isinstance(event, JobPreview):
-                yield Step(preview=event.image, preview_mime=event.mime)
-            elif isinstance(event, JobFinished):
-                for number, file in enumerate(event.outputs, start=1):
-                    data = await client.fetch_image(file.filename)
-                    suffix = Path(file.filename).suffix.lower() or ".png"
-                    name = f"ai4artsed_{job.run_id}_{number:05d}{suffix}"
-                    mime = mimetypes.guess_type(name)[0] or "image/png"
-                    outcome.files.append(Produced(data, name, mime, "image"))
-            elif isinstance(event, JobFailed):
-                raise AppError(f"The generation failed: {event.message}", detail=event.detail)
-            elif isinstance(event, JobInterrupted):
-                raise UserCancelled()
+
+    async def finished(event: JobFinished) -> None:
+        for number, file in enumerate(event.outputs, start=1):
+            data = await client.fetch_image(file.filename)
+            suffix = Path(file.filename).suffix.lower() or ".png"
+            name = f"ai4artsed_{job.run_id}_{number:05d}{suffix}"
+            mime = mimetypes.guess_type(name)[0] or "image/png"
+            outcome.files.append(Produced(data, name, mime, "image"))
+
+    async with aclosing(_steps(client.generate_text2image_ws(params), finished)) as steps:
+        async for step in steps:
+            yield step
 
 
 def _int(value: object) -> int | None:
