@@ -21,7 +21,13 @@ def events_of(stdout: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("output_id", "suffix"),
-    [("sd35_large", ".png"), ("stable_audio", ".flac"), ("ace_step", ".flac"), ("p5js", ".js")],
+    [
+        ("sd35_large", ".png"),
+        ("swarmui_t2i", ".png"),
+        ("stable_audio", ".flac"),
+        ("ace_step", ".flac"),
+        ("p5js", ".js"),
+    ],
 )
 def test_demo_run_produces_a_run_folder_and_media(
     tmp_path: Path, output_id: str, suffix: str
