@@ -165,6 +165,8 @@ class RunRecord:
     favourite: bool = False
     error: RunError | None = None
     app_version: str = __version__
+    #: Which process runs it while status is "running" (``pid:start-time``), else "".
+    owner: str = ""
 
     @property
     def created(self) -> datetime:
@@ -194,6 +196,7 @@ class RunRecord:
             "favourite": self.favourite,
             "error": dict(self.error) if self.error is not None else None,
             "app_version": self.app_version,
+            "owner": self.owner,
         }
 
     @classmethod
@@ -230,6 +233,7 @@ class RunRecord:
             favourite=f.flag("favourite"),
             error=_error_from(f.sub_or_none("error")),
             app_version=f.text("app_version", ""),
+            owner=f.text("owner", ""),
         )
 
 

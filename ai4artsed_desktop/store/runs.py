@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
+import psutil
+
 from ..errors import AppError, ConfigError
 from ..fileio import atomic_write_bytes, atomic_write_json
 from . import export, media
@@ -50,6 +52,25 @@ from .retention import date_range, local_day_bounds, retention_cutoff
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite3"
+INTERRUPTED = "This run was interrupted: the app was closed or stopped while it ran."
+
+
+def owner_id() -> str:
+    """This process as a run owner: pid and start time (a reused pid is not "alive")."""
+    me = psutil.Process()
+    return f"{me.pid}:{me.create_time():.2f}"
+
+
+def owner_alive(owner: str) -> bool:
+    """True while the process named by :func:`owner_id` still runs."""
+    pid_text, _, started = owner.partition(":")
+    try:
+        proc = psutil.Process(int(pid_text))
+        return f"{proc.create_time():.2f}" == started and proc.status() != psutil.STATUS_ZOMBIE
+    except (ValueError, psutil.Error):
+        return False
+
+
 _T = TypeVar("_T")
 
 
@@ -154,7 +175,7 @@ class RunStore:
             ConfigError: the folder cannot be written.
         """
         now = utc_now()
-        record = RunRecord(self._free_id(), now, now, "running", inputs)
+        record = RunRecord(self._free_id(), now, now, "running", inputs, owner=owner_id())
         staging = self.runs_dir / f"{STAGING_PREFIX}{record.id}"
         try:
             staging.mkdir()
@@ -441,7 +462,21 @@ class RunStore:
             self._broken[run_id] = str(exc)
             return None
         self._broken.pop(run_id, None)
+        if record.status == "running" and not owner_alive(record.owner):
+            self._mark_interrupted(record, path)
         return self._entry(record)
+
+    def _mark_interrupted(self, record: RunRecord, path: Path) -> None:
+        """A run whose process is gone (the app was killed): say so instead of "running"."""
+        record.status = "failed"
+        record.error = {"message": INTERRUPTED, "detail": f"owner {record.owner or '?'} gone"}
+        record.owner = ""
+        try:
+            atomic_write_json(path, record.to_json())
+        except OSError as exc:  # read-only or full disk: the index still says the truth
+            log.warning("run %s: could not mark it interrupted (%s)", record.id, exc)
+        else:
+            log.info("Run %s was interrupted by the end of its process", record.id)
 
     def _broken_created(self, since: float | None, until: float) -> list[str]:
         """Unreadable runs whose id says they were created in ``[since, until)``."""

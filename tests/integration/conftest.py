@@ -150,10 +150,12 @@ from tests.integration.comfy_fixtures import (  # noqa: E402, F401
     comfy_sim,
     comfy_sim_factory,
 )
+
+# ---- end of ComfyUI fixtures ----
+# ---- run rig (RunSession services on simulators) ----
+from tests.integration.run_rig import make_rig  # noqa: E402, F401
 from tests.integration.swarm_fixtures import (  # noqa: E402, F401
     swarm_sim,
     swarm_sim_comfy,
     swarm_sim_factory,
 )
-
-# ---- end of ComfyUI fixtures ----

@@ -5,19 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from ai4artsed_desktop.backends.manager import BackendManager
-from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.events import (
     RunBlocked,
     RunCancelled,
@@ -30,100 +22,10 @@ from ai4artsed_desktop.events import (
     StageStarted,
     StageText,
 )
-from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.pipeline.lora import LoraSpec
-from ai4artsed_desktop.pipeline.runner import RunEvent, RunRequest, RunServices, RunSession
-from ai4artsed_desktop.pipeline.services import build_services
-from ai4artsed_desktop.settings import BackendSettings, ModelRoles, SafetySettings, Settings
-from ai4artsed_desktop.store.runs import RunStore
-from tests.integration.comfy_fixtures import ComfySim
-from tests.integration.conftest import OllamaSim
-
-CONTENT = load_content(resources_dir() / "configs")
-WORKFLOWS = resources_dir() / "workflows"
-IDEA = "Ein Fuchs im Schnee"
-
-
-@dataclass
-class Rig:
-    services: RunServices
-    store: RunStore
-    ollama: OllamaSim
-    comfy: ComfySim
-
-    def session(self, **request: Any) -> RunSession:
-        values: dict[str, Any] = {"idea": IDEA, "output_id": "sd15", "level": "youth"}
-        values.update(request)
-        return RunSession(self.services, RunRequest(**values))
-
-    def run_json(self, session: RunSession) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(
-            (self.store.folder(session.run_id) / "run.json").read_text("utf-8")
-        )
-        return data
-
-    def llm_requests(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.ollama.control("GET", "/__fake__/requests")
-        return result
-
-
-RigFactory = Callable[..., Awaitable[Rig]]
-
-
-@pytest_asyncio.fixture
-async def make_rig(
-    tmp_path: Path,
-    ollama_sim_factory: Callable[..., OllamaSim],
-    comfy_sim_factory: Callable[..., ComfySim],
-) -> AsyncIterator[RigFactory]:
-    cleanups: list[Callable[[], Awaitable[None]]] = []
-
-    async def make(
-        *,
-        ollama_env: dict[str, str] | None = None,
-        comfy_env: dict[str, str] | None = None,
-        local_only: bool = True,
-        roles: ModelRoles | None = None,
-        research_confirmed: bool = False,
-    ) -> Rig:
-        ollama = ollama_sim_factory(env=ollama_env or {})
-        comfy = comfy_sim_factory(env=comfy_env or {})
-        settings = Settings(
-            ollama=BackendSettings(mode="remote", url=ollama.base_url),
-            comfyui=BackendSettings(mode="remote", url=comfy.base_url),
-            image_engine="comfyui",
-            safety=SafetySettings(level="youth", local_only=local_only),
-            roles=roles or ModelRoles(),
-        )
-        paths = AppPaths.under(tmp_path / f"app{len(cleanups)}")
-        paths.ensure()
-        manager = BackendManager(settings, paths, demo=False)
-        store = RunStore(paths.runs_dir)
-        services = build_services(
-            backends=manager,
-            content=CONTENT,
-            settings=lambda: settings,
-            store=store,
-            workflows_dir=WORKFLOWS,
-            research_confirmed=research_confirmed,
-        )
-
-        async def cleanup() -> None:
-            await services.providers.aclose()
-            await manager.shutdown()
-            store.close()
-
-        cleanups.append(cleanup)
-        return Rig(services, store, ollama, comfy)
-
-    yield make
-    for cleanup in cleanups:
-        await cleanup()
-
-
-async def collect(session: RunSession, until: Stage | None = None) -> list[RunEvent]:
-    async with aclosing(session.advance(until)) as events:
-        return [event async for event in events]
+from ai4artsed_desktop.pipeline.runner import RunEvent, RunSession
+from ai4artsed_desktop.settings import ModelRoles
+from tests.integration.run_rig import CONTENT, IDEA, RigFactory, collect
 
 
 def stage_texts(events: list[RunEvent], stage: Stage) -> str:

@@ -224,3 +224,20 @@ def test_thumbnail_of_png_matches_picture(store: RunStore) -> None:
     assert red > 150
     assert green < 80
     assert blue < 80
+
+
+def test_run_of_a_vanished_process_is_marked_interrupted_on_open(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with RunStore(runs) as first:
+        mine = first.new_run(inputs())
+        gone = first.new_run(inputs())
+        gone.owner = "2147483646:1.00"  # no such process
+        first.save(gone)
+    with RunStore(runs) as second:
+        assert second.load(gone.id).status == "failed"
+        error = second.load(gone.id).error
+        assert error is not None
+        assert "interrupted" in error["message"]
+        assert second.load(mine.id).status == "running"  # this process still runs it
+        summaries = {row.id: row.status for row in second.search()}
+        assert summaries == {mine.id: "running", gone.id: "failed"}
