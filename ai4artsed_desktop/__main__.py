@@ -7,10 +7,14 @@ from collections.abc import Sequence
 
 from . import logging_setup
 from .cli import parse_args
+from .sim_entry import SIM_FLAG, run_simulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the window or a headless sub-command; returns the exit code."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == [SIM_FLAG]:  # a demo server started by a frozen app (see sim_entry)
+        return run_simulator(raw[1:])
     logging_setup.install_startup_buffer()
     args = parse_args(argv)
     if args.command == "doctor":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings import BackendSettings, Settings
+from ..sim_entry import simulator_argv
 from .process_types import LaunchSpec, Probe
 
 DEFAULT_PORTS = {"ollama": 11434, "swarmui": 7801, "comfyui": 8188}
@@ -285,7 +286,7 @@ def demo_spec(name: str, *, port: int, work_dir: Path, probe: Probe | None = Non
     return LaunchSpec(
         name=name,
         display_name=f"{DISPLAY_NAMES[name]} (demo)",
-        argv=(sys.executable, "-m", module, *args),
+        argv=simulator_argv(module, *args),
         cwd=work_dir,
         env=env,
         port=port,

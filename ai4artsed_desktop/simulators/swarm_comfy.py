@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ..sim_entry import simulator_argv
 from .swarm_common import Knobs, SwarmLog
 from .swarm_engine import Backend
 
@@ -114,10 +115,7 @@ class ComfyChild:
         env["CUDA_VISIBLE_DEVICES"] = "0"
         args = ["--port", str(port), "--output-directory", str(out_dir)]
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            self.knobs.comfy_module,
-            *args,
+            *simulator_argv(self.knobs.comfy_module, *args),
             "--preview-method",
             "latent2rgb",
             stdin=asyncio.subprocess.DEVNULL,
