@@ -112,6 +112,15 @@ def run_window(args: argparse.Namespace) -> int:
 async def _main(
     args: argparse.Namespace, paths: AppPaths, gpu: gpu_mod.GpuProvider, outcome: _Outcome
 ) -> None:
+    from .ui.qt_async import asyncgen_hooks
+
+    with asyncgen_hooks(asyncio.get_running_loop()):
+        await _run_app(args, paths, gpu, outcome)
+
+
+async def _run_app(
+    args: argparse.Namespace, paths: AppPaths, gpu: gpu_mod.GpuProvider, outcome: _Outcome
+) -> None:
     from PySide6.QtCore import QTimer
 
     from .ui.excepthook import install_excepthook

@@ -110,6 +110,10 @@ def qloop(qapp, qtbot, monkeypatch):  # type: ignore[no-untyped-def]
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     asyncio.events._set_running_loop(loop)
     asyncio.set_event_loop(loop)
+    old_hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(  # as the app does (qasync's loop does not install them)
+        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+    )
     yield loop
     leftover = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in leftover:
@@ -117,6 +121,7 @@ def qloop(qapp, qtbot, monkeypatch):  # type: ignore[no-untyped-def]
     if leftover:
         qtbot.waitUntil(lambda: all(t.done() for t in leftover), timeout=1000)
     monkeypatch.setattr(qapp, "exit", lambda *_a: None)
+    sys.set_asyncgen_hooks(*old_hooks)
     loop.stop()
     loop._after_run_forever()
     asyncio.events._set_running_loop(None)

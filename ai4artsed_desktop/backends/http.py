@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -59,6 +59,20 @@ async def translate_errors(backend: str) -> AsyncIterator[None]:
             f"The connection to {backend} broke off in the middle of an answer.",
             detail=repr(exc),
         ) from exc
+
+
+@asynccontextmanager
+async def response_lines(resp: httpx.Response) -> AsyncIterator[AsyncIterator[str]]:
+    """``resp.aiter_lines()``, closed when the block ends (also on an early return).
+
+    httpx's line iterator is an async generator; left to the garbage collector it is
+    finalised outside the event loop and httpcore complains (house-style guideline 7).
+    """
+    lines = resp.aiter_lines()
+    try:
+        yield lines
+    finally:
+        await cast(AsyncGenerator[str, None], lines).aclose()
 
 
 def parse_json(text: str | bytes, backend: str, what: str) -> Any:

@@ -12,7 +12,14 @@ import httpx
 
 from ..errors import BackendProtocolError, BackendRequestError, InsufficientResources
 from ..events import PullProgress, TextDelta, TextDone
-from .http import LONG_TIMEOUT, QUICK_TIMEOUT, json_object, make_client, translate_errors
+from .http import (
+    LONG_TIMEOUT,
+    QUICK_TIMEOUT,
+    json_object,
+    make_client,
+    response_lines,
+    translate_errors,
+)
 from .ollama_parse import (
     BACKEND,
     LoadedModel,
@@ -236,11 +243,12 @@ class OllamaClient:
             self._http.stream("POST", "/api/pull", json=payload) as resp,
         ):
             await _check_status(resp, "", "/api/pull")
-            async for line in resp.aiter_lines():
-                if line.strip():
-                    yield tracker.feed(json_object(line, BACKEND, "download progress"))
-                    if tracker.succeeded:
-                        return
+            async with response_lines(resp) as lines:
+                async for line in lines:
+                    if line.strip():
+                        yield tracker.feed(json_object(line, BACKEND, "download progress"))
+                        if tracker.succeeded:
+                            return
         raise BackendProtocolError(
             f"The download of “{name}” stopped before Ollama reported success. Try again.",
             detail="pull stream ended without a success line",
@@ -283,13 +291,14 @@ class OllamaClient:
             self._http.stream("POST", path, json=payload) as resp,
         ):
             await _check_status(resp, model, path)
-            async for line in resp.aiter_lines():
-                if not line.strip():
-                    continue
-                for event in assembler.feed(json_object(line, BACKEND, "a streamed chunk")):
-                    yield event
-                    if isinstance(event, TextDone):
-                        return
+            async with response_lines(resp) as lines:
+                async for line in lines:
+                    if not line.strip():
+                        continue
+                    for event in assembler.feed(json_object(line, BACKEND, "a streamed chunk")):
+                        yield event
+                        if isinstance(event, TextDone):
+                            return
         raise BackendProtocolError(
             f"The answer from “{model}” broke off before it was complete. Try again.",
             detail=f"{path} stream ended without done: true",

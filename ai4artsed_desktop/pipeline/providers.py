@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..backends.http import LONG_TIMEOUT, translate_errors
+from ..backends.http import LONG_TIMEOUT, response_lines, translate_errors
 from ..backends.ollama import OllamaClient
 from ..backends.ollama_parse import ThinkSplitter
 from ..content.schema import Provider
@@ -223,11 +223,15 @@ class OpenAICompatibleProvider:
                 if resp.status_code != 200:
                     raise _status_error(self._label, model, resp.status_code, await resp.aread())
                 assembler = _ChunkAssembler(self._label, model)
-                async for data in _sse_data(resp.aiter_lines()):
-                    if data.strip() == "[DONE]":
-                        break
-                    for event in assembler.feed(data):
-                        yield event
+                async with (
+                    response_lines(resp) as lines,
+                    contextlib.aclosing(_sse_data(lines)) as payloads,
+                ):
+                    async for data in payloads:
+                        if data.strip() == "[DONE]":
+                            break
+                        for event in assembler.feed(data):
+                            yield event
                 done = assembler.finish((time.monotonic() - started) * 1000)
         except (BackendRequestError, BackendProtocolError, BackendUnavailable) as exc:
             raise _redacted(exc, key) from None
@@ -253,7 +257,7 @@ class OpenAICompatibleProvider:
         )
 
 
-async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
     """The ``data`` payloads of a server-sent event stream (multi-line data joined)."""
     buffer: list[str] = []
     async for line in lines:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 import qasync
@@ -21,3 +24,22 @@ def async_slot(
     """
     decorator: Callable[[Callable[P, Awaitable[R]]], Callable[P, Any]] = qasync.asyncSlot(*types)
     return decorator
+
+
+@contextlib.contextmanager
+def asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Install the loop's async-generator hooks while the block runs.
+
+    asyncio's own ``run_forever`` installs them; qasync's does not. Without them an async
+    generator that is dropped unfinished (an httpx line stream, a client stream) is
+    finalised by the garbage collector outside the loop instead of being closed on it.
+    """
+    old = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+        finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
+    )
+    try:
+        yield
+    finally:
+        sys.set_asyncgen_hooks(*old)
