@@ -29,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .configs_cmd import run_configs
 
         return run_configs(args)
+    if args.command == "profile":
+        from .profile_cmd import run_profile
+
+        return run_profile(args)
     from .app import run_window  # Qt is imported only for the window
 
     return run_window(args)

@@ -1,4 +1,4 @@
-"""Command line: the window (default), ``doctor``, ``configs`` and the headless ``run``."""
+"""Command line: the window (default), ``doctor``, ``configs``, ``profile``, headless ``run``."""
 
 from __future__ import annotations
 
@@ -61,7 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
     configs = sub.add_parser("configs", help="list interception and output configs")
     configs.add_argument("--json", action="store_true", help="machine-readable output")
     _common(configs, suppress=True)
+    _add_profile(sub)
     return parser
+
+
+def _add_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    profile = sub.add_parser(
+        "profile",
+        help="export, import or show a lesson profile (one file for every seat of a lab)",
+        description="Exit codes: 0 done, 1 the file is broken or the teacher PIN is wrong.",
+    )
+    actions = profile.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="write this seat's lesson settings to PATH")
+    export.add_argument("path", metavar="PATH")
+    export.add_argument("--name", help="the profile's name, e.g. 'Kunst 7b'")
+    export.add_argument("--configs", metavar="ID,ID", help="allowed interception configs")
+    export.add_argument("--outputs", metavar="ID,ID", help="allowed outputs")
+    _common(export, suppress=True)
+    imp = actions.add_parser(
+        "import", help="check PATH and apply it (asks for the teacher PIN when a lock is set)"
+    )
+    imp.add_argument("path", metavar="PATH")
+    _common(imp, suppress=True)
+    show = actions.add_parser("show", help="print the active lesson settings as a profile")
+    _common(show, suppress=True)
+    _common(profile, suppress=True)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

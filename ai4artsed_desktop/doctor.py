@@ -16,13 +16,24 @@ from typing import Any
 import httpx
 
 from .backends import launchers
+from .backends.comfyui import ComfyClient
 from .backends.http import normalize_base_url
-from .paths import AppPaths
+from .backends.swarmui import COMFY_DIRECT_PREFIX
+from .content.loader import load_content
+from .content.schema import ContentLibrary, OutputConfig, Route
+from .errors import AppError
+from .paths import AppPaths, resources_dir
+from .pipeline.availability import MissingModel, describe_missing, missing_models
 from .settings import Settings
 from .settings import load as load_settings
 from .system import gpu as gpu_mod
+from .training.config import choose_preset
 
 MIN_FREE_DISK = 10 * 2**30
+#: Below this, runs cannot be saved reliably (a stricter message than MIN_FREE_DISK).
+LOW_FREE_DISK = 2 * 2**30
+#: The whole model check per output may take this long (a hung server must not hang doctor).
+MODEL_CHECK_TIMEOUT_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -63,18 +74,44 @@ def _check_paths(paths: AppPaths) -> Check:
                 pass
         except OSError as exc:
             problems.append(f"{folder}: {exc.strerror or exc}")
-    free = shutil.disk_usage(paths.data_dir).free if not problems else 0
-    details = {"data_dir": str(paths.data_dir), "free_bytes": free}
+    details = {"data_dir": str(paths.data_dir)}
     if problems:
         advice = "Choose a writable folder with --data-dir, or fix the folder permissions."
         return Check("paths", "Folders", False, True, "; ".join(problems), advice, details)
-    summary = f"writable; {free / 2**30:.0f} GB free at {paths.data_dir}"
-    advice = "" if free >= MIN_FREE_DISK else "Less than 10 GB free: runs and models need space."
-    return Check("paths", "Folders", free >= MIN_FREE_DISK, True, summary, advice, details)
+    return Check("paths", "Folders", True, True, f"writable: {paths.data_dir}", "", details)
 
 
-def _check_gpu(gpu: gpu_mod.GpuProvider) -> Check:
-    snap = gpu.snapshot()
+def _check_disk(free: int | None, data_dir: str) -> Check:
+    """Free space of the data folder, with advice by how much is left."""
+    details: dict[str, Any] = {"data_dir": data_dir, "free_bytes": free}
+    if free is None:
+        return Check("disk", "Free disk", False, True, "cannot be measured", "", details)
+    gb = free / 2**30
+    details["free_gb"] = round(gb, 1)
+    summary = f"{gb:.1f} GB free for runs, training and caches"
+    if free < LOW_FREE_DISK:
+        advice = (
+            "Almost full: new runs cannot be saved reliably. Delete old runs (History) or "
+            "set a retention period, or move the data folder with --data-dir."
+        )
+    elif free < MIN_FREE_DISK:
+        advice = (
+            "Less than 10 GB free: LoRA training and many runs need more. Delete old runs or "
+            "set a retention period in Settings."
+        )
+    else:
+        advice = ""
+    return Check("disk", "Free disk", free >= MIN_FREE_DISK, True, summary, advice, details)
+
+
+def _free_bytes(paths: AppPaths) -> int | None:
+    try:
+        return shutil.disk_usage(paths.data_dir).free
+    except OSError:
+        return None
+
+
+def _check_gpu(gpu: gpu_mod.GpuProvider, snap: gpu_mod.GpuSnapshot | None) -> Check:
     if snap is None:
         reason = getattr(gpu, "unavailable_reason", "")
         return Check(
@@ -172,10 +209,129 @@ def _backend_check(
     )
 
 
-def collect(paths: AppPaths, settings: Settings, gpu: gpu_mod.GpuProvider) -> list[Check]:
-    """All checks, in report order."""
-    checks = [_check_python(), _check_qt(), _check_paths(paths), _check_gpu(gpu)]
-    checks += asyncio.run(_backend_checks(settings))
+def _check_vram(snap: gpu_mod.GpuSnapshot | None, content: ContentLibrary) -> Check:
+    """The VRAM tier of the largest GPU and the content preset it implies."""
+    if not content.presets:
+        return Check("vram", "VRAM preset", False, False, "no VRAM presets in the content")
+    if snap is None or not snap.gpus:
+        smallest = choose_preset(content.presets, None)
+        return Check(
+            "vram",
+            "VRAM preset",
+            False,
+            False,
+            "no NVIDIA GPU: CPU only",
+            "Text stages (Ollama) run on the CPU, slowly; image, sound and music need an "
+            "NVIDIA GPU. Use a school GPU server (remote mode in Settings → Backends) or "
+            f"--demo to rehearse. Small language models as in the '{smallest.name.en}' "
+            "preset keep the text stages bearable.",
+            {"vram_gb": None, "tier_gb": None, "preset": None, "outputs": []},
+        )
+    total = snap.total_vram_gb
+    preset = choose_preset(content.presets, total)
+    fits = total + 1.0 >= preset.tier_gb
+    details = {
+        "vram_gb": round(total, 1),
+        "tier_gb": preset.tier_gb,
+        "preset": preset.name.en,
+        "outputs": list(preset.outputs),
+        "roles": dict(preset.roles),
+    }
+    summary = f"{total:.0f} GB → preset '{preset.name.en}' ({', '.join(preset.outputs)})"
+    advice = "" if fits else "Less VRAM than the smallest preset: expect slow or failing runs."
+    return Check("vram", "VRAM preset", fits, False, summary, advice, details)
+
+
+def _comfy_endpoint(settings: Settings) -> tuple[str, str, str]:
+    """``(backend name, base URL, path prefix)`` of the ComfyUI that runs workflows."""
+    if settings.image_engine == "swarmui":
+        return "swarmui", _backend_url("swarmui", settings), COMFY_DIRECT_PREFIX
+    return "comfyui", _backend_url("comfyui", settings), ""
+
+
+def _model_outputs(content: ContentLibrary) -> list[OutputConfig]:
+    return [
+        o
+        for o in content.sorted_outputs()
+        if o.enabled and o.route is Route.comfyui and o.required_models
+    ]
+
+
+def _missing_details(missing: list[MissingModel]) -> list[dict[str, Any]]:
+    return [
+        {"file": m.file, "folder": m.folder, "node_class": m.node_class,
+         "node_missing": m.node_missing, "elsewhere": list(m.elsewhere)}
+        for m in missing
+    ]  # fmt: skip
+
+
+async def _model_check(client: ComfyClient, output: OutputConfig, where: str) -> Check:
+    name, title = f"models:{output.id}", f"Models: {output.name.en}"
+    details: dict[str, Any] = {"output": output.id, "reachable": True, "url": where}
+    try:
+        missing = await asyncio.wait_for(missing_models(client, output), MODEL_CHECK_TIMEOUT_S)
+    except (AppError, TimeoutError) as exc:
+        details["reachable"] = False
+        reason = str(exc) or "no answer in time"
+        summary = f"could not ask ComfyUI at {where}: {reason}"
+        return Check(name, title, False, False, summary, "Run doctor again.", details)
+    details["missing"] = _missing_details(missing)
+    if not missing:
+        count = len(output.required_models)
+        return Check(name, title, True, False, f"all {count} model files found", "", details)
+    files = ", ".join(f"{m.file} (models/{m.folder})" for m in missing)
+    return Check(name, title, False, False, f"missing: {files}", describe_missing(missing), details)
+
+
+async def _model_checks(
+    settings: Settings, content: ContentLibrary, running: dict[str, bool]
+) -> list[Check]:
+    """Per output: which model files ComfyUI lacks, or why this could not be checked."""
+    outputs = _model_outputs(content)
+    engine, base, prefix = _comfy_endpoint(settings)
+    where = base + prefix
+    if settings.demo_mode or not running.get(engine, False):
+        reason = (
+            "demo mode: the simulators need no model files"
+            if settings.demo_mode
+            else f"not checked: {launchers.DISPLAY_NAMES[engine]} does not answer at {base}"
+        )
+        advice = (
+            ""
+            if settings.demo_mode
+            else f"Start {launchers.DISPLAY_NAMES[engine]} and run doctor again to check models."
+        )
+        return [
+            Check(
+                f"models:{o.id}", f"Models: {o.name.en}", settings.demo_mode, False, reason,
+                advice, {"output": o.id, "reachable": False, "url": where, "missing": None},
+            )
+            for o in outputs
+        ]  # fmt: skip
+    async with ComfyClient(base, path_prefix=prefix) as client:
+        return [await _model_check(client, o, where) for o in outputs]
+
+
+async def _async_checks(settings: Settings, content: ContentLibrary) -> list[Check]:
+    checks = await _backend_checks(settings)
+    running = {c.name: bool(c.details.get("running")) for c in checks}
+    return checks + await _model_checks(settings, content, running)
+
+
+def collect(
+    paths: AppPaths,
+    settings: Settings,
+    gpu: gpu_mod.GpuProvider,
+    content: ContentLibrary | None = None,
+) -> list[Check]:
+    """All checks, in report order (``content`` defaults to built-in plus user content)."""
+    if content is None:
+        content = load_content(resources_dir() / "configs", paths.user_content_dir)
+    snap = gpu.snapshot()
+    checks = [_check_python(), _check_qt(), _check_paths(paths)]
+    checks.append(_check_disk(_free_bytes(paths), str(paths.data_dir)))
+    checks += [_check_gpu(gpu, snap), _check_vram(snap, content)]
+    checks += asyncio.run(_async_checks(settings, content))
     return checks
 
 

@@ -19,7 +19,7 @@ from .fileio import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 T = TypeVar("T")
 
 
@@ -30,8 +30,13 @@ def setting(
     choices: tuple[str, ...] = (),
     minimum: float | None = None,
     maximum: float | None = None,
+    editable: bool = True,
 ) -> Any:
-    """Declare a settings field with its default, a description and its constraints."""
+    """Declare a settings field with its default, a description and its constraints.
+
+    ``editable=False`` keeps a field off the generated settings form (:func:`describe`);
+    such fields are changed by other means, e.g. by applying a lesson profile.
+    """
     return field(
         default=default,
         metadata={
@@ -39,6 +44,7 @@ def setting(
             "choices": choices,
             "minimum": minimum,
             "maximum": maximum,
+            "editable": editable,
         },
     )
 
@@ -103,6 +109,21 @@ class ModelRoles:
 
 
 @dataclass(frozen=True)
+class LessonSettings:
+    """What a lesson profile allows; set by importing a profile, not on the settings form."""
+
+    profile_name: str = setting(
+        "", "Name of the applied lesson profile; empty = none", editable=False
+    )
+    allowed_configs: tuple[str, ...] = setting(
+        (), "Interception config ids students may use; empty = all", editable=False
+    )
+    allowed_outputs: tuple[str, ...] = setting(
+        (), "Output config ids students may use; empty = all", editable=False
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of the app."""
 
@@ -120,6 +141,7 @@ class Settings:
     retention_days: int = setting(
         0, "Delete runs older than this many days at start; 0 keeps them", minimum=0
     )
+    lesson: LessonSettings = field(default_factory=LessonSettings)
 
 
 # ------------------------------------------------------------------ (de)serialisation
@@ -129,6 +151,20 @@ def to_dict(settings: Settings) -> dict[str, Any]:
     """The JSON form, with ``schema_version``."""
     data = dataclasses.asdict(settings)
     return {"schema_version": SCHEMA_VERSION, **data}
+
+
+def _check_text_tuple(value: Any) -> tuple[str, ...]:
+    """A JSON list of texts as a tuple (duplicates dropped, order kept)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of texts, got {value!r}")
+    return tuple(dict.fromkeys(value))
+
+
+def _check_value(value: Any, kind: Any, meta: Mapping[str, Any]) -> Any:
+    """Return ``value`` converted to ``kind`` (a scalar or a tuple of texts), or raise."""
+    if typing.get_origin(kind) is tuple:
+        return _check_text_tuple(value)
+    return _check_scalar(value, kind, meta)
 
 
 def _check_scalar(value: Any, kind: type, meta: Mapping[str, Any]) -> Any:
@@ -173,7 +209,7 @@ def _build(cls: type[T], data: Any, prefix: str, problems: list[str]) -> T:
             values[fld.name] = _build(kind, data[fld.name], f"{name}.", problems)  # type: ignore[arg-type]
             continue
         try:
-            values[fld.name] = _check_scalar(data[fld.name], kind, fld.metadata)
+            values[fld.name] = _check_value(data[fld.name], kind, fld.metadata)
         except ValueError as exc:
             problems.append(f"{name}: {exc}")
     unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)} - {"schema_version"})  # type: ignore[arg-type]
@@ -202,7 +238,18 @@ def _migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """v3 adds the ``lesson`` section; a v2 file had no profile, so everything is allowed."""
+    out = dict(data)
+    if not isinstance(out.get("lesson"), dict):
+        out["lesson"] = {}
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -290,21 +337,25 @@ def replace_path(settings: T, dotted: str, value: Any) -> T:
         new_value = replace_path(current, rest, value)
     else:
         kind = typing.get_type_hints(type(settings))[head]
-        new_value = _check_scalar(value, kind, fields[head].metadata)
+        new_value = _check_value(value, kind, fields[head].metadata)
     changes: dict[str, Any] = {head: new_value}
     return dataclasses.replace(settings, **changes)  # type: ignore[type-var]
 
 
 def describe(
-    cls: type[Any] = Settings, prefix: str = ""
+    cls: type[Any] = Settings, prefix: str = "", *, include_hidden: bool = False
 ) -> list[tuple[str, dataclasses.Field[Any]]]:
-    """All leaf fields as ``(dotted name, field)`` pairs, for settings pages and docs."""
+    """Leaf fields as ``(dotted name, field)`` pairs, for settings pages and docs.
+
+    Fields declared with ``editable=False`` are left out unless ``include_hidden``.
+    """
     out: list[tuple[str, dataclasses.Field[Any]]] = []
     hints = typing.get_type_hints(cls)
     for fld in dataclasses.fields(cls):
         kind = hints[fld.name]
         if dataclasses.is_dataclass(kind):
-            out.extend(describe(kind, f"{prefix}{fld.name}."))  # type: ignore[arg-type]
-        else:
+            nested = describe(kind, f"{prefix}{fld.name}.", include_hidden=include_hidden)  # type: ignore[arg-type]
+            out.extend(nested)
+        elif include_hidden or fld.metadata.get("editable", True):
             out.append((f"{prefix}{fld.name}", fld))
     return out

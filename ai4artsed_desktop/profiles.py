@@ -1,0 +1,401 @@
+"""Lesson profiles: one JSON file that configures every seat of a lab (no Qt).
+
+A profile holds what a teacher decides for a lesson: the allowed interception configs and
+outputs (empty list = all), the safety level, the UI mode, model roles, retention and the
+backend addresses. It never holds machine-specific paths or the teacher PIN.
+
+Loading checks every field against the content library and reports each problem with
+file, field and a plain sentence (:class:`~ai4artsed_desktop.content.schema.ContentProblem`),
+like the content loader does; a profile with any problem is not applied at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .content.fields import child, describe
+from .content.schema import ContentLibrary, ContentProblem
+from .errors import ConfigError
+from .fileio import atomic_write_json
+from .settings import (
+    BACKEND_MODES,
+    IMAGE_ENGINES,
+    SAFETY_LEVELS,
+    UI_MODES,
+    BackendSettings,
+    LessonSettings,
+    ModelRoles,
+    Settings,
+)
+
+FORMAT = "ai4artsed-desktop-lesson-profile"
+SCHEMA_VERSION = 1
+BACKENDS = ("ollama", "swarmui", "comfyui")
+ROLE_NAMES = tuple(f.name for f in dataclasses.fields(ModelRoles))
+MAX_NAME = 80
+_MAX_FILE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BackendEndpoint:
+    """How a seat reaches one backend: ``managed`` (start locally) or ``remote`` (``url``)."""
+
+    mode: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated lesson profile."""
+
+    name: str
+    allowed_configs: tuple[str, ...]
+    allowed_outputs: tuple[str, ...]
+    safety_level: str
+    ui_mode: str
+    roles: dict[str, str]
+    retention_days: int
+    image_engine: str
+    backends: dict[str, BackendEndpoint]
+
+
+class ProfileError(ConfigError):
+    """A profile file that cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, file: str, problems: Sequence[ContentProblem]) -> None:
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"The lesson profile {file} cannot be used; nothing was changed.\n{lines}",
+            detail=lines,
+        )
+        self.problems = tuple(problems)
+
+
+# ------------------------------------------------------------------ export
+
+
+def profile_from_settings(
+    settings: Settings,
+    *,
+    name: str | None = None,
+    allowed_configs: Sequence[str] | None = None,
+    allowed_outputs: Sequence[str] | None = None,
+) -> Profile:
+    """The profile that reproduces ``settings`` (allowed lists default to the lesson section)."""
+    lesson = settings.lesson
+    return Profile(
+        name=name if name is not None else (lesson.profile_name or "Lesson"),
+        allowed_configs=tuple(
+            lesson.allowed_configs if allowed_configs is None else allowed_configs
+        ),
+        allowed_outputs=tuple(
+            lesson.allowed_outputs if allowed_outputs is None else allowed_outputs
+        ),
+        safety_level=settings.safety.level,
+        ui_mode=settings.ui.ui_mode,
+        roles=dataclasses.asdict(settings.roles),
+        retention_days=settings.retention_days,
+        image_engine=settings.image_engine,
+        backends={
+            b: BackendEndpoint(getattr(settings, b).mode, getattr(settings, b).url)
+            for b in BACKENDS
+        },
+    )
+
+
+def to_dict(profile: Profile) -> dict[str, Any]:
+    """The JSON form of ``profile``."""
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "name": profile.name,
+        "allowed_configs": list(profile.allowed_configs),
+        "allowed_outputs": list(profile.allowed_outputs),
+        "safety_level": profile.safety_level,
+        "ui_mode": profile.ui_mode,
+        "model_roles": dict(profile.roles),
+        "retention_days": profile.retention_days,
+        "image_engine": profile.image_engine,
+        "backends": {
+            b: {"mode": e.mode, "url": e.url} for b, e in sorted(profile.backends.items())
+        },
+    }
+
+
+def export_profile(
+    settings: Settings,
+    path: Path,
+    *,
+    name: str | None = None,
+    allowed_configs: Sequence[str] | None = None,
+    allowed_outputs: Sequence[str] | None = None,
+) -> Profile:
+    """Write the profile of ``settings`` to ``path`` atomically and return it.
+
+    Raises:
+        ConfigError: the file could not be written.
+    """
+    profile = profile_from_settings(
+        settings, name=name, allowed_configs=allowed_configs, allowed_outputs=allowed_outputs
+    )
+    try:
+        atomic_write_json(path, to_dict(profile))
+    except OSError as exc:
+        raise ConfigError(
+            f"The lesson profile could not be saved as {path}: {exc.strerror or exc}.",
+            detail=str(exc),
+        ) from exc
+    return profile
+
+
+# ------------------------------------------------------------------ validation
+
+
+class _Checker:
+    """Reads one profile object field by field, collecting every problem."""
+
+    def __init__(self, file: str, data: dict[str, Any], content: ContentLibrary) -> None:
+        self.file = file
+        self.data = data
+        self.content = content
+        self.problems: list[ContentProblem] = []
+
+    def problem(self, field: str, text: str) -> None:
+        self.problems.append(ContentProblem(self.file, field, text))
+
+    def get(self, key: str, kind: type, what: str) -> Any:
+        """The value of ``key`` if present and of ``kind``, else None (problem recorded)."""
+        if key not in self.data:
+            self.problem(key, "This field is missing.")
+            return None
+        value = self.data[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem(key, f"Expected {what}, found {describe(value)}.")
+            return None
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.get(key, str, "a text")
+        if value is not None and value not in choices:
+            self.problem(key, f"'{value}' is not one of {', '.join(choices)}.")
+        return value if value in choices else ""
+
+    def ids(self, key: str, known: Sequence[str], what: str) -> tuple[str, ...]:
+        value = self.get(key, list, "a list of ids (empty = all)")
+        out: list[str] = []
+        for index, item in enumerate(value or ()):
+            field = child(key, index)
+            if not isinstance(item, str):
+                self.problem(field, f"Expected an id in quotes, found {describe(item)}.")
+            elif item not in known:
+                self.problem(field, f"There is no {what} '{item}'.")
+            elif item not in out:
+                out.append(item)
+        return tuple(out)
+
+    def header(self) -> None:
+        if self.data.get("format") != FORMAT:
+            self.problem("format", f"This is not a lesson profile (expected '{FORMAT}').")
+        version = self.get("schema_version", int, "a whole number")
+        if version is not None and version > SCHEMA_VERSION:
+            self.problem(
+                "schema_version",
+                f"Written by a newer version of the app (schema {version}); "
+                "update the app on this computer.",
+            )
+        elif version is not None and version < 1:
+            self.problem("schema_version", f"Expected 1 or more, found {version}.")
+        known = {
+            "format", "schema_version", "name", "allowed_configs", "allowed_outputs",
+            "safety_level", "ui_mode", "model_roles", "retention_days", "image_engine",
+            "backends",
+        }  # fmt: skip
+        for key in sorted(set(self.data) - known):
+            self.problem(key, "Unknown field.")
+
+    def name(self) -> str:
+        value = self.get("name", str, "a text")
+        if value is not None and not value.strip():
+            self.problem("name", "The name must not be empty.")
+        elif value is not None and len(value) > MAX_NAME:
+            self.problem("name", f"The name may have at most {MAX_NAME} characters.")
+        return (value or "").strip()
+
+    def retention(self) -> int:
+        value = self.get("retention_days", int, "a whole number of days (0 keeps runs)")
+        if value is not None and value < 0:
+            self.problem("retention_days", f"Expected 0 or more, found {value}.")
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    def roles(self) -> dict[str, str]:
+        value = self.get("model_roles", dict, "an object of role: provider/model")
+        out: dict[str, str] = {}
+        for role, ref in (value or {}).items():
+            field = child("model_roles", role)
+            if role not in ROLE_NAMES:
+                self.problem(field, f"Unknown model role (known: {', '.join(ROLE_NAMES)}).")
+            elif not isinstance(ref, str) or "/" not in ref or ref.endswith("/"):
+                self.problem(field, "Expected 'provider/model', e.g. 'ollama/qwen3:8b'.")
+            else:
+                self._check_provider(field, role, ref.split("/", 1)[0])
+                out[role] = ref
+        return out
+
+    def _check_provider(self, field: str, role: str, provider_id: str) -> None:
+        provider = self.content.providers.get(provider_id)
+        if provider is None:
+            self.problem(field, f"There is no provider '{provider_id}'.")
+            return
+        info = self.content.roles.get(role)
+        if info is not None and info.local_only and not provider.local:
+            self.problem(field, f"The {role} role must use a local provider.")
+
+    def backends(self) -> dict[str, BackendEndpoint]:
+        value = self.get("backends", dict, "an object with ollama, swarmui, comfyui")
+        out: dict[str, BackendEndpoint] = {}
+        for name, raw in (value or {}).items():
+            field = child("backends", name)
+            if name not in BACKENDS:
+                self.problem(field, f"Unknown backend (known: {', '.join(BACKENDS)}).")
+            elif not isinstance(raw, dict):
+                self.problem(field, f"Expected an object with mode and url, found {describe(raw)}.")
+            else:
+                endpoint = self._endpoint(field, raw)
+                if endpoint is not None:
+                    out[name] = endpoint
+        return out
+
+    def _endpoint(self, field: str, raw: dict[str, Any]) -> BackendEndpoint | None:
+        mode, url = raw.get("mode"), raw.get("url", "")
+        for key in sorted(set(raw) - {"mode", "url"}):
+            self.problem(child(field, key), "Unknown field.")
+        if mode not in BACKEND_MODES:
+            self.problem(child(field, "mode"), f"Expected one of {', '.join(BACKEND_MODES)}.")
+            return None
+        if not isinstance(url, str):
+            self.problem(child(field, "url"), f"Expected a text, found {describe(url)}.")
+            return None
+        if mode == "remote" and not url.strip().lower().startswith(("http://", "https://")):
+            self.problem(child(field, "url"), "Remote mode needs an http:// or https:// URL.")
+            return None
+        return BackendEndpoint(mode, url.strip())
+
+    def coverage(self, configs: tuple[str, ...], outputs: tuple[str, ...]) -> None:
+        """Every allowed config must be usable with at least one allowed output."""
+        if not outputs:
+            return
+        for config_id in configs:
+            config = self.content.interceptions[config_id]
+            if not any(config.supports(o) for o in outputs):
+                self.problem(
+                    "allowed_configs",
+                    f"The config '{config_id}' supports none of the allowed outputs.",
+                )
+
+
+def check_profile(
+    data: Any, file: str, content: ContentLibrary
+) -> tuple[Profile | None, tuple[ContentProblem, ...]]:
+    """Validate a parsed profile; ``(profile, ())`` when usable, else ``(None, problems)``."""
+    if not isinstance(data, dict):
+        return None, (ContentProblem(file, "", "The file must contain one JSON object {...}."),)
+    check = _Checker(file, data, content)
+    check.header()
+    steps: dict[str, Callable[[], Any]] = {
+        "name": check.name,
+        "allowed_configs": lambda: check.ids(
+            "allowed_configs", list(content.interceptions), "interception config"
+        ),
+        "allowed_outputs": lambda: check.ids("allowed_outputs", list(content.outputs), "output"),
+        "safety_level": lambda: check.choice("safety_level", SAFETY_LEVELS),
+        "ui_mode": lambda: check.choice("ui_mode", UI_MODES),
+        "roles": check.roles,
+        "retention_days": check.retention,
+        "image_engine": lambda: check.choice("image_engine", IMAGE_ENGINES),
+        "backends": check.backends,
+    }
+    values = {key: step() for key, step in steps.items()}
+    check.coverage(values["allowed_configs"], values["allowed_outputs"])
+    if check.problems:
+        return None, tuple(check.problems)
+    return Profile(**values), ()
+
+
+def load_profile(path: Path, content: ContentLibrary) -> Profile:
+    """Read and validate the profile at ``path``.
+
+    Raises:
+        ProfileError: the file cannot be read or has problems (all are listed).
+    """
+    file = path.name
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_FILE_BYTES + 1)
+        if len(raw) > _MAX_FILE_BYTES:
+            raise ProfileError(file, [ContentProblem(file, "", "The file is too large.")])
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = ContentProblem(file, "", f"The file cannot be read ({exc}).")
+        raise ProfileError(str(path), [problem]) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = ContentProblem(
+            file, "", f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg})."
+        )  # fmt: skip
+        raise ProfileError(str(path), [problem]) from None
+    profile, problems = check_profile(data, file, content)
+    if profile is None:
+        raise ProfileError(str(path), problems)
+    return profile
+
+
+# ------------------------------------------------------------------ apply
+
+
+def _backend(current: BackendSettings, endpoint: BackendEndpoint | None) -> BackendSettings:
+    if endpoint is None:
+        return current
+    return dataclasses.replace(current, mode=endpoint.mode, url=endpoint.url)
+
+
+def apply_profile(settings: Settings, profile: Profile) -> Settings:
+    """``settings`` with the profile's choices; machine-specific paths and ports are kept.
+
+    Roles and backends the profile does not name keep their current values.
+    """
+    return dataclasses.replace(
+        settings,
+        ui=dataclasses.replace(settings.ui, ui_mode=profile.ui_mode),
+        safety=dataclasses.replace(settings.safety, level=profile.safety_level),
+        roles=dataclasses.replace(settings.roles, **profile.roles),
+        retention_days=profile.retention_days,
+        image_engine=profile.image_engine,
+        ollama=_backend(settings.ollama, profile.backends.get("ollama")),
+        swarmui=_backend(settings.swarmui, profile.backends.get("swarmui")),
+        comfyui=_backend(settings.comfyui, profile.backends.get("comfyui")),
+        lesson=LessonSettings(
+            profile_name=profile.name,
+            allowed_configs=profile.allowed_configs,
+            allowed_outputs=profile.allowed_outputs,
+        ),
+    )
+
+
+__all__ = [
+    "BackendEndpoint",
+    "Profile",
+    "ProfileError",
+    "apply_profile",
+    "check_profile",
+    "export_profile",
+    "load_profile",
+    "profile_from_settings",
+    "to_dict",
+]
