@@ -96,6 +96,10 @@ def run_window(args: argparse.Namespace) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("ai4artsed-desktop")  # Wayland matches it to the .desktop entry
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "app" / "ai4artsed-desktop.svg")))
     app.setQuitOnLastWindowClosed(False)  # we quit ourselves, after the async shutdown
     outcome = _Outcome()
     try:
