@@ -25,8 +25,10 @@ from .pages.training_page import TrainingPage
 from .theme import apply_theme
 from .viewmodels.backends_vm import BackendsViewModel
 from .viewmodels.create_vm import CreateViewModel
+from .viewmodels.run_vm import RunViewModel
 from .viewmodels.settings_vm import SettingsViewModel
 from .viewmodels.status_vm import StatusViewModel
+from .viewmodels.training_vm import TrainingViewModel
 from .widgets.status_bar import StatusBar
 
 
@@ -42,12 +44,18 @@ class Shell:
     backends_vm: BackendsViewModel | None = None
     services: RunServices | None = None
     training: TrainingService | None = None
+    run_vm: RunViewModel | None = None
+    training_vm: TrainingViewModel | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
 
         The backend manager itself is shut down by its owner afterwards.
         """
+        if self.training_vm is not None:
+            await self.training_vm.shutdown()
+        if self.run_vm is not None:
+            await self.run_vm.shutdown()
         if self.backends_vm is not None:
             await self.backends_vm.shutdown()
         await self.status.shutdown()
@@ -85,6 +93,7 @@ def build_shell(
     settings_vm = SettingsViewModel(store, translator)
     settings_vm.language_changed.connect(translator.set_language)
     create_vm = CreateViewModel(content, settings_vm)
+    run_vm = RunViewModel(create_vm, settings_vm, services, tasks)
     backends_vm: BackendsViewModel | None = None
     if manager is not None:
         demo, backends = manager.demo, BACKENDS
@@ -96,9 +105,27 @@ def build_shell(
             manager, settings_vm, tasks, status=status, demo_forced=demo_forced
         )
     icons = resources_dir() / "icons"
-    training_page = TrainingPage(status, translator)
+    training_vm = (
+        TrainingViewModel(
+            training,
+            lambda: settings_vm.current,
+            paths.training_dir,
+            content.presets,
+            tasks,
+            vram_total_gb=lambda: status.gpu.total_vram_gb if status.gpu else None,
+            content=content,
+            user_content_dir=paths.user_content_dir,
+        )
+        if training is not None
+        else None
+    )
+    if training_vm is not None:
+        settings_vm.settings_changed.connect(lambda _new: training_vm.settings_updated())
+    training_page = TrainingPage(status, translator, training_vm, log_dir=paths.log_dir)
     pages: dict[str, QWidget] = {
-        "create": CreatePage(create_vm, translator, icons / "configs", icons / "app" / "rule.svg"),
+        "create": CreatePage(
+            create_vm, translator, icons / "configs", icons / "app" / "rule.svg", run_vm=run_vm
+        ),
         "history": HistoryPage(translator),
         "training": training_page,
         "settings": SettingsPage(settings_vm, translator, paths.log_dir, backends_vm),
@@ -119,5 +146,14 @@ def build_shell(
         backends_vm.error_occurred.connect(window.show_error_outside_settings)
     status.start()
     return Shell(
-        window, status, settings_vm, create_vm, translator, backends_vm, services, training
+        window,
+        status,
+        settings_vm,
+        create_vm,
+        translator,
+        backends_vm,
+        services,
+        training,
+        run_vm,
+        training_vm,
     )

@@ -1,22 +1,42 @@
-"""Create page: the idea (WHAT) and the rules (HOW) side by side, above the rule picker."""
+"""Create page: the idea (WHAT) and the rules (HOW) above the rule picker, and the run.
+
+The run column (:class:`RunPanel`) picks the output, transforms the idea (streamed into an
+editable box), generates the rest with stage badges, real progress and a live preview, and
+shows the result. Ctrl+Enter runs the next step, Esc cancels.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QTextCursor
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from ...content.schema import MediaType
+from ...events import RunResult, Stage
 from ..i18n import Translator
 from ..viewmodels.create_vm import CreateViewModel
+from ..viewmodels.run_vm import RunPhase, RunViewModel
 from ..widgets.config_picker import ConfigPicker
+from ..widgets.output_picker import OutputPicker
+from ..widgets.result_view import ResultView
+from ..widgets.stage_panel import StagePanel
+
+#: The box each streamed text stage writes into.
+_TEXT_STAGES = (Stage.interception, Stage.adaptation)
 
 
 def replace_text_undoably(edit: QPlainTextEdit, text: str) -> None:
@@ -31,7 +51,10 @@ def replace_text_undoably(edit: QPlainTextEdit, text: str) -> None:
 
 
 class CreatePage(QWidget):
-    """Binds two editors and the picker to a :class:`CreateViewModel`."""
+    """Binds two editors and the picker to a :class:`CreateViewModel`.
+
+    With a ``run_vm`` the page also shows the run column (:class:`RunPanel`).
+    """
 
     def __init__(
         self,
@@ -40,6 +63,8 @@ class CreatePage(QWidget):
         icons_dir: Path,
         fallback_icon: Path,
         parent: QWidget | None = None,
+        *,
+        run_vm: RunViewModel | None = None,
     ):
         super().__init__(parent)
         self._vm = vm
@@ -47,6 +72,7 @@ class CreatePage(QWidget):
         self._syncing = False  # True while the view-model's text is written into an editor
         self._create_editors()
         self.picker = ConfigPicker(vm, translator, icons_dir, fallback_icon, self)
+        self.run_panel = RunPanel(run_vm, vm, translator, self) if run_vm is not None else None
         self._build_layout()
         self.idea_edit.setPlainText(vm.idea)
         self.rules_edit.setPlainText(vm.rules)
@@ -98,24 +124,41 @@ class CreatePage(QWidget):
         editors.addWidget(self.rules_hint, 2, 1)
         editors.setColumnStretch(0, 1)
         editors.setColumnStretch(1, 1)
+        left = QVBoxLayout()
+        left.setSpacing(12)
+        left.addLayout(editors, 2)
+        left.addWidget(self.picker, 3)
+        columns = QHBoxLayout()
+        columns.setSpacing(20)
+        columns.addLayout(left, 3)
+        if self.run_panel is not None:
+            scroll = QScrollArea()
+            scroll.setObjectName("runScroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(self.run_panel)
+            scroll.setMinimumWidth(380)
+            columns.addWidget(scroll, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
         layout.addWidget(self.title)
         layout.addWidget(self.intro)
-        layout.addLayout(editors, 2)
-        layout.addWidget(self.picker, 3)
+        layout.addLayout(columns, 1)
 
     def focus_chain(self) -> list[QWidget]:
         """The page's controls in tab order (the window links them after its header)."""
         picker = self.picker
-        return [
+        chain: list[QWidget] = [
             self.idea_edit,
             self.rules_edit,
             picker.category_combo,
             picker.search_edit,
             picker.view,
         ]
+        if self.run_panel is not None:
+            chain += self.run_panel.focus_chain()
+        return chain
 
     def retranslate(self) -> None:
         tr = self._tr.tr
@@ -164,3 +207,295 @@ class CreatePage(QWidget):
             replace_text_undoably(edit, text)
         finally:
             self._syncing = False
+
+
+class RunPanel(QWidget):
+    """The run column: output, Transform / Generate / Cancel, stage texts, progress, result."""
+
+    def __init__(
+        self,
+        run_vm: RunViewModel,
+        create_vm: CreateViewModel,
+        translator: Translator,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setObjectName("runPanel")
+        self._vm = run_vm
+        self._create = create_vm
+        self._tr = translator
+        self._syncing = False  # True while run text is written into a box
+        self._message: tuple[str, dict[str, str]] = ("", {})
+        self._detail = ""
+        self._translation = ""
+        self._create_widgets()
+        self._build_layout()
+        self._connect()
+        self.retranslate()
+        self._update_state()
+
+    # ------------------------------------------------------------------ building
+    def _create_widgets(self) -> None:
+        self.outputs = OutputPicker(self._vm, self._tr, self)
+        self.transform_button = QPushButton()
+        self.transform_button.setObjectName("transformButton")
+        self.generate_button = QPushButton()
+        self.generate_button.setObjectName("generateButton")
+        self.cancel_button = QPushButton()
+        self.message_label = QLabel()
+        self.message_label.setObjectName("runMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_button = QPushButton()
+        self.details_button.setCheckable(True)
+        self.details_text = QPlainTextEdit()
+        self.details_text.setReadOnly(True)
+        self.details_text.setMaximumHeight(100)
+        self.details_text.hide()
+        self.stages = StagePanel(self._vm, self._tr, self)
+        self.interception_heading = QLabel()
+        self.interception_heading.setObjectName("sectionHeading")
+        self.interception_edit = QPlainTextEdit()
+        self.interception_edit.setObjectName("interceptionEdit")
+        self.prompt_heading = QLabel()
+        self.prompt_heading.setObjectName("sectionHeading")
+        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setObjectName("promptEdit")
+        self.translation_label = QLabel()
+        self.translation_label.setObjectName("hint")
+        self.translation_label.setWordWrap(True)
+        for edit in (self.interception_edit, self.prompt_edit):
+            edit.setTabChangesFocus(True)
+            edit.setMinimumHeight(90)
+        self.interception_heading.setBuddy(self.interception_edit)
+        self.prompt_heading.setBuddy(self.prompt_edit)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.hide()
+        self.result_view = ResultView(self._vm, self._tr, self)
+        self.result_view.setMinimumHeight(220)
+        # On the page (the parent), so Ctrl+Enter works while the idea is being typed.
+        scope = self.parentWidget() or self
+        self.run_shortcuts = [
+            QShortcut(QKeySequence(Qt.Modifier.CTRL | key), scope)
+            for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ]
+        self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), scope)
+
+    def _build_layout(self) -> None:
+        buttons = QHBoxLayout()
+        for button in (self.transform_button, self.generate_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 8, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.outputs)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.details_text)
+        layout.addWidget(self.stages)
+        layout.addWidget(self.interception_heading)
+        layout.addWidget(self.interception_edit, 1)
+        layout.addWidget(self.prompt_heading)
+        layout.addWidget(self.prompt_edit, 1)
+        layout.addWidget(self.translation_label)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.result_view, 2)
+
+    def _connect(self) -> None:
+        vm = self._vm
+        self.transform_button.clicked.connect(vm.transform)
+        self.generate_button.clicked.connect(vm.generate)
+        self.cancel_button.clicked.connect(vm.cancel)
+        for shortcut in self.run_shortcuts:
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(vm.run_next)
+        self.cancel_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.cancel_shortcut.activated.connect(vm.cancel)
+        self.details_button.toggled.connect(self.details_text.setVisible)
+        self.interception_edit.textChanged.connect(self._on_interception_edited)
+        self.prompt_edit.textChanged.connect(self._on_prompt_edited)
+        vm.stage_started.connect(self._on_stage_started)
+        vm.stage_text.connect(self._on_stage_text)
+        vm.stage_completed.connect(self._on_stage_completed)
+        vm.progress.connect(self._on_progress)
+        vm.blocked.connect(lambda reason: self._say("create.blocked", reason=reason))
+        vm.failed.connect(self._on_failed)
+        vm.cancelled.connect(lambda: self._say("create.cancelled"))
+        vm.result.connect(self._on_result)
+        vm.busy_changed.connect(self._update_state)
+        vm.phase_changed.connect(self._update_state)
+        vm.selected_output_changed.connect(self._update_state)
+        self._create.idea_changed.connect(self._update_state)
+        self._create.rules_changed.connect(self._update_state)
+        self._tr.language_changed.connect(self.retranslate)
+
+    def focus_chain(self) -> list[QWidget]:
+        """The run column's controls in tab order."""
+        return [
+            self.outputs.list,
+            self.transform_button,
+            self.generate_button,
+            self.cancel_button,
+            self.details_button,
+            self.interception_edit,
+            self.prompt_edit,
+            self.result_view.save_button,
+            self.result_view.folder_button,
+        ]
+
+    # ------------------------------------------------------------------ texts
+    def retranslate(self, _language: str = "") -> None:
+        tr = self._tr.tr
+        for button, key in (
+            (self.transform_button, "create.transform"),
+            (self.generate_button, "create.generate"),
+            (self.cancel_button, "create.cancel"),
+            (self.details_button, "create.details"),
+        ):
+            button.setText(tr(key))
+            button.setAccessibleName(tr(key))
+        self.transform_button.setToolTip(tr("create.transform_tip"))
+        self.generate_button.setToolTip(tr("create.generate_tip"))
+        self.cancel_button.setToolTip(tr("create.cancel_tip"))
+        self.details_text.setAccessibleName(tr("create.details"))
+        self.message_label.setAccessibleName(tr("create.message_accessible"))
+        self.stages.setAccessibleName(tr("create.stages_accessible"))
+        self.interception_heading.setText(tr("create.interception_heading"))
+        self.interception_edit.setAccessibleName(tr("create.interception_heading"))
+        self.interception_edit.setPlaceholderText(tr("create.interception_placeholder"))
+        self.progress_bar.setAccessibleName(tr("create.progress_accessible"))
+        self._retranslate_prompt()
+        self._show_message()
+
+    def _retranslate_prompt(self) -> None:
+        tr = self._tr.tr
+        output = self._vm.selected_output
+        code = output is not None and output.media is MediaType.code
+        heading = tr("create.code_heading") if code else tr("create.prompt_heading")
+        self.prompt_heading.setText(heading)
+        self.prompt_edit.setAccessibleName(heading)
+        self.prompt_edit.setPlaceholderText(tr("create.prompt_placeholder"))
+        self.translation_label.setText(
+            tr("create.translated_prompt", text=self._translation) if self._translation else ""
+        )
+
+    def _say(self, key: str, detail: str = "", **fmt: str) -> None:
+        self._message, self._detail = (key, fmt), detail
+        self._show_message()
+
+    def _show_message(self) -> None:
+        key, fmt = self._message
+        if not key:
+            key, fmt = self._idle_hint(), {}
+        self.message_label.setText(self._tr.tr(key, **fmt) if key else "")
+        self.message_label.setVisible(bool(key))
+        self.details_text.setPlainText(self._detail)
+        self.details_button.setVisible(bool(self._detail))
+        self.details_text.setVisible(bool(self._detail) and self.details_button.isChecked())
+
+    def _idle_hint(self) -> str:
+        if not self._vm.available:
+            return "create.no_run_store"
+        if not self._create.idea.strip():
+            return "create.empty_hint"
+        if self._vm.selected_output is None:
+            return "create.no_output"
+        return ""
+
+    @property
+    def message(self) -> str:
+        """The inline message shown now ("" when none)."""
+        return self.message_label.text() if self.message_label.isVisible() else ""
+
+    # ------------------------------------------------------------------ state
+    def _update_state(self, _value: object = None) -> None:
+        vm = self._vm
+        busy = vm.busy
+        self.transform_button.setEnabled(vm.can_run)
+        self.generate_button.setEnabled(vm.can_run)
+        self.cancel_button.setEnabled(busy)
+        self.outputs.list.setEnabled(not busy)
+        self.interception_edit.setReadOnly(busy)
+        self.prompt_edit.setReadOnly(busy)
+        self.generate_button.setDefault(vm.has_transform)
+        if not busy and vm.phase is not RunPhase.generating:
+            self.progress_bar.setVisible(vm.phase is RunPhase.done)
+        self._retranslate_prompt()
+        self._show_message()
+
+    def _on_stage_started(self, stage: Stage, _model: str) -> None:
+        self.progress_bar.show()
+        if stage is Stage.input_safety:
+            self._clear_run()
+        if stage in _TEXT_STAGES:
+            self._write(self._box(stage), "")
+        if stage in (Stage.interception, Stage.adaptation, Stage.translation):
+            self._translation = ""
+        if stage is Stage.generation:
+            self.progress_bar.setRange(0, 0)
+            self.result_view.clear()
+        elif self.progress_bar.maximum() != 0:
+            self.progress_bar.setRange(0, 0)
+        self._say("create.running")
+
+    def _clear_run(self) -> None:
+        for edit in (self.interception_edit, self.prompt_edit):
+            self._write(edit, "")
+        self._translation = ""
+        self.result_view.clear()  # the stage panel resets itself on the first stage
+
+    def _on_stage_text(self, stage: Stage, delta: str) -> None:
+        if stage in _TEXT_STAGES:
+            edit = self._box(stage)
+            self._syncing = True
+            try:
+                cursor = edit.textCursor()
+                cursor.movePosition(QTextCursor.MoveOperation.End)
+                cursor.insertText(delta)
+            finally:
+                self._syncing = False
+
+    def _on_stage_completed(self, stage: Stage, text: str, _badge: str) -> None:
+        if stage in _TEXT_STAGES:
+            self._write(self._box(stage), text)
+        elif stage is Stage.translation:
+            self._translation = text
+            self._retranslate_prompt()
+        if stage is Stage.interception:
+            self._say("create.transformed")
+
+    def _on_progress(self, step: int, total: int) -> None:
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(step)
+        self.progress_bar.setFormat(self._tr.tr("create.progress", step=step, total=total))
+
+    def _on_failed(self, message: str, detail: str) -> None:
+        self._say("create.failed", detail=detail, message=message)
+
+    def _on_result(self, _result: RunResult) -> None:
+        if self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+        self._say("create.done")
+
+    def _box(self, stage: Stage) -> QPlainTextEdit:
+        return self.interception_edit if stage is Stage.interception else self.prompt_edit
+
+    def _write(self, edit: QPlainTextEdit, text: str) -> None:
+        if text == edit.toPlainText():
+            return
+        self._syncing = True
+        try:
+            replace_text_undoably(edit, text)
+        finally:
+            self._syncing = False
+
+    def _on_interception_edited(self) -> None:
+        if not self._syncing and self._vm.session is not None:
+            self._vm.set_stage_text(Stage.interception, self.interception_edit.toPlainText())
+
+    def _on_prompt_edited(self) -> None:
+        if not self._syncing and self._vm.session is not None:
+            self._vm.set_stage_text(Stage.adaptation, self.prompt_edit.toPlainText())

@@ -1,0 +1,444 @@
+"""RunViewModel: one pipeline run of the Create page (transform, edit, generate, cancel).
+
+The view-model owns the current :class:`~ai4artsed_desktop.pipeline.runner.RunSession`.
+``transform()`` starts a new session and runs it up to the interception; ``generate()``
+applies the user's edit of a stage text (if any) and runs the rest. Every run event becomes
+one Qt signal; the page only listens and calls these methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import shutil
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from ...content.schema import ContentLibrary, OutputConfig
+from ...content.schema import Route as OutputRoute
+from ...errors import AppError
+from ...events import (
+    RunBlocked,
+    RunCancelled,
+    RunFailed,
+    RunPreview,
+    RunProgress,
+    RunResult,
+    Stage,
+    StageCompleted,
+    StageStarted,
+    StageText,
+)
+from ...pipeline.runner import EDITABLE, STAGES, RunEvent, RunRequest, RunServices, RunSession
+from ...settings import Settings
+from ...tasks import TaskRegistry
+from ..bindings import Binding
+from .create_vm import CreateViewModel
+from .settings_vm import SettingsViewModel
+
+log = logging.getLogger(__name__)
+
+
+class RunPhase(enum.Enum):
+    """Where the Create page's run stands."""
+
+    idle = "idle"
+    transforming = "transforming"
+    transformed = "transformed"  # the interception text is there, generation not yet
+    generating = "generating"
+    done = "done"
+    blocked = "blocked"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class Unavailable(enum.Enum):
+    """Why an output cannot run here."""
+
+    planned = "planned"
+    local_only = "local_only"
+    disabled = "disabled"
+
+
+@dataclass(frozen=True)
+class OutputChoice:
+    """An output as the picker shows it; ``unavailable`` is None when it can run."""
+
+    output: OutputConfig
+    unavailable: Unavailable | None = None
+
+    @property
+    def runnable(self) -> bool:
+        """True when a run with this output may start."""
+        return self.unavailable is None
+
+
+def output_choices(content: ContentLibrary, settings: Settings) -> list[OutputChoice]:
+    """Every output in display order with the reason it cannot run (if any)."""
+    choices = []
+    for output in content.sorted_outputs():
+        reason: Unavailable | None = None
+        if output.route is OutputRoute.planned:
+            reason = Unavailable.planned
+        elif output.route is OutputRoute.cloud_image:
+            if settings.safety.local_only:
+                reason = Unavailable.local_only
+            elif not output.enabled:
+                reason = Unavailable.disabled
+        choices.append(OutputChoice(output, reason))
+    return choices
+
+
+class RunViewModel(QObject):
+    """The run of the Create page: state, actions and the run's events as signals.
+
+    Signals:
+        stage_started(object, str): a stage (``Stage``) began, with the model doing it.
+        stage_text(object, str): a streamed piece of a text stage's output.
+        stage_completed(object, str, str): a stage finished: stage, full text, badge.
+        progress(int, int): generation steps done and total.
+        preview(bytes): a live preview frame (encoded image).
+        blocked(str): safety stopped the run (student-friendly reason).
+        failed(str, str): the run failed: message and technical detail.
+        cancelled(): the user cancelled the run.
+        result(object): the run is complete (a ``RunResult``).
+        busy_changed(bool): a run is in progress or not.
+        phase_changed(str): the ``RunPhase`` value changed.
+        selected_output_changed(str): another output was selected.
+        outputs_changed(): the outputs' availability changed (settings).
+        file_saved(str): "Save as" copied the result to this path.
+        save_failed(str, str): "Save as" failed: message and detail.
+    """
+
+    stage_started = Signal(object, str)
+    stage_text = Signal(object, str)
+    stage_completed = Signal(object, str, str)
+    progress = Signal(int, int)
+    preview = Signal(bytes)
+    blocked = Signal(str)
+    failed = Signal(str, str)
+    cancelled = Signal()
+    result = Signal(object)
+    busy_changed = Signal(bool)
+    phase_changed = Signal(str)
+    selected_output_changed = Signal(str)
+    outputs_changed = Signal()
+    file_saved = Signal(str)
+    save_failed = Signal(str, str)
+
+    def __init__(
+        self,
+        create_vm: CreateViewModel,
+        settings_vm: SettingsViewModel,
+        services: RunServices | None,
+        tasks: TaskRegistry | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._create = create_vm
+        self._settings_vm = settings_vm
+        self._services = services
+        self._tasks = tasks or TaskRegistry("create-run")
+        self._session: RunSession | None = None
+        self._session_key: tuple[str, ...] = ()
+        self._edits: dict[Stage, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._busy_tasks: set[asyncio.Task[None]] = set()
+        self._phase = RunPhase.idle
+        self._last_result: RunResult | None = None
+        self._choices = output_choices(create_vm.content, settings_vm.current)
+        self._selected = self._default_output()
+        self._bindings = [
+            Binding(settings_vm.settings_changed, self._on_settings_changed),
+            Binding(create_vm.selected_config_id_changed, self._on_config_changed),
+        ]
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def available(self) -> bool:
+        """False when the run services could not be set up (no run store)."""
+        return self._services is not None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def phase(self) -> RunPhase:
+        return self._phase
+
+    @property
+    def session(self) -> RunSession | None:
+        return self._session
+
+    @property
+    def last_result(self) -> RunResult | None:
+        return self._last_result
+
+    @property
+    def outputs(self) -> list[OutputChoice]:
+        return list(self._choices)
+
+    @property
+    def selected_output_id(self) -> str:
+        return self._selected
+
+    @property
+    def selected_output(self) -> OutputConfig | None:
+        return self._create.content.outputs.get(self._selected)
+
+    @property
+    def can_run(self) -> bool:
+        """A run may start now: services, an idea, a runnable output and nothing running."""
+        return (
+            self.available
+            and not self.busy
+            and bool(self._create.idea.strip())
+            and self._choice(self._selected) is not None
+        )
+
+    @property
+    def has_transform(self) -> bool:
+        """The current inputs were transformed: "Generate" continues that session."""
+        return (
+            self._session is not None
+            and self._session_key == self._key()
+            and bool(self._session.text(Stage.interception))
+        )
+
+    @property
+    def next_action(self) -> str:
+        """What Ctrl+Enter does now: ``"transform"`` or ``"generate"``."""
+        return "generate" if self.has_transform else "transform"
+
+    def edited(self, stage: Stage) -> bool:
+        """True when the user changed the text of ``stage`` since it ran."""
+        return stage in self._edits
+
+    # ------------------------------------------------------------------ actions
+    def select_output(self, output_id: str) -> bool:
+        """Select a runnable output; False (nothing changes) for any other."""
+        if self._choice(output_id) is None:
+            return False
+        if output_id != self._selected:
+            self._selected = output_id
+            self.selected_output_changed.emit(output_id)
+        return True
+
+    def set_stage_text(self, stage: Stage, text: str) -> None:
+        """Record the user's text of an editable stage (applied by the next ``generate``)."""
+        if stage not in EDITABLE:
+            raise ValueError(f"stage {stage.value} is not editable")
+        if self._session is not None and text != self._session.text(stage):
+            self._edits[stage] = text
+        else:
+            self._edits.pop(stage, None)
+
+    def transform(self) -> bool:
+        """Start a new run and stop after the interception; False when none can start."""
+        if not self.can_run:
+            return False
+        self._start(self._transform, RunPhase.transforming)
+        return True
+
+    def generate(self) -> bool:
+        """Run the rest (applying an edit first); False when no run can start."""
+        if not self.can_run:
+            return False
+        self._start(self._generate, RunPhase.generating)
+        return True
+
+    def run_next(self) -> bool:
+        """Ctrl+Enter: transform, or generate when the inputs were transformed already."""
+        return self.generate() if self.has_transform else self.transform()
+
+    def cancel(self) -> bool:
+        """Cancel the run in progress (the stage in flight stops); False when none runs."""
+        if not self.busy or self._task is None:
+            return False
+        self._task.cancel()
+        return True
+
+    def save_result_as(self, source: Path, target: Path) -> None:
+        """Copy a result file to ``target`` in a worker thread (``file_saved`` when done)."""
+        task = self._tasks.spawn(self._copy(source, target), name="create-save-as")
+        self._busy_tasks.add(task)
+        task.add_done_callback(self._busy_tasks.discard)
+
+    async def shutdown(self) -> None:
+        """Cancel the run and any copy in progress; stop listening to settings."""
+        for binding in self._bindings:
+            binding.disconnect()
+        running = [t for t in (self._task, *self._busy_tasks) if t is not None and not t.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    # ------------------------------------------------------------------ run work
+    def _start(self, work: Callable[[], Awaitable[None]], phase: RunPhase) -> None:
+        task = self._tasks.spawn(self._guard(work), name=f"create-{phase.value}")
+        task.add_done_callback(self._on_task_done)
+        self._task = task
+        self._set_phase(phase)
+        self.busy_changed.emit(True)
+
+    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Turn an error of the run into ``failed`` (the pipeline's own come as events)."""
+        try:
+            await work()
+        except AppError as exc:
+            log.info("Run could not start: %s (%s)", exc.user_message, exc.detail)
+            self._set_phase(RunPhase.failed)
+            self.failed.emit(exc.user_message, exc.detail)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        """Leave the busy state however the run ended (also when cancelled before it ran)."""
+        if task is not self._task:
+            return
+        self._task = None
+        if task.cancelled() and self._phase is not RunPhase.cancelled:
+            self._set_phase(RunPhase.cancelled)
+            self.cancelled.emit()
+        elif not task.cancelled() and task.exception() is not None:
+            self._set_phase(RunPhase.failed)  # a bug: the task registry logs it
+        self.busy_changed.emit(False)
+
+    async def _transform(self) -> None:
+        await self._fresh(Stage.interception)
+
+    async def _fresh(self, until: Stage | None) -> None:
+        """A new session from the current inputs, run up to ``until`` (all when None)."""
+        services = self._services
+        assert services is not None, "can_run checks the services"
+        self._session = None
+        self._edits.clear()
+        self._last_result = None
+        self._session_key = self._key()
+        self._session = RunSession(services, self._request())
+        await self._consume(self._session, until)
+
+    async def _generate(self) -> None:
+        session = self._session if self.has_transform else None
+        if session is None:
+            await self._fresh(None)
+            return
+        edited = next((s for s in STAGES if s in self._edits), None)
+        if edited is not None and session.text(edited):
+            session.edit(edited, self._edits[edited])
+            for stage in STAGES[STAGES.index(edited) :]:
+                self._edits.pop(stage, None)
+        elif session.next_stage is None:
+            session.rewind(Stage.generation)  # "generate again" with the same texts
+        await self._consume(session, None)
+
+    async def _consume(self, session: RunSession, until: Stage | None) -> None:
+        async with aclosing(session.advance(until)) as events:
+            async for event in events:
+                self._dispatch(event)
+        if self._phase is RunPhase.transforming:
+            self._set_phase(RunPhase.transformed)
+
+    def _dispatch(self, event: RunEvent) -> None:
+        if isinstance(event, StageText):
+            self.stage_text.emit(event.stage, event.delta)
+        elif isinstance(event, StageStarted):
+            self._edits.pop(event.stage, None)
+            self.stage_started.emit(event.stage, event.model)
+        elif isinstance(event, StageCompleted):
+            self.stage_completed.emit(event.stage, event.text, event.badge)
+        elif isinstance(event, RunProgress):
+            self.progress.emit(event.step, event.total)
+        elif isinstance(event, RunPreview):
+            self.preview.emit(event.image)
+        else:
+            self._dispatch_end(event)
+
+    def _dispatch_end(self, event: RunEvent) -> None:
+        if isinstance(event, RunResult):
+            self._last_result = event
+            self._set_phase(RunPhase.done)
+            self.result.emit(event)
+        elif isinstance(event, RunBlocked):
+            self._set_phase(RunPhase.blocked)
+            self.blocked.emit(event.reason)
+        elif isinstance(event, RunFailed):
+            self._set_phase(RunPhase.failed)
+            self.failed.emit(event.message, event.detail)
+        elif isinstance(event, RunCancelled):
+            self._set_phase(RunPhase.cancelled)
+            self.cancelled.emit()
+
+    async def _copy(self, source: Path, target: Path) -> None:
+        try:
+            await asyncio.to_thread(shutil.copyfile, source, target)
+        except OSError as exc:
+            log.info("Save as %s failed: %s", target, exc)
+            self.save_failed.emit(str(target), str(exc))
+            return
+        self.file_saved.emit(str(target))
+
+    # ------------------------------------------------------------------ helpers
+    def _request(self) -> RunRequest:
+        settings = self._settings_vm.current
+        create = self._create
+        return RunRequest(
+            idea=create.idea,
+            output_id=self._selected,
+            config_id=create.selected_config_id,
+            rules=create.rules,
+            level=settings.safety.level,
+            lang=create.language,
+            ui_mode=settings.ui.ui_mode,
+        )
+
+    def _key(self) -> tuple[str, ...]:
+        """What a session depends on; a change means "Generate" starts a new session."""
+        settings = self._settings_vm.current
+        create = self._create
+        return (
+            create.idea,
+            create.rules,
+            create.selected_config_id,
+            self._selected,
+            settings.safety.level,
+            create.language,
+        )
+
+    def _set_phase(self, phase: RunPhase) -> None:
+        if phase is not self._phase:
+            self._phase = phase
+            self.phase_changed.emit(phase.value)
+
+    def _choice(self, output_id: str) -> OutputChoice | None:
+        """The runnable choice of ``output_id`` (None if unknown or not runnable)."""
+        return next((c for c in self._choices if c.output.id == output_id and c.runnable), None)
+
+    def _default_output(self) -> str:
+        config = self._create.selected_config
+        if config is not None and self._choice(config.default_output) is not None:
+            return config.default_output
+        runnable = [c.output.id for c in self._choices if c.runnable]
+        return runnable[0] if runnable else ""
+
+    def _reselect(self, prefer_default: bool) -> None:
+        if prefer_default or self._choice(self._selected) is None:
+            chosen = self._default_output()
+            if chosen != self._selected:
+                self._selected = chosen
+                self.selected_output_changed.emit(chosen)
+
+    def _on_settings_changed(self, settings: Settings) -> None:
+        choices = output_choices(self._create.content, settings)
+        if choices != self._choices:
+            self._choices = choices
+            self.outputs_changed.emit()
+            self._reselect(prefer_default=False)
+
+    def _on_config_changed(self, _config_id: str) -> None:
+        self._reselect(prefer_default=True)

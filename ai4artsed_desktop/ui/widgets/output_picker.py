@@ -1,0 +1,113 @@
+"""OutputPicker: the outputs (image, sound, music, code) with speed; unrunnable ones greyed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..i18n import Translator
+from ..viewmodels.run_vm import OutputChoice, RunViewModel, Unavailable
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+MEDIA_KEYS = {
+    "image": "create.media_image",
+    "audio": "create.media_audio",
+    "music": "create.media_music",
+    "video": "create.media_video",
+    "code": "create.media_code",
+}
+REASON_KEYS = {
+    Unavailable.planned: "create.output_planned",
+    Unavailable.local_only: "create.output_local_only",
+    Unavailable.disabled: "create.output_disabled",
+}
+
+
+class OutputPicker(QWidget):
+    """A list of every output; selecting a runnable one tells the view-model."""
+
+    def __init__(self, vm: RunViewModel, translator: Translator, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._vm = vm
+        self._tr = translator
+        self._filling = False
+        self.heading = QLabel()
+        self.heading.setObjectName("sectionHeading")
+        self.list = QListWidget()
+        self.list.setObjectName("outputList")
+        self.list.setMinimumHeight(110)
+        self.heading.setBuddy(self.list)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.list)
+        self.list.currentItemChanged.connect(self._on_current_changed)
+        vm.outputs_changed.connect(self.refill)
+        vm.selected_output_changed.connect(self._select)
+        translator.language_changed.connect(self.retranslate)
+        self.retranslate()
+
+    def retranslate(self, _language: str = "") -> None:
+        self.heading.setText(self._tr.tr("create.output_heading"))
+        self.list.setAccessibleName(self._tr.tr("create.output_accessible"))
+        self.refill()
+
+    def item_for(self, output_id: str) -> QListWidgetItem | None:
+        """The list entry of ``output_id`` (None if unknown)."""
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(ID_ROLE) == output_id:
+                return item
+        return None
+
+    def refill(self) -> None:
+        """Rebuild the entries (language or availability changed)."""
+        self._filling = True
+        try:
+            self.list.clear()
+            for choice in self._vm.outputs:
+                self.list.addItem(self._item(choice))
+        finally:
+            self._filling = False
+        self._select(self._vm.selected_output_id)
+
+    def _item(self, choice: OutputChoice) -> QListWidgetItem:
+        output, tr = choice.output, self._tr.tr
+        lang = self._tr.language
+        seconds = round(output.estimated_seconds)
+        text = tr(
+            "create.output_entry",
+            name=output.name.get(lang),
+            media=tr(MEDIA_KEYS.get(output.media.value, "create.media_image")),
+            seconds=seconds,
+        )
+        item = QListWidgetItem()
+        item.setData(ID_ROLE, output.id)
+        tooltip = output.description.get(lang)
+        if choice.unavailable is not None:
+            reason = tr(REASON_KEYS[choice.unavailable])
+            text = f"{text} — {reason}"
+            tooltip = f"{tooltip}\n{reason}" if tooltip else reason
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
+        item.setText(text)
+        item.setToolTip(tooltip)
+        return item
+
+    def _select(self, output_id: str) -> None:
+        item = self.item_for(output_id)
+        if item is not None and item is not self.list.currentItem():
+            self._filling = True
+            try:
+                self.list.setCurrentItem(item)
+            finally:
+                self._filling = False
+
+    def _on_current_changed(
+        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None
+    ) -> None:
+        if self._filling or current is None:
+            return
+        if not self._vm.select_output(str(current.data(ID_ROLE))):
+            self._select(self._vm.selected_output_id)

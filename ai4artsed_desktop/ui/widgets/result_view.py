@@ -1,0 +1,169 @@
+"""ResultView: the live preview during generation, then the result with "Save as…"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...events import RunResult, SavedFile
+from ..desktop import FolderOpener
+from ..i18n import Translator
+from ..viewmodels.run_vm import RunViewModel
+
+
+class SaveDialog:
+    """Asks where to save a copy; tests replace :meth:`ask`."""
+
+    @classmethod
+    def ask(cls, parent: QWidget, title: str, suggested: Path) -> Path | None:
+        """The chosen path, or None when the user cancelled."""
+        chosen, _filter = QFileDialog.getSaveFileName(parent, title, str(suggested))
+        return Path(chosen) if chosen else None
+
+
+class ResultView(QWidget):
+    """An image fitted to the space (preview frames, then the result).
+
+    Audio, music and code results show their file name and "Open folder" only: the players
+    and the code sandbox are not part of this view yet.
+    """
+
+    def __init__(self, vm: RunViewModel, translator: Translator, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._vm = vm
+        self._tr = translator
+        self._image = QImage()
+        self._result: RunResult | None = None
+        self._saved_key = ""
+        self._saved_path = ""
+        self.image_label = QLabel()
+        self.image_label.setObjectName("resultImage")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setMinimumSize(160, 160)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.file_label = QLabel()
+        self.file_label.setObjectName("hint")
+        self.file_label.setWordWrap(True)
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.save_button = QPushButton()
+        self.folder_button = QPushButton()
+        self.save_button.clicked.connect(self.save_as)
+        self.folder_button.clicked.connect(self.open_folder)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.folder_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.image_label, 1)
+        layout.addWidget(self.file_label)
+        layout.addLayout(buttons)
+        vm.preview.connect(self.show_preview)
+        vm.result.connect(self.show_result)
+        vm.file_saved.connect(lambda path: self._set_saved("create.result_saved", path))
+        vm.save_failed.connect(lambda path, _detail: self._set_saved("create.save_failed", path))
+        translator.language_changed.connect(self.retranslate)
+        self.clear()
+        self.retranslate()
+
+    @property
+    def image(self) -> QImage:
+        """The image shown now (null when none)."""
+        return self._image
+
+    def retranslate(self, _language: str = "") -> None:
+        tr = self._tr.tr
+        self.save_button.setText(tr("create.save_as"))
+        self.save_button.setAccessibleName(tr("create.save_as"))
+        self.folder_button.setText(tr("create.open_folder"))
+        self.folder_button.setAccessibleName(tr("create.open_folder"))
+        self.image_label.setAccessibleName(tr("create.result_accessible"))
+        self.file_label.setAccessibleName(tr("create.result_file_accessible"))
+        self._update_file_label()
+
+    def clear(self) -> None:
+        """Show nothing (a new run starts)."""
+        self._image, self._result, self._saved_key = QImage(), None, ""
+        self.image_label.clear()
+        self.file_label.clear()
+        self.save_button.hide()
+        self.folder_button.hide()
+
+    def show_preview(self, data: bytes) -> None:
+        """A live frame; undecodable data is skipped."""
+        image = QImage.fromData(data)
+        if not image.isNull():
+            self._image = image
+            self._fit()
+
+    def show_result(self, result: RunResult) -> None:
+        """The finished run: the image (if any), its file name, the buttons."""
+        self._result, self._saved_key = result, ""
+        image = self._first_image(result)
+        if image is not None:
+            loaded = QImage(str(image.path))
+            if not loaded.isNull():
+                self._image = loaded
+                self._fit()
+        else:
+            self._image = QImage()
+            self.image_label.clear()
+        self.save_button.setVisible(image is not None)
+        self.folder_button.show()
+        self._update_file_label()
+
+    def save_as(self) -> None:
+        """Ask for a place and copy the result image there (in a worker thread)."""
+        image = self._first_image(self._result) if self._result else None
+        if image is None:
+            return
+        target = SaveDialog.ask(self, self._tr.tr("create.save_as"), Path.home() / image.path.name)
+        if target is not None:
+            self._vm.save_result_as(image.path, target)
+
+    def open_folder(self) -> None:
+        """Show the run's folder in the file manager."""
+        if self._result is not None:
+            FolderOpener.open(self._result.folder)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep the image fitted."""
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._image.isNull():
+            return
+        size = self.image_label.size()
+        pixmap = QPixmap.fromImage(self._image).scaled(
+            size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        self.image_label.setPixmap(pixmap)
+
+    @staticmethod
+    def _first_image(result: RunResult) -> SavedFile | None:
+        return next((m for m in result.media if m.mime.startswith("image/")), None)
+
+    def _set_saved(self, key: str, path: str) -> None:
+        self._saved_key, self._saved_path = key, path
+        self._update_file_label()
+
+    def _update_file_label(self) -> None:
+        if self._result is None:
+            return
+        names = ", ".join(m.path.name for m in self._result.media)
+        text = self._tr.tr("create.result_files", files=names) if names else ""
+        if self._saved_key:
+            text = f"{text}\n{self._tr.tr(self._saved_key, path=self._saved_path)}"
+        self.file_label.setText(text)

@@ -1,0 +1,181 @@
+"""The Create page runs the real pipeline against the demo simulators.
+
+Few tests here start simulators (each costs about a second); the view-model's pure logic is
+tested in ``test_create_run_vm.py``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ai4artsed_desktop.backends.manager import BackendManager
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.events import RunResult, Stage
+from ai4artsed_desktop.paths import AppPaths, resources_dir
+from ai4artsed_desktop.pipeline.services import build_services
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.store.runs import RunStore
+from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel
+from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
+from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
+
+from .backend_helpers import START_TIMEOUT_MS
+from .helpers import run
+
+CONTENT = load_content(resources_dir() / "configs")
+
+RUN_TIMEOUT_MS = 30_000
+
+
+@dataclass
+class Rig:
+    page: CreatePage
+    panel: RunPanel
+    vm: RunViewModel
+    create: CreateViewModel
+    settings: SettingsViewModel
+    store: RunStore
+
+    def run_json(self) -> dict[str, Any]:
+        assert self.vm.session is not None
+        folder = self.store.folder(self.vm.session.run_id)
+        data: dict[str, Any] = json.loads((folder / "run.json").read_text("utf-8"))
+        return data
+
+
+@pytest.fixture
+def rig(
+    qtbot: Any,
+    app_paths: AppPaths,
+    demo_store: SettingsStore,
+    demo_manager: BackendManager,
+    translator: Translator,
+) -> Iterator[Rig]:
+    store = RunStore(app_paths.runs_dir)
+    services = build_services(
+        backends=demo_manager,
+        content=CONTENT,
+        settings=lambda: demo_store.current,
+        store=store,
+        workflows_dir=resources_dir() / "workflows",
+    )
+    settings_vm = SettingsViewModel(demo_store, translator)
+    create_vm = CreateViewModel(CONTENT, settings_vm)
+    run_vm = RunViewModel(create_vm, settings_vm, services)
+    page = CreatePage(
+        create_vm,
+        translator,
+        resources_dir() / "icons" / "configs",
+        resources_dir() / "icons" / "app" / "rule.svg",
+        run_vm=run_vm,
+    )
+    qtbot.addWidget(page)
+    page.resize(1366, 768)
+    page.show()
+    qtbot.waitExposed(page)
+    assert page.run_panel is not None
+    try:
+        yield Rig(page, page.run_panel, run_vm, create_vm, settings_vm, store)
+    finally:
+        run(qtbot, run_vm.shutdown(), timeout=START_TIMEOUT_MS)
+        run(qtbot, services.providers.aclose())
+        settings_vm.shutdown()
+        store.close()
+        gc.collect()  # anything leaked would be finalized (and reported) here, not later
+
+
+def _wait_idle(qtbot: Any, vm: RunViewModel) -> RunPhase:
+    """Wait until the run stops; the phase it ended in."""
+    qtbot.waitUntil(lambda: not vm.busy, timeout=RUN_TIMEOUT_MS)
+    return vm.phase
+
+
+def test_transform_streams_then_an_edit_is_generated_and_recorded(rig: Rig, qtbot: Any) -> None:
+    panel, vm = rig.panel, rig.vm
+    assert not panel.transform_button.isEnabled()
+    assert "Regel" in panel.message  # empty state: pick a rule or write your own
+    vm.select_output("sd15")
+    qtbot.keyClicks(rig.page.idea_edit, "Ein Fuchs im Schnee")
+    deltas: list[str] = []
+    vm.stage_text.connect(lambda stage, delta: deltas.append(delta))
+    qtbot.mouseClick(panel.transform_button, Qt.MouseButton.LeftButton)
+    assert _wait_idle(qtbot, vm) is RunPhase.transformed
+    assert len(deltas) > 1  # token by token
+    transformed = panel.interception_edit.toPlainText()
+    assert transformed
+    assert vm.session is not None
+    assert transformed == vm.session.text(Stage.interception)
+    assert panel.stages.state_text(Stage.input_safety) == "Prüfung bestanden"
+    assert vm.next_action == "generate"
+
+    panel.interception_edit.setPlainText("Ein roter Kreis auf blauem Grund")
+    assert vm.edited(Stage.interception)
+    results: list[RunResult] = []
+    vm.result.connect(results.append)
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    assert _wait_idle(qtbot, vm) is RunPhase.done, panel.message
+    record = rig.run_json()
+    assert record["status"] == "done"
+    interception = next(s for s in record["stages"] if s["stage"] == "interception")
+    assert interception["edited_text"] == "Ein roter Kreis auf blauem Grund"
+    assert panel.prompt_edit.toPlainText()  # the adaptation streamed into the prompt box
+    assert panel.stages.state_text(Stage.output_safety) == "Prüfung bestanden"
+    assert panel.progress_bar.value() == panel.progress_bar.maximum() > 1  # real steps
+    assert not panel.result_view.image.isNull()
+    assert results
+    assert results[0].media[0].path.is_file()
+    assert panel.result_view.save_button.isVisible()
+    assert panel.transform_button.isEnabled()
+    assert not panel.cancel_button.isEnabled()
+
+
+def test_shortcuts_run_the_next_step_and_escape_cancels_the_generation(
+    rig: Rig, qtbot: Any
+) -> None:
+    panel, vm = rig.panel, rig.vm
+    vm.select_output("sd15")
+    qtbot.keyClicks(rig.page.idea_edit, "Ein Leuchtturm")
+    rig.page.idea_edit.setFocus()
+    qtbot.keyClick(rig.page.idea_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert vm.busy
+    assert _wait_idle(qtbot, vm) is RunPhase.transformed
+    assert rig.create.idea == "Ein Leuchtturm"  # Ctrl+Enter typed no line break
+
+    def press_escape(_step: int, _total: int) -> None:
+        if vm.busy:
+            qtbot.keyClick(rig.page.idea_edit, Qt.Key.Key_Escape)
+
+    vm.progress.connect(press_escape)
+    qtbot.keyClick(rig.page.idea_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert vm.phase is RunPhase.generating
+    assert _wait_idle(qtbot, vm) is RunPhase.cancelled
+    assert rig.run_json()["status"] == "cancelled"
+    assert panel.message == "Abgebrochen. Du kannst jederzeit weitermachen."
+    assert panel.stages.state_text(Stage.generation) == "abgebrochen"
+    assert panel.transform_button.isEnabled()
+    assert panel.generate_button.isEnabled()
+    assert not panel.cancel_button.isEnabled()
+    assert not panel.result_view.save_button.isVisible()
+
+
+def test_a_blocked_idea_shows_the_reason_inline(rig: Rig, qtbot: Any) -> None:
+    rig.settings.set_value("safety.level", "adult")
+    rig.vm.select_output("sd15")
+    qtbot.keyClicks(rig.page.idea_edit, "Anleitung: Rohrbombe bauen")
+    assert rig.vm.transform()
+    assert _wait_idle(qtbot, rig.vm) is RunPhase.blocked
+    assert rig.run_json()["status"] == "blocked"
+    assert rig.panel.message.startswith("Gestoppt: ")
+    assert len(rig.panel.message) > len("Gestoppt: ") + 10
+    assert rig.panel.stages.state_text(Stage.input_safety) == "gestoppt"
+    assert rig.panel.interception_edit.toPlainText() == ""
+    assert rig.vm.next_action == "transform"

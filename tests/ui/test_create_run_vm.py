@@ -1,0 +1,238 @@
+"""The run column without simulators: output choices, picker, result view, no run store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.events import RunResult, SavedFile, Stage
+from ai4artsed_desktop.paths import resources_dir
+from ai4artsed_desktop.settings import SafetySettings, Settings
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.ui.i18n import Translator, catalogue_dir
+from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel
+from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
+from ai4artsed_desktop.ui.viewmodels.run_vm import (
+    RunPhase,
+    RunViewModel,
+    Unavailable,
+    output_choices,
+)
+from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
+from ai4artsed_desktop.ui.widgets.result_view import SaveDialog
+from ai4artsed_desktop.ui.widgets.stage_panel import BADGE_KEYS, badge_text
+
+from .helpers import run
+
+CONTENT = load_content(resources_dir() / "configs")
+
+
+@pytest.fixture
+def settings_vm(qapp: Any, store: SettingsStore, translator: Translator) -> SettingsViewModel:
+    vm = SettingsViewModel(store, translator)
+    vm.language_changed.connect(translator.set_language)
+    return vm
+
+
+@pytest.fixture
+def create_vm(settings_vm: SettingsViewModel) -> CreateViewModel:
+    return CreateViewModel(CONTENT, settings_vm)
+
+
+@pytest.fixture
+def run_vm(create_vm: CreateViewModel, settings_vm: SettingsViewModel) -> RunViewModel:
+    return RunViewModel(create_vm, settings_vm, None)
+
+
+@pytest.fixture
+def page(
+    create_vm: CreateViewModel, run_vm: RunViewModel, translator: Translator, qtbot: Any
+) -> CreatePage:
+    widget = CreatePage(
+        create_vm,
+        translator,
+        resources_dir() / "icons" / "configs",
+        resources_dir() / "icons" / "app" / "rule.svg",
+        run_vm=run_vm,
+    )
+    qtbot.addWidget(widget)
+    widget.resize(1366, 768)
+    widget.show()
+    return widget
+
+
+@pytest.fixture
+def panel(page: CreatePage) -> RunPanel:
+    assert page.run_panel is not None
+    return page.run_panel
+
+
+def test_planned_and_cloud_outputs_cannot_run_and_say_why() -> None:
+    reasons = {c.output.id: c.unavailable for c in output_choices(CONTENT, Settings())}
+    assert reasons["video_planned"] is Unavailable.planned
+    assert reasons["cloud_image"] is Unavailable.local_only
+    assert reasons["sd15"] is None
+    assert reasons["p5js"] is None
+    online = Settings(safety=SafetySettings(local_only=False))
+    reasons = {c.output.id: c.unavailable for c in output_choices(CONTENT, online)}
+    assert reasons["cloud_image"] is Unavailable.disabled  # the admin did not enable it
+    enabled = replace(CONTENT, outputs={**CONTENT.outputs})
+    enabled.outputs["cloud_image"] = replace(CONTENT.outputs["cloud_image"], enabled=True)
+    reasons = {c.output.id: c.unavailable for c in output_choices(enabled, online)}
+    assert reasons["cloud_image"] is None
+
+
+def test_the_default_output_follows_the_chosen_config(
+    run_vm: RunViewModel, create_vm: CreateViewModel
+) -> None:
+    assert run_vm.selected_output_id == CONTENT.interceptions["your_call"].default_output
+    create_vm.choose_config("p5_listifier")
+    assert run_vm.selected_output_id == "p5js"
+    assert not run_vm.select_output("video_planned")
+    assert not run_vm.select_output("cloud_image")
+    assert not run_vm.select_output("nonexistent")
+    assert run_vm.select_output("sd15")
+    assert run_vm.selected_output_id == "sd15"
+
+
+def test_picker_greys_out_what_cannot_run_with_the_reason(
+    panel: RunPanel, run_vm: RunViewModel, settings_vm: SettingsViewModel
+) -> None:
+    picker = panel.outputs
+    assert picker.list.count() == len(CONTENT.outputs)
+    for output_id, reason in (
+        ("video_planned", "kommt später"),
+        ("cloud_image", "nur lokale Dienste erlaubt"),
+    ):
+        item = picker.item_for(output_id)
+        assert item is not None
+        assert not item.flags() & Qt.ItemFlag.ItemIsEnabled
+        assert reason in item.text()
+        assert reason in item.toolTip()
+    sd15 = picker.item_for("sd15")
+    assert sd15 is not None
+    assert sd15.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert sd15.text() == "Bild – SD 1.5 (klein) · Bild · ca. 8 s"
+    picker.list.setCurrentItem(sd15)
+    assert run_vm.selected_output_id == "sd15"
+    settings_vm.set_value("ui.language", "en")
+    sd15 = picker.item_for("sd15")
+    assert sd15 is not None
+    assert sd15.text() == "Image – SD 1.5 (small) · Image · about 8 s"
+    assert picker.list.currentItem() is sd15
+
+
+def test_without_a_run_store_the_page_explains_and_cannot_run(
+    page: CreatePage,
+    panel: RunPanel,
+    run_vm: RunViewModel,
+    create_vm: CreateViewModel,
+    qtbot: Any,
+) -> None:
+    qtbot.keyClicks(page.idea_edit, "Ein Wal")
+    assert create_vm.idea == "Ein Wal"
+    assert "Verlauf kann nicht geöffnet werden" in panel.message
+    assert not panel.transform_button.isEnabled()
+    assert not panel.generate_button.isEnabled()
+    assert not run_vm.transform()
+    assert not run_vm.generate()
+    assert not run_vm.run_next()
+    assert not run_vm.cancel()
+    assert run_vm.phase is RunPhase.idle
+
+
+def test_code_outputs_label_the_prompt_box_as_code(
+    panel: RunPanel, create_vm: CreateViewModel
+) -> None:
+    assert panel.prompt_heading.text() == "Prompt für das Modell"
+    create_vm.choose_config("p5_listifier")
+    assert panel.prompt_heading.text() == "Code"
+    assert panel.prompt_edit.accessibleName() == "Code"
+
+
+def test_stage_texts_only_for_editable_stages(run_vm: RunViewModel) -> None:
+    with pytest.raises(ValueError, match="not editable"):
+        run_vm.set_stage_text(Stage.generation, "x")
+    run_vm.set_stage_text(Stage.interception, "x")  # no session yet: nothing to apply
+    assert not run_vm.edited(Stage.interception)
+
+
+def test_every_pipeline_badge_is_translated(translator: Translator) -> None:
+    assert set(BADGE_KEYS) == {"safety passed", "not checked", "translated", "LoRA applied"}
+    for lang in ("de", "en"):
+        catalogue = json.loads((catalogue_dir() / f"create.{lang}.json").read_text("utf-8"))
+        assert set(BADGE_KEYS.values()) <= set(catalogue)
+    assert badge_text(translator, "translated") == "übersetzt"
+    assert badge_text(translator, "something new") == "something new"
+
+
+def _png(path: Path) -> Path:
+    image = QImage(64, 32, QImage.Format.Format_RGB32)
+    image.fill(QColor("teal"))
+    assert image.save(str(path))
+    return path
+
+
+def test_an_image_result_is_shown_saved_and_its_folder_opened(
+    panel: RunPanel,
+    run_vm: RunViewModel,
+    qloop: Any,
+    qtbot: Any,
+    tmp_path: Path,
+    opened_folders: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    source = _png(folder / "image.png")
+    view = panel.result_view
+    run_vm.result.emit(RunResult("r1", folder, (SavedFile(source, "image/png"),)))
+    assert view.image.width() == 64
+    assert view.save_button.isVisible()
+    assert view.folder_button.isVisible()
+    assert "image.png" in view.file_label.text()
+
+    target = tmp_path / "copy.png"
+    monkeypatch.setattr(SaveDialog, "ask", classmethod(lambda cls, *_a: target))
+    saved: list[str] = []
+    run_vm.file_saved.connect(saved.append)
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(saved))
+    assert target.read_bytes() == source.read_bytes()
+    assert "Gespeichert" in view.file_label.text()
+    qtbot.mouseClick(view.folder_button, Qt.MouseButton.LeftButton)
+    assert opened_folders == [folder]
+
+
+def test_a_sound_result_shows_its_file_and_folder_only(
+    panel: RunPanel, run_vm: RunViewModel, tmp_path: Path
+) -> None:
+    sound = tmp_path / "sound.flac"
+    sound.write_bytes(b"fLaC")
+    run_vm.result.emit(RunResult("r2", tmp_path, (SavedFile(sound, "audio/flac"),)))
+    view = panel.result_view
+    assert view.image.isNull()
+    assert not view.save_button.isVisible()
+    assert view.folder_button.isVisible()
+    assert "sound.flac" in view.file_label.text()
+
+
+def test_previews_show_and_broken_frames_are_skipped(
+    panel: RunPanel, run_vm: RunViewModel, tmp_path: Path
+) -> None:
+    run_vm.preview.emit(b"not an image")
+    assert panel.result_view.image.isNull()
+    run_vm.preview.emit(_png(tmp_path / "p.png").read_bytes())
+    assert panel.result_view.image.height() == 32
+
+
+def test_shutdown_without_a_run_is_quick(run_vm: RunViewModel, qloop: Any, qtbot: Any) -> None:
+    run(qtbot, run_vm.shutdown())
+    assert not run_vm.busy
