@@ -56,6 +56,10 @@ def write_fake_gpu(path: Path) -> None:
         "free_bytes": 24 * GIB - int(3.1 * GIB),
         "utilization_percent": 12,
         "temperature_c": 41,
+        "processes": [
+            {"pid": 4711, "name": "ollama", "used_bytes": int(2.2 * GIB)},
+            {"pid": 4712, "name": "python (ComfyUI)", "used_bytes": int(0.9 * GIB)},
+        ],
     }
     path.write_text(json.dumps({"driver": "550.54", "gpus": [gpu]}), encoding="utf-8")
 
