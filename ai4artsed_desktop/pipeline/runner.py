@@ -56,7 +56,7 @@ from ..store.record import (
     StageRecord,
     utc_now,
 )
-from ..store.runs import RunStore
+from ..store.runs import RunStore, owner_id
 from . import generation
 from .answers import clean_text, extract_code, split_music
 from .lora import AppliedLora, LoraSpec
@@ -173,6 +173,43 @@ class RunSession:
         self._generations = 0
         self._edited_since_generation = False
         self._saving: asyncio.Future[Any] | None = None
+
+    @classmethod
+    def resume(cls, services: RunServices, record: RunRecord) -> RunSession:
+        """A session that continues a saved run (reopened from the history).
+
+        Its texts are the recorded ones (the user's edits where there are any); the next
+        :meth:`advance` starts after the last text stage that ran, so the final prompt is
+        checked again before anything is generated. A finished run continues after
+        :meth:`edit` or :meth:`rewind`; new media land in the same run folder.
+
+        Raises:
+            ConfigError: the run's output or config no longer exists.
+        """
+        inputs = record.inputs
+        request = RunRequest(
+            idea=inputs.idea,
+            output_id=inputs.output_id,
+            config_id=inputs.config_id,
+            rules=inputs.rules,
+            level=inputs.level or "youth",
+            lang=inputs.language or "de",
+            ui_mode=inputs.ui_mode,
+        )
+        session = cls(services, request)
+        session.record = record
+        done = {s.stage: s for s in record.stages}
+        for stage in EDITABLE:
+            if stage in done:
+                session._texts[stage] = done[stage].final_text
+        ran = [STAGES.index(stage) for stage in done]
+        if Stage.generation in done:
+            session._next = len(STAGES)
+            session._generations = 1
+        elif ran:
+            session._next = max(ran) + 1
+        record.owner = owner_id()
+        return session
 
     # ------------------------------------------------------------------ public API
 
@@ -492,10 +529,13 @@ class RunSession:
         negative = str(values.pop("negative", output.defaults.get("negative", "")))
         if output.media is MediaType.music and "tags" in output.mapping:
             values["tags"], values["lyrics"] = split_music(prompt)
+        edited = self._generations > 0 and self._edited_since_generation
+        previous = self.record.seed if self.record is not None else None
         if req.seed is not None:
             seed = req.seed
+        elif edited and previous is not None:
+            seed = previous  # an edited prompt keeps this run's seed
         else:
-            edited = self._generations > 0 and self._edited_since_generation
             seed = self.services.seeds.next_seed(prompt, edited=edited)
         loras = tuple(LoraSpec.from_ref(ref) for ref in self.config.loras) if self.config else ()
         return generation.GenerationJob(

@@ -391,3 +391,40 @@ async def test_cancel_at_each_stage_leaves_a_cancelled_record(
                 break
             await asyncio.sleep(0.05)
         assert rig.ollama.stats()["disconnects"] >= 1
+
+
+@pytest.mark.asyncio
+async def test_a_reopened_run_continues_with_its_texts_and_seed(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    first = rig.session(level="adult", output_id="sd15")
+    await collect(first)
+    saved = rig.store.load(first.run_id)
+    seed = saved.seed
+
+    reopened = RunSession.resume(rig.services, saved)
+    assert reopened.next_stage is None
+    assert reopened.text(Stage.adaptation) == first.text(Stage.adaptation)
+    reopened.edit(Stage.adaptation, "a red circle on a blue ground, bauhaus poster")
+    events = await collect(reopened)
+    started = [e.stage for e in events if isinstance(e, StageStarted)]
+    # The edited prompt is English already: no translation, but it is checked again.
+    assert started == [Stage.output_safety, Stage.generation]
+    record = rig.run_json(reopened)
+    assert record["seed"] == seed
+    assert record["prompt"] == "a red circle on a blue ground, bauhaus poster"
+    assert len(record["media"]) == 2
+    assert record["status"] == "done"
+
+
+@pytest.mark.asyncio
+async def test_a_run_stopped_after_the_interception_resumes_with_the_adaptation(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    first = rig.session(level="adult", output_id="p5js")
+    await collect(first, until=Stage.interception)
+    reopened = RunSession.resume(rig.services, rig.store.load(first.run_id))
+    assert reopened.next_stage is Stage.adaptation
+    events = await collect(reopened)
+    assert isinstance(events[-1], RunResult)
+    assert [e.stage for e in events if isinstance(e, StageStarted)][0] is Stage.adaptation
