@@ -1,4 +1,8 @@
-"""Atomic file writes: a crash or a full disk never leaves a half-written file behind."""
+"""Atomic file writes: a crash or a full disk never leaves a half-written file behind.
+
+Files are private to the user by default (0600): runs hold students' ideas and pictures,
+and lab PCs are often shared. Pass ``mode`` for files meant to be shared.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
     Raises:
@@ -32,11 +36,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o600) -> None:
     """UTF-8 text version of :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-def atomic_write_json(path: Path, value: Any, *, mode: int = 0o644) -> None:
+def atomic_write_json(path: Path, value: Any, *, mode: int = 0o600) -> None:
     """Pretty-printed JSON version of :func:`atomic_write_bytes`."""
     atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n", mode=mode)

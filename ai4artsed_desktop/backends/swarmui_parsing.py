@@ -190,7 +190,7 @@ def raise_for_answer(status: int, body: Any, route: str) -> dict[str, Any]:
     error_id = body.get("error_id")
     message = as_str(body.get("error"))
     detail = f"HTTP {status} {route}: {body!r}"[:500]
-    if error_id in _PROTOCOL_ERROR_IDS:
+    if isinstance(error_id, str) and error_id in _PROTOCOL_ERROR_IDS:
         raise BackendProtocolError(
             f"{BACKEND} rejected the request to {route} ({message or error_id}).", detail=detail
         )

@@ -296,9 +296,7 @@ class _ChunkAssembler:
                 f"{self._label} sent a broken piece of the answer.", detail=data[:300]
             ) from exc
         if not isinstance(obj, dict):
-            raise BackendProtocolError(
-                f"{self._label} sent an unexpected answer.", detail=data[:300]
-            )
+            raise self._unexpected(data)
         if "error" in obj:
             raise BackendRequestError(
                 f"{self._label} stopped the answer from “{self._model}”: {_message(obj)}",
@@ -309,10 +307,15 @@ class _ChunkAssembler:
         if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
             self._tokens = usage["completion_tokens"]
         deltas: list[TextDelta] = []
-        for choice in obj.get("choices") or []:
+        choices = obj.get("choices") or []
+        if not isinstance(choices, list):
+            raise self._unexpected(data)
+        for choice in choices:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta") or choice.get("message") or {}
+            if not isinstance(delta, dict):
+                raise self._unexpected(data)
             reasoning = delta.get("reasoning") or delta.get("reasoning_content")
             if isinstance(reasoning, str) and reasoning:
                 deltas.append(TextDelta(reasoning, thinking=True))
@@ -322,6 +325,9 @@ class _ChunkAssembler:
             if isinstance(choice.get("finish_reason"), str):
                 self._finish = choice["finish_reason"]
         return self._keep(deltas)
+
+    def _unexpected(self, data: str) -> BackendProtocolError:
+        return BackendProtocolError(f"{self._label} sent an unexpected answer.", detail=data[:300])
 
     def _keep(self, deltas: list[TextDelta]) -> list[TextDelta]:
         for delta in deltas:

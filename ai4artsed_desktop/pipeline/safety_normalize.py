@@ -80,9 +80,14 @@ class Token:
 
 
 def fold_char(char: str) -> str | None:
-    """The folded letters for one character; ``""`` for a separator, None to ignore it."""
-    if unicodedata.category(char) == "Cf":
+    """The folded letters for one character; ``""`` for a separator, None to ignore it.
+
+    ``char`` may carry combining marks (``"a\u0301"``, see :func:`_clusters`); a mark
+    without a letter before it is ignored like an invisible character.
+    """
+    if unicodedata.category(char[0]) == "Cf" or _is_mark(char[0]):
         return None
+    char = unicodedata.normalize("NFC", char)  # "a" + U+0308 -> "ä" -> "ae"
     low = char.lower()
     out = []
     for ch in low:
@@ -105,12 +110,32 @@ def fold_char(char: str) -> str | None:
     return "".join(out)
 
 
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char).startswith("M")
+
+
+def _clusters(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, characters)``: each character with the combining marks after it.
+
+    Decomposed text (``"a\u0301"``, as macOS and some keyboards produce it) must fold
+    like the composed form; a lone mark must not split a word in two.
+    """
+    clusters: list[tuple[int, int, str]] = []
+    for index, char in enumerate(text):
+        if clusters and _is_mark(char):
+            start, _end, chars = clusters[-1]
+            clusters[-1] = (start, index + 1, chars + char)
+        else:
+            clusters.append((index, index + 1, char))
+    return clusters
+
+
 def tokenize(text: str) -> list[Token]:
     """Folded words of ``text`` with the original position of every letter."""
     tokens: list[Token] = []
     current: Token | None = None
     gap = ""  # separator characters since the last word
-    for index, char in enumerate(text):
+    for index, end, char in _clusters(text):
         letters = fold_char(char)
         if letters is None:
             continue
@@ -124,7 +149,7 @@ def tokenize(text: str) -> list[Token]:
             tight = bool(gap) and bool(tokens) and all(c in _TIGHT for c in gap)
             current = Token("", [], [], [], tight_before=tight)
             gap = ""
-        current.add(letters, index, index + 1)
+        current.add(letters, index, end)
     if current is not None:
         tokens.append(current)
     return tokens

@@ -114,7 +114,7 @@ class RunStore:
         self._index_stale = False
         index_path = runs_dir / INDEX_NAME
         try:
-            runs_dir.mkdir(parents=True, exist_ok=True)
+            runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._index = RunIndex(index_path)
         except (OSError, sqlite3.Error) as exc:
             raise _open_error(exc, index_path) from exc
@@ -178,7 +178,7 @@ class RunStore:
         record = RunRecord(self._free_id(), now, now, "running", inputs, owner=owner_id())
         staging = self.runs_dir / f"{STAGING_PREFIX}{record.id}"
         try:
-            staging.mkdir()
+            staging.mkdir(mode=0o700)
             atomic_write_json(staging / media.RECORD_NAME, record.to_json())
             staging.rename(self.folder(record.id))
         except OSError as exc:

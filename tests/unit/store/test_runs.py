@@ -241,3 +241,15 @@ def test_run_of_a_vanished_process_is_marked_interrupted_on_open(tmp_path: Path)
         assert second.load(mine.id).status == "running"  # this process still runs it
         summaries = {row.id: row.status for row in second.search()}
         assert summaries == {mine.id: "running", gone.id: "failed"}
+
+
+def test_runs_are_private_to_the_user(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "runs") as store:
+        record = store.new_run(inputs())
+        item = store.add_media(
+            record, png_bytes(), filename="a.png", mime="image/png", kind="image"
+        )
+        folder = store.folder(record.id)
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert (folder / "run.json").stat().st_mode & 0o777 == 0o600
+        assert store.media_path(record, item).stat().st_mode & 0o777 == 0o600

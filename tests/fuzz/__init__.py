@@ -1,0 +1,1 @@
+"""Property-based fuzz tests (Hypothesis, derandomized: every run draws the same cases)."""
