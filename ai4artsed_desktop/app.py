@@ -26,6 +26,7 @@ from .settings_store import SettingsStore
 from .store.runs import RunStore
 from .system import gpu as gpu_mod
 from .tasks import TaskRegistry
+from .teacher_lock import TeacherLock, default_path
 from .training.service import TrainingService
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ def run_window(args: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from .ui.sandbox_scheme import register_sandbox_scheme
+
+    register_sandbox_scheme()  # before the QApplication exists (QtWebEngine's rule)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
@@ -161,7 +165,12 @@ async def _run_app(
         demo_forced=bool(args.demo),
         services=services,
         training=training,
+        lock=TeacherLock(default_path(paths.config_dir)),
     )
+    if not store.current.ui.first_run_done and not args.smoke_test:
+        from .ui.pages.first_run import start_first_run
+
+        start_first_run(shell.window, shell.settings_vm, shell.translator, gpu, tasks)
     shell.window.close_requested.connect(quit_requested.set)
     _install_signal_handlers(loop, quit_requested)
     # Python signal handlers only run when Python code runs; a cheap timer wakes it up.

@@ -29,6 +29,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # QtWebEngine: the sandbox scheme is registered and QtWebEngineWidgets imported before
+    # pytest-qt's qapp creates the QApplication (both are refused afterwards).
+    from ai4artsed_desktop.ui.sandbox_scheme import register_sandbox_scheme
+
+    register_sandbox_scheme()
+
+
 def _nvidia_gpu_present() -> bool:
     try:
         import pynvml

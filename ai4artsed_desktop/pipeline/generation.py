@@ -38,6 +38,28 @@ from .routing import RoutingError
 from .workflow import Graph, apply_inputs, set_filename_prefix
 
 GIB = 2**30
+#: Media types the platform tables may lack (Windows' has no FLAC or Opus).
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".opus": "audio/ogg",
+    ".ogg": "audio/ogg",
+    ".wav": "audio/wav",
+}
+
+
+def guess_mime(filename: str) -> str:
+    """The media type of a produced file, the same on every platform."""
+    suffix = Path(filename).suffix.lower()
+    return (
+        MEDIA_TYPES.get(suffix) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    )
+
+
 CODE_FILES = {"p5": "sketch.js", "tone": "piece.js"}
 
 
@@ -199,7 +221,7 @@ async def _collect(
         raise AppError("The generation finished without producing a file.")
     for file in wanted:
         data = await client.view(file)
-        mime = mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
+        mime = guess_mime(file.filename)
         outcome.files.append(Produced(data, Path(file.filename).name, mime, _media_kind(output)))
 
 
@@ -229,7 +251,7 @@ async def run_swarm(
             data = await client.fetch_image(file.filename)
             suffix = Path(file.filename).suffix.lower() or ".png"
             name = f"ai4artsed_{job.run_id}_{number:05d}{suffix}"
-            mime = mimetypes.guess_type(name)[0] or "image/png"
+            mime = guess_mime(name)
             outcome.files.append(Produced(data, name, mime, "image"))
 
     async with aclosing(_steps(client.generate_text2image_ws(params), finished)) as steps:

@@ -172,10 +172,10 @@ async def _model_call(request: web.Request, kind: str) -> web.StreamResponse:
     state = _state(request)
     body = await read_json_body(request)
     call = build_call(state.store, body, kind, normalize_name(model_name(body)))
+    state.faults.log_request(kind, body)  # load/unload calls (empty prompt) too
     if call.empty:
         return await _load_or_unload(state, call)
     state.faults.count("requests")
-    state.faults.log_request(kind, body)
     fault = await _before_answer(state)
     load_s = await ensure_loaded(state.store, state.faults, call)
     loaded = state.store.acquire(call.spec, call.num_ctx)

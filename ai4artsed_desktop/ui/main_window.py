@@ -30,6 +30,8 @@ from .widgets.error_banner import ErrorBanner
 from .widgets.status_bar import StatusBar
 
 PAGE_IDS = ("create", "history", "training", "settings")
+#: Pages students may not see while the teacher lock is locked.
+LOCKED_PAGES = frozenset({"training", "settings"})
 MINIMUM_SIZE = QSize(1100, 680)  # fits 1366x768 with taskbar and window frame
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 
@@ -53,8 +55,12 @@ class MainWindow(QMainWindow):
         log_dir: Path,
         icons_dir: Path,
         demo: bool = False,
+        lock_button: QWidget | None = None,
     ):
         super().__init__()
+        self._hidden_pages: set[str] = set()
+        self._profile_name = ""
+        self.lock_button = lock_button
         self._tr = translator
         self._settings_vm = settings_vm
         self._log_dir = log_dir
@@ -76,7 +82,7 @@ class MainWindow(QMainWindow):
         self._sync_language_combo(settings_vm.language)
         self.language_combo.currentIndexChanged.connect(self._on_language_combo_changed)
         self.log_button.clicked.connect(self.open_log_folder)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._on_nav_row_changed)
         settings_vm.language_changed.connect(self._sync_language_combo)
         settings_vm.error_occurred.connect(self._on_settings_vm_error_occurred)
         translator.language_changed.connect(self.retranslate)
@@ -89,6 +95,9 @@ class MainWindow(QMainWindow):
         self.demo_badge = QLabel()
         self.demo_badge.setObjectName("demoBadge")
         self.demo_badge.setVisible(demo)
+        self.profile_label = QLabel()
+        self.profile_label.setObjectName("profileBadge")
+        self.profile_label.hide()
         self.language_label = QLabel()
         self.language_combo = QComboBox()
         for code in self._tr.languages:
@@ -122,7 +131,10 @@ class MainWindow(QMainWindow):
         row.setSpacing(10)
         row.addWidget(self.title_label)
         row.addWidget(self.demo_badge)
+        row.addWidget(self.profile_label)
         row.addStretch(1)
+        if self.lock_button is not None:
+            row.addWidget(self.lock_button)
         row.addWidget(self.language_label)
         row.addWidget(self.language_combo)
         row.addWidget(self.log_button)
@@ -132,6 +144,8 @@ class MainWindow(QMainWindow):
         content_column.setSpacing(0)
         content_column.addWidget(self.banner)
         content_column.addWidget(self.stack, 1)
+        self._content_column = content_column
+        self.assistant: QWidget | None = None
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -146,6 +160,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.setStatusBar(status_bar)
         chain: list[QWidget] = [self.language_combo, self.log_button, self.nav]
+        if self.lock_button is not None:
+            chain.insert(2, self.lock_button)
         create_page = self.pages["create"]
         if isinstance(create_page, CreatePage):
             chain += create_page.focus_chain()
@@ -172,6 +188,7 @@ class MainWindow(QMainWindow):
         self.log_button.setAccessibleName(tr("action.open_log_folder"))
         self.log_button.setToolTip(tr("action.open_log_folder_help"))
         self.open_log_action.setText(tr("action.open_log_folder"))
+        self.set_profile_name(self._profile_name)
 
     # ------------------------------------------------------------------ navigation
     @property
@@ -179,7 +196,56 @@ class MainWindow(QMainWindow):
         return PAGE_IDS[self.stack.currentIndex()]
 
     def show_page(self, page_id: str) -> None:
-        self.nav.setCurrentRow(PAGE_IDS.index(page_id))
+        """Switch to ``page_id``; a page hidden by the teacher lock cannot be reached."""
+        if page_id not in self._hidden_pages:
+            self.nav.setCurrentRow(PAGE_IDS.index(page_id))
+
+    def set_locked(self, locked: bool) -> None:
+        """Hide (or show again) the pages the teacher lock protects."""
+        self._hidden_pages = set(LOCKED_PAGES) if locked else set()
+        for row, page_id in enumerate(PAGE_IDS):
+            hidden = page_id in self._hidden_pages
+            self.nav.item(row).setHidden(hidden)
+            self.page_actions[row].setEnabled(not hidden)
+        if self.current_page in self._hidden_pages:
+            self.show_page("create")
+
+    def show_assistant(self, widget: QWidget) -> None:
+        """Show ``widget`` (the first-run assistant) in place of the navigation and pages."""
+        self.assistant = widget
+        self._content_column.addWidget(widget, 1)
+        self.nav.hide()
+        self.stack.hide()
+        widget.show()
+
+    def end_assistant(self) -> None:
+        """Remove the assistant and open the Create page."""
+        if self.assistant is not None:
+            self._content_column.removeWidget(self.assistant)
+            self.assistant.hide()
+            self.assistant.deleteLater()
+            self.assistant = None
+        self.nav.show()
+        self.stack.show()
+        self.show_page("create")
+
+    def page_visible(self, page_id: str) -> bool:
+        """False while the teacher lock hides ``page_id``."""
+        return page_id not in self._hidden_pages
+
+    def set_profile_name(self, name: str) -> None:
+        """Show the active lesson profile in the header (hidden when there is none)."""
+        tr = self._tr.tr
+        self._profile_name = name
+        self.profile_label.setText(tr("lesson.header_profile", name=name) if name else "")
+        self.profile_label.setAccessibleName(self.profile_label.text())
+        self.profile_label.setVisible(bool(name))
+
+    def _on_nav_row_changed(self, row: int) -> None:
+        if 0 <= row < len(PAGE_IDS) and PAGE_IDS[row] in self._hidden_pages:
+            self.nav.setCurrentRow(PAGE_IDS.index("create"))
+            return
+        self.stack.setCurrentIndex(row)
 
     # ------------------------------------------------------------------ actions
     def open_log_folder(self) -> None:

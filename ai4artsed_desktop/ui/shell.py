@@ -14,6 +14,7 @@ from ..pipeline.runner import RunServices
 from ..settings_store import SettingsStore
 from ..system.gpu import GpuProvider
 from ..tasks import TaskRegistry
+from ..teacher_lock import TeacherLock, default_path
 from ..training.service import TrainingService
 from . import excepthook
 from .i18n import Translator
@@ -25,10 +26,17 @@ from .pages.training_page import TrainingPage
 from .theme import apply_theme
 from .viewmodels.backends_vm import BackendsViewModel
 from .viewmodels.create_vm import CreateViewModel
+from .viewmodels.history_vm import HistoryViewModel
+from .viewmodels.lesson_vm import LessonViewModel
+from .viewmodels.lock_vm import LockViewModel
 from .viewmodels.run_vm import RunViewModel
 from .viewmodels.settings_vm import SettingsViewModel
 from .viewmodels.status_vm import StatusViewModel
 from .viewmodels.training_vm import TrainingViewModel
+from .viewmodels.warmup_vm import WarmupViewModel
+from .widgets.lesson_panel import LessonPanel
+from .widgets.lock_dialog import LockButton
+from .widgets.output_picker import OutputPicker
 from .widgets.status_bar import StatusBar
 
 
@@ -46,12 +54,21 @@ class Shell:
     training: TrainingService | None = None
     run_vm: RunViewModel | None = None
     training_vm: TrainingViewModel | None = None
+    lock_vm: LockViewModel | None = None
+    lesson_vm: LessonViewModel | None = None
+    warmup_vm: WarmupViewModel | None = None
+    history_vm: HistoryViewModel | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
 
         The backend manager itself is shut down by its owner afterwards.
         """
+        for school_vm in (self.warmup_vm, self.lesson_vm, self.lock_vm):
+            if school_vm is not None:
+                await school_vm.shutdown()
+        if self.history_vm is not None:
+            await self.history_vm.shutdown()  # runs waiting for Undo are deleted now
         if self.training_vm is not None:
             await self.training_vm.shutdown()
         if self.run_vm is not None:
@@ -75,6 +92,7 @@ def build_shell(
     demo_forced: bool | None = None,
     services: RunServices | None = None,
     training: TrainingService | None = None,
+    lock: TeacherLock | None = None,
 ) -> Shell:
     """Build the main window (not shown yet); the qasync loop must be running.
 
@@ -84,6 +102,7 @@ def build_shell(
     are None where they could not be set up; the pages then explain that. ``demo_forced``
     says that ``--demo`` was given on the command line
     (demo backends whatever the setting says); None infers it from the manager and settings.
+    ``lock`` is the teacher lock (default: the lock file in the config folder).
     """
     app = QApplication.instance()
     if isinstance(app, QApplication):
@@ -93,7 +112,8 @@ def build_shell(
     settings_vm = SettingsViewModel(store, translator)
     settings_vm.language_changed.connect(translator.set_language)
     create_vm = CreateViewModel(content, settings_vm)
-    run_vm = RunViewModel(create_vm, settings_vm, services, tasks)
+    run_vm = RunViewModel(create_vm, settings_vm, services, tasks, default_lora_dir=paths.loras_dir)
+    history_vm = HistoryViewModel(services, content, lambda: translator.language)
     backends_vm: BackendsViewModel | None = None
     if manager is not None:
         demo, backends = manager.demo, BACKENDS
@@ -122,13 +142,19 @@ def build_shell(
     if training_vm is not None:
         settings_vm.settings_changed.connect(lambda _new: training_vm.settings_updated())
     training_page = TrainingPage(status, translator, training_vm, log_dir=paths.log_dir)
+    lock_vm = LockViewModel(lock or TeacherLock(default_path(paths.config_dir)), translator)
+    lesson_vm = LessonViewModel(settings_vm, content, translator)
+    warmup_vm = WarmupViewModel(services, content, translator)
+    lesson_panel = LessonPanel(lesson_vm, lock_vm, warmup_vm, translator)
     pages: dict[str, QWidget] = {
         "create": CreatePage(
             create_vm, translator, icons / "configs", icons / "app" / "rule.svg", run_vm=run_vm
         ),
-        "history": HistoryPage(translator),
+        "history": HistoryPage(translator, history_vm),
         "training": training_page,
-        "settings": SettingsPage(settings_vm, translator, paths.log_dir, backends_vm),
+        "settings": SettingsPage(
+            settings_vm, translator, paths.log_dir, backends_vm, lesson=lesson_panel
+        ),
     }
     window = MainWindow(
         translator=translator,
@@ -138,9 +164,15 @@ def build_shell(
         log_dir=paths.log_dir,
         icons_dir=icons / "app",
         demo=demo,
+        lock_button=LockButton(lock_vm, translator),
     )
     translator.setParent(window)
+    _wire_school(window, settings_vm, lock_vm, lesson_vm, services)
     training_page.settings_requested.connect(lambda: window.show_page("settings"))
+    run_vm.busy_changed.connect(history_vm.on_create_run_ended)  # a finished run shows up
+    history_vm.reopen_requested.connect(run_vm.open_record)
+    history_vm.reopen_requested.connect(lambda _record: window.show_page("create"))
+    history_vm.refresh()
     if backends_vm is not None:
         backends_vm.demo_changed.connect(window.set_demo)
         backends_vm.error_occurred.connect(window.show_error_outside_settings)
@@ -156,4 +188,39 @@ def build_shell(
         training,
         run_vm,
         training_vm,
+        history_vm=history_vm,
+        lock_vm=lock_vm,
+        lesson_vm=lesson_vm,
+        warmup_vm=warmup_vm,
     )
+
+
+def _wire_school(
+    window: MainWindow,
+    settings_vm: SettingsViewModel,
+    lock_vm: LockViewModel,
+    lesson_vm: LessonViewModel,
+    services: RunServices | None,
+) -> None:
+    """Teacher lock -> hidden pages and the safety gate; lesson profile -> header and pickers."""
+    window.set_locked(lock_vm.locked)
+    lock_vm.locked_changed.connect(window.set_locked)
+    if services is not None:
+        gate = services.gate
+
+        def research(confirmed: bool) -> None:
+            if confirmed:
+                gate.confirm_research()
+            else:
+                gate.research_confirmed = False
+
+        lock_vm.research_changed.connect(research)
+    window.set_profile_name(lesson_vm.profile_name)
+    lesson_vm.profile_name_changed.connect(window.set_profile_name)
+    run_panel = getattr(window.pages["create"], "run_panel", None)
+    picker = getattr(run_panel, "outputs", None)
+    if isinstance(picker, OutputPicker):
+        picker.set_allowed(settings_vm.current.lesson.allowed_outputs)
+        settings_vm.settings_changed.connect(
+            lambda new: picker.set_allowed(new.lesson.allowed_outputs)
+        )

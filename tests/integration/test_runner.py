@@ -427,4 +427,4 @@ async def test_a_run_stopped_after_the_interception_resumes_with_the_adaptation(
     assert reopened.next_stage is Stage.adaptation
     events = await collect(reopened)
     assert isinstance(events[-1], RunResult)
-    assert [e.stage for e in events if isinstance(e, StageStarted)][0] is Stage.adaptation
+    assert next(e.stage for e in events if isinstance(e, StageStarted)) is Stage.adaptation

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from array import array
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from ai4artsed_desktop.events import RunResult, SavedFile, Stage
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.settings import SafetySettings, Settings
 from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.simulators.comfy_flac import encode_flac
 from ai4artsed_desktop.ui.i18n import Translator, catalogue_dir
 from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel
 from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
@@ -26,6 +29,7 @@ from ai4artsed_desktop.ui.viewmodels.run_vm import (
     output_choices,
 )
 from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
+from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer
 from ai4artsed_desktop.ui.widgets.result_view import SaveDialog
 from ai4artsed_desktop.ui.widgets.stage_panel import BADGE_KEYS, badge_text
 
@@ -211,17 +215,21 @@ def test_an_image_result_is_shown_saved_and_its_folder_opened(
     assert opened_folders == [folder]
 
 
-def test_a_sound_result_shows_its_file_and_folder_only(
+def test_a_sound_result_shows_the_player_its_file_and_folder(
     panel: RunPanel, run_vm: RunViewModel, tmp_path: Path
 ) -> None:
     sound = tmp_path / "sound.flac"
-    sound.write_bytes(b"fLaC")
+    tone = array("h", (int(8000 * math.sin(i / 8)) for i in range(8000)))
+    sound.write_bytes(encode_flac((tone,), 8000, {}))
     run_vm.result.emit(RunResult("r2", tmp_path, (SavedFile(sound, "audio/flac"),)))
     view = panel.result_view
     assert view.image.isNull()
     assert not view.save_button.isVisible()
     assert view.folder_button.isVisible()
     assert "sound.flac" in view.file_label.text()
+    player = view.findChild(AudioPlayer, "audioPlayer")
+    assert player is not None
+    assert player.isVisibleTo(view)
 
 
 def test_previews_show_and_broken_frames_are_skipped(

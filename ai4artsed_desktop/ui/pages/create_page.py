@@ -31,6 +31,7 @@ from ..i18n import Translator
 from ..viewmodels.create_vm import CreateViewModel
 from ..viewmodels.run_vm import RunPhase, RunViewModel
 from ..widgets.config_picker import ConfigPicker
+from ..widgets.expert_panel import ExpertPanel
 from ..widgets.output_picker import OutputPicker
 from ..widgets.result_view import ResultView
 from ..widgets.stage_panel import StagePanel
@@ -83,11 +84,16 @@ class CreatePage(QWidget):
         vm.selected_config_id_changed.connect(self._update_rules_hint)
         vm.language_changed.connect(self._update_rules_hint)
         translator.language_changed.connect(self.retranslate)
+        if run_vm is not None:
+            run_vm.params.level_changed.connect(self._update_safety_label)
+        self._run_vm = run_vm
         self.retranslate()
 
     def _create_editors(self) -> None:
         self.title = QLabel()
         self.title.setObjectName("pageTitle")
+        self.safety_label = QLabel()  # the safety level, unobtrusive (run column only)
+        self.safety_label.setObjectName("hint")
         self.intro = QLabel()
         self.intro.setObjectName("pageIntro")
         self.intro.setWordWrap(True)
@@ -138,11 +144,18 @@ class CreatePage(QWidget):
             scroll.setFrameShape(QFrame.Shape.NoFrame)
             scroll.setWidget(self.run_panel)
             scroll.setMinimumWidth(380)
+            scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no dead Tab stop; follows focus
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.run_scroll = scroll
             columns.addWidget(scroll, 2)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title)
+        title_row.addStretch(1)
+        title_row.addWidget(self.safety_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
-        layout.addWidget(self.title)
+        layout.addLayout(title_row)
         layout.addWidget(self.intro)
         layout.addLayout(columns, 1)
 
@@ -174,6 +187,19 @@ class CreatePage(QWidget):
         self.rules_edit.setAccessibleDescription(tr("create.rules_help"))
         self.idea_hint.setText(tr("create.idea_hint"))
         self._update_rules_hint()
+        self._update_safety_label()
+        if self.run_panel is not None:
+            self.run_scroll.setAccessibleName(tr("create.run_accessible"))
+
+    def _update_safety_label(self, _level: str = "") -> None:
+        if self._run_vm is None:
+            self.safety_label.hide()
+            return
+        tr = self._tr.tr
+        level = tr(f"setting.safety.level.choice.{self._run_vm.params.safety_level}")
+        self.safety_label.setText(tr("create.safety_level", level=level))
+        self.safety_label.setAccessibleName(tr("create.safety_level", level=level))
+        self.safety_label.setToolTip(tr("create.safety_level_help"))
 
     def _update_rules_hint(self, _value: str = "") -> None:
         config = self._vm.selected_config
@@ -233,10 +259,12 @@ class RunPanel(QWidget):
         self._connect()
         self.retranslate()
         self._update_state()
+        self._apply_mode()
 
     # ------------------------------------------------------------------ building
     def _create_widgets(self) -> None:
         self.outputs = OutputPicker(self._vm, self._tr, self)
+        self.expert_panel = ExpertPanel(self._vm.params, self._tr, self)
         self.transform_button = QPushButton()
         self.transform_button.setObjectName("transformButton")
         self.generate_button = QPushButton()
@@ -282,21 +310,24 @@ class RunPanel(QWidget):
         self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), scope)
 
     def _build_layout(self) -> None:
+        """Top to bottom in the order of the work (and of the Tab key)."""
         buttons = QHBoxLayout()
-        for button in (self.transform_button, self.generate_button, self.cancel_button):
+        for button in (self.generate_button, self.cancel_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 8, 0)
         layout.setSpacing(8)
+        layout.addWidget(self.transform_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.interception_heading)
+        layout.addWidget(self.interception_edit, 1)
         layout.addWidget(self.outputs)
+        layout.addWidget(self.expert_panel)
         layout.addLayout(buttons)
         layout.addWidget(self.message_label)
         layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.details_text)
         layout.addWidget(self.stages)
-        layout.addWidget(self.interception_heading)
-        layout.addWidget(self.interception_edit, 1)
         layout.addWidget(self.prompt_heading)
         layout.addWidget(self.prompt_edit, 1)
         layout.addWidget(self.translation_label)
@@ -330,16 +361,18 @@ class RunPanel(QWidget):
         self._create.idea_changed.connect(self._update_state)
         self._create.rules_changed.connect(self._update_state)
         self._tr.language_changed.connect(self.retranslate)
+        vm.params.mode_changed.connect(self._apply_mode)
 
     def focus_chain(self) -> list[QWidget]:
-        """The run column's controls in tab order."""
+        """The run column's controls in tab order (the order of the work)."""
         return [
-            self.outputs.list,
             self.transform_button,
+            self.interception_edit,
+            self.outputs.list,
+            *self.expert_panel.focus_chain(),
             self.generate_button,
             self.cancel_button,
             self.details_button,
-            self.interception_edit,
             self.prompt_edit,
             self.result_view.save_button,
             self.result_view.folder_button,
@@ -359,11 +392,17 @@ class RunPanel(QWidget):
         self.transform_button.setToolTip(tr("create.transform_tip"))
         self.generate_button.setToolTip(tr("create.generate_tip"))
         self.cancel_button.setToolTip(tr("create.cancel_tip"))
+        for button in (self.transform_button, self.generate_button, self.cancel_button):
+            button.setAccessibleDescription(button.toolTip())
+        self.details_button.setAccessibleDescription(tr("create.details_help"))
         self.details_text.setAccessibleName(tr("create.details"))
         self.message_label.setAccessibleName(tr("create.message_accessible"))
         self.stages.setAccessibleName(tr("create.stages_accessible"))
-        self.interception_heading.setText(tr("create.interception_heading"))
-        self.interception_edit.setAccessibleName(tr("create.interception_heading"))
+        kids = self._vm.params.kids
+        heading = tr("create.interception_heading_kids" if kids else "create.interception_heading")
+        self.interception_heading.setText(heading)
+        self.interception_edit.setAccessibleName(heading)
+        self.interception_edit.setAccessibleDescription(tr("create.interception_placeholder"))
         self.interception_edit.setPlaceholderText(tr("create.interception_placeholder"))
         self.progress_bar.setAccessibleName(tr("create.progress_accessible"))
         self._retranslate_prompt()
@@ -373,13 +412,26 @@ class RunPanel(QWidget):
         tr = self._tr.tr
         output = self._vm.selected_output
         code = output is not None and output.media is MediaType.code
-        heading = tr("create.code_heading") if code else tr("create.prompt_heading")
+        if code:
+            heading = tr("create.code_heading")
+        elif self._vm.params.kids:
+            heading = tr("create.prompt_heading_kids")
+        else:
+            heading = tr("create.prompt_heading")
         self.prompt_heading.setText(heading)
         self.prompt_edit.setAccessibleName(heading)
+        self.prompt_edit.setAccessibleDescription(tr("create.prompt_placeholder"))
         self.prompt_edit.setPlaceholderText(tr("create.prompt_placeholder"))
         self.translation_label.setText(
             tr("create.translated_prompt", text=self._translation) if self._translation else ""
         )
+
+    def _apply_mode(self, _mode: str = "") -> None:
+        """Kids: no model names, simpler labels; expert: the expert panel."""
+        params = self._vm.params
+        self.expert_panel.setVisible(params.expert)
+        self.stages.set_show_models(not params.kids)
+        self.retranslate()
 
     def _say(self, key: str, detail: str = "", **fmt: str) -> None:
         self._message, self._detail = (key, fmt), detail

@@ -22,10 +22,11 @@ from ..i18n import Translator
 from ..viewmodels.backends_vm import BackendsViewModel
 from ..viewmodels.settings_vm import SettingsViewModel
 from ..widgets.error_banner import ErrorBanner
+from ..widgets.lesson_panel import LessonPanel
 from .backends_panel import BackendsPanel
 from .settings_form import BACKEND_SECTIONS, FormSection, SettingEditor, fields_by_section
 
-TAB_IDS = ("general", "backends")
+TAB_IDS = ("general", "backends", "lesson")
 
 
 class SettingsPage(QWidget):
@@ -42,8 +43,10 @@ class SettingsPage(QWidget):
         log_dir: Path,
         backends_vm: BackendsViewModel | None = None,
         parent: QWidget | None = None,
+        lesson: LessonPanel | None = None,
     ):
         super().__init__(parent)
+        self.lesson = lesson
         self._vm = vm
         self._tr = translator
         self.editors: dict[str, SettingEditor] = {}
@@ -70,6 +73,9 @@ class SettingsPage(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._build_general(sections), "")
         self.tabs.addTab(self.backends, "")
+        if lesson is not None:  # profiles, teacher PIN, warm-up; research needs confirming
+            self.tabs.addTab(lesson, "")
+            lesson.research_bar.on_confirmed = self.save
         self._register(self.backends.sections, self.backends.groups)
         self._build_layout()
         vm.settings_changed.connect(self._on_vm_settings_changed)
@@ -118,6 +124,8 @@ class SettingsPage(QWidget):
         layout.setSpacing(12)
         layout.addWidget(self.title)
         layout.addWidget(self.banner)
+        if self.lesson is not None:
+            layout.addWidget(self.lesson.research_bar)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
 
@@ -163,6 +171,8 @@ class SettingsPage(QWidget):
         changes = self.changes()
         if not changes:
             return True
+        if self.lesson is not None and not self.lesson.research_bar.check(changes):
+            return False
         ok = self._vm.apply(changes)
         if ok:
             self.banner.dismiss()

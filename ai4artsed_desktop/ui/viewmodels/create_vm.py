@@ -44,6 +44,7 @@ class CreateViewModel(QObject):
         self._settings_vm = settings_vm
         self._language = settings_vm.language
         self._safety_level = settings_vm.current.safety.level
+        self._allowed = settings_vm.current.lesson.allowed_configs  # empty = all
         self._idea = ""
         self._rules = ""
         self._filled_rules = ""  # what choose_config put there; differs once the user edits
@@ -127,6 +128,20 @@ class CreateViewModel(QObject):
         self._filled_rules = config.rules.get(self._language)
         self.set_rules(self._filled_rules)
 
+    def restore(self, idea: str, rules: str, config_id: str) -> None:
+        """Bring back a saved run's idea, rules and config; the rules stay as saved.
+
+        A config that is not installed any more leaves the selection as it is.
+        """
+        config = self._content.interceptions.get(config_id)
+        if config is not None:
+            if config_id != self._selected:
+                self._selected = config_id
+                self.selected_config_id_changed.emit(config_id)
+            self._filled_rules = config.rules.get(self._language)
+        self.set_rules(rules)
+        self.set_idea(idea)
+
     def set_category_filter(self, category_id: str) -> None:
         if category_id and category_id not in self._content.categories:
             raise KeyError(category_id)
@@ -147,6 +162,8 @@ class CreateViewModel(QObject):
             return False
         if self._safety_level not in config.audience.safety_levels:
             return False
+        if self._allowed and config.id not in self._allowed:
+            return False
         if not needle:
             return True
         haystack = f"{config.name.get(self._language)}\n{config.description.get(self._language)}"
@@ -164,6 +181,7 @@ class CreateViewModel(QObject):
 
     def _on_settings_changed(self, settings: Settings) -> None:
         self._safety_level = settings.safety.level
+        self._allowed = settings.lesson.allowed_configs
         if settings.ui.language != self._language:
             self._switch_language(settings.ui.language)
         self._refilter()

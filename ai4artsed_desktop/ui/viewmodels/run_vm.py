@@ -14,7 +14,7 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -36,9 +36,11 @@ from ...events import (
 )
 from ...pipeline.runner import EDITABLE, STAGES, RunEvent, RunRequest, RunServices, RunSession
 from ...settings import Settings
+from ...store.record import RunRecord
 from ...tasks import TaskRegistry
 from ..bindings import Binding
 from .create_vm import CreateViewModel
+from .params_vm import ParamsViewModel
 from .settings_vm import SettingsViewModel
 
 log = logging.getLogger(__name__)
@@ -138,12 +140,18 @@ class RunViewModel(QObject):
         services: RunServices | None,
         tasks: TaskRegistry | None = None,
         parent: QObject | None = None,
+        *,
+        default_lora_dir: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self._create = create_vm
         self._settings_vm = settings_vm
         self._services = services
         self._tasks = tasks or TaskRegistry("create-run")
+        #: UI mode, safety level and the expert parameters the requests take.
+        self.params = ParamsViewModel(
+            settings_vm, default_lora_dir=default_lora_dir, tasks=self._tasks, parent=self
+        )
         self._session: RunSession | None = None
         self._session_key: tuple[str, ...] = ()
         self._edits: dict[Stage, str] = {}
@@ -156,7 +164,9 @@ class RunViewModel(QObject):
         self._bindings = [
             Binding(settings_vm.settings_changed, self._on_settings_changed),
             Binding(create_vm.selected_config_id_changed, self._on_config_changed),
+            Binding(self.selected_output_changed, self._sync_params),
         ]
+        self._sync_params()
 
     # ------------------------------------------------------------------ properties
     @property
@@ -264,6 +274,67 @@ class RunViewModel(QObject):
         self._task.cancel()
         return True
 
+    def open_record(self, record: RunRecord) -> None:
+        """Show a saved run (reopened from the History page) as the finished run here.
+
+        The idea, rules, config and output come back, the stage texts and the result are
+        shown as they were saved. Editing a stage text and pressing Generate continues the
+        saved run (RunSession.resume: same folder, same seed, the prompt checked again);
+        changing the idea, rules, config, output or level starts a new run. Ignored while a
+        run is in progress.
+        """
+        from ...events import SavedFile  # here, so this method stays one self-contained edit
+
+        if self.busy:
+            log.info("Run %s not reopened: a run is in progress", record.id)
+            return
+        inputs = record.inputs
+        self._create.restore(inputs.idea, inputs.rules, inputs.config_id)
+        self.select_output(inputs.output_id)
+        self._session, self._session_key, self._last_result = None, (), None
+        self._edits.clear()
+        if self._services is not None and any(s.stage is Stage.interception for s in record.stages):
+            try:  # edits of the reopened texts continue this run (same folder, same seed)
+                self._session = RunSession.resume(self._services, record)
+                self._session_key = self._key()
+            except AppError as exc:
+                log.info("Run %s reopened read-only: %s", record.id, exc.user_message)
+        self.stage_started.emit(Stage.input_safety, "")  # the page forgets the last run
+        saved = {s.stage: s for s in record.stages}
+        for stage in STAGES:
+            decisions = [d for d in record.safety if d.stage is stage]
+            unchecked = any(d.result == "unavailable" for d in decisions)
+            if decisions and all(d.result != "block" for d in decisions):
+                self.stage_completed.emit(
+                    stage, "", "not checked" if unchecked else "safety passed"
+                )
+            elif stage in saved and stage is not Stage.generation:
+                self.stage_completed.emit(stage, saved[stage].final_text, "")
+        error = record.error or {"message": "", "detail": ""}
+        if record.status == "done":
+            store = self._services.store if self._services is not None else None
+            folder = store.folder(record.id) if store is not None else None
+            saved_in = folder or Path()
+            media = tuple(
+                SavedFile(saved_in / Path(m.path).name, m.mime)
+                for m in (record.media if folder is not None else [])
+            )
+            self.stage_completed.emit(
+                Stage.generation, "", "LoRA applied" if record.loras_applied else ""
+            )
+            self._last_result = RunResult(record.id, saved_in, media, record.code)
+            self._set_phase(RunPhase.done)
+            self.result.emit(self._last_result)
+        elif record.status == "blocked":
+            self._set_phase(RunPhase.blocked)
+            self.blocked.emit(error["message"])
+        elif record.status == "failed":
+            self._set_phase(RunPhase.failed)
+            self.failed.emit(error["message"], error["detail"])
+        else:
+            self._set_phase(RunPhase.cancelled)
+            self.cancelled.emit()
+
     def save_result_as(self, source: Path, target: Path) -> None:
         """Copy a result file to ``target`` in a worker thread (``file_saved`` when done)."""
         task = self._tasks.spawn(self._copy(source, target), name="create-save-as")
@@ -274,6 +345,7 @@ class RunViewModel(QObject):
         """Cancel the run and any copy in progress; stop listening to settings."""
         for binding in self._bindings:
             binding.disconnect()
+        await self.params.shutdown()
         running = [t for t in (self._task, *self._busy_tasks) if t is not None and not t.done()]
         for task in running:
             task.cancel()
@@ -335,6 +407,8 @@ class RunViewModel(QObject):
                 self._edits.pop(stage, None)
         elif session.next_stage is None:
             session.rewind(Stage.generation)  # "generate again" with the same texts
+        values, seed, loras = self.params.request_fields()  # changed since the transform?
+        session.request = replace(session.request, values=values, seed=seed, loras=loras)
         await self._consume(session, None)
 
     async def _consume(self, session: RunSession, until: Stage | None) -> None:
@@ -362,6 +436,8 @@ class RunViewModel(QObject):
     def _dispatch_end(self, event: RunEvent) -> None:
         if isinstance(event, RunResult):
             self._last_result = event
+            record = self._session.record if self._session is not None else None
+            self.params.note_seed(record.seed if record is not None else None)
             self._set_phase(RunPhase.done)
             self.result.emit(event)
         elif isinstance(event, RunBlocked):
@@ -387,6 +463,7 @@ class RunViewModel(QObject):
     def _request(self) -> RunRequest:
         settings = self._settings_vm.current
         create = self._create
+        values, seed, loras = self.params.request_fields()
         return RunRequest(
             idea=create.idea,
             output_id=self._selected,
@@ -395,7 +472,17 @@ class RunViewModel(QObject):
             level=settings.safety.level,
             lang=create.language,
             ui_mode=settings.ui.ui_mode,
+            seed=seed,
+            loras=loras,
+            values=values,
         )
+
+    def build_request(self) -> RunRequest:
+        """The request a run started now would get (what the expert panel set included)."""
+        return self._request()
+
+    def _sync_params(self, _value: object = None) -> None:
+        self.params.set_output(self.selected_output, self._create.selected_config)
 
     def _key(self) -> tuple[str, ...]:
         """What a session depends on; a change means "Generate" starts a new session."""
@@ -442,3 +529,4 @@ class RunViewModel(QObject):
 
     def _on_config_changed(self, _config_id: str) -> None:
         self._reselect(prefer_default=True)
+        self._sync_params()

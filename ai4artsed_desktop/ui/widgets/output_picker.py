@@ -32,6 +32,7 @@ class OutputPicker(QWidget):
         self._vm = vm
         self._tr = translator
         self._filling = False
+        self._allowed: tuple[str, ...] = ()  # the lesson profile's outputs; empty = all
         self.heading = QLabel()
         self.heading.setObjectName("sectionHeading")
         self.list = QListWidget()
@@ -62,13 +63,20 @@ class OutputPicker(QWidget):
                 return item
         return None
 
+    def set_allowed(self, output_ids: tuple[str, ...]) -> None:
+        """Show only ``output_ids`` (a lesson profile's choice); empty shows every output."""
+        if output_ids != self._allowed:
+            self._allowed = output_ids
+            self.refill()
+
     def refill(self) -> None:
-        """Rebuild the entries (language or availability changed)."""
+        """Rebuild the entries (language, availability or the lesson's outputs changed)."""
         self._filling = True
         try:
             self.list.clear()
             for choice in self._vm.outputs:
-                self.list.addItem(self._item(choice))
+                if not self._allowed or choice.output.id in self._allowed:
+                    self.list.addItem(self._item(choice))
         finally:
             self._filling = False
         self._select(self._vm.selected_output_id)
@@ -96,6 +104,10 @@ class OutputPicker(QWidget):
         return item
 
     def _select(self, output_id: str) -> None:
+        # An output the lesson does not allow: take the first allowed one that can run.
+        blocked = bool(self._allowed) and output_id not in self._allowed
+        if blocked and any(self._vm.select_output(allowed) for allowed in self._allowed):
+            return
         item = self.item_for(output_id)
         if item is not None and item is not self.list.currentItem():
             self._filling = True

@@ -20,6 +20,8 @@ from ...events import RunResult, SavedFile
 from ..desktop import FolderOpener
 from ..i18n import Translator
 from ..viewmodels.run_vm import RunViewModel
+from .audio_player import show_audio_result
+from .code_sandbox import CodeSandbox
 
 
 class SaveDialog:
@@ -35,8 +37,8 @@ class SaveDialog:
 class ResultView(QWidget):
     """An image fitted to the space (preview frames, then the result).
 
-    Audio, music and code results show their file name and "Open folder" only: the players
-    and the code sandbox are not part of this view yet.
+    Code results (p5.js / Tone.js) run in a :class:`CodeSandbox`, created the first time one
+    is shown. Audio and music results get the audio player (see ``show_audio_result``).
     """
 
     def __init__(self, vm: RunViewModel, translator: Translator, parent: QWidget | None = None):
@@ -47,6 +49,7 @@ class ResultView(QWidget):
         self._result: RunResult | None = None
         self._saved_key = ""
         self._saved_path = ""
+        self.sandbox: CodeSandbox | None = None  # created for the first code result
         self.image_label = QLabel()
         self.image_label.setObjectName("resultImage")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -67,6 +70,7 @@ class ResultView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.image_label, 1)
+        self._layout = layout
         layout.addWidget(self.file_label)
         layout.addLayout(buttons)
         vm.preview.connect(self.show_preview)
@@ -96,9 +100,14 @@ class ResultView(QWidget):
         """Show nothing (a new run starts)."""
         self._image, self._result, self._saved_key = QImage(), None, ""
         self.image_label.clear()
+        self.image_label.show()
+        if self.sandbox is not None:
+            self.sandbox.set_code("")
+            self.sandbox.hide()
         self.file_label.clear()
         self.save_button.hide()
         self.folder_button.hide()
+        show_audio_result(self, self._tr, ())  # stop and hide the audio player
 
     def show_preview(self, data: bytes) -> None:
         """A live frame; undecodable data is skipped."""
@@ -121,6 +130,8 @@ class ResultView(QWidget):
             self.image_label.clear()
         self.save_button.setVisible(image is not None)
         self.folder_button.show()
+        self._show_code(self._code_of(result))
+        show_audio_result(self, self._tr, result.media)  # sound / music: the player
         self._update_file_label()
 
     def save_as(self) -> None:
@@ -150,6 +161,34 @@ class ResultView(QWidget):
             size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         self.image_label.setPixmap(pixmap)
+
+    def _show_code(self, code: str) -> None:
+        """Show the sandbox with ``code`` (or hide it when there is none)."""
+        if not code.strip():
+            if self.sandbox is not None:
+                self.sandbox.set_code("")
+                self.sandbox.hide()
+            self.image_label.show()
+            return
+        if self.sandbox is None:
+            self.sandbox = CodeSandbox(self._tr, self)
+            self._layout.insertWidget(1, self.sandbox, 1)
+        self.image_label.hide()
+        self.sandbox.set_code(code)
+        self.sandbox.show()
+
+    @staticmethod
+    def _code_of(result: RunResult) -> str:
+        """The run's code: the final code, else the text of a JavaScript result file."""
+        if result.code.strip():
+            return result.code
+        for media in result.media:
+            if media.mime == "text/javascript" or media.path.suffix.lower() == ".js":
+                try:
+                    return media.path.read_text("utf-8", errors="replace")
+                except OSError:
+                    return ""
+        return ""
 
     @staticmethod
     def _first_image(result: RunResult) -> SavedFile | None:

@@ -39,6 +39,7 @@ class StagePanel(QWidget):
         super().__init__(parent)
         self._tr = translator
         self._states: dict[Stage, tuple[str, dict[str, str]]] = {}
+        self._show_models = True
         self.names: dict[Stage, QLabel] = {}
         self.states: dict[Stage, QLabel] = {}
         grid = QGridLayout(self)
@@ -64,6 +65,12 @@ class StagePanel(QWidget):
         """The state shown for ``stage`` ("" while it has not run)."""
         return self.states[stage].text()
 
+    def set_show_models(self, show: bool) -> None:
+        """Name the model of a running stage (youth, expert) or not (kids mode)."""
+        if show != self._show_models:
+            self._show_models = show
+            self.retranslate()
+
     def reset(self, first: Stage = Stage.input_safety) -> None:
         """Forget the states of ``first`` and every later stage."""
         for stage in STAGES[STAGES.index(first) :]:
@@ -74,6 +81,8 @@ class StagePanel(QWidget):
         for stage in STAGES:
             self.names[stage].setText(self._tr.tr(STAGE_KEYS[stage]))
             key, fmt = self._states.get(stage, ("", {}))
+            if key == "create.state_running_model" and not self._show_models:
+                key = "create.state_running"
             text = self._tr.tr(key, **fmt) if key else ""
             self.states[stage].setText(text)
             self.states[stage].setAccessibleName(f"{self.names[stage].text()}: {text}")

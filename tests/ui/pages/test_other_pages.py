@@ -7,20 +7,10 @@ from typing import Any
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import Translator
-from ai4artsed_desktop.ui.pages.history_page import HistoryPage
 from ai4artsed_desktop.ui.pages.training_page import TrainingPage
 from ai4artsed_desktop.ui.viewmodels.status_vm import StatusViewModel
 
 from ..helpers import run
-
-
-def test_history_shows_a_teaching_empty_state(qapp: Any, qtbot: Any) -> None:
-    translator = Translator("en")
-    page = HistoryPage(translator)
-    qtbot.addWidget(page)
-    assert "Your runs will appear here after you create something" in page.empty_text.text()
-    translator.set_language("de")
-    assert page.title.text() == "Verlauf"
 
 
 def test_training_page_shows_gauges_from_the_status(

@@ -1,0 +1,1 @@
+"""Media helpers without Qt: decoding result files for display (waveforms)."""

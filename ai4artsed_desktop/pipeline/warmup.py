@@ -1,0 +1,199 @@
+"""Warm-up for a lesson: load the models before the first student click, free them after.
+
+:func:`prepare_lesson` starts the backends, loads the interception model with a lesson-long
+``keep_alive`` and runs one tiny generation (one step, smallest size) per chosen output, so
+the weights are resident when the class starts. :func:`release` unloads every Ollama model
+(confirmed through ``/api/ps``) and asks ComfyUI to free its models and memory.
+
+Both report progress as :class:`WarmupEvent` values and never raise for one failing target:
+a failure is reported and the next target is tried. No Qt here.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from ..content.schema import OutputConfig
+from ..content.schema import Route as OutputRoute
+from ..errors import AppError
+from . import generation
+from .routing import resolve
+from .runner import RunServices
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEEP_ALIVE = "45m"
+WARMUP_PROMPT = "a small red circle on white paper"
+#: The cheapest values for a warm-up generation, applied where the output maps them.
+TINY_VALUES: dict[str, object] = {"steps": 1, "width": 256, "height": 256, "seconds": 1}
+WARMABLE_ROUTES = (OutputRoute.comfyui, OutputRoute.swarmui_t2i)
+
+
+class WarmupState(enum.Enum):
+    """What happened to one target."""
+
+    started = "started"
+    warm = "warm"
+    failed = "failed"
+    skipped = "skipped"
+    released = "released"
+
+
+@dataclass(frozen=True)
+class WarmupEvent:
+    """Progress of :func:`prepare_lesson` or :func:`release`.
+
+    Attributes:
+        kind: ``"backend"``, ``"model"`` (an Ollama model) or ``"output"``.
+        target: the backend name, the model name or the output id.
+        state: what happened.
+        message: the error message for ``failed``, the reason for ``skipped``, else "".
+    """
+
+    kind: str
+    target: str
+    state: WarmupState
+    message: str = ""
+
+
+def is_warmable(output: OutputConfig) -> bool:
+    """True for outputs that load weights on a local image/audio server."""
+    return output.route in WARMABLE_ROUTES
+
+
+def tiny_job(output: OutputConfig) -> generation.GenerationJob:
+    """The smallest generation ``output`` allows: one step at the smallest size."""
+    names = set(output.mapping) if output.route is OutputRoute.comfyui else set(TINY_VALUES)
+    values = {k: v for k, v in TINY_VALUES.items() if k in names}
+    return generation.GenerationJob(
+        run_id="warmup", output=output, prompt=WARMUP_PROMPT, seed=1, values=values
+    )
+
+
+def _error_text(exc: Exception) -> str:
+    return exc.user_message if isinstance(exc, AppError) else str(exc) or type(exc).__name__
+
+
+async def _warm_output(services: RunServices, output: OutputConfig) -> None:
+    """Run one tiny generation of ``output`` (the files are dropped)."""
+    job, outcome = tiny_job(output), generation.GenerationOutcome()
+    if output.route is OutputRoute.comfyui:
+        steps = generation.run_comfy(
+            job, services.backends, services.workflows_dir, outcome, arbiter=services.arbiter
+        )
+    else:
+        steps = generation.run_swarm(job, services.backends, outcome)
+    async for _step in steps:  # progress is not shown; the files are dropped
+        pass
+
+
+async def _load_interception(services: RunServices, keep_alive: str) -> WarmupEvent:
+    try:
+        route = resolve("interception", services.settings(), services.content)
+    except AppError as exc:
+        return WarmupEvent("model", "interception", WarmupState.failed, exc.user_message)
+    if route.provider.id != "ollama":
+        return WarmupEvent("model", route.label, WarmupState.skipped, "not an Ollama model")
+    try:
+        client = await services.backends.ollama()
+        await client.load(route.model, keep_alive=keep_alive)
+    except Exception as exc:  # one failing target must not end the warm-up
+        log.error("Warm-up: loading %s failed: %s", route.model, exc)
+        return WarmupEvent("model", route.model, WarmupState.failed, _error_text(exc))
+    log.info("Warm-up: %s loaded (keep_alive %s)", route.model, keep_alive)
+    return WarmupEvent("model", route.model, WarmupState.warm)
+
+
+async def prepare_lesson(
+    services: RunServices, outputs: Sequence[str], keep_alive: str = DEFAULT_KEEP_ALIVE
+) -> AsyncGenerator[WarmupEvent, None]:
+    """Load the interception model and warm each output in ``outputs`` (ids) in turn.
+
+    Yields a ``started`` event before each target and then ``warm``, ``failed`` or
+    ``skipped`` for it. Unknown ids and outputs without local weights (code, cloud,
+    planned) are skipped with a reason.
+    """
+    yield WarmupEvent("model", "interception", WarmupState.started)
+    yield await _load_interception(services, keep_alive)
+    busy = services.gpu_busy() if services.gpu_busy else None
+    for output_id in outputs:
+        output = services.content.outputs.get(output_id)
+        if output is None or not is_warmable(output):
+            reason = "unknown output" if output is None else "nothing to load"
+            yield WarmupEvent("output", output_id, WarmupState.skipped, reason)
+            continue
+        if busy:
+            yield WarmupEvent("output", output_id, WarmupState.failed, busy)
+            continue
+        yield WarmupEvent("output", output_id, WarmupState.started)
+        try:
+            await _warm_output(services, output)
+        except Exception as exc:  # report and go on with the next output
+            log.error("Warm-up of %s failed: %s", output_id, exc)
+            yield WarmupEvent("output", output_id, WarmupState.failed, _error_text(exc))
+            continue
+        log.info("Warm-up: output %s is warm", output_id)
+        yield WarmupEvent("output", output_id, WarmupState.warm)
+
+
+def _running(services: RunServices, name: str) -> bool:
+    """True unless the backends can tell that ``name`` is not running (then nothing to free)."""
+    states = getattr(services.backends, "states", None)
+    if not callable(states):
+        return True
+    state = states().get(name)
+    return state is None or getattr(state, "value", "") == "ready"
+
+
+async def _release_ollama(services: RunServices) -> AsyncGenerator[WarmupEvent, None]:
+    try:
+        client = await services.backends.ollama()
+        loaded = await client.ps()
+    except Exception as exc:  # report; ComfyUI is still freed
+        yield WarmupEvent("backend", "ollama", WarmupState.failed, _error_text(exc))
+        return
+    for model in loaded:
+        try:
+            await client.unload(model.name)
+        except Exception as exc:  # keep unloading the others
+            yield WarmupEvent("model", model.name, WarmupState.failed, _error_text(exc))
+            continue
+        log.info("Released %s", model.name)
+        yield WarmupEvent("model", model.name, WarmupState.released)
+
+
+async def release(services: RunServices) -> AsyncGenerator[WarmupEvent, None]:
+    """Unload every Ollama model (confirmed by ``/api/ps``) and free ComfyUI's memory.
+
+    Backends that are not running are left alone (nothing is started to be stopped).
+    """
+    if _running(services, "ollama"):
+        async with aclosing(_release_ollama(services)) as events:
+            async for event in events:
+                yield event
+    engine = services.settings().image_engine
+    if not _running(services, engine):
+        return
+    try:
+        comfy = await services.backends.comfy()
+        await comfy.free(unload_models=True, free_memory=True)
+    except Exception as exc:  # report it; nothing else to do
+        yield WarmupEvent("backend", engine, WarmupState.failed, _error_text(exc))
+        return
+    log.info("Released the models of %s", engine)
+    yield WarmupEvent("backend", engine, WarmupState.released)
+
+
+__all__ = [
+    "DEFAULT_KEEP_ALIVE",
+    "WarmupEvent",
+    "WarmupState",
+    "is_warmable",
+    "prepare_lesson",
+    "release",
+    "tiny_job",
+]

@@ -1,0 +1,80 @@
+"""Warm-up for a lesson against the Ollama and ComfyUI simulators."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from ai4artsed_desktop.pipeline.warmup import (
+    WarmupEvent,
+    WarmupState,
+    prepare_lesson,
+    release,
+    tiny_job,
+)
+from tests.integration.run_rig import CONTENT, RigFactory
+
+
+async def _events(gen: object) -> list[WarmupEvent]:
+    async with aclosing(gen) as events:  # type: ignore[type-var]
+        return [event async for event in events]
+
+
+def _warm(events: list[WarmupEvent]) -> list[tuple[str, str]]:
+    return [(e.kind, e.target) for e in events if e.state is WarmupState.warm]
+
+
+def test_tiny_job_uses_the_smallest_mapped_values() -> None:
+    job = tiny_job(CONTENT.outputs["sd15"])
+    assert job.values == {"steps": 1, "width": 256, "height": 256}
+
+
+@pytest.mark.asyncio
+async def test_prepare_lesson_loads_the_model_with_keep_alive_and_warms_outputs(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    events = await _events(prepare_lesson(rig.services, ["sd15", "p5js", "nope"], "45m"))
+    assert _warm(events) == [("model", "qwen3:8b"), ("output", "sd15")]
+    skipped = {e.target: e.message for e in events if e.state is WarmupState.skipped}
+    assert skipped == {"p5js": "nothing to load", "nope": "unknown output"}
+    loaded = rig.ollama.control("GET", "/api/ps")["models"]
+    assert [m["name"] for m in loaded] == ["qwen3:8b"]
+    # The load sent keep_alive "45m": the simulator keeps it for the lesson (the 5-minute
+    # default would expire far sooner).
+    expires = datetime.fromisoformat(loaded[0]["expires_at"])
+    assert expires - datetime.now(UTC) > timedelta(minutes=40)
+    sent = [r for r in rig.llm_requests() if r["model"] == "qwen3:8b"]
+    assert [r.get("keep_alive") for r in sent] == ["45m"]
+    # The tiny generation really ran on the ComfyUI simulator.
+    async with httpx.AsyncClient(trust_env=False) as http:
+        history = (await http.get(rig.comfy.base_url + "/history")).json()
+    graphs = [entry["prompt"][2] for entry in history.values()]
+    assert len(graphs) == 1
+    sampler = next(n for n in graphs[0].values() if n["class_type"] == "KSampler")
+    assert sampler["inputs"]["steps"] == 1
+
+
+@pytest.mark.asyncio
+async def test_release_unloads_every_model_and_frees_comfyui(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    await _events(prepare_lesson(rig.services, ["sd15"], "45m"))
+    events = await _events(release(rig.services))
+    released = [(e.kind, e.target) for e in events if e.state is WarmupState.released]
+    assert released == [("model", "qwen3:8b"), ("backend", "comfyui")]
+    assert rig.ollama.control("GET", "/api/ps")["models"] == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("expect_log_warnings")
+async def test_a_failing_output_is_reported_and_the_rest_goes_on(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    rig.comfy.fault("execution_error")
+    events = await _events(prepare_lesson(rig.services, ["sd15", "sdxl"], "10m"))
+    failed = [e for e in events if e.state is WarmupState.failed]
+    assert [e.target for e in failed] == ["sd15"]
+    assert failed[0].message
+    assert ("output", "sdxl") in _warm(events)

@@ -1,0 +1,136 @@
+"""Create page polish: accessible names, tab order, the layout at 1366 × 768."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractSpinBox, QScrollArea, QScrollBar, QWidget
+
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.paths import resources_dir
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.pages.create_page import CreatePage
+from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunViewModel
+from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
+
+CONTENT = load_content(resources_dir() / "configs")
+
+#: What the main window leaves a page at 1366 × 768 is less; the header and status bar
+#: take about 110 px, so the page must work at this height.
+PAGE_SIZE = (1366 - 200, 768 - 110)
+
+
+@pytest.fixture
+def settings_vm(qapp: Any, store: SettingsStore, translator: Translator) -> SettingsViewModel:
+    vm = SettingsViewModel(store, translator)
+    vm.language_changed.connect(translator.set_language)
+    return vm
+
+
+@pytest.fixture
+def page(settings_vm: SettingsViewModel, translator: Translator, qtbot: Any) -> CreatePage:
+    create_vm = CreateViewModel(CONTENT, settings_vm)
+    run_vm = RunViewModel(create_vm, settings_vm, None)
+    widget = CreatePage(
+        create_vm,
+        translator,
+        resources_dir() / "icons" / "configs",
+        resources_dir() / "icons" / "app" / "rule.svg",
+        run_vm=run_vm,
+    )
+    qtbot.addWidget(widget)
+    widget.resize(*PAGE_SIZE)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def _focusable(page: QWidget) -> list[QWidget]:
+    """Every control the Tab key can reach (a spin box's inner line edit is the box itself)."""
+    found = []
+    for widget in page.findChildren(QWidget):
+        if not widget.isVisibleTo(page) or not widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            continue
+        if isinstance(widget, QScrollBar) or isinstance(widget.parentWidget(), QAbstractSpinBox):
+            continue
+        found.append(widget)
+    return found
+
+
+@pytest.mark.parametrize("mode", ["kids", "youth", "expert"])
+def test_every_control_has_an_accessible_name(
+    page: CreatePage, settings_vm: SettingsViewModel, mode: str
+) -> None:
+    assert settings_vm.set_value("ui.ui_mode", mode)
+    controls = _focusable(page)
+    assert len(controls) >= 8
+    unnamed = [
+        f"{type(w).__name__}:{w.objectName()}" for w in controls if not w.accessibleName().strip()
+    ]
+    assert unnamed == []
+    for language in ("en", "de"):  # and in both languages
+        assert settings_vm.set_value("ui.language", language)
+        assert all(w.accessibleName().strip() for w in controls)
+
+
+def test_tab_order_follows_the_work(page: CreatePage, settings_vm: SettingsViewModel) -> None:
+    assert settings_vm.set_value("ui.ui_mode", "expert")
+    panel = page.run_panel
+    assert panel is not None
+    chain = page.focus_chain()
+    for first, second in itertools.pairwise(chain):
+        QWidget.setTabOrder(first, second)
+    order = [
+        page.idea_edit,
+        page.rules_edit,
+        page.picker.view,
+        panel.transform_button,
+        panel.interception_edit,
+        panel.outputs.list,
+        panel.expert_panel.steps_spin,
+        panel.generate_button,
+        panel.cancel_button,
+    ]
+    positions = [chain.index(widget) for widget in order]
+    assert positions == sorted(positions)
+    # Qt's own chain agrees: Tab from the transform button goes to the transformed text.
+    assert panel.transform_button.nextInFocusChain() is panel.interception_edit
+    # And the column shows them top to bottom in the same order.
+    tops = [w.mapTo(panel, QPoint(0, 0)).y() for w in order[3:] if w.isVisibleTo(panel)]
+    assert tops == sorted(tops)
+
+
+@pytest.mark.parametrize("mode", ["kids", "expert"])
+def test_generate_is_reachable_at_1366x768(
+    page: CreatePage, settings_vm: SettingsViewModel, qtbot: Any, mode: str
+) -> None:
+    assert settings_vm.set_value("ui.ui_mode", mode)
+    panel = page.run_panel
+    assert panel is not None
+    assert page.minimumSizeHint().width() <= PAGE_SIZE[0]
+    assert page.minimumSizeHint().height() <= PAGE_SIZE[1]
+    scroll = page.findChild(QScrollArea, "runScroll")
+    assert scroll is not None
+    for widget in (panel.generate_button, panel.cancel_button, panel.interception_edit):
+        scroll.ensureWidgetVisible(widget)
+        qtbot.waitUntil(lambda w=widget: not w.visibleRegion().isEmpty())
+        top_left = widget.mapTo(scroll.viewport(), QPoint(0, 0))
+        assert scroll.viewport().rect().contains(top_left)
+        assert widget.visibleRegion().boundingRect().width() == widget.width()  # not cut off
+    # Nothing is cut off at the right: the column fits its width (it scrolls only down).
+    assert panel.minimumSizeHint().width() <= scroll.viewport().width()
+    assert panel.width() <= scroll.viewport().width()
+    for widget in panel.expert_panel.focus_chain():
+        if widget.isVisibleTo(panel):
+            right = widget.mapTo(scroll.viewport(), QPoint(widget.width(), 0)).x()
+            assert right <= scroll.viewport().width(), widget.accessibleName()
+    # The left column keeps the editors usable.
+    assert page.idea_edit.height() >= 100
+    assert page.idea_edit.width() >= 250
+    assert page.picker.view.height() >= 120
+    assert not page.safety_label.visibleRegion().isEmpty()

@@ -1,0 +1,122 @@
+"""The first-run assistant: choices, detection, demo when nothing is found, Finish → Create."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai4artsed_desktop.content.schema import ContentLibrary
+from ai4artsed_desktop.paths import AppPaths
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
+from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.pages.first_run import FirstRunPage, start_first_run
+from ai4artsed_desktop.ui.shell import Shell, build_shell
+
+from .helpers import run
+
+
+@pytest.fixture
+def empty_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No programs on PATH: nothing can be found unless the test points at it."""
+    folder = tmp_path / "empty-bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    return folder
+
+
+@pytest.fixture
+def shell(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    content: ContentLibrary,
+    empty_path: Path,
+) -> Iterator[Shell]:
+    tasks = TaskRegistry("test")
+    gpu = FakeGpuProvider(app_paths.data_dir / "no-gpu.json")
+    built = build_shell(
+        paths=app_paths, store=store, content=content, gpu=gpu, tasks=tasks, demo=False
+    )
+    qtbot.addWidget(built.window)
+    built.window.resize(1366, 768)
+    built.window.show()
+    yield built
+    run(qtbot, built.shutdown())
+    run(qtbot, tasks.cancel_all())
+
+
+def _start(shell: Shell, app_paths: AppPaths) -> FirstRunPage:
+    gpu = FakeGpuProvider(app_paths.data_dir / "no-gpu.json")
+    return start_first_run(shell.window, shell.settings_vm, shell.translator, gpu)
+
+
+def test_fresh_start_walks_through_to_create_with_demo_when_nothing_is_found(
+    shell: Shell, qtbot: Any, app_paths: AppPaths, store: SettingsStore
+) -> None:
+    assert not store.current.ui.first_run_done
+    page = _start(shell, app_paths)
+    window = shell.window
+    assert page.isVisible()
+    assert window.nav.isHidden()
+    assert window.stack.isHidden()
+    assert page.current_step == "choices"
+    assert page.finish_button.isHidden()
+    page.language_combo.setCurrentIndex(page.language_combo.findData("en"))
+    assert page.title.text() == "Welcome to AI4ArtsEd"  # the choice previews at once
+    page.level_combo.setCurrentIndex(page.level_combo.findData("kids"))
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData("expert"))
+    page.next_button.click()
+    assert page.current_step == "programs"
+    qtbot.waitUntil(lambda: bool(page.rows["ollama"].status.text().startswith("Not found")))
+    assert page.demo_check.isChecked()
+    assert page.demo_help.text().startswith("No AI program was found")
+    assert "ollama.com" in page.rows["ollama"].status.text()
+    assert page.gpu_label.text().startswith("No NVIDIA graphics card")
+    page.finish_button.click()
+    assert window.assistant is None
+    assert not window.nav.isHidden()
+    assert window.current_page == "create"
+    saved = json.loads(store.path.read_text("utf-8"))
+    assert saved["ui"] == {"language": "en", "ui_mode": "expert", "first_run_done": True}
+    assert saved["safety"]["level"] == "kids"
+    assert saved["demo_mode"] is True
+
+
+def test_browse_and_url_are_detected_and_saved(
+    shell: Shell, qtbot: Any, app_paths: AppPaths, store: SettingsStore, tmp_path: Path
+) -> None:
+    comfy = tmp_path / "ComfyUI"
+    comfy.mkdir()
+    (comfy / "main.py").write_text("", "utf-8")
+    (comfy / "comfyui_version.py").write_text('__version__ = "0.3.40"\n', "utf-8")
+    (comfy / "venv" / "bin").mkdir(parents=True)
+    (comfy / "venv" / "bin" / "python").symlink_to(sys.executable)
+    page = _start(shell, app_paths)
+    page.next_button.click()
+    qtbot.waitUntil(lambda: bool(page._vm.detections))
+    page.rows["comfyui"].ask_location = lambda _name: str(comfy)
+    page.rows["comfyui"].browse_button.click()
+    url_edit = page.rows["ollama"].url_edit
+    assert url_edit is not None
+    url_edit.setText("http://school-server:11434")
+    url_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: page._vm.detections["ollama"].found and not page._vm.busy, timeout=5000)
+    assert "Server: http://school-server:11434" in page.rows["ollama"].status.text()
+    assert "(Version 0.3.40)" in page.rows["comfyui"].status.text()
+    assert not page.demo_check.isChecked()  # something was found: no demo by default
+    page.finish_button.click()
+    qtbot.waitUntil(lambda: shell.window.assistant is None)
+    current = store.current
+    assert current.ollama.mode == "remote"
+    assert current.ollama.url == "http://school-server:11434"
+    assert current.comfyui.path == str(comfy)
+    assert current.demo_mode is False
+    assert current.ui.first_run_done
+    assert current.image_engine == "comfyui"  # no SwarmUI: ComfyUI runs the workflows

@@ -1,0 +1,142 @@
+"""Settings → Lesson: profile export/import, problems inline, header name, lesson filters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.paths import AppPaths, resources_dir
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
+from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
+from ai4artsed_desktop.ui.shell import Shell, build_shell
+from ai4artsed_desktop.ui.widgets.lesson_panel import LessonPanel
+
+from .helpers import run
+
+CONTENT = load_content(resources_dir() / "configs")
+
+
+@pytest.fixture
+def shell(
+    qloop: Any, qtbot: Any, app_paths: AppPaths, store: SettingsStore, fake_gpu: FakeGpuProvider
+) -> Iterator[Shell]:
+    tasks = TaskRegistry("test")
+    built = build_shell(
+        paths=app_paths, store=store, content=CONTENT, gpu=fake_gpu, tasks=tasks, demo=True
+    )
+    qtbot.addWidget(built.window)
+    built.window.resize(1366, 768)
+    built.window.show()
+    yield built
+    run(qtbot, built.shutdown())
+    run(qtbot, tasks.cancel_all())
+
+
+def _panel(shell: Shell) -> LessonPanel:
+    page = shell.window.pages["settings"]
+    assert isinstance(page, SettingsPage)
+    assert page.lesson is not None
+    shell.window.show_page("settings")
+    page.show_tab("lesson")
+    return page.lesson
+
+
+def _uncheck_all_but(box: Any, keep: set[str]) -> None:
+    for row in range(box.count()):
+        item = box.item(row)
+        on = item.data(Qt.ItemDataRole.UserRole) in keep
+        item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+
+def test_export_then_import_applies_the_profile_and_shows_its_name(
+    shell: Shell, qtbot: Any, tmp_path: Path, store: SettingsStore
+) -> None:
+    panel = _panel(shell)
+    target = tmp_path / "bauhaus.json"
+    panel.ask_export_path = lambda: target
+    panel.name_edit.setText("Bauhaus 7b")
+    _uncheck_all_but(panel.configs_list, {"bauhaus", "your_call"})
+    _uncheck_all_but(panel.outputs_list, {"sd15"})
+    panel.export_button.click()
+    qtbot.waitUntil(lambda: panel.profile_message.isVisible())
+    data = json.loads(target.read_text("utf-8"))
+    assert data["name"] == "Bauhaus 7b"
+    assert sorted(data["allowed_configs"]) == ["bauhaus", "your_call"]
+    assert data["allowed_outputs"] == ["sd15"]
+    assert store.current.lesson.profile_name == ""  # exporting changes nothing here
+    panel.ask_import_path = lambda: target
+    panel.import_button.click()
+    qtbot.waitUntil(lambda: store.current.lesson.profile_name == "Bauhaus 7b")
+    assert panel.profile_message.text() == "Profil „Bauhaus 7b“ ist jetzt aktiv."
+    assert shell.window.profile_label.text() == "Profil: Bauhaus 7b"
+    assert shell.window.profile_label.isVisible()
+    assert panel.active_label.text() == "Aktives Profil: Bauhaus 7b"
+    # Students see only the allowed rules.
+    assert {c.id for c in shell.create_vm.visible_configs} == {"bauhaus", "your_call"}
+    picker = shell.window.pages["create"].run_panel.outputs  # type: ignore[attr-defined]
+    shown = [picker.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(picker.list.count())]
+    assert shown == ["sd15"]
+    assert shell.run_vm is not None
+    assert shell.run_vm.selected_output_id == "sd15"
+
+
+def test_a_broken_profile_lists_its_problems_and_changes_nothing(
+    shell: Shell, qtbot: Any, tmp_path: Path, store: SettingsStore
+) -> None:
+    panel = _panel(shell)
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        json.dumps(
+            {
+                "format": "ai4artsed-desktop-lesson-profile",
+                "schema_version": 1,
+                "name": "Kaputt",
+                "allowed_configs": ["no_such_config"],
+                "allowed_outputs": [],
+                "safety_level": "chaos",
+                "ui_mode": "youth",
+            }
+        ),
+        "utf-8",
+    )
+    before = store.current
+    panel.ask_import_path = lambda: broken
+    panel.import_button.click()
+    qtbot.waitUntil(lambda: panel.profile_problems.isVisible())
+    text = panel.profile_problems.text()
+    assert text.startswith("broken.json kann nicht verwendet werden; nichts wurde geändert:")
+    assert "no_such_config" in text
+    assert "chaos" in text
+    assert store.current == before
+    assert shell.window.profile_label.isHidden()
+
+
+def test_export_needs_at_least_one_rule_and_output(shell: Shell, tmp_path: Path) -> None:
+    panel = _panel(shell)
+    asked: list[bool] = []
+    panel.ask_export_path = lambda: asked.append(True) or None  # type: ignore[func-returns-value]
+    _uncheck_all_but(panel.outputs_list, set())
+    panel.export_button.click()
+    assert asked == []
+    assert panel.profile_problems.text() == "Hake mindestens eine Regel und eine Ausgabe an."
+
+
+def test_prepare_lesson_is_unavailable_without_run_services(shell: Shell) -> None:
+    panel = _panel(shell)
+    assert not panel.start_button.isEnabled()
+    assert not panel.release_button.isEnabled()
+    assert panel.warmup_hint.text().startswith("Nicht verfügbar")
+    ids = [
+        panel.warmup_list.item(r).data(Qt.ItemDataRole.UserRole)
+        for r in range(panel.warmup_list.count())
+    ]
+    assert "sd15" in ids
+    assert "p5js" not in ids
