@@ -5,11 +5,15 @@ The Ollama simulator (``FAKE_OLLAMA_TOKEN_MS=0``) and the ComfyUI simulator
 the way the app builds it (``build_services`` over a remote-mode ``BackendManager`` pointing
 at the simulators, a ``RunStore`` in a temporary folder). Since the "models" answer at once,
 what is left is our own work: HTTP and websocket traffic, safety checks, prompt building,
-workflow mapping, saving the media and ``run.json`` (with fsync).
+workflow mapping, saving the media and ``run.json`` (fsync for media files and the
+final state, see ``ai4artsed_desktop.store.runs``).
 
 After one warm-up run, each of N runs is timed from ``RunSession`` creation to the final
 ``RunResult``; per stage, the time from ``StageStarted`` to ``StageCompleted`` as the
 events arrive at the consumer (``time.perf_counter``). Stages a run skips do not appear.
+The ``store:`` lines add up, per run, the time spent in the run store's writes (they run
+in a worker thread and are part of the stage times above): creating the run, the saves
+of ``run.json`` and saving the media (PNG metadata, thumbnail, fsync).
 
 Run: ``python -m benchmarks.orchestration [--runs N] [--outputs sd15,sdxl] [--config bauhaus]``
 """
@@ -26,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 
@@ -39,6 +43,7 @@ from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.pipeline.runner import RunRequest, RunServices, RunSession
 from ai4artsed_desktop.pipeline.services import build_services
 from ai4artsed_desktop.settings import BackendSettings, SafetySettings, Settings
+from ai4artsed_desktop.store.record import MediaKind, MediaRecord, RunInputs, RunRecord
 from ai4artsed_desktop.store.runs import RunStore
 
 from ._stats import machine, summary
@@ -106,6 +111,54 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, deadline_s: float = 30.
     raise RuntimeError(f"simulator not ready in {deadline_s} s: {url}")
 
 
+class TimedStore(RunStore):
+    """A :class:`RunStore` that adds up the time of its writes, per kind of call."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        super().__init__(runs_dir)
+        self._times: dict[str, list[float]] = defaultdict(list)
+
+    def new_run(self, inputs: RunInputs) -> RunRecord:
+        """Time :meth:`RunStore.new_run`."""
+        begin = time.perf_counter()
+        try:
+            return super().new_run(inputs)
+        finally:
+            self._times["new_run"].append((time.perf_counter() - begin) * 1000)
+
+    def save(self, record: RunRecord, *, durable: bool | None = None) -> None:
+        """Time :meth:`RunStore.save` (also the one inside :meth:`add_media`)."""
+        begin = time.perf_counter()
+        try:
+            super().save(record, durable=durable)
+        finally:
+            self._times["save"].append((time.perf_counter() - begin) * 1000)
+
+    def add_media(
+        self,
+        record: RunRecord,
+        data: bytes,
+        *,
+        filename: str,
+        mime: str,
+        kind: MediaKind,
+        metadata: Mapping[str, str] | None = None,
+    ) -> MediaRecord:
+        """Time :meth:`RunStore.add_media`."""
+        begin = time.perf_counter()
+        try:
+            return super().add_media(
+                record, data, filename=filename, mime=mime, kind=kind, metadata=metadata
+            )
+        finally:
+            self._times["add_media"].append((time.perf_counter() - begin) * 1000)
+
+    def take(self) -> dict[str, list[float]]:
+        """The times since the last call, by kind of call; starts over."""
+        times, self._times = dict(self._times), defaultdict(list)
+        return times
+
+
 async def timed_run(services: RunServices, request: RunRequest) -> tuple[float, dict[str, float]]:
     """One full run: total ms and ms per stage (event arrival times)."""
     started: dict[str, float] = {}
@@ -142,7 +195,7 @@ async def bench(outputs: list[str], runs: int, config_id: str, work: Path) -> li
         paths = AppPaths.under(work / "app")
         paths.ensure()
         manager = BackendManager(settings, paths, demo=False)
-        store = RunStore(paths.runs_dir)
+        store = TimedStore(paths.runs_dir)
         services = build_services(
             backends=manager,
             content=content,
@@ -154,19 +207,28 @@ async def bench(outputs: list[str], runs: int, config_id: str, work: Path) -> li
             for output_id in outputs:
                 request = RunRequest(idea=IDEA, output_id=output_id, config_id=config_id)
                 await timed_run(services, request)  # warm-up: connections, model "loads"
+                store.take()
                 totals: list[float] = []
                 outside: list[float] = []
                 per_stage: dict[str, list[float]] = defaultdict(list)
+                per_call: dict[str, list[float]] = defaultdict(list)
+                calls: dict[str, int] = defaultdict(int)
                 for _ in range(runs):
                     total, stages = await timed_run(services, request)
                     totals.append(total)
                     outside.append(total - sum(stages.values()))
                     for stage, ms in stages.items():
                         per_stage[stage].append(ms)
+                    for call, samples in store.take().items():
+                        per_call[call].append(sum(samples))
+                        calls[call] += len(samples)
                 lines.append(summary(f"{output_id}: full run, idea -> image file", totals))
                 for stage, samples in per_stage.items():
                     lines.append(summary(f"{output_id}:   stage {stage}", samples))
                 lines.append(summary(f"{output_id}:   between stages (saving, set-up)", outside))
+                for call, samples in per_call.items():
+                    label = f"{output_id}:   store: {call} ({calls[call] / runs:g} per run, sum)"
+                    lines.append(summary(label, samples))
         finally:
             await services.providers.aclose()
             await manager.shutdown()

@@ -173,6 +173,7 @@ class RunSession:
         self._generations = 0
         self._edited_since_generation = False
         self._saving: asyncio.Future[Any] | None = None
+        self._unsaved = False  # the record changed since the last save of this session
 
     @classmethod
     def resume(cls, services: RunServices, record: RunRecord) -> RunSession:
@@ -270,35 +271,33 @@ class RunSession:
                 stage = STAGES[self._next]
                 record = self._rec()
                 record.status, record.error = "running", None
+                self._unsaved = True
                 blocked: list[RunEvent] = []
                 async for event in self._run_stage(stage, blocked):
                     yield event
                 if blocked:  # the record says "blocked" already; the run ends here
                     yield blocked[0]
                     return
-                self._next += 1
-                if self._next == len(STAGES):
-                    record.status = "done"
-                self._save()
+                await self._stage_done()
                 if stage is until:
                     return
         except asyncio.CancelledError:
             await self._finish_saving()
-            self._end("cancelled")
+            await self._end("cancelled")
             if self.record is not None:
                 yield RunCancelled(self.run_id, stage)
             raise
         except UserCancelled:  # the server reported an interrupt nobody here asked for
             await self._finish_saving()
-            self._end("cancelled")
+            await self._end("cancelled")
             yield RunCancelled(self.run_id, stage)
         except AppError as exc:
             await self._finish_saving()
-            yield self._fail(stage, exc.user_message, exc.detail)
+            yield await self._fail(stage, exc.user_message, exc.detail)
         except Exception as exc:
             log.exception("Run %s failed in %s", self.run_id, stage.value)
             await self._finish_saving()
-            yield self._fail(
+            yield await self._fail(
                 stage,
                 "Something went wrong inside the app. The run was saved; please tell your "
                 "teacher and try again.",
@@ -366,9 +365,9 @@ class RunSession:
             record.status = "blocked"
             record.error = {"message": outcome.reason, "detail": ""}
             blocked.append(RunBlocked(self.run_id, stage, outcome.reason))
-            self._save()
+            await self._save()
             return
-        self._save()
+        await self._save()
         yield StageCompleted(self.run_id, stage, badge=_safety_badge(outcome))
 
     def _translation(self) -> AsyncGenerator[RunEvent, None]:
@@ -442,7 +441,7 @@ class RunSession:
         )
         record.models[stage.value] = route.label
         record.timings[stage.value] = round(duration, 1)
-        self._save()
+        await self._save()
         yield StageCompleted(self.run_id, stage, text, badge=badge)
 
     def _post_process(self, stage: Stage, answer: str) -> str:
@@ -513,7 +512,7 @@ class RunSession:
     async def _single(
         self, job: generation.GenerationJob, outcome: generation.GenerationOutcome
     ) -> AsyncIterator[generation.Step]:
-        """Routes without progress: code passthrough, cloud image."""
+        """Routes without progress steps (code passthrough, cloud image): nothing to report."""
         if self.output.route is OutputRoute.code:
             generation.code_file(job, job.prompt, outcome)
         elif self.output.route is OutputRoute.cloud_image:
@@ -521,7 +520,9 @@ class RunSession:
             await generation.run_cloud_image(job, outcome, local_only=local_only)
         else:
             raise generation.planned(self.output)
-        yield generation.Step(1, 1)
+        no_steps: tuple[generation.Step, ...] = ()
+        for step in no_steps:  # an async generator that yields nothing
+            yield step
 
     def _job(self, prompt: str) -> generation.GenerationJob:
         req, output = self.request, self.output
@@ -566,25 +567,39 @@ class RunSession:
         assert self.record is not None, "advance() creates the record first"
         return self.record
 
-    def _save(self) -> None:
-        """Write ``run.json`` (small; a failure here is a failure of the run)."""
-        if self.record is not None:
-            self.services.store.save(self.record)
+    async def _stage_done(self) -> None:
+        """Count a stage as run; save unless the stage saved its result already."""
+        self._next += 1
+        if self._next == len(STAGES):
+            self._rec().status = "done"
+            self._unsaved = True
+        if self._unsaved:  # text and safety stages saved; generation and skipped ones not
+            await self._save()
 
-    def _end(self, status: RunStatus) -> None:
+    async def _save(self) -> None:
+        """Write ``run.json`` in a worker thread (a failure here is a failure of the run).
+
+        The store flushes the file to the disk only for a final status; see
+        :meth:`RunStore.save`.
+        """
+        if self.record is not None:
+            await self._store(self.services.store.save, self.record)
+            self._unsaved = False
+
+    async def _end(self, status: RunStatus) -> None:
         """Save the final status without raising (the run already ends with an error)."""
         if self.record is None:
             return
         self.record.status = status
         try:
-            self.services.store.save(self.record)
+            await self._store(self.services.store.save, self.record)
         except AppError as exc:
             log.error("Could not save run %s: %s (%s)", self.run_id, exc, exc.detail)
 
-    def _fail(self, stage: Stage, message: str, detail: str) -> RunFailed:
+    async def _fail(self, stage: Stage, message: str, detail: str) -> RunFailed:
         if self.record is not None:
             self.record.error = {"message": message, "detail": detail}
-            self._end("failed")
+            await self._end("failed")
         return RunFailed(self.run_id, stage, message, detail)
 
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ spaces (``b o m b``).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -79,11 +80,13 @@ class Token:
             self.add(letter, other.starts[index], other.ends[index], other.counts[index])
 
 
+@functools.lru_cache(maxsize=4096)
 def fold_char(char: str) -> str | None:
     """The folded letters for one character; ``""`` for a separator, None to ignore it.
 
     ``char`` may carry combining marks (``"a\u0301"``, see :func:`_clusters`); a mark
-    without a letter before it is ignored like an invisible character.
+    without a letter before it is ignored like an invisible character. Cached: texts
+    repeat the same few characters, and the Unicode look-ups are the costly part.
     """
     if unicodedata.category(char[0]) == "Cf" or _is_mark(char[0]):
         return None

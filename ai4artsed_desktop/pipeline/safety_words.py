@@ -103,12 +103,64 @@ def _stems(token: str) -> Iterator[str]:
             yield token[: -len(ending)]
 
 
-def _fuzzy_match(word: str, token: str) -> bool:
-    return any(within_one_edit(stem, word) for stem in _stems(token))
+class _Views:
+    """The words of one text (plus merged views), prepared once for all terms of a list.
+
+    Most terms occur nowhere in a text, so :meth:`spans` first rules them out cheaply:
+    every mode but fuzzy needs the term's word inside a view's letters (one ``in`` over
+    all of them), and a fuzzy match needs a stem within one letter of the word's length
+    that shares its first or its last letter (one edit cannot change both ends of
+    words of two or more letters). Only the views left are checked term by term.
+    """
+
+    def __init__(self, views: list[Token]) -> None:
+        self.views = views
+        self._letters = "\n".join(view.text for view in views)  # letters never hold "\n"
+        self._by_first: dict[tuple[int, str], list[tuple[str, int]]] = {}
+        self._by_last: dict[tuple[int, str], list[tuple[str, int]]] = {}
+        self._by_length: dict[int, list[tuple[str, int]]] = {}
+        for index, view in enumerate(views):
+            for stem in dict.fromkeys(_stems(view.text)):
+                entry = (stem, index)
+                self._by_first.setdefault((len(stem), stem[0]), []).append(entry)
+                self._by_last.setdefault((len(stem), stem[-1]), []).append(entry)
+                self._by_length.setdefault(len(stem), []).append(entry)
+
+    def near(self, word: str) -> set[int]:
+        """Indexes of the views with a stem (:func:`_stems`) within one edit of ``word``."""
+        size = len(word)
+        found: set[int] = set()
+        for length in (size - 1, size, size + 1):
+            if size >= 2:
+                pool = self._by_first.get((length, word[0]), [])
+                pool = pool + self._by_last.get((length, word[-1]), [])
+            else:  # one letter: a substitution changes both ends
+                pool = self._by_length.get(length, [])
+            for stem, index in pool:
+                if index not in found and within_one_edit(stem, word):
+                    found.add(index)
+        return found
+
+    def spans(self, term: Term) -> list[tuple[int, int]]:
+        """Original-text spans where a one-word ``term`` matches any view."""
+        word = term.words[0]
+        near = self.near(word) if term.fuzzy else set()
+        if not near and word not in self._letters:
+            return []
+        return [
+            span
+            for index, token in enumerate(self.views)
+            if index in near or word in token.text
+            for span in _token_spans(term, token, fuzzy=index in near)
+        ]
 
 
-def _token_spans(term: Term, token: Token) -> list[tuple[int, int]]:
-    """Original-text spans where a one-word ``term`` matches ``token``."""
+def _token_spans(term: Term, token: Token, *, fuzzy: bool) -> list[tuple[int, int]]:
+    """Original-text spans where a one-word ``term`` matches ``token``.
+
+    ``fuzzy``: a stem of the token is within one edit of the term (see :class:`_Views`);
+    it counts for fuzzy terms when nothing else matched.
+    """
     word, counts, text = term.words[0], term.counts[0], token.text
     spans: list[tuple[int, int]] = []
     if term.mode == "substring":
@@ -121,7 +173,7 @@ def _token_spans(term: Term, token: Token) -> list[tuple[int, int]]:
             spans.append(token.span)
     elif _word_match(word, counts, token):
         spans.append(token.span)
-    if not spans and term.fuzzy and _fuzzy_match(word, text):
+    if not spans and term.fuzzy and fuzzy:
         spans.append(token.span)
     return spans
 
@@ -144,6 +196,8 @@ def _phrase_spans(
     spans = []
     size = len(words)
     for i in range(len(tokens) - size + 1):
+        if size > 1 and tokens[i].text != words[0]:  # cheap test of the first word first
+            continue
         window = tokens[i : i + size]
         head_ok = all(
             t.text == w and t.covers(0, c)
@@ -203,12 +257,13 @@ class WordLists:
             return []
         tokens = tokenize(text)
         views = tokens + merged_views(tokens)
+        prepared = _Views(views)
         found: dict[tuple[str, tuple[int, int]], Hit] = {}
         for term in terms:
             if term.mode == "phrase":
                 spans = _phrase_spans(term.words, term.counts, tokens)
             else:
-                spans = [s for token in views for s in _token_spans(term, token)]
+                spans = prepared.spans(term)
             for span in spans:
                 found.setdefault((term.raw, span), Hit(term.raw, term.category, span))
         if not found:

@@ -4,6 +4,18 @@ Threading: a :class:`RunStore` is not thread-safe. Use it from one thread at a t
 UI calls it through ``asyncio.to_thread`` behind one lock or a single-worker executor).
 Several processes (the window and a headless ``run``) may share a runs folder: files are
 replaced atomically and the index is SQLite in WAL mode.
+
+Durability: every write of ``run.json`` is atomic (temp file + ``os.replace``), so a killed
+process never leaves a torn file. Only writes of a final state (any status other than
+``running``) and media files are also flushed to the disk (``fsync``); the saves in the
+middle of a run skip it, so a power cut may take a running run back to an earlier stage,
+which the next start reports as interrupted anyway.
+
+Index updates of a running run are batched: the index learns about the run when it starts
+and when its status changes; the saves in between are kept in memory and written before
+any read of the index (search, count, deleting by date) and on :meth:`RunStore.close`.
+Nothing is lost when the process dies first: opening a store re-reads every run the
+index still lists as running.
 """
 
 from __future__ import annotations
@@ -112,6 +124,11 @@ class RunStore:
         self.runs_dir = runs_dir
         self._broken: dict[str, str] = {}
         self._index_stale = False
+        # Batched index updates (see the module docstring): the newest entry of each
+        # running run saved since the last flush, and the runs whose index row already
+        # says "running" (only those may wait).
+        self._pending: dict[str, IndexEntry] = {}
+        self._live: set[str] = set()
         index_path = runs_dir / INDEX_NAME
         try:
             runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -128,8 +145,11 @@ class RunStore:
             raise
 
     def close(self) -> None:
-        """Close the index connection."""
-        self._index.close()
+        """Write batched index updates and close the index connection."""
+        try:
+            self._flush_index()
+        finally:
+            self._index.close()
 
     def __enter__(self) -> RunStore:
         return self
@@ -179,16 +199,19 @@ class RunStore:
         staging = self.runs_dir / f"{STAGING_PREFIX}{record.id}"
         try:
             staging.mkdir(mode=0o700)
-            atomic_write_json(staging / media.RECORD_NAME, record.to_json())
+            atomic_write_json(staging / media.RECORD_NAME, record.to_json(), durable=False)
             staging.rename(self.folder(record.id))
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise write_error(exc, self.runs_dir) from exc
-        self._index_write(lambda index: index.upsert([self._entry(record)]))
+        self._update_index(record)
         return record
 
-    def save(self, record: RunRecord) -> None:
+    def save(self, record: RunRecord, *, durable: bool | None = None) -> None:
         """Write ``run.json`` atomically (sets ``updated_at``) and update the index.
+
+        ``durable`` (default: the status is not ``running``) also flushes the file to the
+        disk; see the module docstring for durability and for how the index is batched.
 
         Raises:
             InsufficientResources: the disk is full; the previous ``run.json`` is intact.
@@ -197,13 +220,15 @@ class RunStore:
         folder = self._existing_folder(record.id)
         previous = record.updated_at
         record.updated_at = utc_now()
+        if durable is None:
+            durable = record.status != "running"
         try:
-            atomic_write_json(folder / media.RECORD_NAME, record.to_json())
+            atomic_write_json(folder / media.RECORD_NAME, record.to_json(), durable=durable)
         except OSError as exc:
             record.updated_at = previous
             raise write_error(exc, folder) from exc
         self._broken.pop(record.id, None)
-        self._index_write(lambda index: index.upsert([self._entry(record)]))
+        self._update_index(record)
 
     def load(self, run_id: str) -> RunRecord:
         """Read a run.
@@ -308,6 +333,7 @@ class RunStore:
         ids = run_folder_names(self.runs_dir)
         self._delete_folders([self.runs_dir / i for i in ids])
         self._broken.clear()
+        self._forget_batched()
         self._index_write(lambda index: index.clear())
         return len(ids)
 
@@ -385,6 +411,7 @@ class RunStore:
 
     def rebuild_index(self) -> int:
         """Re-read every run folder into an emptied index; returns the number indexed."""
+        self._forget_batched()
         self._index.clear()
         self._index_stale = False
         self._sync_index()
@@ -419,6 +446,28 @@ class RunStore:
         if not folder.is_dir():
             raise ConfigError("This run was deleted, so it cannot be saved.", detail=str(folder))
         return folder
+
+    def _update_index(self, record: RunRecord) -> None:
+        """Index a saved record now, or batch it while its row already says "running"."""
+        entry = self._entry(record)
+        if entry.status == "running" and record.id in self._live:
+            self._pending[record.id] = entry
+            return
+        self._pending.pop(record.id, None)
+        self._live.discard(record.id)
+        if self._index_write(lambda index: index.upsert([entry])) and entry.status == "running":
+            self._live.add(record.id)
+
+    def _flush_index(self) -> None:
+        """Write the batched index updates (one transaction)."""
+        if self._pending:
+            entries, self._pending = list(self._pending.values()), {}
+            self._index_write(lambda index: index.upsert(entries))
+
+    def _forget_batched(self) -> None:
+        """Drop batched updates: the index is about to be refilled from the run folders."""
+        self._pending.clear()
+        self._live.clear()
 
     def _entry(self, record: RunRecord) -> IndexEntry:
         thumb = self.folder(record.id) / media.THUMB_NAME
@@ -495,11 +544,17 @@ class RunStore:
                 trash_folder(folder)
                 gone.append(folder.name)
                 self._broken.pop(folder.name, None)
+                self._pending.pop(folder.name, None)
+                self._live.discard(folder.name)
         finally:
             self._index_write(lambda index: index.remove(gone))
 
     def _guard(self, action: Callable[[], _T]) -> _T:
-        """Run an index read; a corrupt index is replaced, rebuilt and the read retried."""
+        """Run an index read; a corrupt index is replaced, rebuilt and the read retried.
+
+        Batched updates are written first, so a read sees every saved run as it is.
+        """
+        self._flush_index()
         if self._index_stale:
             self._index_stale = False
             self._guard(self.rebuild_index)
@@ -511,17 +566,24 @@ class RunStore:
                     "The history could not be read. Close other copies of the app and retry.",
                     detail=f"{self.runs_dir / INDEX_NAME}: {exc}",
                 ) from exc
+            self._forget_batched()
             self._index.reopen_empty(exc)
             self._sync_index()
             return action()
 
-    def _index_write(self, action: Callable[[RunIndex], None]) -> None:
-        """Update the index; on failure the run files stay the truth and it is rebuilt later."""
+    def _index_write(self, action: Callable[[RunIndex], None]) -> bool:
+        """Update the index; on failure the run files stay the truth and it is rebuilt later.
+
+        Returns False when the update failed.
+        """
         try:
             action(self._index)
         except sqlite3.Error as exc:
             log.warning("the history index could not be updated (%s); it will be rebuilt", exc)
             self._index_stale = True
+            self._forget_batched()
+            return False
+        return True
 
 
 def _open_error(exc: OSError | sqlite3.Error, index_path: Path) -> ConfigError:
