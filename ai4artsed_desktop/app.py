@@ -90,7 +90,6 @@ def run_window(args: argparse.Namespace) -> int:
     gpu = gpu_mod.default_provider()
     logging_setup.log_banner(gpu_mod.describe(gpu.snapshot()))
 
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from .ui.sandbox_scheme import register_sandbox_scheme
@@ -106,24 +105,16 @@ def run_window(args: argparse.Namespace) -> int:
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "app" / "ai4artsed-desktop.svg")))
     app.setQuitOnLastWindowClosed(False)  # we quit ourselves, after the async shutdown
     outcome = _Outcome()
+    from .ui.qt_async import run_qt_loop
+
     try:
-        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-            runner.run(_main(args, paths, gpu, outcome))
+        run_qt_loop(app, _run_app(args, paths, gpu, outcome))
     finally:
         if isinstance(gpu, gpu_mod.NvmlProvider):
             gpu.close()
     log.info("Exit with code %d", outcome.exit_code)
     logging.shutdown()
     return outcome.exit_code
-
-
-async def _main(
-    args: argparse.Namespace, paths: AppPaths, gpu: gpu_mod.GpuProvider, outcome: _Outcome
-) -> None:
-    from .ui.qt_async import asyncgen_hooks
-
-    with asyncgen_hooks(asyncio.get_running_loop()):
-        await _run_app(args, paths, gpu, outcome)
 
 
 async def _run_app(

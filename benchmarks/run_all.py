@@ -26,6 +26,7 @@ BENCHMARKS = (
     "startup",
     "rss",
     "orchestration",
+    "first_preview",
     "loop_stall",
     "readiness",
     "completion",

@@ -43,3 +43,30 @@ def asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         yield
     finally:
         sys.set_asyncgen_hooks(*old)
+
+
+def run_qt_loop(app: Any, main: Awaitable[None]) -> None:
+    """Run ``main`` to its end on a qasync loop over ``app``, then close the loop.
+
+    One ``run_until_complete`` and no :class:`asyncio.Runner`: a second ``exec()`` of the
+    Qt loop after QtWebEngine has run (``Runner.close`` runs three) segfaults. Async
+    generators and the default thread pool are shut down inside the same run.
+    """
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    async def whole() -> None:
+        with asyncgen_hooks(loop):
+            try:
+                await main
+            finally:
+                await loop.shutdown_asyncgens()
+                await loop.shutdown_default_executor()
+
+    try:
+        loop.run_until_complete(whole())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
