@@ -7,32 +7,22 @@ a second): pytest-qt's ``qtbot`` and the ``qloop`` fixture are per test.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 
 from ai4artsed_desktop.backends.manager import BackendManager
-from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.events import RunResult
-from ai4artsed_desktop.paths import AppPaths, resources_dir
-from ai4artsed_desktop.pipeline.services import build_services
+from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
-from ai4artsed_desktop.store.runs import RunStore
 from ai4artsed_desktop.ui.i18n import Translator
-from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel
-from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
 from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
-from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer
 
-from .backend_helpers import START_TIMEOUT_MS
-from .helpers import run
+from .create_rig import Rig, create_rig
 
-CONTENT = load_content(resources_dir() / "configs")
 RUN_TIMEOUT_MS = 30_000
 CTRL = Qt.KeyboardModifier.ControlModifier
 # Chromium's start-up without GPU or display (the code sandbox, offscreen): it probes OpenGL,
@@ -47,16 +37,6 @@ pytestmark = pytest.mark.qt_log_ignore(
 )
 
 
-@dataclass
-class Rig:
-    page: CreatePage
-    panel: RunPanel
-    vm: RunViewModel
-    create: CreateViewModel
-    settings: SettingsViewModel
-    translator: Translator
-
-
 @pytest.fixture
 def rig(
     qtbot: Any,
@@ -65,38 +45,8 @@ def rig(
     demo_manager: BackendManager,
     translator: Translator,
 ) -> Iterator[Rig]:
-    store = RunStore(app_paths.runs_dir)
-    services = build_services(
-        backends=demo_manager,
-        content=CONTENT,
-        settings=lambda: demo_store.current,
-        store=store,
-        workflows_dir=resources_dir() / "workflows",
-    )
-    settings_vm = SettingsViewModel(demo_store, translator)
-    settings_vm.language_changed.connect(translator.set_language)  # as build_shell does
-    create_vm = CreateViewModel(CONTENT, settings_vm)
-    run_vm = RunViewModel(create_vm, settings_vm, services)
-    page = CreatePage(
-        create_vm,
-        translator,
-        resources_dir() / "icons" / "configs",
-        resources_dir() / "icons" / "app" / "rule.svg",
-        run_vm=run_vm,
-    )
-    qtbot.addWidget(page)
-    page.resize(1366, 768)
-    page.show()
-    qtbot.waitExposed(page)
-    assert page.run_panel is not None
-    try:
-        yield Rig(page, page.run_panel, run_vm, create_vm, settings_vm, translator)
-    finally:
-        run(qtbot, run_vm.shutdown(), timeout=START_TIMEOUT_MS)
-        run(qtbot, services.providers.aclose())
-        settings_vm.shutdown()
-        store.close()
-        gc.collect()
+    with create_rig(qtbot, app_paths, demo_store, demo_manager, translator) as built:
+        yield built
 
 
 def _wait_idle(qtbot: Any, vm: RunViewModel) -> RunPhase:
