@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +27,12 @@ CONTENT = load_content(resources_dir() / "configs")
 #: What the main window leaves a page at 1366 × 768 is less; the header and status bar
 #: take about 110 px, so the page must work at this height.
 PAGE_SIZE = (1366 - 200, 768 - 110)
+#: A 4K screen scaled to 200 % is 1920 × 1080 logical pixels. Qt's scale factor is fixed per
+#: process, so ``test_layout_on_a_scaled_4k_screen`` reruns this module's layout test in a
+#: child process with QT_SCALE_FACTOR=2.
+SCALED = os.environ.get("QT_SCALE_FACTOR") == "2"
+if SCALED:
+    PAGE_SIZE = (1920 - 200, 1080 - 110)
 
 
 @pytest.fixture
@@ -112,6 +122,7 @@ def test_generate_is_reachable_at_1366x768(
     assert settings_vm.set_value("ui.ui_mode", mode)
     panel = page.run_panel
     assert panel is not None
+    assert page.devicePixelRatioF() == (2.0 if SCALED else 1.0)
     assert page.minimumSizeHint().width() <= PAGE_SIZE[0]
     assert page.minimumSizeHint().height() <= PAGE_SIZE[1]
     scroll = page.findChild(QScrollArea, "runScroll")
@@ -134,3 +145,20 @@ def test_generate_is_reachable_at_1366x768(
     assert page.idea_edit.width() >= 250
     assert page.picker.view.height() >= 120
     assert not page.safety_label.visibleRegion().isEmpty()
+
+
+@pytest.mark.skipif(SCALED, reason="this is the child process itself")
+def test_layout_on_a_scaled_4k_screen(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_SCALE_FACTOR": "2", "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "reachable"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed" in result.stdout
