@@ -142,6 +142,30 @@ async def _answers(url: str) -> bool:
         return False
 
 
+#: Where each server says its version: method, path, JSON keys to the value (protocols.md).
+VERSION_ROUTES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "ollama": ("GET", "/api/version", ("version",)),
+    "comfyui": ("GET", "/system_stats", ("system", "comfyui_version")),
+    "swarmui": ("POST", "/API/GetNewSession", ("version",)),
+}
+
+
+async def server_version(name: str, base_url: str) -> str:
+    """The version a running server reports, or "" (not running, or no version given)."""
+    method, path, keys = VERSION_ROUTES[name]
+    try:
+        async with httpx.AsyncClient(timeout=1.5, trust_env=False) as client:
+            resp = await client.request(
+                method, base_url + path, json={} if method == "POST" else None
+            )
+        value: Any = resp.json() if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return ""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def _backend_url(name: str, settings: Settings) -> str:
     backend = getattr(settings, name)
     if backend.mode == "remote" and backend.url.strip():
@@ -162,8 +186,15 @@ async def _backend_checks(settings: Settings) -> list[Check]:
         *(_answers(urls[n] + probe_paths[n]) for n in names if detections[n].mode != "demo")
     )
     state = dict(zip([n for n in names if detections[n].mode != "demo"], running, strict=True))
+    up = [n for n in names if state.get(n)]
+    reported = dict(
+        zip(up, await asyncio.gather(*(server_version(n, urls[n]) for n in up)), strict=True)
+    )
     checks = [
-        _backend_check(detections[n], urls[n], state.get(n), _required(n, settings)) for n in names
+        _backend_check(
+            detections[n], urls[n], state.get(n), _required(n, settings), reported.get(n, "")
+        )
+        for n in names
     ]
     kohya = detections["kohya"]
     checks.append(
@@ -180,14 +211,16 @@ async def _backend_checks(settings: Settings) -> list[Check]:
 
 
 def _backend_check(
-    det: launchers.Detection, url: str, running: bool | None, required: bool
+    det: launchers.Detection, url: str, running: bool | None, required: bool, reported: str = ""
 ) -> Check:
     details: dict[str, Any] = {
         "mode": det.mode,
         "url": url,
         "where": det.where,
-        "version": det.version,
+        "version": reported or det.version,
+        "server_version": reported,
     }
+    with_version = f" (version {reported})" if reported else ""
     if det.mode == "demo":
         return Check(
             det.name, det.display_name, True, required, "demo simulator (no AI)", "", details
@@ -195,11 +228,11 @@ def _backend_check(
     details["running"] = bool(running)
     if det.mode == "remote":
         ok = det.found and bool(running)
-        summary = f"remote {url}: " + ("answers" if running else "does not answer")
+        summary = f"remote {url}: " + ("answers" + with_version if running else "does not answer")
         advice = det.advice or ("" if running else f"Check that the server at {url} is running.")
         return Check(det.name, det.display_name, ok, required, summary, advice, details)
     if running:
-        summary = f"running at {url}"
+        summary = f"running at {url}{with_version}"
         return Check(det.name, det.display_name, True, required, summary, "", details)
     if det.found:
         summary = f"installed ({det.where}); not running, starts when first needed"
