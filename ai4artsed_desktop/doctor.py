@@ -17,11 +17,11 @@ import httpx
 
 from .backends import launchers
 from .backends.comfyui import ComfyClient
-from .backends.http import normalize_base_url
+from .backends.http import answers_http, normalize_base_url, request_capped
 from .backends.swarmui import COMFY_DIRECT_PREFIX
 from .content.loader import load_content
 from .content.schema import ContentLibrary, OutputConfig, Route
-from .errors import AppError
+from .errors import AppError, BackendProtocolError
 from .paths import AppPaths, resources_dir
 from .pipeline.availability import MissingModel, describe_missing, missing_models
 from .settings import Settings
@@ -133,15 +133,6 @@ def _check_gpu(gpu: gpu_mod.GpuProvider, snap: gpu_mod.GpuSnapshot | None) -> Ch
     )
 
 
-async def _answers(url: str) -> bool:
-    """True when something serves HTTP at ``url`` (any status below 500)."""
-    try:
-        async with httpx.AsyncClient(timeout=1.5, trust_env=False) as client:
-            return (await client.get(url)).status_code < 500
-    except httpx.HTTPError:
-        return False
-
-
 #: Where each server says its version: method, path, JSON keys to the value (protocols.md).
 VERSION_ROUTES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "ollama": ("GET", "/api/version", ("version",)),
@@ -155,11 +146,12 @@ async def server_version(name: str, base_url: str) -> str:
     method, path, keys = VERSION_ROUTES[name]
     try:
         async with httpx.AsyncClient(timeout=1.5, trust_env=False) as client:
-            resp = await client.request(
-                method, base_url + path, json={} if method == "POST" else None
-            )
+            resp = await request_capped(
+                client, method, base_url + path, backend=name, what="version", limit=1024 * 1024,
+                json={} if method == "POST" else None,
+            )  # fmt: skip
         value: Any = resp.json() if resp.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError, BackendProtocolError):
         return ""
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
@@ -183,7 +175,11 @@ async def _backend_checks(settings: Settings) -> list[Check]:
     urls = {name: _backend_url(name, settings) for name in names}
     probe_paths = {name: launchers.PROBE_PATHS[name] for name in names}
     running = await asyncio.gather(
-        *(_answers(urls[n] + probe_paths[n]) for n in names if detections[n].mode != "demo")
+        *(
+            answers_http(urls[n] + probe_paths[n], wait_s=1.5)
+            for n in names
+            if detections[n].mode != "demo"
+        )
     )
     state = dict(zip([n for n in names if detections[n].mode != "demo"], running, strict=True))
     up = [n for n in names if state.get(n)]

@@ -54,7 +54,16 @@ from .comfyui_parsing import (
 )
 from .comfyui_tracker import RunTracker, failure_from
 from .comfyui_ws import WsChannel, WsItem, WsLost, WsReconnected
-from .http import LONG_TIMEOUT, json_object, make_client, parse_json, translate_errors
+from .http import (
+    LONG_TIMEOUT,
+    MAX_JSON_BYTES,
+    MAX_MEDIA_BYTES,
+    json_object,
+    make_client,
+    parse_json,
+    request_capped,
+    translate_errors,
+)
 
 log = logging.getLogger(__name__)
 BACKEND = "ComfyUI"
@@ -124,12 +133,21 @@ class ComfyClient:
     # ------------------------------------------------------------ HTTP plumbing
 
     async def _request(
-        self, method: str, path: str, *, limits: httpx.Timeout | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        limits: httpx.Timeout | None = None,
+        max_bytes: int = MAX_JSON_BYTES,
+        **kwargs: Any,
     ) -> httpx.Response:
         async with translate_errors(BACKEND):
             if limits is not None:
                 kwargs["timeout"] = limits
-            response = await self._http.request(method, self.prefix + path, **kwargs)
+            response = await request_capped(
+                self._http, method, self.prefix + path, backend=BACKEND, what=path,
+                limit=max_bytes, **kwargs,
+            )  # fmt: skip
         if response.status_code >= 400:
             raise BackendRequestError(
                 f"ComfyUI refused the request {path} (HTTP {response.status_code}).",
@@ -232,7 +250,9 @@ class ComfyClient:
         """
         check_output_file(file)
         params = {"filename": file.filename, "subfolder": file.subfolder, "type": file.type}
-        response = await self._request("GET", "/view", params=params, limits=LONG_TIMEOUT)
+        response = await self._request(
+            "GET", "/view", params=params, limits=LONG_TIMEOUT, max_bytes=MAX_MEDIA_BYTES
+        )
         return response.content
 
     async def download(self, file: OutputFile, dest_dir: Path) -> Path:
@@ -261,7 +281,10 @@ class ComfyClient:
     async def _submit(self, graph: dict[str, Any], prompt_id: str) -> str:
         body = {"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id}
         async with translate_errors(BACKEND):
-            response = await self._http.post(self.prefix + "/prompt", json=body)
+            response = await request_capped(
+                self._http, "POST", self.prefix + "/prompt", backend=BACKEND, what="/prompt",
+                json=body,
+            )  # fmt: skip
         if response.status_code == 400:
             try:
                 answer: Any = response.json()
@@ -303,8 +326,13 @@ class ComfyClient:
         inbox = self._ws.subscribe()
         submitted: str | None = None
         finished = False
+        chosen = prompt_id or str(uuid.uuid4())
         try:
-            submitted = await self._submit(graph, prompt_id or str(uuid.uuid4()))
+            try:
+                submitted = await self._submit(graph, chosen)
+            except BackendProtocolError:
+                submitted = chosen  # the answer broke off; the job may be queued all the same
+                raise
             yield JobQueued(submitted)
             tracker = RunTracker(submitted)
             while not tracker.done:

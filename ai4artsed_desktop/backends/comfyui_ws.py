@@ -20,6 +20,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from ..errors import AppError, BackendProtocolError, BackendUnavailable
 from .comfyui_parsing import WsMessage, WsPreview, parse_ws_binary, parse_ws_text
 
+#: The biggest frame we accept: previews are small; a whole image sent by a websocket
+#: save node is tens of MiB at most. A bigger one closes the socket (the run goes on by polling).
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+
 log = logging.getLogger(__name__)
 
 
@@ -103,8 +107,8 @@ class WsChannel:
     async def _connect(self) -> ClientConnection:
         try:
             return await connect(
-                self.url, max_size=None, open_timeout=5, ping_interval=20, ping_timeout=60,
-                proxy=None, compression=None,
+                self.url, max_size=MAX_FRAME_BYTES, open_timeout=5, ping_interval=20,
+                ping_timeout=60, proxy=None, compression=None,
             )  # fmt: skip
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise BackendUnavailable(

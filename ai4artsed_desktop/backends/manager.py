@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import httpx
-
 from ..events import BackendState, BackendStateChanged
 from ..paths import AppPaths
 from ..settings import BackendSettings, Settings
 from ..system.gpu import GpuProvider
 from . import launchers
 from .comfyui import ComfyClient
-from .http import normalize_base_url
+from .http import answers_http, normalize_base_url
 from .ollama import OllamaClient
 from .process import ProcessSupervisor
 from .process_types import LaunchSpec, Probe
@@ -92,11 +90,7 @@ def free_port() -> int:
 
 def _url_probe(url: str) -> Probe:
     async def probe() -> bool:
-        async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
-            try:
-                return (await client.get(url)).status_code < 500
-            except httpx.HTTPError:
-                return False
+        return await answers_http(url, wait_s=2.0)
 
     return probe
 

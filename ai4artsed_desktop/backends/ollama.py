@@ -14,9 +14,12 @@ from ..errors import BackendProtocolError, BackendRequestError, InsufficientReso
 from ..events import PullProgress, TextDelta, TextDone
 from .http import (
     LONG_TIMEOUT,
+    MAX_JSON_BYTES,
     QUICK_TIMEOUT,
     json_object,
     make_client,
+    read_capped,
+    request_capped,
     response_lines,
     translate_errors,
 )
@@ -87,8 +90,11 @@ class OllamaClient:
     async def health(self) -> bool:
         """True when ``GET /`` answers "Ollama is running"; False when unreachable."""
         try:
-            resp = await self._http.get("/", timeout=QUICK_TIMEOUT)
-        except httpx.HTTPError:
+            resp = await request_capped(
+                self._http, "GET", "/", backend=BACKEND, what="health", limit=64 * 1024,
+                timeout=QUICK_TIMEOUT,
+            )  # fmt: skip
+        except (httpx.HTTPError, BackendProtocolError):
             return False
         return resp.status_code == 200 and resp.text.strip() == _HEALTH_TEXT
 
@@ -120,9 +126,10 @@ class OllamaClient:
         """Delete an installed model from disk."""
         name = normalize_model_name(model)
         async with translate_errors(BACKEND):
-            resp = await self._http.request(
-                "DELETE", "/api/delete", json={"model": name}, timeout=QUICK_TIMEOUT
-            )
+            resp = await request_capped(
+                self._http, "DELETE", "/api/delete", backend=BACKEND, what="delete",
+                json={"model": name}, timeout=QUICK_TIMEOUT,
+            )  # fmt: skip
         if resp.status_code != 200:
             raise error_for_status(resp.status_code, resp.content, name, "/api/delete")
 
@@ -243,7 +250,7 @@ class OllamaClient:
             self._http.stream("POST", "/api/pull", json=payload) as resp,
         ):
             await _check_status(resp, "", "/api/pull")
-            async with response_lines(resp) as lines:
+            async with response_lines(resp, BACKEND) as lines:
                 async for line in lines:
                     if line.strip():
                         yield tracker.feed(json_object(line, BACKEND, "download progress"))
@@ -266,7 +273,9 @@ class OllamaClient:
         limits: httpx.Timeout = QUICK_TIMEOUT,
     ) -> dict[str, Any]:
         async with translate_errors(BACKEND):
-            resp = await self._http.request(method, path, json=body, timeout=limits)
+            resp = await request_capped(
+                self._http, method, path, backend=BACKEND, what=what, json=body, timeout=limits
+            )
         if resp.status_code != 200:
             raise error_for_status(resp.status_code, resp.content, model, path)
         return json_object(resp.content, BACKEND, what)
@@ -291,7 +300,7 @@ class OllamaClient:
             self._http.stream("POST", path, json=payload) as resp,
         ):
             await _check_status(resp, model, path)
-            async with response_lines(resp) as lines:
+            async with response_lines(resp, BACKEND) as lines:
                 async for line in lines:
                     if not line.strip():
                         continue
@@ -307,7 +316,8 @@ class OllamaClient:
 
 async def _check_status(resp: httpx.Response, model: str, path: str) -> None:
     if resp.status_code != 200:
-        raise error_for_status(resp.status_code, await resp.aread(), model, path)
+        body = await read_capped(resp, MAX_JSON_BYTES, BACKEND, path)
+        raise error_for_status(resp.status_code, body, model, path)
 
 
 def _payload(

@@ -19,7 +19,16 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import AppError, BackendProtocolError, BackendRequestError
-from .http import LONG_TIMEOUT, make_client, normalize_base_url, parse_json, translate_errors
+from .http import (
+    LONG_TIMEOUT,
+    MAX_MEDIA_BYTES,
+    QUICK_TIMEOUT,
+    make_client,
+    normalize_base_url,
+    parse_json,
+    request_capped,
+    translate_errors,
+)
 from .swarmui_frames import WsError
 from .swarmui_parsing import (
     BACKEND,
@@ -105,10 +114,10 @@ class SwarmClient:
     async def _post(self, route: str, body: dict[str, Any], long_running: bool) -> tuple[int, Any]:
         """POST one API call; returns (status, decoded JSON). Non-JSON answers raise."""
         async with translate_errors(BACKEND):
-            if long_running:
-                response = await self._http.post(f"/API/{route}", json=body, timeout=LONG_TIMEOUT)
-            else:
-                response = await self._http.post(f"/API/{route}", json=body)
+            response = await request_capped(
+                self._http, "POST", f"/API/{route}", backend=BACKEND, what=route, json=body,
+                timeout=LONG_TIMEOUT if long_running else QUICK_TIMEOUT,
+            )  # fmt: skip
         content_type = response.headers.get("content-type", "")
         if "json" not in content_type:
             raise BackendProtocolError(
@@ -230,7 +239,10 @@ class SwarmClient:
             return decode_data_url(path)[0]
         url_path = view_url_path(path)
         async with translate_errors(BACKEND):
-            response = await self._http.get(url_path)
+            response = await request_capped(
+                self._http, "GET", url_path, backend=BACKEND, what="image",
+                limit=MAX_MEDIA_BYTES,
+            )  # fmt: skip
         if response.status_code == 200:
             return response.content
         if response.status_code in (400, 401, 403, 404):

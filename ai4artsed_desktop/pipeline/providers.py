@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..backends.http import LONG_TIMEOUT, response_lines, translate_errors
+from ..backends.http import (
+    LONG_TIMEOUT,
+    MAX_JSON_BYTES,
+    read_capped,
+    response_lines,
+    translate_errors,
+)
 from ..backends.ollama import OllamaClient
 from ..backends.ollama_parse import ThinkSplitter
 from ..content.schema import Provider
@@ -221,10 +227,11 @@ class OpenAICompatibleProvider:
                 self._http.stream("POST", url, json=body, headers=headers) as resp,
             ):
                 if resp.status_code != 200:
-                    raise _status_error(self._label, model, resp.status_code, await resp.aread())
+                    answer = await read_capped(resp, MAX_JSON_BYTES, self._label, "error")
+                    raise _status_error(self._label, model, resp.status_code, answer)
                 assembler = _ChunkAssembler(self._label, model)
                 async with (
-                    response_lines(resp) as lines,
+                    response_lines(resp, self._label) as lines,
                     contextlib.aclosing(_sse_data(lines)) as payloads,
                 ):
                     async for data in payloads:

@@ -237,6 +237,8 @@ async def answer_stream(
                 return await out.finish()
             if index == min(2, len(pieces) - 1) and fault == "drop_midstream":
                 return out.drop()
+            if index == min(2, len(pieces) - 1) and fault == "huge_line":
+                return await out.endless_line()
             if token_delay:
                 await asyncio.sleep(token_delay)
             thinking = piece if kind == "thinking" else ""

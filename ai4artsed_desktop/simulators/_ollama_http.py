@@ -13,8 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
+from .hostile import hang_up, write_endless
+
 VERSION = "0.12.6"
-FAULT_MODES = frozenset({"error_midstream", "http500", "http503", "drop_midstream", "hang"})
+FAULT_MODES = frozenset(
+    {"error_midstream", "http500", "http503", "drop_midstream", "huge_line", "hang"}
+)
 _JSON_CT = "application/json; charset=utf-8"
 
 
@@ -147,11 +151,16 @@ class NdjsonStream:
         await self.response.write_eof()
         return self.response
 
+    async def endless_line(self) -> web.StreamResponse:
+        """Start a line that never ends (fault injection): a client must cap line length."""
+        if not self.response.prepared:
+            await self.response.prepare(self.request)
+        await write_endless(self.response, b'{"response": "', b"la ")
+        return self.response
+
     def drop(self) -> web.StreamResponse:
         """Cut the connection mid-body (fault injection)."""
-        transport = self.request.transport
-        if transport is not None:
-            transport.abort()
+        hang_up(self.request)
         return self.response
 
 

@@ -6,11 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: ``execution_error``/``hang``: at a node (any node when none is named); ``close_ws_midrun``
-#: and ``malformed_ws``: at the sampler's middle step; ``http500``/``malformed``: HTTP
-#: answers (optionally only for ``path``), a 500 or truncated JSON.
+#: and ``malformed_ws``: at the sampler's middle step; ``http500``/``malformed``/``huge``/
+#: ``truncated``: HTTP answers (optionally only for ``path``): a 500, cut-off JSON text, an
+#: endless body, or the real answer with its connection closed halfway.
 FAULT_MODES = frozenset(
-    {"execution_error", "close_ws_midrun", "hang", "http500", "malformed", "malformed_ws"}
-)
+    {
+        "execution_error", "close_ws_midrun", "hang", "http500", "malformed", "malformed_ws",
+        "huge", "truncated",
+    }
+)  # fmt: skip
 
 
 @dataclass

@@ -179,7 +179,7 @@ def save_path(
                 and name[len(stem) : len(stem) + 1] == "_"
             ):
                 digits = tail.split("_")[0]
-                if digits.isdigit():
+                if digits.isdecimal():
                     counter = max(counter, int(digits) + 1)
     folder.mkdir(parents=True, exist_ok=True)
     return folder, stem, counter, subfolder

@@ -23,6 +23,7 @@ from .comfy_hub import SERVER_FEATURES, Hub
 from .comfy_registry import FOLDERS, Folders, object_info
 from .comfy_settings import FRONTEND_VERSION, VERSION, log
 from .comfy_validation import validate_prompt
+from .hostile import cut_off, endless_body
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MODEL_FOLDER_NAMES = (
@@ -88,6 +89,14 @@ def fault_guard(faults: Faults) -> Middleware:
                 return web.Response(status=500, text=text)
             if faults.take("malformed", path=path) is not None:
                 return web.Response(text='{"prompt_id": "', content_type="application/json")
+            if faults.take("huge", path=path) is not None:
+                return await endless_body(request)
+            if faults.take("truncated", path=path) is not None:
+                answer = await handler(request)
+                if isinstance(answer, web.Response) and isinstance(answer.body, bytes):
+                    kind = answer.content_type
+                    return await cut_off(request, answer.body, content_type=kind)
+                return answer
         return await handler(request)
 
     return guard

@@ -26,7 +26,8 @@ Fault injection, only with ``FAKE_CONTROL=1`` (the real routes never change shap
   requests (generate, chat with a prompt, pull). Modes: ``http500`` and ``http503`` (error
   status before any output), ``error_midstream`` (an ``{"error": ...}`` line after two
   chunks and no ``done`` line; a 500 for ``stream: false``), ``drop_midstream`` (the
-  connection is cut after two chunks) and ``hang`` (no answer until the client leaves).
+  connection is cut after two chunks), ``huge_line`` (after two chunks a line that never
+  ends; streams only) and ``hang`` (no answer until the client leaves).
 * ``FAKE_OLLAMA_FAULT=M`` / ``FAKE_OLLAMA_FAULT_COUNT=N`` arm a fault at start-up.
 * ``GET /__fake__/stats``: counters ``requests``, ``disconnects`` (clients that left
   mid-stream), ``loads`` and ``aborted_loads``.

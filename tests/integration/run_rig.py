@@ -7,6 +7,7 @@ at teardown.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
@@ -112,3 +113,12 @@ async def make_rig(
 async def collect(session: RunSession, until: Stage | None = None) -> list[RunEvent]:
     async with aclosing(session.advance(until)) as events:
         return [event async for event in events]
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], deadline_s: float = 10.0) -> None:
+    """Poll ``check`` until it is true; fail after ``deadline_s``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_s
+    while not await check():
+        assert loop.time() < deadline, "condition not reached before the deadline"
+        await asyncio.sleep(0.02)

@@ -14,7 +14,7 @@ import pytest
 
 from ai4artsed_desktop.events import RunFailed, RunProgress, RunResult, Stage, StageText
 from ai4artsed_desktop.store import runs as runs_mod
-from tests.integration.run_rig import RigFactory, collect
+from tests.integration.run_rig import RigFactory, collect, wait_until
 
 
 @pytest.mark.asyncio
@@ -70,6 +70,8 @@ async def test_websocket_dropped_mid_run_still_finishes(make_rig: RigFactory) ->
         ("malformed", "/prompt"),
         ("malformed", "/object_info/CheckpointLoaderSimple"),
         ("http500", "/prompt"),
+        ("huge", "/object_info/CheckpointLoaderSimple"),
+        ("truncated", "/object_info/CheckpointLoaderSimple"),
     ],
 )
 async def test_bad_comfyui_answer_is_a_clear_failure(
@@ -84,6 +86,46 @@ async def test_bad_comfyui_answer_is_a_clear_failure(
     assert failed.stage is Stage.generation
     assert "ComfyUI" in failed.message
     assert rig.run_json(session)["status"] == "failed"
+
+
+@pytest.mark.asyncio
+async def test_comfyui_answer_to_the_job_cut_off_cancels_the_job(make_rig: RigFactory) -> None:
+    rig = await make_rig(comfy_env={"FAKE_COMFY_STEP_MS": "50"})
+    rig.comfy.fault("truncated", path="/prompt")
+    session = rig.session(level="adult")
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed), failed
+    assert failed.stage is Stage.generation
+    assert "ComfyUI" in failed.message
+    assert "broke off" in failed.message
+    assert rig.run_json(session)["status"] == "failed"
+    # ComfyUI queued the job before the answer broke: the client took it back.
+    async with httpx.AsyncClient(base_url=rig.comfy.base_url, trust_env=False) as http:
+
+        async def queue_empty() -> bool:
+            queue = (await http.get("/queue")).json()
+            return queue == {"queue_running": [], "queue_pending": []}
+
+        await wait_until(queue_empty)
+        history = (await http.get("/history")).json()
+    assert [entry["status"]["status_str"] for entry in history.values()] == ["error"]
+
+
+@pytest.mark.asyncio
+async def test_llm_line_without_end_fails_the_stage_clearly(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    rig.ollama.fault("huge_line")
+    session = rig.session(level="adult")
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed), failed
+    assert failed.stage is Stage.interception
+    assert "Ollama" in failed.message
+    assert "larger" in failed.message
+    record = rig.run_json(session)
+    assert record["status"] == "failed"
+    assert record["inputs"]["idea"] == session.request.idea
 
 
 @pytest.mark.asyncio

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from ai4artsed_desktop.backends.ollama import OllamaClient
 from ai4artsed_desktop.errors import (
@@ -23,6 +22,7 @@ from ai4artsed_desktop.errors import (
 from ai4artsed_desktop.events import PullProgress, TextDelta, TextDone
 
 from .conftest import OllamaSim
+from .hostile_server import body, hostile_server, ndjson
 
 IDEA = [
     {"role": "system", "content": "Rules: fairy tale, castles, dragons"},
@@ -300,44 +300,6 @@ async def test_early_exit_closes_the_stream(ollama_sim_factory: Any) -> None:
 # ------------------------------------------------------------------ malformed answers
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@asynccontextmanager
-async def bad_server(routes: dict[str, Handler]) -> AsyncIterator[str]:
-    app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_route("*", path, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
-def ndjson(*lines: str) -> Handler:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        await resp.prepare(request)
-        for line in lines:
-            await resp.write(line.encode() + b"\n")
-        await resp.write_eof()
-        return resp
-
-    return handler
-
-
-def body(text: str, status: int = 200) -> Handler:
-    async def handler(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=text, status=status)
-
-    return handler
-
-
 CHUNK = '{"model":"m:latest","response":"Hi","done":false}'
 
 
@@ -354,7 +316,10 @@ CHUNK = '{"model":"m:latest","response":"Hi","done":false}'
     ],
 )
 async def test_malformed_generate_stream(lines: tuple[str, ...]) -> None:
-    async with bad_server({"/api/generate": ndjson(*lines)}) as url, OllamaClient(url) as client:
+    async with (
+        hostile_server({"/api/generate": ndjson(*lines)}) as url,
+        OllamaClient(url) as client,
+    ):
         with pytest.raises(BackendProtocolError):
             await collect(client.generate("m", "hi"))
 
@@ -371,7 +336,7 @@ async def test_malformed_generate_stream(lines: tuple[str, ...]) -> None:
     ],
 )
 async def test_malformed_simple_answers(path: str, text: str) -> None:
-    async with bad_server({path: body(text)}) as url, OllamaClient(url) as client:
+    async with hostile_server({path: body(text)}) as url, OllamaClient(url) as client:
         call = {"/api/tags": client.tags, "/api/ps": client.ps, "/api/version": client.version}
         with pytest.raises(BackendProtocolError):
             await call[path]()
@@ -380,7 +345,7 @@ async def test_malformed_simple_answers(path: str, text: str) -> None:
 @pytest.mark.asyncio
 async def test_missing_route_is_protocol_error() -> None:
     routes = {"/api/chat": body("404 page not found", 404)}
-    async with bad_server(routes) as url, OllamaClient(url) as client:
+    async with hostile_server(routes) as url, OllamaClient(url) as client:
         with pytest.raises(BackendProtocolError):
             await collect(client.chat("m", IDEA))
         assert not await client.health()
@@ -389,6 +354,6 @@ async def test_missing_route_is_protocol_error() -> None:
 @pytest.mark.asyncio
 async def test_pull_without_success_is_protocol_error() -> None:
     routes = {"/api/pull": ndjson('{"status":"pulling manifest"}')}
-    async with bad_server(routes) as url, OllamaClient(url) as client:
+    async with hostile_server(routes) as url, OllamaClient(url) as client:
         with pytest.raises(BackendProtocolError):
             await collect(client.pull("m"))
