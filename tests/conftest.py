@@ -14,8 +14,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ai4artsed_desktop.paths import AppPaths
+
+# Property tests are deterministic by default (the same examples on every run and in CI);
+# HYPOTHESIS_PROFILE=explore draws new random examples, many more of them, to hunt for bugs.
+hypothesis_settings.register_profile("default", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("explore", derandomize=False, deadline=None, max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parent.parent
 
