@@ -68,7 +68,7 @@ def parse_duration(text: str) -> float | None:
         return None
     seconds = 0.0
     for part in text.split(":"):
-        if not part.isdigit():
+        if not part.isdecimal():
             return None
         seconds = seconds * 60 + int(part)
     return seconds

@@ -2,10 +2,12 @@
 
 The trainer (kohya sd-scripts, or its simulator) runs as a one-shot child of a
 :class:`~ai4artsed_desktop.backends.process.ProcessSupervisor` in its own process group, so
-``stop()`` kills the whole tree (``accelerate launch`` and the Python trainer under it). Its
-output goes to ``kohya.log`` (through the supervisor), to ``<project>/logs/train.log`` and
-through :class:`~.progress.ProgressParser` into events. Success means the final
-``<output_name>.safetensors`` exists: exit 0 alone is not success (protocols.md 4.7).
+``stop()`` kills the whole tree (``accelerate launch`` and the Python trainer under it); a
+watchdog (:mod:`.guard`) kills that tree when the app itself is killed. Its output goes to
+``kohya.log`` (through the supervisor), to ``<project>/logs/train.log`` and through
+:class:`~.progress.ProgressParser` into events. Success means exit 0, the trainer's
+``model saved.`` line and the final ``<output_name>.safetensors``: exit 0 alone is not success,
+and neither is a final file left over from an earlier, interrupted run (protocols.md 4.7).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..system.gpu import GpuProvider
 from . import config
 from .dataset import IMAGE_EXTENSIONS
 from .events import TrainingEvent, TrainingFailed, TrainingFinished, TrainingLog, TrainingStarted
+from .guard import guarded
 from .loras import TrainedLora, delete_lora, install_lora, list_loras, read_lora
 from .models import (
     SD3_TEXT_ENCODERS,
@@ -60,6 +63,7 @@ class _Plan:
 
     project: TrainingProject
     argv: tuple[str, ...]
+    python: Path
     script: Path
     preset: VramPreset
     steps: int
@@ -228,7 +232,8 @@ class TrainingService:
         batch = knobs.get("train_batch_size", 1)
         epochs = knobs.get("max_train_epochs", 10)
         steps = math.ceil(images / max(1, int(batch))) * int(epochs)
-        return _Plan(project, argv, script, preset, steps)
+        python = config.trainer_python(settings)
+        return _Plan(project, argv, python, script, preset, steps)
 
     def _with_encoders(self, project: TrainingProject) -> TrainingProject:
         if not project.base_model.is_file():
@@ -267,7 +272,9 @@ class TrainingService:
         parser = ProgressParser()
         queue: asyncio.Queue[ParsedEvent | None] = asyncio.Queue()
         project.log_dir.mkdir(parents=True, exist_ok=True)
-        with (project.log_dir / "train.log").open("a", encoding="utf-8") as log_file:
+        # Line-buffered: what the trainer printed survives an app that is killed mid-run.
+        train_log = project.log_dir / "train.log"
+        with train_log.open("a", encoding="utf-8", buffering=1) as log_file:
             remove = supervisor.add_line_listener(self._listener(parser, queue, log_file))
             self._supervisor, self._parser = supervisor, parser
             waiter: asyncio.Task[None] | None = None
@@ -305,7 +312,7 @@ class TrainingService:
         return LaunchSpec(
             name="kohya",
             display_name=DISPLAY_NAMES["kohya"],
-            argv=plan.argv,
+            argv=guarded(plan.python, plan.argv),
             cwd=plan.script.parent,
             env=config.trainer_env(),
             port=None,
@@ -342,7 +349,7 @@ class TrainingService:
         log.info("training %s ended: %s", project.name, outcome.summary())
         if self._stop_requested:
             return stopped(parser.checkpoints)
-        if outcome.ok and project.final_output.is_file():
+        if outcome.ok and parser.done and project.final_output.is_file():
             try:
                 lora = await asyncio.to_thread(
                     install_lora,
