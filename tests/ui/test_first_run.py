@@ -79,6 +79,16 @@ def test_fresh_start_walks_through_to_create_with_demo_when_nothing_is_found(
     assert page.demo_help.text().startswith("No AI program was found")
     assert "ollama.com" in page.rows["ollama"].status.text()
     assert page.gpu_label.text().startswith("No NVIDIA graphics card")
+    examples = {
+        name: row.url_edit.placeholderText()
+        for name, row in page.rows.items()
+        if row.url_edit is not None
+    }
+    assert examples == {
+        "ollama": "or server address, e.g. http://school-server:11434",
+        "comfyui": "or server address, e.g. http://school-server:8188",
+        "swarmui": "or server address, e.g. http://school-server:7801",
+    }
     page.finish_button.click()
     assert window.assistant is None
     assert not window.nav.isHidden()

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ...backends.launchers import Detection, detect
+from ...backends.launchers import DEFAULT_PORTS, Detection, detect
 from ...settings import Settings
 from ...system.gpu import GpuProvider, GpuSnapshot
 from ...tasks import TaskRegistry
@@ -95,6 +95,11 @@ class FirstRunViewModel(QObject):
         """Set the program or folder of ``name`` (as "Browse…" found it); detects again."""
         self.locations[name] = value.strip()
         self.detect()
+
+    @staticmethod
+    def default_port(name: str) -> int:
+        """The port ``name`` listens on unless told otherwise (for example addresses)."""
+        return DEFAULT_PORTS[name]
 
     def set_url(self, name: str, value: str) -> None:
         """Set the server URL of ``name`` (empty = start it on this computer); detects again."""
