@@ -106,6 +106,23 @@ def test_the_default_output_follows_the_chosen_config(
     assert run_vm.selected_output_id == "sd15"
 
 
+def test_the_students_output_choice_survives_a_new_rule_that_supports_it(
+    run_vm: RunViewModel, create_vm: CreateViewModel
+) -> None:
+    create_vm.choose_config("p5_listifier")
+    assert run_vm.selected_output_id == "p5js"  # no choice yet: the rule's default
+    assert run_vm.select_output("sd15")
+    universal = next(c for c in CONTENT.interceptions.values() if not c.outputs)
+    assert universal.default_output != "sd15"
+    create_vm.choose_config(universal.id)
+    assert run_vm.selected_output_id == "sd15"  # kept
+    narrow = next(
+        c for c in CONTENT.interceptions.values() if c.outputs and "sd15" not in c.outputs
+    )
+    create_vm.choose_config(narrow.id)
+    assert run_vm.selected_output_id == narrow.default_output  # sd15 does not fit that rule
+
+
 def test_picker_greys_out_what_cannot_run_with_the_reason(
     panel: RunPanel, run_vm: RunViewModel, settings_vm: SettingsViewModel
 ) -> None:

@@ -161,6 +161,8 @@ class RunViewModel(QObject):
         self._last_result: RunResult | None = None
         self._choices = output_choices(create_vm.content, settings_vm.current)
         self._selected = self._default_output()
+        # The student picked the output: a new rule keeps it when it supports it.
+        self._pinned = False
         self._bindings = [
             Binding(settings_vm.settings_changed, self._on_settings_changed),
             Binding(create_vm.selected_config_id_changed, self._on_config_changed),
@@ -231,10 +233,15 @@ class RunViewModel(QObject):
         return stage in self._edits
 
     # ------------------------------------------------------------------ actions
-    def select_output(self, output_id: str) -> bool:
-        """Select a runnable output; False (nothing changes) for any other."""
+    def select_output(self, output_id: str, *, by_user: bool = True) -> bool:
+        """Select a runnable output; False (nothing changes) for any other.
+
+        A choice ``by_user`` stays when another rule is chosen (if that rule supports it);
+        otherwise each rule brings its own default output.
+        """
         if self._choice(output_id) is None:
             return False
+        self._pinned = by_user
         if output_id != self._selected:
             self._selected = output_id
             self.selected_output_changed.emit(output_id)
@@ -528,5 +535,7 @@ class RunViewModel(QObject):
             self._reselect(prefer_default=False)
 
     def _on_config_changed(self, _config_id: str) -> None:
-        self._reselect(prefer_default=True)
+        config = self._create.selected_config
+        keep = self._pinned and config is not None and config.supports(self._selected)
+        self._reselect(prefer_default=not keep)
         self._sync_params()

@@ -106,7 +106,9 @@ class OutputPicker(QWidget):
     def _select(self, output_id: str) -> None:
         # An output the lesson does not allow: take the first allowed one that can run.
         blocked = bool(self._allowed) and output_id not in self._allowed
-        if blocked and any(self._vm.select_output(allowed) for allowed in self._allowed):
+        if blocked and any(
+            self._vm.select_output(allowed, by_user=False) for allowed in self._allowed
+        ):
             return
         item = self.item_for(output_id)
         if item is not None and item is not self.list.currentItem():
