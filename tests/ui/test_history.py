@@ -153,6 +153,31 @@ def test_model_passes_qtmodeltester_while_paging_and_loading_thumbnails(
     qtmodeltester.check(model)
 
 
+def test_tiles_of_runs_without_a_result_say_why(
+    vm: HistoryViewModel, qtbot: Any, run_store: RunStore, translator: Translator
+) -> None:
+    ended = {}
+    for n, status in enumerate(("done", "blocked", "failed", "cancelled")):
+        record = _make_run(run_store, n, image=False, output_id="sd15")
+        record.status = status
+        run_store.save(record)
+        ended[status] = record.id
+    model = HistoryListModel(vm, translator)
+    _loaded(qtbot, vm)
+
+    def tiles() -> dict[str, Any]:
+        rows = {model.index(r).data(RunIdRole): model.index(r) for r in range(model.rowCount())}
+        return {s: rows[i].data(Qt.ItemDataRole.DecorationRole).toImage() for s, i in ended.items()}
+
+    english = tiles()
+    assert len({bytes(image.constBits()) for image in english.values()}) == 4  # all differ
+    translator.set_language("de")
+    german = tiles()
+    assert german["done"] == english["done"]  # a plain mark: no words on it
+    for status in ("blocked", "failed", "cancelled"):
+        assert german[status] != english[status]  # the status word is translated
+
+
 def test_search_and_filters_narrow_the_grid(
     vm: HistoryViewModel, qtbot: Any, filled: list[RunRecord], run_store: RunStore
 ) -> None:

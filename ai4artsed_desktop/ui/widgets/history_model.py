@@ -51,6 +51,8 @@ STATUS_KEYS = {
 }
 #: What stands in for a missing thumbnail, by media kind.
 _KIND_MARKS = {"audio": "♪", "music": "♫", "code": "</>", "image": "…", "": "–"}
+#: Runs that ended without a result show why on their tile: a sign and the status word.
+_STATUS_MARKS = {"blocked": "⊘", "failed": "!", "cancelled": "■", "running": "…"}
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -68,7 +70,8 @@ def _read_thumbnail(path: Path) -> QImage:
     )
 
 
-def _mark_pixmap(mark: str) -> QPixmap:
+def _mark_pixmap(mark: str, caption: str = "") -> QPixmap:
+    """A plain tile with a big sign and, below it, an optional caption (word-wrapped)."""
     pixmap = QPixmap(THUMB_SIDE, THUMB_SIDE)
     pixmap.fill(QColor("#e7e4dc"))
     painter = QPainter(pixmap)
@@ -77,7 +80,15 @@ def _mark_pixmap(mark: str) -> QPixmap:
         font.setPixelSize(THUMB_SIDE // 4)
         painter.setFont(font)
         painter.setPen(QColor("#6b665c"))
-        painter.drawText(QRect(0, 0, THUMB_SIDE, THUMB_SIDE), Qt.AlignmentFlag.AlignCenter, mark)
+        sign_box = QRect(0, 0, THUMB_SIDE, THUMB_SIDE * 2 // 3 if caption else THUMB_SIDE)
+        painter.drawText(sign_box, Qt.AlignmentFlag.AlignCenter, mark)
+        if caption:
+            font.setPixelSize(max(11, THUMB_SIDE // 12))
+            painter.setFont(font)
+            margin = THUMB_SIDE // 12
+            text_box = QRect(margin, sign_box.height(), THUMB_SIDE - 2 * margin, THUMB_SIDE // 3)
+            flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+            painter.drawText(text_box, int(flags) | int(Qt.TextFlag.TextWordWrap), caption)
     finally:
         painter.end()
     return pixmap
@@ -205,6 +216,9 @@ class HistoryListModel(QAbstractListModel):
         if cached is not None:
             self._cache.move_to_end(run.id)
             return cached
+        if run.thumbnail is None and run.status in _STATUS_MARKS:
+            caption = self._tr.tr(STATUS_KEYS[run.status])
+            return self._mark(_STATUS_MARKS[run.status], caption)
         if run.thumbnail is None or run.id in self._failed:
             return self._mark(_KIND_MARKS.get(run.media_kind, "–"))
         if run.id not in self._queue:
@@ -213,10 +227,11 @@ class HistoryListModel(QAbstractListModel):
                 self._worker = self._tasks.spawn(self._load_queue(), name="history-thumbs")
         return self._mark(_KIND_MARKS["image"])
 
-    def _mark(self, mark: str) -> QPixmap:
-        if mark not in self._marks:
-            self._marks[mark] = _mark_pixmap(mark)
-        return self._marks[mark]
+    def _mark(self, mark: str, caption: str = "") -> QPixmap:
+        key = f"{mark}\n{caption}"
+        if key not in self._marks:
+            self._marks[key] = _mark_pixmap(mark, caption)
+        return self._marks[key]
 
     async def _load_queue(self) -> None:
         try:
