@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from ai4artsed_desktop.backends.manager import BackendManager
 from ai4artsed_desktop.content.loader import load_content
-from ai4artsed_desktop.events import Stage
+from ai4artsed_desktop.events import RunFailed, Stage
 from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.pipeline.runner import RunEvent, RunRequest, RunServices, RunSession
 from ai4artsed_desktop.pipeline.services import build_services
@@ -113,6 +113,17 @@ async def make_rig(
 async def collect(session: RunSession, until: Stage | None = None) -> list[RunEvent]:
     async with aclosing(session.advance(until)) as events:
         return [event async for event in events]
+
+
+async def run_to_failure(rig: Rig, stage: Stage, **request: Any) -> tuple[RunSession, RunFailed]:
+    """Run a session to its end; it must fail at ``stage`` with a saved "failed" record."""
+    session = rig.session(**request)
+    events = await collect(session)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed), failed
+    assert failed.stage is stage, failed
+    assert rig.run_json(session)["status"] == "failed"
+    return session, failed
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], deadline_s: float = 10.0) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from ai4artsed_desktop.events import RunFailed, RunProgress, RunResult, Stage, StageText
 from ai4artsed_desktop.store import runs as runs_mod
-from tests.integration.run_rig import RigFactory, collect, wait_until
+from tests.integration.run_rig import RigFactory, collect, run_to_failure, wait_until
 
 
 @pytest.mark.asyncio
@@ -79,27 +79,17 @@ async def test_bad_comfyui_answer_is_a_clear_failure(
 ) -> None:
     rig = await make_rig()
     rig.comfy.fault(mode, path=path, count=20)
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed), failed
-    assert failed.stage is Stage.generation
+    _, failed = await run_to_failure(rig, Stage.generation, level="adult")
     assert "ComfyUI" in failed.message
-    assert rig.run_json(session)["status"] == "failed"
 
 
 @pytest.mark.asyncio
 async def test_comfyui_answer_to_the_job_cut_off_cancels_the_job(make_rig: RigFactory) -> None:
     rig = await make_rig(comfy_env={"FAKE_COMFY_STEP_MS": "50"})
     rig.comfy.fault("truncated", path="/prompt")
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed), failed
-    assert failed.stage is Stage.generation
+    _, failed = await run_to_failure(rig, Stage.generation, level="adult")
     assert "ComfyUI" in failed.message
     assert "broke off" in failed.message
-    assert rig.run_json(session)["status"] == "failed"
     # ComfyUI queued the job before the answer broke: the client took it back.
     async with httpx.AsyncClient(base_url=rig.comfy.base_url, trust_env=False) as http:
 
@@ -116,11 +106,7 @@ async def test_comfyui_answer_to_the_job_cut_off_cancels_the_job(make_rig: RigFa
 async def test_llm_line_without_end_fails_the_stage_clearly(make_rig: RigFactory) -> None:
     rig = await make_rig()
     rig.ollama.fault("huge_line")
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed), failed
-    assert failed.stage is Stage.interception
+    session, failed = await run_to_failure(rig, Stage.interception, level="adult")
     assert "Ollama" in failed.message
     assert "larger" in failed.message
     record = rig.run_json(session)
@@ -132,12 +118,7 @@ async def test_llm_line_without_end_fails_the_stage_clearly(make_rig: RigFactory
 async def test_llm_connection_dropped_mid_answer(make_rig: RigFactory) -> None:
     rig = await make_rig()
     rig.ollama.fault("drop_midstream")
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed)
-    assert failed.stage is Stage.interception
-    assert rig.run_json(session)["status"] == "failed"
+    await run_to_failure(rig, Stage.interception, level="adult")
 
 
 @pytest.mark.asyncio
@@ -150,11 +131,7 @@ async def test_disk_full_while_saving_media_keeps_the_record_readable(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(runs_mod, "atomic_write_bytes", full)
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed)
-    assert failed.stage is Stage.generation
+    session, failed = await run_to_failure(rig, Stage.generation, level="adult")
     assert "full" in failed.message.lower()
     record = json.loads((rig.store.folder(session.run_id) / "run.json").read_text("utf-8"))
     assert record["status"] == "failed"

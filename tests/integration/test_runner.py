@@ -25,7 +25,7 @@ from ai4artsed_desktop.events import (
 from ai4artsed_desktop.pipeline.lora import LoraSpec
 from ai4artsed_desktop.pipeline.runner import RunEvent, RunSession
 from ai4artsed_desktop.settings import ModelRoles
-from tests.integration.run_rig import CONTENT, IDEA, RigFactory, collect
+from tests.integration.run_rig import CONTENT, IDEA, RigFactory, collect, run_to_failure
 
 
 def stage_texts(events: list[RunEvent], stage: Stage) -> str:
@@ -280,11 +280,7 @@ async def test_local_only_refuses_a_cloud_model_before_any_request(
 ) -> None:
     roles = dataclasses.replace(ModelRoles(), interception="mistral/mistral-large-latest")
     rig = await make_rig(roles=roles)
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed)
-    assert failed.stage is Stage.interception
+    session, failed = await run_to_failure(rig, Stage.interception, level="adult")
     assert "local-only" in failed.message
     assert rig.run_json(session)["status"] == "failed"
 
@@ -298,11 +294,7 @@ async def test_llm_error_mid_stream_fails_the_stage_and_keeps_the_record(
 ) -> None:
     rig = await make_rig()
     rig.ollama.fault("error_midstream")
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed)
-    assert failed.stage is Stage.interception
+    session, _ = await run_to_failure(rig, Stage.interception, level="adult")
     record = rig.run_json(session)
     assert record["status"] == "failed"
     assert record["error"]["message"]
@@ -312,12 +304,7 @@ async def test_llm_error_mid_stream_fails_the_stage_and_keeps_the_record(
 async def test_comfy_execution_error_is_reported(make_rig: RigFactory) -> None:
     rig = await make_rig()
     rig.comfy.fault("execution_error")
-    session = rig.session(level="adult")
-    events = await collect(session)
-    failed = events[-1]
-    assert isinstance(failed, RunFailed)
-    assert failed.stage is Stage.generation
-    assert rig.run_json(session)["status"] == "failed"
+    await run_to_failure(rig, Stage.generation, level="adult")
 
 
 def _shows_work(event: RunEvent, target: Stage) -> bool:
