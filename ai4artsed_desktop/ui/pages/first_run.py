@@ -72,7 +72,9 @@ class BackendRow(QWidget):
         self.browse_button.setText(tr("first_run.browse"))
         self.browse_button.setAccessibleName(tr("first_run.browse_for", name=title))
         if self.url_edit is not None:
-            self.url_edit.setPlaceholderText(tr("first_run.url_placeholder", port=self._vm.default_port(self.name)))
+            self.url_edit.setPlaceholderText(
+                tr("first_run.url_placeholder", port=self._vm.default_port(self.name))
+            )
             self.url_edit.setAccessibleName(tr("first_run.url_for", name=title))
         self.refresh()
 
