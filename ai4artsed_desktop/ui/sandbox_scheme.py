@@ -4,12 +4,16 @@ The ``ai4a-sandbox:`` scheme serves exactly five things from memory: the sandbox
 runner script, the bundled p5.js and Tone.js, and the student's code of the current run.
 Nothing is served from disk by path. A request interceptor on the sandbox's own
 off-the-record profile blocks and logs every other request (http, https, file, ws, other
-schemes). :func:`register_sandbox_scheme` must run before the ``QApplication`` exists.
+schemes). Every run gets a fresh profile, so nothing a sketch stores (IndexedDB, Cache API)
+reaches the next one, and nothing is written to disk. :func:`register_sandbox_scheme` must
+run before the ``QApplication`` exists; it also caps the JavaScript heap of the web engine's
+renderer processes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,8 +47,15 @@ BUNDLED = {
 # Schemes a page may use besides ours: in-memory data made by the page itself
 # (Tone.js loads its AudioWorklet from a blob: URL).
 INTERNAL_SCHEMES = {SCHEME, "blob", "data"}
+# V8's old-generation limit for the renderers (Chromium's default is several GiB): a sketch
+# that piles up objects without end ends its renderer within a second or two instead of
+# filling the computer's memory. Ordinary sketches and pieces use well under 100 MiB.
+JS_HEAP_LIMIT_MB = 512
+CHROMIUM_FLAGS_ENV = "QTWEBENGINE_CHROMIUM_FLAGS"
 
 _registered = False
+# Bundled files, read once per process (every run's profile has its own handler).
+_bundled_cache: dict[str, bytes] = {}
 
 
 def web_dir() -> Path:
@@ -61,6 +72,7 @@ def register_sandbox_scheme() -> None:
     global _registered
     if _registered:
         return
+    limit_js_heap()
     import PySide6.QtWebEngineWidgets  # noqa: F401  (must be imported before QApplication)
 
     scheme = QWebEngineUrlScheme(SCHEME.encode())
@@ -68,6 +80,18 @@ def register_sandbox_scheme() -> None:
     scheme.setFlags(QWebEngineUrlScheme.Flag.SecureScheme)  # AudioWorklet needs a secure origin
     QWebEngineUrlScheme.registerScheme(scheme)
     _registered = True
+
+
+def limit_js_heap(limit_mb: int = JS_HEAP_LIMIT_MB) -> None:
+    """Add ``--js-flags=--max-old-space-size`` to Chromium's flags (before QtWebEngine starts).
+
+    Flags the user set keep priority: an existing ``--js-flags`` is left alone.
+    """
+    flags = os.environ.get(CHROMIUM_FLAGS_ENV, "")
+    if "--js-flags" in flags:
+        log.info("Chromium flags already set --js-flags; the sandbox heap limit is not added")
+        return
+    os.environ[CHROMIUM_FLAGS_ENV] = f"{flags} --js-flags=--max-old-space-size={limit_mb}".strip()
 
 
 def sandbox_url(path: str, run: int, query: dict[str, str] | None = None) -> QUrl:
@@ -116,7 +140,6 @@ class SandboxSchemeHandler(QWebEngineUrlSchemeHandler):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._files: dict[str, bytes] = {}
         self.code = ""
         self.run = 0
 
@@ -143,9 +166,9 @@ class SandboxSchemeHandler(QWebEngineUrlSchemeHandler):
         if entry is None:
             return None, ""
         name, mime = entry
-        if name not in self._files:
-            self._files[name] = (web_dir() / name).read_bytes()
-        return self._files[name], mime
+        if name not in _bundled_cache:
+            _bundled_cache[name] = (web_dir() / name).read_bytes()
+        return _bundled_cache[name], mime
 
 
 class SandboxInterceptor(QWebEngineUrlRequestInterceptor):
@@ -214,8 +237,13 @@ class SandboxProfile:
     blocked: SandboxLog
 
 
-def make_sandbox_profile(parent: QObject) -> SandboxProfile:
-    """An off-the-record profile with the scheme handler and the guard installed."""
+def make_sandbox_profile(parent: QObject, record: SandboxLog | None = None) -> SandboxProfile:
+    """An off-the-record profile with the scheme handler and the guard installed.
+
+    Its storage (IndexedDB, Cache API, session storage) lives in memory and goes with the
+    profile; local storage is off and cookies are never kept. ``record`` carries the
+    blocked requests over from an earlier profile.
+    """
     profile = QWebEngineProfile(parent)  # no storage name: off the record
     profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.NoCache)
     profile.setPersistentCookiesPolicy(
@@ -225,7 +253,7 @@ def make_sandbox_profile(parent: QObject) -> SandboxProfile:
         QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime
     )
     profile.setSpellCheckEnabled(False)
-    record = SandboxLog()
+    record = record if record is not None else SandboxLog()
     handler = SandboxSchemeHandler(profile)
     interceptor = SandboxInterceptor(record, profile)
     profile.installUrlSchemeHandler(SCHEME.encode(), handler)

@@ -3,8 +3,12 @@
 The page comes from the ``ai4a-sandbox:`` scheme (see :mod:`..sandbox_scheme`); every other
 request, navigation, new window, download and permission is refused and logged. There is no
 bridge to Python: the page reports errors through console messages only. Each Play makes a
-fresh page, and the renderer is another process, so an endless loop in the student's code
-cannot freeze the window; a watchdog notices a page that stops answering.
+fresh page in a fresh off-the-record profile, so nothing one sketch stores reaches the next.
+The renderer is another process, so an endless loop in the student's code cannot freeze the
+window; a watchdog notices a page that stops answering. Memory is capped twice: V8's heap
+limit (see :func:`..sandbox_scheme.limit_js_heap`) ends a renderer that piles up objects, and
+a memory guard ends one whose resident memory (typed arrays, canvases) grows past
+:data:`MEMORY_LIMIT`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import html
 import json
 import logging
 import re
+import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEnginePermission, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -49,6 +56,14 @@ LOCAL_REFUSED = "Not allowed to load local resource:"
 PING_MS = 1000
 STUCK_AFTER_PINGS = 3
 MAX_ERRORS = 50
+MEMORY_CHECK_MS = 200
+MEMORY_LIMIT = 1024 * 2**20  # resident memory of the renderer that runs a sketch
+# How a renderer ends when V8 runs out of heap: Chromium's deliberate crash (a trap on
+# Linux and macOS; an out-of-memory exception code on Windows). Other internal crashes
+# end the same way, but from a student's code memory is by far the likeliest cause.
+_OOM_EXIT_CODES = frozenset(
+    {0xE0000008, 0xE0000008 - 2**32} if sys.platform == "win32" else {int(signal.SIGTRAP)}
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,7 @@ _EXPLANATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Assignment to constant variable"), "sandbox.explain_const"),
     (re.compile(r"Identifier '([^']+)' has already been declared"), "sandbox.explain_declared"),
     (re.compile(r"Maximum call stack size exceeded"), "sandbox.explain_recursion"),
+    (re.compile(r"Array buffer allocation failed"), "sandbox.explain_memory"),
     (re.compile(r"SyntaxError: (?:missing \) )"), "sandbox.explain_bracket"),
     (re.compile(r"SyntaxError: Unexpected end of input"), "sandbox.explain_end"),
     (
@@ -258,6 +274,8 @@ class CodeSandbox(QWidget):
         self._pending_pings = 0
         self._stuck = False
         self._playing = False
+        self._out_of_memory = False
+        self.memory_limit = MEMORY_LIMIT
         started = time.perf_counter()
         # The view first: children are deleted in creation order, so pages go before the
         # profile they use.
@@ -286,6 +304,9 @@ class CodeSandbox(QWidget):
         self._watchdog = QTimer(self)
         self._watchdog.setInterval(PING_MS)
         self._watchdog.timeout.connect(self._ping)
+        self._memory_guard = QTimer(self)
+        self._memory_guard.setInterval(MEMORY_CHECK_MS)
+        self._memory_guard.timeout.connect(self._check_memory)
         buttons = QHBoxLayout()
         for button in (self.play_button, self.stop_button, self.export_button):
             buttons.addWidget(button)
@@ -343,12 +364,13 @@ class CodeSandbox(QWidget):
         if not self._code.strip():
             return
         self._run += 1
+        self._reset_page(fresh_profile=True)
         self._sandbox.handler.code = self._code
-        self._reset_page()
         self._playing = True
         query = {"start": self._tr.tr("sandbox.start_sound"), "autostart": "1"}
         self._page.load(sandbox_url(PAGE_PATH, self._run, query))
         self._watchdog.start()
+        self._memory_guard.start()
         self._set_message("sandbox.running")
         self._update_buttons()
 
@@ -358,6 +380,7 @@ class CodeSandbox(QWidget):
             return
         self._playing = False
         self._watchdog.stop()
+        self._memory_guard.stop()
         if self._stuck:
             self._reset_page()
             self._set_message("sandbox.stopped_stuck")
@@ -417,20 +440,32 @@ class CodeSandbox(QWidget):
         page.renderProcessTerminated.connect(self._on_terminated)
         return page
 
-    def _reset_page(self) -> None:
-        """Replace the page by an empty fresh one (its renderer goes away with it)."""
+    def _reset_page(self, *, fresh_profile: bool = False) -> None:
+        """Replace the page by an empty fresh one (its renderer goes away with it).
+
+        With ``fresh_profile`` the page gets a new off-the-record profile too, and the old
+        profile, with everything the last run stored, is deleted after its page.
+        """
         self._watchdog.stop()
+        self._memory_guard.stop()
         self._pending_pings = 0
         self._set_stuck(False)
         self._playing = False
+        self._out_of_memory = False
         self._errors.clear()
         self._show_errors()
         old = self._page
+        old_profile = self.profile
+        if fresh_profile:
+            self._sandbox = make_sandbox_profile(self, self.blocked)
+            self.profile = self._sandbox.profile
         self._page = self._new_page()
         self.view.setPage(self._page)
         old.script_error.disconnect(self._on_error)
         old.setLifecycleState(QWebEnginePage.LifecycleState.Discarded)
         old.deleteLater()
+        if fresh_profile:
+            old_profile.deleteLater()  # deferred deletes run in order: the page goes first
 
     def _on_loaded(self, ok: bool) -> None:
         if self.sender() is self._page:
@@ -451,11 +486,38 @@ class CodeSandbox(QWidget):
         if self.sender() is not self._page:
             return
         log.info("Sandbox renderer ended: %s (%d)", status.name, code)
-        if status != QWebEnginePage.RenderProcessTerminationStatus.NormalTerminationStatus:
-            self._playing = False
-            self._watchdog.stop()
+        statuses = QWebEnginePage.RenderProcessTerminationStatus
+        if status == statuses.NormalTerminationStatus:
+            return
+        self._playing = False
+        self._watchdog.stop()
+        self._memory_guard.stop()
+        crashed = status == statuses.CrashedTerminationStatus
+        if self._out_of_memory or (crashed and code in _OOM_EXIT_CODES):
+            self._set_message("sandbox.out_of_memory")
+        else:
             self._set_message("sandbox.crashed")
-            self._update_buttons()
+        self._update_buttons()
+
+    def _check_memory(self) -> None:
+        """End the renderer when its resident memory passes :attr:`memory_limit`."""
+        pid = self._page.renderProcessPid()
+        if pid <= 0 or self._out_of_memory:
+            return
+        try:
+            process = psutil.Process(pid)
+            resident = process.memory_info().rss
+            if resident <= self.memory_limit:
+                return
+            process.kill()  # psutil refuses when the pid was reused meanwhile
+        except psutil.Error:
+            return
+        self._out_of_memory = True
+        log.info(
+            "Sandbox renderer used %d MiB (limit %d MiB) and was ended",
+            resident >> 20,
+            self.memory_limit >> 20,
+        )
 
     def _ping(self) -> None:
         self._pending_pings += 1
