@@ -24,7 +24,6 @@ MAX_MEDIA_BYTES = 1024 * 1024 * 1024
 #: The longest line of a streamed answer (an Ollama chunk is well under 1 KiB; the final one
 #: with its ``context`` token list stays far below a MiB).
 MAX_LINE_CHARS = 8 * 1024 * 1024
-_MIB = 1024 * 1024
 
 
 def normalize_base_url(url: str) -> str:
@@ -92,7 +91,7 @@ def answer_too_large(backend: str, what: str, limit: int) -> BackendProtocolErro
     return BackendProtocolError(
         f"{backend} sent a far larger answer than expected ({what}). "
         "Is the address right, and is it really that server?",
-        detail=f"{what}: more than {limit // _MIB} MiB",
+        detail=f"{what}: more than {limit} bytes",
     )
 
 
