@@ -21,7 +21,7 @@ from ai4artsed_desktop.paths import resources_dir
 
 BUILTIN = resources_dir() / "configs"
 WORKFLOWS = resources_dir() / "workflows"
-FUZZ = settings(max_examples=80, deadline=None, derandomize=True)
+FUZZ = settings(max_examples=80)
 
 FOLDERS = {kind.location: kind.name for kind in KINDS if kind.folder}
 LISTS = {kind.location: kind for kind in KINDS if not kind.folder}

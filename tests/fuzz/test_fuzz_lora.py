@@ -19,7 +19,7 @@ from ai4artsed_desktop.pipeline.lora import InjectionResult, LoraSpec, inject_lo
 from ai4artsed_desktop.pipeline.workflow import iter_links
 from tests.unit.pipeline.test_lora import api_graphs
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True)
+FUZZ = settings(max_examples=150)
 #: How many outputs each node class of the generated graphs has (1 when not listed).
 OUTPUTS = {"CheckpointLoaderSimple": 3, "LoraLoader": 2}
 Link = tuple[str, int]

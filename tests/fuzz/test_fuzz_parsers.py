@@ -22,7 +22,7 @@ from ai4artsed_desktop.errors import AppError, BackendProtocolError, BackendRequ
 from ai4artsed_desktop.events import OutputFile
 from ai4artsed_desktop.pipeline.providers import _ChunkAssembler
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True)
+FUZZ = settings(max_examples=200)
 
 scalars = (
     st.none()

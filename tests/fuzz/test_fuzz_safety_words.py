@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ai4artsed_desktop.pipeline.safety_words import LIST_LEVELS, load_lists, match
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True)
+FUZZ = settings(max_examples=300)
 
 LISTS = load_lists()
 #: (level, raw term, plain word) for every single-word term of every level.

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ai4artsed_desktop.training.events import TrainingProgress
 from ai4artsed_desktop.training.progress import ParsedEvent, ProgressParser
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True)
+FUZZ = settings(max_examples=150)
 
 TQDM = "\rsteps:  25%|██▌       | 80/320 [04:21<13:03,  3.27s/it, avr_loss=0.142]"
 FRAGMENTS = [

@@ -57,14 +57,9 @@ def body(text: str, status: int = 200, content_type: str = "text/plain") -> Hand
     return handler
 
 
-async def endless(request: web.Request) -> web.StreamResponse:
-    """JSON that never ends (chunked, no length)."""
-    return await hostile.endless_body(request)
-
-
-async def declared_huge(request: web.Request) -> web.StreamResponse:
-    """An answer that announces a terabyte."""
-    return await hostile.declared_huge(request)
+#: JSON that never ends (chunked, no length), and an answer that announces a terabyte.
+endless: Handler = hostile.endless_body
+declared_huge: Handler = hostile.declared_huge
 
 
 def cut_off(text: str, content_type: str = "application/json") -> Handler:

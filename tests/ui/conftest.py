@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,12 @@ from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.ui.desktop import FolderOpener
 from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.widgets.code_sandbox import CodeSandbox
 
 from .backend_helpers import managed_manager
-from .helpers import make_content, write_gpu_file
+from .create_rig import create_rig
+from .helpers import close_sandbox, make_content, write_gpu_file
+from .training_env import TrainingEnv
 
 
 @pytest.fixture
@@ -78,3 +82,46 @@ def demo_manager(
 ) -> Iterator[BackendManager]:
     """Demo backends (simulators), built from the demo store's settings."""
     yield from managed_manager(qtbot, app_paths, demo_store.current, demo=True)
+
+
+# ------------------------------------------------------------------ training tests
+
+
+@pytest.fixture
+def collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """Collect earlier tests' Qt objects here, not in a dataset-scan worker thread.
+
+    Python's cyclic GC runs in whichever thread allocates; a QObject destroyed in a worker
+    thread ("Timers cannot be stopped from another thread") can crash Qt.
+    """
+    gc.collect()
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+def env(tmp_path: Path, app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -> TrainingEnv:
+    """The training rig: a fake sd-scripts install, fast simulator steps, no armed fault."""
+    monkeypatch.setenv("FAKE_KOHYA_STEP_MS", "1")
+    monkeypatch.delenv("FAKE_KOHYA_FAULT", raising=False)
+    return TrainingEnv(tmp_path, app_paths)
+
+
+# ------------------------------------------------------------------ Create page runs
+
+
+#: The Create page on real pipeline services and the demo simulators.
+rig = pytest.fixture(create_rig)
+
+
+# ------------------------------------------------------------------ code sandbox
+
+
+@pytest.fixture(scope="module")
+def sandbox(qapp: Any) -> Iterator[CodeSandbox]:
+    """One shown code sandbox per test module (a web engine start is expensive)."""
+    widget = CodeSandbox(Translator("en"))
+    widget.resize(420, 520)
+    widget.show()
+    yield widget
+    close_sandbox(widget)

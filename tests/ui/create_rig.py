@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +17,14 @@ from ai4artsed_desktop.store.runs import RunStore
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel
 from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
-from ai4artsed_desktop.ui.viewmodels.run_vm import RunViewModel
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
 from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 
 from .backend_helpers import START_TIMEOUT_MS
 from .helpers import run
 
 CONTENT = load_content(resources_dir() / "configs")
+RUN_TIMEOUT_MS = 30_000
 
 
 @dataclass
@@ -44,8 +44,7 @@ class Rig:
         return data
 
 
-@contextmanager
-def create_rig(
+def create_rig(  # the fixture `rig` in conftest.py
     qtbot: Any,
     app_paths: AppPaths,
     demo_store: SettingsStore,
@@ -85,3 +84,9 @@ def create_rig(
         settings_vm.shutdown()
         store.close()
         gc.collect()  # anything leaked would be finalized (and reported) here, not later
+
+
+def wait_idle(qtbot: Any, vm: RunViewModel) -> RunPhase:
+    """Wait until the run stops; the phase it ended in."""
+    qtbot.waitUntil(lambda: not vm.busy, timeout=RUN_TIMEOUT_MS)
+    return vm.phase

@@ -8,6 +8,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
+
 from ai4artsed_desktop.content.schema import (
     Audience,
     Category,
@@ -126,3 +129,13 @@ def run(qtbot: Any, coro: Coroutine[Any, Any, T], timeout: int = 5000) -> T:
     task = asyncio.get_event_loop().create_task(coro)
     qtbot.waitUntil(task.done, timeout=timeout)
     return task.result()
+
+
+def close_sandbox(widget: Any) -> None:
+    """Close a ``CodeSandbox`` and delete its pages and profiles now.
+
+    A web-engine profile warns when it outlives its pages, so the deferred deletes run here.
+    """
+    widget.close()
+    widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

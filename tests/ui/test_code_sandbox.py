@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QPushButton
 
 from ai4artsed_desktop.events import RunResult, SavedFile
 from ai4artsed_desktop.ui.i18n import Translator
@@ -60,18 +60,6 @@ function stop() {
   window.stopped = true;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def sandbox(qapp: Any) -> Iterator[CodeSandbox]:
-    widget = CodeSandbox(Translator("en"))
-    widget.resize(420, 520)
-    widget.show()
-    yield widget
-    widget.close()
-    widget.deleteLater()
-    # Pages and profile go now (the profile warns when it outlives its pages).
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def evaluate(qtbot: Any, sandbox: CodeSandbox, script: str) -> Any:

@@ -7,23 +7,17 @@ a second): pytest-qt's ``qtbot`` and the ``qloop`` fixture are per test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 
-from ai4artsed_desktop.backends.manager import BackendManager
 from ai4artsed_desktop.events import RunResult
-from ai4artsed_desktop.paths import AppPaths
-from ai4artsed_desktop.settings_store import SettingsStore
-from ai4artsed_desktop.ui.i18n import Translator
-from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase
 from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer
 
-from .create_rig import Rig, create_rig
+from .create_rig import Rig, wait_idle
 
-RUN_TIMEOUT_MS = 30_000
 CTRL = Qt.KeyboardModifier.ControlModifier
 # Chromium's start-up without GPU or display (the code sandbox, offscreen): it probes OpenGL,
 # Vulkan and GBM, then renders in software. Harmless; logged once per process.
@@ -37,30 +31,13 @@ pytestmark = pytest.mark.qt_log_ignore(
 )
 
 
-@pytest.fixture
-def rig(
-    qtbot: Any,
-    app_paths: AppPaths,
-    demo_store: SettingsStore,
-    demo_manager: BackendManager,
-    translator: Translator,
-) -> Iterator[Rig]:
-    with create_rig(qtbot, app_paths, demo_store, demo_manager, translator) as built:
-        yield built
-
-
-def _wait_idle(qtbot: Any, vm: RunViewModel) -> RunPhase:
-    qtbot.waitUntil(lambda: not vm.busy, timeout=RUN_TIMEOUT_MS)
-    return vm.phase
-
-
 def _transform(rig: Rig, qtbot: Any, idea: str, output_id: str) -> None:
     """Type the idea, choose a rule and the output, click Transform, wait for the text."""
     qtbot.keyClicks(rig.page.idea_edit, idea)  # ASCII: QTest's key events are Latin-1 only
     rig.create.choose_config("bauhaus")  # selects the rule's default output ...
     assert rig.vm.select_output(output_id)  # ... so the student's choice comes after it
     qtbot.mouseClick(rig.panel.transform_button, Qt.MouseButton.LeftButton)
-    assert _wait_idle(qtbot, rig.vm) is RunPhase.transformed, rig.panel.message
+    assert wait_idle(qtbot, rig.vm) is RunPhase.transformed, rig.panel.message
     assert rig.panel.interception_edit.toPlainText()
 
 
@@ -69,7 +46,7 @@ def _generate(rig: Rig, qtbot: Any) -> RunResult:
     rig.vm.result.connect(results.append)
     qtbot.waitUntil(rig.panel.generate_button.isEnabled)
     qtbot.mouseClick(rig.panel.generate_button, Qt.MouseButton.LeftButton)
-    assert _wait_idle(qtbot, rig.vm) is RunPhase.done, rig.panel.message
+    assert wait_idle(qtbot, rig.vm) is RunPhase.done, rig.panel.message
     assert len(results) == 1
     return results[0]
 
@@ -146,13 +123,13 @@ def test_keyboard_only_reaches_a_result(rig: Rig, qtbot: Any) -> None:
     qtbot.waitUntil(page.idea_edit.hasFocus)
     qtbot.keyClicks(page.idea_edit, "Ein Leuchtturm")
     qtbot.keyClick(page.idea_edit, Qt.Key.Key_Return, CTRL)
-    assert _wait_idle(qtbot, vm) is RunPhase.transformed
+    assert wait_idle(qtbot, vm) is RunPhase.transformed
     assert panel.interception_edit.toPlainText()
     assert rig.create.idea == "Ein Leuchtturm"  # Ctrl+Enter typed no line break
     focused = page.focusWidget()
     assert focused is not None
     qtbot.keyClick(focused, Qt.Key.Key_Return, CTRL)
-    assert _wait_idle(qtbot, vm) is RunPhase.done, panel.message
+    assert wait_idle(qtbot, vm) is RunPhase.done, panel.message
     assert vm.last_result is not None
     assert not panel.result_view.image.isNull()
     # the run column's controls are reachable with Tab in the order of the work

@@ -6,40 +6,14 @@ tested in ``test_create_run_vm.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 
-from ai4artsed_desktop.backends.manager import BackendManager
 from ai4artsed_desktop.events import RunResult, Stage
-from ai4artsed_desktop.paths import AppPaths
-from ai4artsed_desktop.settings_store import SettingsStore
-from ai4artsed_desktop.ui.i18n import Translator
-from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase
 
-from .create_rig import Rig, create_rig
-
-RUN_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def rig(
-    qtbot: Any,
-    app_paths: AppPaths,
-    demo_store: SettingsStore,
-    demo_manager: BackendManager,
-    translator: Translator,
-) -> Iterator[Rig]:
-    with create_rig(qtbot, app_paths, demo_store, demo_manager, translator) as built:
-        yield built
-
-
-def _wait_idle(qtbot: Any, vm: RunViewModel) -> RunPhase:
-    """Wait until the run stops; the phase it ended in."""
-    qtbot.waitUntil(lambda: not vm.busy, timeout=RUN_TIMEOUT_MS)
-    return vm.phase
+from .create_rig import Rig, wait_idle
 
 
 def test_transform_streams_then_an_edit_is_generated_and_recorded(rig: Rig, qtbot: Any) -> None:
@@ -51,7 +25,7 @@ def test_transform_streams_then_an_edit_is_generated_and_recorded(rig: Rig, qtbo
     deltas: list[str] = []
     vm.stage_text.connect(lambda stage, delta: deltas.append(delta))
     qtbot.mouseClick(panel.transform_button, Qt.MouseButton.LeftButton)
-    assert _wait_idle(qtbot, vm) is RunPhase.transformed
+    assert wait_idle(qtbot, vm) is RunPhase.transformed
     assert len(deltas) > 1  # token by token
     transformed = panel.interception_edit.toPlainText()
     assert transformed
@@ -65,7 +39,7 @@ def test_transform_streams_then_an_edit_is_generated_and_recorded(rig: Rig, qtbo
     results: list[RunResult] = []
     vm.result.connect(results.append)
     qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
-    assert _wait_idle(qtbot, vm) is RunPhase.done, panel.message
+    assert wait_idle(qtbot, vm) is RunPhase.done, panel.message
     record = rig.run_json()
     assert record["status"] == "done"
     interception = next(s for s in record["stages"] if s["stage"] == "interception")
@@ -90,7 +64,7 @@ def test_shortcuts_run_the_next_step_and_escape_cancels_the_generation(
     rig.page.idea_edit.setFocus()
     qtbot.keyClick(rig.page.idea_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert vm.busy
-    assert _wait_idle(qtbot, vm) is RunPhase.transformed
+    assert wait_idle(qtbot, vm) is RunPhase.transformed
     assert rig.create.idea == "Ein Leuchtturm"  # Ctrl+Enter typed no line break
 
     def press_escape(_step: int, _total: int) -> None:
@@ -100,7 +74,7 @@ def test_shortcuts_run_the_next_step_and_escape_cancels_the_generation(
     vm.progress.connect(press_escape)
     qtbot.keyClick(rig.page.idea_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert vm.phase is RunPhase.generating
-    assert _wait_idle(qtbot, vm) is RunPhase.cancelled
+    assert wait_idle(qtbot, vm) is RunPhase.cancelled
     assert rig.run_json()["status"] == "cancelled"
     assert panel.message == "Abgebrochen. Du kannst jederzeit weitermachen."
     assert panel.stages.state_text(Stage.generation) == "abgebrochen"
@@ -115,7 +89,7 @@ def test_a_blocked_idea_shows_the_reason_inline(rig: Rig, qtbot: Any) -> None:
     rig.vm.select_output("sd15")
     qtbot.keyClicks(rig.page.idea_edit, "Anleitung: Rohrbombe bauen")
     assert rig.vm.transform()
-    assert _wait_idle(qtbot, rig.vm) is RunPhase.blocked
+    assert wait_idle(qtbot, rig.vm) is RunPhase.blocked
     assert rig.run_json()["status"] == "blocked"
     assert rig.panel.message.startswith("Gestoppt: ")
     assert len(rig.panel.message) > len("Gestoppt: ") + 10

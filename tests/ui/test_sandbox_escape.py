@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from PySide6.QtCore import QEvent, QStandardPaths, QTimer
+from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtWebEngineCore import QWebEnginePage
-from PySide6.QtWidgets import QApplication
 
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.sandbox_scheme import JS_HEAP_LIMIT_MB
 from ai4artsed_desktop.ui.widgets.code_sandbox import MEMORY_LIMIT, CodeSandbox
+from tests.ui.helpers import close_sandbox
 from tests.ui.test_code_sandbox import (
     LOAD_MS,
     RED_SKETCH,
@@ -125,22 +124,6 @@ NOTHING_LEFT = {
 }
 
 
-def _close(widget: CodeSandbox) -> None:
-    widget.close()
-    widget.deleteLater()
-    # Pages and profiles go now (a profile warns when it outlives its pages).
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
-@pytest.fixture(scope="module")
-def sandbox(qapp: Any) -> Iterator[CodeSandbox]:
-    widget = CodeSandbox(Translator("en"))
-    widget.resize(420, 520)
-    widget.show()
-    yield widget
-    _close(widget)
-
-
 def page_value(qtbot: Any, sandbox: CodeSandbox, name: str) -> Any:
     """``window[name]`` once the sketch has set it (it starts as null)."""
     script = f"JSON.stringify(window.{name} === undefined ? null : window.{name})"
@@ -204,7 +187,7 @@ def test_a_sketch_leaves_nothing_for_the_next_sketch_or_the_next_start(
         run_code(qtbot, fresh, READ_STORES)
         assert page_value(qtbot, fresh, "__found") == NOTHING_LEFT
     finally:
-        _close(fresh)
+        close_sandbox(fresh)
     assert files_containing(marker, web_engine_folders(sandbox), started) == []
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,25 +29,8 @@ from .helpers import run
 from .training_env import TrainingEnv, dataset, write_gpu
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="fake venv scripts are POSIX")
-
-
-@pytest.fixture(autouse=True)
-def collect_garbage_on_the_main_thread() -> Iterator[None]:
-    """Collect earlier tests' Qt objects here, not in a dataset-scan worker thread.
-
-    Python's cyclic GC runs in whichever thread allocates; a QObject destroyed in a worker
-    thread ("Timers cannot be stopped from another thread") can crash Qt.
-    """
-    gc.collect()
-    yield
-    gc.collect()
-
-
-@pytest.fixture
-def env(tmp_path: Path, app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -> TrainingEnv:
-    monkeypatch.setenv("FAKE_KOHYA_STEP_MS", "1")
-    monkeypatch.delenv("FAKE_KOHYA_FAULT", raising=False)
-    return TrainingEnv(tmp_path, app_paths)
+# The training rig (fixture ``env`` in conftest.py) scans datasets in worker threads.
+pytestmark = pytest.mark.usefixtures("collect_garbage_on_the_main_thread")
 
 
 def make_page(
