@@ -20,8 +20,8 @@ from ai4artsed_desktop.ui.viewmodels.params_vm import applicable, size_presets
 from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
 from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 
+from .create_rig import Rig, wait_idle
 from .helpers import run
-from .test_create_run import Rig, _wait_idle, rig  # noqa: F401 - the simulator-backed rig
 
 CONTENT = load_content(resources_dir() / "configs")
 
@@ -167,7 +167,7 @@ def test_safety_level_is_shown_and_follows_the_setting(
 
 
 def test_a_locked_seed_is_kept_across_two_generations(
-    rig: Rig,  # noqa: F811 - the fixture imported above
+    rig: Rig,
     qtbot: Any,
 ) -> None:
     vm, panel = rig.vm, rig.panel
@@ -179,7 +179,7 @@ def test_a_locked_seed_is_kept_across_two_generations(
     seeds = []
     for _ in range(2):
         assert vm.generate()
-        assert _wait_idle(qtbot, vm) is RunPhase.done, panel.message
+        assert wait_idle(qtbot, vm) is RunPhase.done, panel.message
         seeds.append(rig.run_json()["seed"])
     assert seeds == [777, 777]
     assert vm.params.seed == 777
