@@ -48,9 +48,34 @@ class TextDelta:
     thinking: bool = False
 
 
+#: Stop reasons that mean "the token limit cut the answer off", as the servers spell them:
+#: Ollama, OpenAI, llama.cpp and vLLM send ``length``; Mistral also ``model_length`` (the
+#: context is full); Anthropic-style gateways ``max_tokens``; OpenAI's newer API
+#: ``max_output_tokens``.
+LENGTH_REASONS = frozenset({"length", "model_length", "max_tokens", "max_output_tokens"})
+
+
+def normalize_done_reason(raw: str | None) -> str:
+    """One spelling for every provider's stop reason.
+
+    Every token-limit reason becomes ``length``; an empty or missing reason is ``stop``
+    (a stream that ended normally); anything else (``content_filter``, ``load``, ...) is
+    kept in lower case.
+    """
+    reason = (raw or "").strip().lower()
+    if reason in LENGTH_REASONS:
+        return "length"
+    return reason or "stop"
+
+
 @dataclass(frozen=True)
 class TextDone:
-    """The LLM stream ended normally."""
+    """The LLM stream ended normally.
+
+    ``done_reason`` is normalised on construction (:func:`normalize_done_reason`), so
+    ``truncated`` means the same for Ollama, llama.cpp and every OpenAI-style provider:
+    the model was still writing when the token limit stopped it.
+    """
 
     text: str
     thinking: str = ""
@@ -58,6 +83,14 @@ class TextDone:
     load_ms: float = 0.0
     total_ms: float = 0.0
     eval_count: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "done_reason", normalize_done_reason(self.done_reason))
+
+    @property
+    def truncated(self) -> bool:
+        """The answer was cut off by the token limit (``done_reason == "length"``)."""
+        return self.done_reason == "length"
 
 
 @dataclass(frozen=True)

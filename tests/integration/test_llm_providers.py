@@ -167,6 +167,11 @@ SCRIPTS: dict[str, list[str]] = {
         _chunk(None, "length"),
         "data: [DONE]\n\n",
     ],
+    "mistral-context-full": [
+        _chunk("Once upon a"),
+        _chunk(None, "model_length"),
+        "data: [DONE]\n\n",
+    ],
     "midstream-error": [
         _chunk("Hel"),
         'data: {"error": {"message": "upstream overloaded", "code": 502}}\n\n',
@@ -279,6 +284,32 @@ async def test_cloud_chat_once_and_reasoning(cloud_server: CloudServer) -> None:
     assert done.done_reason == "length"
     assert cloud_server.bodies[0]["random_seed"] == 1
     assert [e.thinking for e in events if isinstance(e, TextDelta)] == [True, True, False]
+
+
+@pytest.mark.asyncio
+async def test_cloud_stop_reasons_are_normalised_to_truncated(cloud_server: CloudServer) -> None:
+    async with cloud(cloud_server) as provider:
+        cut = await provider.chat_once("mistral-context-full", MESSAGES)
+        whole = await provider.chat_once("ok", MESSAGES)
+    assert (cut.done_reason, cut.truncated) == ("length", True)
+    assert (whole.done_reason, whole.truncated) == ("stop", False)
+
+
+@pytest.mark.asyncio
+async def test_ollama_provider_reports_truncation(ollama_sim: OllamaSim) -> None:
+    messages = build_interception("A cat on a roof", "Paint it like Bauhaus.", lang="en")
+    short = llm_options(LlmParams(temperature=0.5, top_p=0.9, max_tokens=3))
+    async with ollama_provider(ollama_sim) as provider:
+        events = []
+        stream = provider.stream_chat("llama3.2:3b", messages, options=short, think=False)
+        async with contextlib.aclosing(stream) as chunks:
+            async for event in chunks:
+                events.append(event)
+        once = await provider.chat_once("llama3.2:3b", messages, options=short, think=False)
+    done = events[-1]
+    assert isinstance(done, TextDone)
+    assert (done.done_reason, done.truncated) == ("length", True)
+    assert once.truncated
 
 
 @pytest.mark.asyncio

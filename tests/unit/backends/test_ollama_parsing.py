@@ -30,7 +30,7 @@ from ai4artsed_desktop.errors import (
     BackendRequestError,
     InsufficientResources,
 )
-from ai4artsed_desktop.events import TextDelta, TextDone
+from ai4artsed_desktop.events import TextDelta, TextDone, normalize_done_reason
 
 RAW = "<think>\nweigh the colours\n</think>\n\nA blue kite <b>flies</b>."
 
@@ -339,3 +339,23 @@ def test_pull_tracker_error_line() -> None:
     with pytest.raises(BackendRequestError) as info:
         PullTracker("nosuch:latest").feed({"error": "pull model manifest: file does not exist"})
     assert "nosuch:latest" in info.value.user_message
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "truncated"),
+    [
+        ("length", "length", True),
+        ("LENGTH", "length", True),
+        ("model_length", "length", True),
+        ("max_tokens", "length", True),
+        ("max_output_tokens", "length", True),
+        ("stop", "stop", False),
+        ("", "stop", False),
+        ("content_filter", "content_filter", False),
+        ("load", "load", False),
+    ],
+)
+def test_done_reason_is_normalised(raw: str, reason: str, truncated: bool) -> None:
+    done = TextDone(text="x", done_reason=raw)
+    assert (done.done_reason, done.truncated) == (reason, truncated)
+    assert normalize_done_reason(raw) == reason
