@@ -279,6 +279,18 @@ class RunCancelled:
 
 
 @dataclass(frozen=True)
+class RunStopped:
+    """The run paused after ``stage``; nothing is running.
+
+    It comes from ``advance(until=...)`` or a saved run that stopped there; its texts can be
+    edited and it can go on later.
+    """
+
+    run_id: str
+    stage: Stage
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The run is complete: where its folder and media are."""
 

@@ -55,6 +55,7 @@ EVENT_NAMES = {
     "RunBlocked": "blocked",
     "RunFailed": "failed",
     "RunCancelled": "cancelled",
+    "RunStopped": "stopped",
     "RunResult": "result",
 }
 

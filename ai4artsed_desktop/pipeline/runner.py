@@ -4,10 +4,17 @@ A :class:`RunSession` walks the stages in order::
 
     input_safety -> interception -> adaptation -> translation -> output_safety -> generation
 
-``advance(until=...)`` runs the next stages and stops after ``until``; the caller may then
-:meth:`RunSession.edit` a stage's text and call ``advance`` again, which continues with the
-stage after the edited one. Every step is written to the run's ``run.json`` as it happens,
-so a crash, a cancel or a failure leaves a record that says how far the run got.
+``advance(until=...)`` runs the next stages and stops after ``until`` (the record then says
+``stopped``: nothing runs); the caller may then :meth:`RunSession.edit` a stage's text and call
+``advance`` again, which continues with the stage after the edited one. Every step is written
+to the run's ``run.json`` as it happens, so a crash, a cancel or a failure leaves a record that
+says how far the run got.
+
+The session also decides what "Generate" means after a Transform
+(:meth:`RunSession.continue_with`): the student's texts in the boxes (:meth:`RunSession.draft`)
+are used, never thrown away; a changed output, level or language keeps the transformed text;
+parameters apply to this run. :meth:`RunSession.replay` turns a saved run back into the
+events that show it, and a session that continues it.
 
 Cancelling the task that iterates ``advance`` cancels the stage in flight: LLM streams are
 closed, ComfyUI work is interrupted or dequeued (the clients do that when their stream is
@@ -38,6 +45,7 @@ from ..events import (
     RunPreview,
     RunProgress,
     RunResult,
+    RunStopped,
     SavedFile,
     Stage,
     StageCompleted,
@@ -96,6 +104,7 @@ RunEvent = (
     | RunBlocked
     | RunFailed
     | RunCancelled
+    | RunStopped
     | RunResult
 )
 
@@ -174,6 +183,10 @@ class RunSession:
         self._edited_since_generation = False
         self._saving: asyncio.Future[Any] | None = None
         self._unsaved = False  # the record changed since the last save of this session
+        #: The student's texts in the boxes, not used yet (see :meth:`draft`).
+        self._drafts: dict[Stage, str] = {}
+        #: Stages a follow-up run takes over from the run before (see :meth:`continue_with`).
+        self._carried: dict[Stage, StageRecord] = {}
 
     @classmethod
     def resume(cls, services: RunServices, record: RunRecord) -> RunSession:
@@ -211,6 +224,26 @@ class RunSession:
             session._next = max(ran) + 1
         record.owner = owner_id()
         return session
+
+    @classmethod
+    def replay(
+        cls, services: RunServices, record: RunRecord
+    ) -> tuple[RunSession | None, list[RunEvent]]:
+        """A saved run shown again: the events that show it as it ended, and its session.
+
+        The events start with ``StageStarted(input_safety)`` (a page forgets the run it
+        showed) and end with the run's end: its result, block, failure, cancel, or
+        ``RunStopped`` for a run that paused or was left after a stage. The session (None
+        when the run has no transformed text, or its output or config no longer exists)
+        continues the run: same folder, same seed, the final text checked again.
+        """
+        session: RunSession | None = None
+        if any(s.stage is Stage.interception for s in record.stages):
+            try:
+                session = cls.resume(services, record)
+            except AppError as exc:
+                log.info("Run %s reopened read-only: %s", record.id, exc.user_message)
+        return session, replay_events(record, services.store.folder(record.id))
 
     # ------------------------------------------------------------------ public API
 
@@ -254,6 +287,106 @@ class RunSession:
         self._edited_since_generation = True
         self.services.store.save(self.record)
 
+    def draft(self, stage: Stage, text: str) -> None:
+        """The student's text in a stage's box; nothing runs and nothing is lost.
+
+        The next :meth:`continue_with` uses it (the stages after it run again); a session
+        that is left (:meth:`stop`, or a follow-up run) saves it as the stage's
+        ``edited_text``. The stage's own text again removes the draft.
+
+        Raises:
+            ValueError: the stage has no editable text or has not run yet.
+        """
+        if stage not in EDITABLE or stage not in self._texts:
+            raise ValueError(f"stage {stage.value} has no text to edit yet")
+        if text == self._texts[stage]:
+            self._drafts.pop(stage, None)
+        else:
+            self._drafts[stage] = text
+
+    def drafted(self, stage: Stage) -> bool:
+        """True while the student's text of ``stage`` differs from the text it ran with."""
+        return stage in self._drafts
+
+    def edited(self, stage: Stage) -> bool:
+        """True when the student changed the text of ``stage`` (a draft or a used edit)."""
+        if stage in self._drafts:
+            return True
+        done = self._stage_record(stage)
+        return done is not None and done.edited_text is not None
+
+    def keeps_interception(self, request: RunRequest) -> bool:
+        """True when "Generate" for ``request`` goes on from this session's transformed text.
+
+        It does when the text is there and either the student changed it (their text is
+        never replaced without them pressing Transform) or the idea, rules and rule config
+        are the same. A new output, level, language or parameter keeps it.
+        """
+        if not self._texts.get(Stage.interception):
+            return False
+        if self.edited(Stage.interception):
+            return True
+        return _text_inputs(self.services.content, self.request) == _text_inputs(
+            self.services.content, request
+        )
+
+    async def continue_with(self, request: RunRequest) -> RunSession:
+        """The session that "Generate" runs now for ``request`` (then call :meth:`advance`).
+
+        * Same idea, rules, config, output, level and language: this session. The earliest
+          draft becomes an edit (the stages after it run again), the output parameters,
+          seed and LoRAs of ``request`` apply, and a finished run generates again.
+        * Anything else: a new run for ``request``. It takes over this run's transformed
+          text when :meth:`keeps_interception` says so, and the student's prompt too when
+          the new output has the same kind of prompt; otherwise those stages run again.
+          This session is left (:meth:`stop`): its drafts are saved in its record.
+
+        Raises:
+            ConfigError: the output or config of ``request`` does not exist or cannot run.
+        """
+        if self.record is not None and _run_inputs(self.request) == _run_inputs(request):
+            self._apply_drafts()
+            self.request = replace(
+                self.request, values=request.values, seed=request.seed, loras=request.loras
+            )
+            if self.next_stage is None:
+                self.rewind(Stage.generation)
+            return self
+        follow = RunSession(self.services, request)
+        if self.keeps_interception(request):
+            follow._carry(self._kept(Stage.interception))
+            same_prompt = (
+                follow.output.media is self.output.media
+                and follow.output.adaptation == self.output.adaptation
+            )
+            if same_prompt and self.edited(Stage.adaptation) and Stage.adaptation in self._texts:
+                follow._carry(self._kept(Stage.adaptation))
+        await self.stop()
+        return follow
+
+    def dropped_on(self, follow: RunSession) -> tuple[Stage, ...]:
+        """The student's texts of this session that ``follow`` cannot use (saved here)."""
+        if follow is self:
+            return ()
+        return tuple(s for s in EDITABLE if self.edited(s) and s not in follow._carried)
+
+    async def stop(self) -> None:
+        """Leave this run: drafts saved as edits, an unfinished run says "stopped".
+
+        Call it when nothing is advancing (cancel that first); it never raises.
+        """
+        if self.record is None:
+            return
+        changed = self._save_drafts()
+        if self.record.status == "running":
+            self.record.status = "stopped"
+            changed = True
+        if changed:
+            try:
+                await self._store(self.services.store.save, self.record)
+            except AppError as exc:
+                log.error("Could not save run %s: %s (%s)", self.run_id, exc, exc.detail)
+
     def rewind(self, stage: Stage) -> None:
         """Let the next :meth:`advance` start again at ``stage`` (e.g. "generate again")."""
         index = STAGES.index(stage)
@@ -279,7 +412,9 @@ class RunSession:
                     yield blocked[0]
                     return
                 await self._stage_done()
-                if stage is until:
+                if stage is until and self._next < len(STAGES):
+                    await self._end("stopped")  # nothing runs until the student goes on
+                    yield RunStopped(self.run_id, stage)
                     return
         except asyncio.CancelledError:
             await self._finish_saving()
@@ -329,7 +464,9 @@ class RunSession:
         self, stage: Stage, blocked: list[RunEvent]
     ) -> AsyncGenerator[RunEvent, None]:
         req = self.request
-        if stage in (Stage.input_safety, Stage.output_safety):
+        if stage in self._carried:
+            events = self._carried_stage(stage)
+        elif stage in (Stage.input_safety, Stage.output_safety):
             events = self._safety_stage(stage, blocked)
         elif stage is Stage.interception:
             messages = build_interception(req.idea, self.rules, lang=req.lang)
@@ -369,6 +506,18 @@ class RunSession:
             return
         await self._save()
         yield StageCompleted(self.run_id, stage, badge=_safety_badge(outcome))
+
+    async def _carried_stage(self, stage: Stage) -> AsyncGenerator[RunEvent, None]:
+        """A text taken over from the run before (the student's, or still valid)."""
+        kept = self._carried.pop(stage)
+        self._texts[stage] = kept.final_text
+        record = self._rec()
+        record.stages = [s for s in record.stages if s.stage is not stage]
+        record.stages.append(kept)
+        if kept.model:
+            record.models[stage.value] = kept.model
+        await self._save()
+        yield StageCompleted(self.run_id, stage, kept.final_text, badge="kept")
 
     def _translation(self) -> AsyncGenerator[RunEvent, None]:
         text = self._texts[Stage.adaptation]
@@ -563,6 +712,42 @@ class RunSession:
             ui_mode=req.ui_mode,
         )
 
+    def _stage_record(self, stage: Stage) -> StageRecord | None:
+        if self.record is None:
+            return None
+        return next((s for s in self.record.stages if s.stage is stage), None)
+
+    def _kept(self, stage: Stage) -> StageRecord:
+        """The stage as a follow-up run takes it over: the draft as the edited text."""
+        done = self._stage_record(stage)
+        text = self._texts[stage]
+        if done is None:  # a stage that took its text over unchanged (no own record)
+            return StageRecord(stage, utc_now(), utc_now(), "", text, None)
+        draft = self._drafts.get(stage)
+        return replace(done, edited_text=draft) if draft is not None else done
+
+    def _apply_drafts(self) -> None:
+        """The earliest draft becomes an edit; later drafts are saved but run again."""
+        self._save_drafts()
+        first = next((s for s in STAGES if s in self._drafts), None)
+        if first is not None:
+            text = self._drafts[first]
+            self._drafts.clear()
+            self.edit(first, text)
+
+    def _save_drafts(self) -> bool:
+        """Write the drafts into the record as edited texts; True when it changed."""
+        if self.record is None or not self._drafts:
+            return False
+        self.record.stages = [
+            replace(s, edited_text=self._drafts[s.stage]) if s.stage in self._drafts else s
+            for s in self.record.stages
+        ]
+        return True
+
+    def _carry(self, kept: StageRecord) -> None:
+        self._carried[kept.stage] = kept
+
     def _rec(self) -> RunRecord:
         assert self.record is not None, "advance() creates the record first"
         return self.record
@@ -615,6 +800,59 @@ class RunSession:
             await asyncio.wait({pending})
         if pending is not None and pending.done() and not pending.cancelled():
             pending.exception()  # retrieved, so asyncio does not warn; the record tells
+
+
+def _text_inputs(content: ContentLibrary, request: RunRequest) -> tuple[str, str, str]:
+    """What the transformed text depends on: the idea, the rules and the rule config."""
+    rules = request.rules
+    if rules is None:
+        config = content.interceptions.get(request.config_id)
+        rules = config.rules.get(request.lang) if config else ""
+    return request.idea, rules, request.config_id
+
+
+def _run_inputs(request: RunRequest) -> tuple[str, ...]:
+    """What one run record is about; a change makes a new run."""
+    rules = "\0" if request.rules is None else request.rules
+    return (
+        request.idea,
+        rules,
+        request.config_id,
+        request.output_id,
+        request.level,
+        request.lang,
+    )
+
+
+def replay_events(record: RunRecord, folder: Path) -> list[RunEvent]:
+    """The events that show a saved run as it ended (see :meth:`RunSession.replay`)."""
+    events: list[RunEvent] = [StageStarted(record.id, Stage.input_safety)]
+    saved = {s.stage: s for s in record.stages}
+    for stage in STAGES:
+        decisions = [d for d in record.safety if d.stage is stage]
+        unchecked = any(d.result == "unavailable" for d in decisions)
+        if decisions and all(d.result != "block" for d in decisions):
+            badge = "not checked" if unchecked else "safety passed"
+            events.append(StageCompleted(record.id, stage, "", badge))
+        elif stage in saved and stage is not Stage.generation:
+            events.append(StageCompleted(record.id, stage, saved[stage].final_text))
+    error = record.error or {"message": "", "detail": ""}
+    last = next((s for s in reversed(STAGES) if s in saved), Stage.input_safety)
+    if record.status == "done":
+        badge = "LoRA applied" if record.loras_applied else ""
+        events.append(StageCompleted(record.id, Stage.generation, record.prompt, badge))
+        media = tuple(SavedFile(folder / Path(m.path).name, m.mime) for m in record.media)
+        events.append(RunResult(record.id, folder, media, record.code))
+    elif record.status == "blocked":
+        stage = next((d.stage for d in record.safety if d.result == "block"), last)
+        events.append(RunBlocked(record.id, stage, error["message"]))
+    elif record.status == "failed":
+        events.append(RunFailed(record.id, last, error["message"], error["detail"]))
+    elif record.status == "cancelled":
+        events.append(RunCancelled(record.id, last))
+    else:  # stopped, or "running" in another window of this app
+        events.append(RunStopped(record.id, last))
+    return events
 
 
 def _output(content: ContentLibrary, output_id: str) -> OutputConfig:

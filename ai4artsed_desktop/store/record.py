@@ -15,7 +15,8 @@ from ..events import Stage
 RECORD_VERSION = 1
 """``schema_version`` written into every ``run.json``."""
 
-RunStatus = Literal["running", "done", "blocked", "failed", "cancelled"]
+#: "stopped": the run paused (after Transform) or was left before the end; it can go on.
+RunStatus = Literal["running", "done", "blocked", "failed", "cancelled", "stopped"]
 SafetyCheck = Literal["wordlist", "llm", "code_scan", "vision"]
 SafetyResult = Literal["pass", "block", "unavailable"]
 MediaKind = Literal["image", "audio", "code", "music"]

@@ -17,6 +17,7 @@ from ai4artsed_desktop.events import (
     RunPreview,
     RunProgress,
     RunResult,
+    RunStopped,
     Stage,
     StageCompleted,
     StageStarted,
@@ -150,9 +151,10 @@ async def test_edit_after_interception_is_used_and_recorded(make_rig: RigFactory
     rig = await make_rig()
     session = rig.session(level="adult", output_id="sd15")
     first = await collect(session, until=Stage.interception)
-    assert isinstance(first[-1], StageCompleted)
-    assert first[-1].stage is Stage.interception
-    assert rig.run_json(session)["status"] == "running"
+    assert isinstance(first[-2], StageCompleted)
+    assert first[-2].stage is Stage.interception
+    assert first[-1] == RunStopped(session.run_id, Stage.interception)
+    assert rig.run_json(session)["status"] == "stopped"  # nothing runs while the student edits
 
     session.edit(Stage.interception, "Ein roter Kreis auf blauem Grund")
     rest = await collect(session)

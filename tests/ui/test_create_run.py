@@ -14,6 +14,7 @@ from ai4artsed_desktop.events import RunResult, Stage
 from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase
 
 from .create_rig import Rig, wait_idle
+from .helpers import run
 
 
 def test_transform_streams_then_an_edit_is_generated_and_recorded(rig: Rig, qtbot: Any) -> None:
@@ -96,3 +97,49 @@ def test_a_blocked_idea_shows_the_reason_inline(rig: Rig, qtbot: Any) -> None:
     assert rig.panel.stages.state_text(Stage.input_safety) == "gestoppt"
     assert rig.panel.interception_edit.toPlainText() == ""
     assert rig.vm.next_action == "transform"
+
+
+def test_an_edit_survives_another_output_and_the_left_run_says_stopped(
+    rig: Rig, qtbot: Any
+) -> None:
+    """Transform, edit the text, pick another output, Generate: the edit is what runs."""
+    panel, vm = rig.panel, rig.vm
+    vm.select_output("sd15")
+    qtbot.keyClicks(rig.page.idea_edit, "Ein Fuchs im Schnee")
+    qtbot.mouseClick(panel.transform_button, Qt.MouseButton.LeftButton)
+    assert wait_idle(qtbot, vm) is RunPhase.transformed
+    assert vm.session is not None
+    first = vm.session.run_id
+    assert rig.store.load(first).status == "stopped"  # nothing runs: History says so at once
+
+    panel.interception_edit.selectAll()
+    qtbot.keyClicks(panel.interception_edit, "Ein roter Fuchs aus Papier")
+    assert vm.edited(Stage.interception)
+    assert vm.select_output("sdxl")
+    assert vm.next_action == "generate"  # the student's text goes on, not a new Transform
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    assert wait_idle(qtbot, vm) is RunPhase.done, panel.message
+    assert panel.interception_edit.toPlainText() == "Ein roter Fuchs aus Papier"
+    record = rig.run_json()
+    assert record["inputs"]["output_id"] == "sdxl"
+    interception = next(s for s in record["stages"] if s["stage"] == "interception")
+    assert interception["edited_text"] == "Ein roter Fuchs aus Papier"
+    left = rig.store.load(first)
+    assert left.status == "stopped"
+    assert left.stages[0].edited_text == "Ein roter Fuchs aus Papier"
+
+
+def test_a_draft_is_saved_when_the_app_closes(rig: Rig, qtbot: Any) -> None:
+    panel, vm = rig.panel, rig.vm
+    vm.select_output("sd15")
+    qtbot.keyClicks(rig.page.idea_edit, "Ein Fuchs im Schnee")
+    qtbot.mouseClick(panel.transform_button, Qt.MouseButton.LeftButton)
+    assert wait_idle(qtbot, vm) is RunPhase.transformed
+    panel.interception_edit.selectAll()
+    qtbot.keyClicks(panel.interception_edit, "Mein eigener Text")
+    assert vm.session is not None
+    run_id = vm.session.run_id
+    run(qtbot, vm.shutdown())
+    saved = rig.store.load(run_id)
+    assert saved.status == "stopped"
+    assert saved.stages[0].edited_text == "Mein eigener Text"

@@ -254,6 +254,8 @@ class RunPanel(QWidget):
         self._message: tuple[str, dict[str, str]] = ("", {})
         self._detail = ""
         self._translation = ""
+        self._note = ""  # a message key shown under the run's message until the next start
+        self._was_busy = False
         self._create_widgets()
         self._build_layout()
         self._connect()
@@ -355,6 +357,7 @@ class RunPanel(QWidget):
         vm.failed.connect(self._on_failed)
         vm.cancelled.connect(lambda: self._say("create.cancelled"))
         vm.result.connect(self._on_result)
+        vm.texts_kept.connect(self._on_texts_kept)
         vm.busy_changed.connect(self._update_state)
         vm.phase_changed.connect(self._update_state)
         vm.selected_output_changed.connect(self._update_state)
@@ -441,8 +444,11 @@ class RunPanel(QWidget):
         key, fmt = self._message
         if not key:
             key, fmt = self._idle_hint(), {}
-        self.message_label.setText(self._tr.tr(key, **fmt) if key else "")
-        self.message_label.setVisible(bool(key))
+        text = self._tr.tr(key, **fmt) if key else ""
+        if self._note:
+            text = f"{text}\n{self._tr.tr(self._note)}" if text else self._tr.tr(self._note)
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
         self.details_text.setPlainText(self._detail)
         self.details_button.setVisible(bool(self._detail))
         self.details_text.setVisible(bool(self._detail) and self.details_button.isChecked())
@@ -465,6 +471,9 @@ class RunPanel(QWidget):
     def _update_state(self, _value: object = None) -> None:
         vm = self._vm
         busy = vm.busy
+        if busy and not self._was_busy:
+            self._note = ""  # a new start: the note of the last one is old
+        self._was_busy = busy
         self.transform_button.setEnabled(vm.can_run)
         self.generate_button.setEnabled(vm.can_run)
         self.cancel_button.setEnabled(busy)
@@ -517,6 +526,10 @@ class RunPanel(QWidget):
             self._retranslate_prompt()
         if stage is Stage.interception:
             self._say("create.transformed")
+
+    def _on_texts_kept(self, _stages: object) -> None:
+        self._note = "create.texts_kept"
+        self._show_message()
 
     def _on_progress(self, step: int, total: int) -> None:
         self.progress_bar.setRange(0, max(total, 1))

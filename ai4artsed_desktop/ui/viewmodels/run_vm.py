@@ -1,9 +1,11 @@
 """RunViewModel: one pipeline run of the Create page (transform, edit, generate, cancel).
 
 The view-model owns the current :class:`~ai4artsed_desktop.pipeline.runner.RunSession`.
-``transform()`` starts a new session and runs it up to the interception; ``generate()``
-applies the user's edit of a stage text (if any) and runs the rest. Every run event becomes
-one Qt signal; the page only listens and calls these methods.
+``transform()`` starts a new session and runs it up to the interception; ``generate()`` asks
+the session what to run (``RunSession.continue_with``: the student's texts are used, a new
+output keeps the transformed text) and runs it. A reopened run comes from
+``RunSession.replay``. Every run event becomes one Qt signal; the page only listens and
+calls these methods.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -29,12 +31,13 @@ from ...events import (
     RunPreview,
     RunProgress,
     RunResult,
+    RunStopped,
     Stage,
     StageCompleted,
     StageStarted,
     StageText,
 )
-from ...pipeline.runner import EDITABLE, STAGES, RunEvent, RunRequest, RunServices, RunSession
+from ...pipeline.runner import EDITABLE, RunEvent, RunRequest, RunServices, RunSession
 from ...settings import Settings
 from ...store.record import RunRecord
 from ...tasks import TaskRegistry
@@ -109,6 +112,8 @@ class RunViewModel(QObject):
         failed(str, str): the run failed: message and technical detail.
         cancelled(): the user cancelled the run.
         result(object): the run is complete (a ``RunResult``).
+        texts_kept(object): Generate started a new run that could not use the student's
+            texts of these stages (a tuple of ``Stage``); they are saved in the run before.
         busy_changed(bool): a run is in progress or not.
         phase_changed(str): the ``RunPhase`` value changed.
         selected_output_changed(str): another output was selected.
@@ -126,6 +131,7 @@ class RunViewModel(QObject):
     failed = Signal(str, str)
     cancelled = Signal()
     result = Signal(object)
+    texts_kept = Signal(object)
     busy_changed = Signal(bool)
     phase_changed = Signal(str)
     selected_output_changed = Signal(str)
@@ -153,8 +159,6 @@ class RunViewModel(QObject):
             settings_vm, default_lora_dir=default_lora_dir, tasks=self._tasks, parent=self
         )
         self._session: RunSession | None = None
-        self._session_key: tuple[str, ...] = ()
-        self._edits: dict[Stage, str] = {}
         self._task: asyncio.Task[None] | None = None
         self._busy_tasks: set[asyncio.Task[None]] = set()
         self._phase = RunPhase.idle
@@ -216,12 +220,8 @@ class RunViewModel(QObject):
 
     @property
     def has_transform(self) -> bool:
-        """The current inputs were transformed: "Generate" continues that session."""
-        return (
-            self._session is not None
-            and self._session_key == self._key()
-            and bool(self._session.text(Stage.interception))
-        )
+        """Generate goes on from the transformed text (RunSession.keeps_interception)."""
+        return self._session is not None and self._session.keeps_interception(self._request())
 
     @property
     def next_action(self) -> str:
@@ -230,7 +230,7 @@ class RunViewModel(QObject):
 
     def edited(self, stage: Stage) -> bool:
         """True when the user changed the text of ``stage`` since it ran."""
-        return stage in self._edits
+        return self._session is not None and self._session.drafted(stage)
 
     # ------------------------------------------------------------------ actions
     def select_output(self, output_id: str, *, by_user: bool = True) -> bool:
@@ -248,13 +248,11 @@ class RunViewModel(QObject):
         return True
 
     def set_stage_text(self, stage: Stage, text: str) -> None:
-        """Record the user's text of an editable stage (applied by the next ``generate``)."""
+        """The user's text of an editable stage (the session's draft; see RunSession.draft)."""
         if stage not in EDITABLE:
             raise ValueError(f"stage {stage.value} is not editable")
-        if self._session is not None and text != self._session.text(stage):
-            self._edits[stage] = text
-        else:
-            self._edits.pop(stage, None)
+        if self._session is not None and self._session.text(stage) and not self.busy:
+            self._session.draft(stage, text)
 
     def transform(self) -> bool:
         """Start a new run and stop after the interception; False when none can start."""
@@ -282,65 +280,27 @@ class RunViewModel(QObject):
         return True
 
     def open_record(self, record: RunRecord) -> None:
-        """Show a saved run (reopened from the History page) as the finished run here.
+        """Show a saved run (reopened from the History page) as the run here.
 
-        The idea, rules, config and output come back, the stage texts and the result are
-        shown as they were saved. Editing a stage text and pressing Generate continues the
-        saved run (RunSession.resume: same folder, same seed, the prompt checked again);
-        changing the idea, rules, config, output or level starts a new run. Ignored while a
-        run is in progress.
+        The idea, rules, config and output come back; ``RunSession.replay`` gives the events
+        that show the run as it ended and the session that continues it (edit a text, press
+        Generate: same folder, same seed, the prompt checked again). The run shown before
+        is left (its texts saved). Ignored while a run is in progress.
         """
-        from ...events import SavedFile  # here, so this method stays one self-contained edit
-
         if self.busy:
             log.info("Run %s not reopened: a run is in progress", record.id)
+            return
+        if self._services is None:
+            log.info("Run %s not reopened: no run store", record.id)
             return
         inputs = record.inputs
         self._create.restore(inputs.idea, inputs.rules, inputs.config_id)
         self.select_output(inputs.output_id)
-        self._session, self._session_key, self._last_result = None, (), None
-        self._edits.clear()
-        if self._services is not None and any(s.stage is Stage.interception for s in record.stages):
-            try:  # edits of the reopened texts continue this run (same folder, same seed)
-                self._session = RunSession.resume(self._services, record)
-                self._session_key = self._key()
-            except AppError as exc:
-                log.info("Run %s reopened read-only: %s", record.id, exc.user_message)
-        self.stage_started.emit(Stage.input_safety, "")  # the page forgets the last run
-        saved = {s.stage: s for s in record.stages}
-        for stage in STAGES:
-            decisions = [d for d in record.safety if d.stage is stage]
-            unchecked = any(d.result == "unavailable" for d in decisions)
-            if decisions and all(d.result != "block" for d in decisions):
-                self.stage_completed.emit(
-                    stage, "", "not checked" if unchecked else "safety passed"
-                )
-            elif stage in saved and stage is not Stage.generation:
-                self.stage_completed.emit(stage, saved[stage].final_text, "")
-        error = record.error or {"message": "", "detail": ""}
-        if record.status == "done":
-            store = self._services.store if self._services is not None else None
-            folder = store.folder(record.id) if store is not None else None
-            saved_in = folder or Path()
-            media = tuple(
-                SavedFile(saved_in / Path(m.path).name, m.mime)
-                for m in (record.media if folder is not None else [])
-            )
-            self.stage_completed.emit(
-                Stage.generation, "", "LoRA applied" if record.loras_applied else ""
-            )
-            self._last_result = RunResult(record.id, saved_in, media, record.code)
-            self._set_phase(RunPhase.done)
-            self.result.emit(self._last_result)
-        elif record.status == "blocked":
-            self._set_phase(RunPhase.blocked)
-            self.blocked.emit(error["message"])
-        elif record.status == "failed":
-            self._set_phase(RunPhase.failed)
-            self.failed.emit(error["message"], error["detail"])
-        else:
-            self._set_phase(RunPhase.cancelled)
-            self.cancelled.emit()
+        self._leave()
+        self._last_result = None
+        self._session, events = RunSession.replay(self._services, record)
+        for event in events:
+            self._dispatch(event)
 
     def save_result_as(self, source: Path, target: Path) -> None:
         """Copy a result file to ``target`` in a worker thread (``file_saved`` when done)."""
@@ -358,6 +318,8 @@ class RunViewModel(QObject):
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        if self._session is not None:  # the student's texts are saved, the run "stopped"
+            await self._session.stop()
 
     # ------------------------------------------------------------------ run work
     def _start(self, work: Callable[[], Awaitable[None]], phase: RunPhase) -> None:
@@ -395,41 +357,40 @@ class RunViewModel(QObject):
         """A new session from the current inputs, run up to ``until`` (all when None)."""
         services = self._services
         assert services is not None, "can_run checks the services"
-        self._session = None
-        self._edits.clear()
+        previous, self._session = self._session, None
         self._last_result = None
-        self._session_key = self._key()
+        if previous is not None:
+            await previous.stop()  # the student's texts there are saved
         self._session = RunSession(services, self._request())
         await self._consume(self._session, until)
 
     async def _generate(self) -> None:
-        session = self._session if self.has_transform else None
-        if session is None:
+        previous = self._session
+        if previous is None or not previous.text(Stage.interception):
             await self._fresh(None)
             return
-        edited = next((s for s in STAGES if s in self._edits), None)
-        if edited is not None and session.text(edited):
-            session.edit(edited, self._edits[edited])
-            for stage in STAGES[STAGES.index(edited) :]:
-                self._edits.pop(stage, None)
-        elif session.next_stage is None:
-            session.rewind(Stage.generation)  # "generate again" with the same texts
-        values, seed, loras = self.params.request_fields()  # changed since the transform?
-        session.request = replace(session.request, values=values, seed=seed, loras=loras)
+        session = await previous.continue_with(self._request())
+        self._session = session
+        dropped = previous.dropped_on(session)
+        if dropped:
+            self.texts_kept.emit(dropped)
         await self._consume(session, None)
 
     async def _consume(self, session: RunSession, until: Stage | None) -> None:
         async with aclosing(session.advance(until)) as events:
             async for event in events:
                 self._dispatch(event)
-        if self._phase is RunPhase.transforming:
-            self._set_phase(RunPhase.transformed)
+
+    def _leave(self) -> None:
+        """Let go of the session shown now; its drafts are saved in the background."""
+        session, self._session = self._session, None
+        if session is not None:
+            self._tasks.spawn(session.stop(), name="create-leave-run")
 
     def _dispatch(self, event: RunEvent) -> None:
         if isinstance(event, StageText):
             self.stage_text.emit(event.stage, event.delta)
         elif isinstance(event, StageStarted):
-            self._edits.pop(event.stage, None)
             self.stage_started.emit(event.stage, event.model)
         elif isinstance(event, StageCompleted):
             self.stage_completed.emit(event.stage, event.text, event.badge)
@@ -456,6 +417,11 @@ class RunViewModel(QObject):
         elif isinstance(event, RunCancelled):
             self._set_phase(RunPhase.cancelled)
             self.cancelled.emit()
+        elif isinstance(event, RunStopped):
+            has_text = self._session is not None and bool(self._session.text(Stage.interception))
+            self._set_phase(RunPhase.transformed if has_text else RunPhase.cancelled)
+            if not has_text:
+                self.cancelled.emit()
 
     async def _copy(self, source: Path, target: Path) -> None:
         try:
@@ -490,19 +456,6 @@ class RunViewModel(QObject):
 
     def _sync_params(self, _value: object = None) -> None:
         self.params.set_output(self.selected_output, self._create.selected_config)
-
-    def _key(self) -> tuple[str, ...]:
-        """What a session depends on; a change means "Generate" starts a new session."""
-        settings = self._settings_vm.current
-        create = self._create
-        return (
-            create.idea,
-            create.rules,
-            create.selected_config_id,
-            self._selected,
-            settings.safety.level,
-            create.language,
-        )
 
     def _set_phase(self, phase: RunPhase) -> None:
         if phase is not self._phase:

@@ -48,11 +48,12 @@ STATUS_KEYS = {
     "blocked": "history.status_blocked",
     "failed": "history.status_failed",
     "cancelled": "history.status_cancelled",
+    "stopped": "history.status_stopped",
 }
 #: What stands in for a missing thumbnail, by media kind.
 _KIND_MARKS = {"audio": "♪", "music": "♫", "code": "</>", "image": "…", "": "–"}
 #: Runs that ended without a result show why on their tile: a sign and the status word.
-_STATUS_MARKS = {"blocked": "⊘", "failed": "!", "cancelled": "■", "running": "…"}
+_STATUS_MARKS = {"blocked": "⊘", "failed": "!", "cancelled": "■", "running": "…", "stopped": "‖"}
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -23,6 +23,7 @@ BADGE_KEYS = {
     "not checked": "create.badge_not_checked",
     "translated": "create.badge_translated",
     "LoRA applied": "create.badge_lora_applied",
+    "kept": "create.badge_kept",
 }
 
 
