@@ -19,6 +19,7 @@ from .backends.vram import VramArbiter
 from .content.loader import load_content
 from .content.schema import ContentLibrary
 from .errors import AppError
+from .instance_lock import InstanceLock, describe_holder, lock_path
 from .paths import AppPaths, resources_dir
 from .pipeline.runner import RunServices
 from .pipeline.services import build_services
@@ -74,14 +75,59 @@ class _Outcome:
 def run_window(args: argparse.Namespace) -> int:
     """Start the desktop app (or the ``--smoke-test``); returns the process exit code."""
     paths = AppPaths.from_cli(args.data_dir)
+    instance = InstanceLock(lock_path(paths.state_dir))
     try:
         paths.ensure()
+        # The lock comes first: a second start must touch nothing of the first one's
+        # (log files, pid records, backends); it only asks the first window to show itself.
+        if not instance.acquire():
+            return _hand_over(paths, instance, smoke_test=args.smoke_test)
         logging_setup.configure(
             paths.log_dir, level=LOG_LEVELS[args.log_level], json_format=args.log_format == "json"
         )
     except OSError as exc:
         print(f"{APP_NAME}: cannot create its folders: {exc}", file=sys.stderr)
         return 1
+    try:
+        return _run_window_locked(args, paths)
+    finally:
+        instance.release()
+
+
+def _hand_over(paths: AppPaths, instance: InstanceLock, *, smoke_test: bool) -> int:
+    """A window already owns this data folder: bring it to the front, start nothing."""
+    holder = describe_holder(instance.holder())
+    if smoke_test:
+        print(
+            f"{APP_NAME}: the app is already open for this data folder ({holder}); "
+            "run the smoke test with its own --data-dir.",
+            file=sys.stderr,
+        )
+        return 1
+    from PySide6.QtCore import QCoreApplication
+
+    from .ui.single_instance import ask_first_to_raise, server_name
+
+    if QCoreApplication.instance() is None:
+        _app = QCoreApplication(sys.argv[:1])  # the local socket needs an application object
+    if ask_first_to_raise(server_name(paths.data_dir)):
+        print(
+            f"{APP_NAME} is already open for this data folder ({holder}); "
+            "its window was brought to the front.",
+            file=sys.stderr,
+        )
+        return 0
+    print(
+        f"{APP_NAME} is already open for this data folder ({holder}), but its window did "
+        "not answer. Wait until it has started, or close it (Task Manager / kill) and start "
+        "again.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _run_window_locked(args: argparse.Namespace, paths: AppPaths) -> int:
+    """The window itself, once this process holds the data folder's instance lock."""
     problem = _prepare_qt_environment(args.smoke_test)
     if problem:
         log.error("%s", problem)
@@ -124,6 +170,7 @@ async def _run_app(
 
     from .ui.excepthook import install_excepthook
     from .ui.shell import build_shell
+    from .ui.single_instance import InstanceServer, bring_to_front, server_name
 
     store = SettingsStore.load(paths.settings_file)
     content = load_content(resources_dir() / "configs", paths.user_content_dir)
@@ -163,6 +210,9 @@ async def _run_app(
 
         start_first_run(shell.window, shell.settings_vm, shell.translator, gpu, tasks)
     shell.window.close_requested.connect(quit_requested.set)
+    second_starts = InstanceServer(server_name(paths.data_dir), shell.window)
+    second_starts.raise_requested.connect(lambda: bring_to_front(shell.window))
+    second_starts.listen()
     _install_signal_handlers(loop, quit_requested)
     # Python signal handlers only run when Python code runs; a cheap timer wakes it up.
     wake = QTimer()
@@ -174,6 +224,7 @@ async def _run_app(
         loop.call_later(0.5, quit_requested.set)
     await quit_requested.wait()
     wake.stop()
+    second_starts.close()
     # Ordered shutdown: view-models first (they use services), then the backends and their
     # process trees, then whatever background tasks remain.
     await shell.shutdown()

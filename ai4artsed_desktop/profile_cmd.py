@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .content.loader import load_content
 from .errors import AppError
+from .instance_lock import held_by_other
 from .paths import AppPaths, resources_dir
 from .profiles import apply_profile, export_profile, load_profile, profile_from_settings, to_dict
 from .settings import load as load_settings
@@ -41,6 +42,13 @@ def _unlock(paths: AppPaths) -> None:
 
 
 def _import(paths: AppPaths, file: Path) -> int:
+    if held_by_other(paths.state_dir):
+        # The window keeps its own copy of the settings and would overwrite the import with
+        # its next change: import in the window (Settings > Lesson) or close it first.
+        raise AppError(
+            "The app is open on this seat. Import the profile in its window (Settings, "
+            "Lesson tab), or close the window and run this command again; nothing was changed."
+        )
     content = load_content(resources_dir() / "configs", paths.user_content_dir)
     profile = load_profile(file, content)
     _unlock(paths)

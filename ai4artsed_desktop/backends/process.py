@@ -65,7 +65,11 @@ _KILL_GRACE_ON_FAILURE = 3.0
 
 @dataclass(eq=False)
 class _Run:
-    """One process we watch: our own child, or an adopted server (``proc`` None)."""
+    """One process we watch: our own child, or an adopted server (``proc`` None).
+
+    ``borrowed``: an adopted server that another running app process owns (the window while
+    a headless ``run`` works): used, never stopped, its record left to its owner.
+    """
 
     pid: int
     create_time: float | None
@@ -79,6 +83,7 @@ class _Run:
     ready_at: float | None = None
     watcher: asyncio.Task[None] | None = None
     killer: asyncio.Task[None] | None = None
+    borrowed: bool = False
 
     def alive(self) -> bool:
         if self.exited.done():
@@ -192,7 +197,7 @@ class ProcessSupervisor(StateNotifier):
             await self._ensure_killed(run, grace)
         async with self._lock:
             self._run = None
-            self._record.remove()
+            self._drop_record()
             if self._state is not BackendState.not_installed:
                 self._set_state(BackendState.stopped, f"{self.spec.display_name} is stopped.")
 
@@ -224,13 +229,28 @@ class ProcessSupervisor(StateNotifier):
         self._last_error = None
 
     async def _try_adopt(self) -> bool:
+        """Adopt (or borrow) a recorded server that still answers, else clean up after it.
+
+        A server whose recorded owner is another app process that still runs is never
+        killed and its record never removed: it belongs to that live app.
+        """
         record = self._record.read()
         if record is None:
             return False
         alive = processes.is_alive(record.pid, record.create_time)
+        foreign = bool(record.owner) and record.owner != processes.owner_id()
+        owned_elsewhere = foreign and processes.owner_alive(record.owner)
         if alive and self._matches(record) and await self._probe_once(self.spec.probe_timeout):
-            self._adopt(record)
+            self._adopt(record, borrowed=owned_elsewhere)
             return True
+        if owned_elsewhere:
+            log.info(
+                "%s: pid %d belongs to the running app process %s; left alone",
+                self.spec.name,
+                record.pid,
+                record.owner,
+            )
+            return False
         log.info("%s: removing leftover pid %d (alive: %s)", self.spec.name, record.pid, alive)
         await remove_leftover(
             record.pid, record.create_time, alive=alive, grace=_KILL_GRACE_ON_FAILURE
@@ -247,16 +267,19 @@ class ProcessSupervisor(StateNotifier):
             and record.argv == spec.argv
         )
 
-    def _adopt(self, record: PidRecord) -> None:
-        run = _Run(record.pid, record.create_time, None)
+    def _adopt(self, record: PidRecord, *, borrowed: bool) -> None:
+        run = _Run(record.pid, record.create_time, None, borrowed=borrowed)
+        if not borrowed:  # it is ours now: a later app start must not take it for a leftover
+            self._write_record(run)
         run.first_line = self._pump.count
         run.ready_at = time.monotonic()
         self._run = self._last_run = run
         run.watcher = asyncio.get_running_loop().create_task(
             self._watch_adopted(run), name=f"{self.spec.name}-adopted"
         )
-        self._pump.emit("supervisor", f"adopted running server (pid {record.pid})")
-        log.info("%s: adopted pid %d on port %s", self.spec.name, record.pid, record.port)
+        how = "borrowed" if borrowed else "adopted"
+        self._pump.emit("supervisor", f"{how} running server (pid {record.pid})")
+        log.info("%s: %s pid %d on port %s", self.spec.name, how, record.pid, record.port)
         self._restarts = 0
         self._set_state(BackendState.ready, f"{self.spec.display_name} is ready.")
 
@@ -339,13 +362,40 @@ class ProcessSupervisor(StateNotifier):
     def _on_ready(self, run: _Run) -> None:
         spec = self.spec
         run.ready_at = time.monotonic()
-        if run.create_time is not None:
-            try:
-                self._record.write(run.pid, run.create_time, spec.port, spec.argv)
-            except OSError as exc:
-                log.error("%s: cannot write %s: %s", spec.name, self._record.path, exc)
+        self._write_record(run)
         log.info("%s ready (pid %d, port %s)", spec.name, run.pid, spec.port)
         self._set_state(BackendState.ready, f"{spec.display_name} is ready.")
+
+    def _owned_elsewhere(self) -> bool:
+        """True when the record on disk names another app process that still runs."""
+        record = self._record.read()
+        return (
+            record is not None
+            and bool(record.owner)
+            and record.owner != processes.owner_id()
+            and processes.owner_alive(record.owner)
+        )
+
+    def _drop_record(self) -> None:
+        """Remove the record unless it belongs to another running app (then it is theirs)."""
+        if not self._owned_elsewhere():
+            self._record.remove()
+
+    def _write_record(self, run: _Run) -> None:
+        """Record ``run`` as ours, but never over another running app's record.
+
+        That app's server would lose its clean-up; ours is then covered by the kernel's
+        death signal.
+        """
+        spec = self.spec
+        if run.create_time is None or self._owned_elsewhere():
+            return
+        try:
+            self._record.write(
+                run.pid, run.create_time, spec.port, spec.argv, owner=processes.owner_id()
+            )
+        except OSError as exc:
+            log.error("%s: cannot write %s: %s", spec.name, self._record.path, exc)
 
     def _lines(self, run: _Run) -> list[str]:
         return self._pump.lines_since(run.first_line)[-DETAIL_LINES:]
@@ -371,7 +421,7 @@ class ProcessSupervisor(StateNotifier):
         if run is not self._run or self._stopping or run.ready_at is None:
             return  # replaced, stopped on purpose, or still starting (the start reports it)
         self._run = None
-        self._record.remove()
+        self._drop_record()
         if run.proc is not None and self.spec.new_session:
             signal_group(run.pid, kill=True)  # grandchildren must not keep port and VRAM
         if self.spec.one_shot:
@@ -419,12 +469,26 @@ class ProcessSupervisor(StateNotifier):
 
     # ------------------------------------------------------------------ killing
     async def _ensure_killed(self, run: _Run, grace: float) -> None:
-        """Kill ``run``'s tree once, however many callers ask (shielded from cancellation)."""
+        """Kill ``run``'s tree once, however many callers ask (shielded from cancellation).
+
+        A borrowed server is only let go: its owner (another running app) stops it.
+        """
+        if run.borrowed:
+            await self._let_go(run)
+            return
         if run.killer is None:
             run.killer = asyncio.get_running_loop().create_task(
                 self._kill(run, grace), name=f"{self.spec.name}-kill"
             )
         await asyncio.shield(run.killer)
+
+    async def _let_go(self, run: _Run) -> None:
+        if run.watcher is not None:
+            run.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run.watcher
+        if not run.exited.done():
+            self._finish(run, None)
 
     async def _kill(self, run: _Run, grace: float) -> None:
         group = self.spec.new_session and run.proc is not None

@@ -17,13 +17,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PidRecord:
-    """Identity of a server we started: the pid plus its creation time guards pid reuse."""
+    """Identity of a server we started: the pid plus its creation time guards pid reuse.
+
+    ``owner`` names the app process that started (or adopted) it, as
+    :func:`~ai4artsed_desktop.system.processes.owner_id` writes it; "" in records written
+    before owners were recorded.
+    """
 
     pid: int
     create_time: float
     port: int | None
     argv: tuple[str, ...]
     started_at: float
+    owner: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form written to ``<state_dir>/<name>.json``."""
@@ -33,6 +39,7 @@ class PidRecord:
             "port": self.port,
             "argv": list(self.argv),
             "started_at": self.started_at,
+            "owner": self.owner,
         }
 
     @classmethod
@@ -42,15 +49,16 @@ class PidRecord:
             return None
         pid, ctime, port = data.get("pid"), data.get("create_time"), data.get("port")
         argv, started = data.get("argv"), data.get("started_at", 0.0)
+        owner = data.get("owner", "")
         if not (_is_int(pid) and isinstance(ctime, int | float) and not isinstance(ctime, bool)):
             return None
         if port is not None and not _is_int(port):
             return None
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             return None
-        if not isinstance(started, int | float):
+        if not isinstance(started, int | float) or not isinstance(owner, str):
             return None
-        return cls(pid, float(ctime), port, tuple(argv), float(started))
+        return cls(pid, float(ctime), port, tuple(argv), float(started), owner)
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -81,13 +89,21 @@ class RecordFile:
             self.remove()
         return record
 
-    def write(self, pid: int, create_time: float, port: int | None, argv: tuple[str, ...]) -> None:
-        """Store the record atomically.
+    def write(
+        self,
+        pid: int,
+        create_time: float,
+        port: int | None,
+        argv: tuple[str, ...],
+        *,
+        owner: str = "",
+    ) -> None:
+        """Store the record atomically (``owner``: the app process responsible for it).
 
         Raises:
             OSError: the state folder is not writable.
         """
-        record = PidRecord(pid, create_time, port, argv, time.time())
+        record = PidRecord(pid, create_time, port, argv, time.time(), owner)
         atomic_write_json(self.path, record.to_json())
 
     def remove(self) -> None:

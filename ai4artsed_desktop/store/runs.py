@@ -33,10 +33,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-import psutil
-
 from ..errors import AppError, ConfigError
 from ..fileio import atomic_write_bytes, atomic_write_json
+from ..system.processes import owner_alive as owner_alive  # re-exported
+from ..system.processes import owner_id as owner_id  # re-exported (runner)
 from . import export, media
 from .folders import (
     STAGING_PREFIX,
@@ -65,22 +65,6 @@ log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite3"
 INTERRUPTED = "This run was interrupted: the app was closed or stopped while it ran."
-
-
-def owner_id() -> str:
-    """This process as a run owner: pid and start time (a reused pid is not "alive")."""
-    me = psutil.Process()
-    return f"{me.pid}:{me.create_time():.2f}"
-
-
-def owner_alive(owner: str) -> bool:
-    """True while the process named by :func:`owner_id` still runs."""
-    pid_text, _, started = owner.partition(":")
-    try:
-        proc = psutil.Process(int(pid_text))
-        return f"{proc.create_time():.2f}" == started and proc.status() != psutil.STATUS_ZOMBIE
-    except (ValueError, psutil.Error):
-        return False
 
 
 _T = TypeVar("_T")

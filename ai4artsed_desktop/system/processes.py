@@ -46,6 +46,22 @@ def _proc_alive(proc: psutil.Process) -> bool:
         return True
 
 
+def owner_id() -> str:
+    """This process as an owner of runs and servers: pid and start time (reuse-proof)."""
+    me = psutil.Process()
+    return f"{me.pid}:{me.create_time():.2f}"
+
+
+def owner_alive(owner: str) -> bool:
+    """True while the process named by :func:`owner_id` still runs."""
+    pid_text, _, started = owner.partition(":")
+    try:
+        proc = psutil.Process(int(pid_text))
+        return f"{proc.create_time():.2f}" == started and proc.status() != psutil.STATUS_ZOMBIE
+    except (ValueError, psutil.Error):
+        return False
+
+
 def is_alive(pid: int, create_time: float | None = None) -> bool:
     """True when ``pid`` runs (zombies count as dead).
 

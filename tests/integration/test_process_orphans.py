@@ -189,3 +189,91 @@ async def test_unusable_record_file_is_removed(app_paths: AppPaths) -> None:
     path.write_text('{"pid": "not a number"}')
     assert RecordFile(app_paths.state_dir, "fake").read() is None
     assert not path.exists()
+
+
+def _live_owner() -> tuple[subprocess.Popen[bytes], str]:
+    """Another running process standing in for the app that owns a recorded server."""
+    other = spawn(sys.executable, "-c", "import time; time.sleep(60)")
+    ctime = processes.create_time(other.pid)
+    assert ctime is not None
+    return other, f"{other.pid}:{ctime:.2f}"
+
+
+async def test_server_of_a_live_app_is_never_killed(app_paths: AppPaths) -> None:
+    """A live app's server started with other arguments: not adopted, and not touched.
+
+    Before owners were recorded this path logged "removing leftover pid … alive: True" and
+    killed the first window's backend when a second copy of the app started.
+    """
+    port = processes.free_port()
+    spec = fake_spec(port)
+    server = start_foreign(port)
+    other, owner = _live_owner()
+    try:
+        ctime = processes.create_time(server.pid)
+        assert ctime is not None
+        argv = (*spec.argv, "--other-settings")
+        RecordFile(app_paths.state_dir, "fake").write(server.pid, ctime, port, argv, owner=owner)
+        sup = make_supervisor(app_paths, spec)
+        with pytest.raises(PortInUse):
+            await sup.ensure_ready()
+        assert server.poll() is None  # the live app's server survives
+        record = RecordFile(app_paths.state_dir, "fake").read()
+        assert record is not None
+        assert (record.pid, record.owner) == (server.pid, owner)
+    finally:
+        for proc in (server, other):
+            proc.kill()
+            proc.wait()
+
+
+async def test_server_of_a_live_app_is_borrowed_and_left_running(app_paths: AppPaths) -> None:
+    port = processes.free_port()
+    spec = fake_spec(port)
+    server = start_foreign(port)
+    other, owner = _live_owner()
+    try:
+        ctime = processes.create_time(server.pid)
+        assert ctime is not None
+        RecordFile(app_paths.state_dir, "fake").write(
+            server.pid, ctime, port, spec.argv, owner=owner
+        )
+        sup = make_supervisor(app_paths, spec)
+        await sup.ensure_ready()
+        assert sup.adopted
+        assert sup.pid == server.pid
+        await sup.stop()
+        assert server.poll() is None  # still running: its owner stops it, not a guest
+        record = RecordFile(app_paths.state_dir, "fake").read()
+        assert record is not None
+        assert record.owner == owner
+    finally:
+        for proc in (server, other):
+            proc.kill()
+            proc.wait()
+
+
+async def test_adopted_leftover_is_recorded_as_ours(app_paths: AppPaths) -> None:
+    """After adopting a dead app's server, the record names us, so we own its clean-up."""
+    port = processes.free_port()
+    spec = fake_spec(port)
+    leftover = start_foreign(port)
+    try:
+        ctime = processes.create_time(leftover.pid)
+        assert ctime is not None
+        gone_pid, gone_ctime = finished_pid()
+        RecordFile(app_paths.state_dir, "fake").write(
+            leftover.pid, ctime, port, spec.argv, owner=f"{gone_pid}:{gone_ctime:.2f}"
+        )
+        sup = make_supervisor(app_paths, spec)
+        await sup.ensure_ready()
+        assert sup.adopted
+        record = RecordFile(app_paths.state_dir, "fake").read()
+        assert record is not None
+        assert record.owner == processes.owner_id()
+        await sup.stop()
+        assert leftover.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait()
