@@ -31,6 +31,7 @@ BENCHMARKS = (
     "readiness",
     "completion",
     "history_index",
+    "warmup_first_click",
 )
 _MEDIAN = re.compile(
     r"^(?P<name>.+?): median (?P<value>[\d.]+) (?P<unit>ms|MiB|s)"

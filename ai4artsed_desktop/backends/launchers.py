@@ -116,19 +116,28 @@ def ollama_executable(settings: BackendSettings) -> str:
 
 
 def ollama_spec(
-    settings: BackendSettings, *, port: int | None = None, probe: Probe | None = None
+    settings: BackendSettings,
+    *,
+    port: int | None = None,
+    probe: Probe | None = None,
+    no_cloud: bool = False,
 ) -> LaunchSpec:
     """``ollama serve`` on 127.0.0.1 with an explicit port in ``OLLAMA_HOST``.
 
-    (Without a port, ``http://host`` would mean port 80; protocols.md 1.1.)
+    (Without a port, ``http://host`` would mean port 80; protocols.md 1.1.) With
+    ``no_cloud`` (local-only is on) ``OLLAMA_NO_CLOUD=1`` makes Ollama itself refuse
+    cloud models (names ending in ``:cloud``/``-cloud``, pulled cloud stubs) with 403.
     """
     port = port or port_for("ollama", settings)
+    env = {"OLLAMA_HOST": f"{LOOPBACK}:{port}"}
+    if no_cloud:
+        env["OLLAMA_NO_CLOUD"] = "1"
     return LaunchSpec(
         name="ollama",
         display_name=DISPLAY_NAMES["ollama"],
         argv=(ollama_executable(settings), "serve"),
         cwd=None,
-        env={"OLLAMA_HOST": f"{LOOPBACK}:{port}"},
+        env=env,
         port=port,
         ready_probe=probe or http_probe(port, PROBE_PATHS["ollama"]),
         ready_line=READY_LINES["ollama"],

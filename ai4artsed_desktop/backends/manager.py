@@ -185,7 +185,7 @@ class BackendManager:
             work.mkdir(parents=True, exist_ok=True)
             return launchers.demo_spec(name, port=free_port(), work_dir=work)
         if name == "ollama":
-            return launchers.ollama_spec(backend)
+            return launchers.ollama_spec(backend, no_cloud=self._settings.safety.local_only)
         if name == "swarmui":
             return launchers.swarmui_spec(backend)
         return launchers.comfyui_spec(backend)

@@ -35,6 +35,7 @@ from .ollama_parse import (
     parse_ps,
     parse_show,
     parse_tags,
+    same_model,
 )
 
 log = logging.getLogger(__name__)
@@ -199,11 +200,17 @@ class OllamaClient:
 
     # ------------------------------------------------------------------ memory
 
-    async def load(self, model: str, *, keep_alive: KeepAlive) -> None:
-        """Load a model without generating (pre-warm); it stays for ``keep_alive``."""
-        payload = {"model": normalize_model_name(model), "prompt": "", "stream": False}
-        payload["keep_alive"] = keep_alive
-        await self._once("/api/generate", payload, chat=False)
+    async def load(
+        self, model: str, *, keep_alive: KeepAlive, options: Mapping[str, Any] | None = None
+    ) -> TextDone:
+        """Load a model without generating (pre-warm); it stays for ``keep_alive``.
+
+        ``options`` must hold the same runner options (``num_ctx``, ...) the later chats
+        send: Ollama reloads a model whose runner options differ from the request's.
+        """
+        payload = _payload(model, options, keep_alive, None, None, stream=False)
+        payload["prompt"] = ""
+        return await self._once("/api/generate", payload, chat=False)
 
     async def unload(self, model: str, *, confirm_timeout: float = 10.0) -> None:
         """Unload a model and wait until ``/api/ps`` no longer lists it.
@@ -226,7 +233,7 @@ class OllamaClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + confirm_timeout
         delay = 0.02
-        while any(m.name == name for m in await self.ps()):
+        while any(same_model(m.name, name) for m in await self.ps()):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise InsufficientResources(

@@ -21,7 +21,26 @@ from ..errors import (
 from ..events import PullProgress, TextDelta, TextDone
 
 BACKEND = "Ollama"
-_OOM_HINTS = ("out of memory", "requires more system memory", "cudamalloc failed")
+#: Out-of-memory texts of old and current Ollama versions (scheduler, runner, CUDA).
+_OOM_HINTS = (
+    "out of memory",
+    "out-of-memory",
+    "requires more system memory",
+    "insufficient memory",
+    "failed to allocate",
+    "cudamalloc failed",
+)
+
+
+def is_oom(message: str) -> bool:
+    """True when an Ollama error text says memory ran out."""
+    low = message.lower()
+    return any(hint in low for hint in _OOM_HINTS)
+
+
+def same_model(a: str, b: str) -> bool:
+    """Ollama model names compare without regard to case (``Qwen3:8B`` is ``qwen3:8b``)."""
+    return normalize_model_name(a).casefold() == normalize_model_name(b).casefold()
 
 
 def normalize_model_name(name: str) -> str:
@@ -110,6 +129,8 @@ class ModelInfo:
     digest: str = ""
     modified_at: datetime | None = None
     meta: ModelMeta = field(default_factory=ModelMeta)
+    #: Set for a pulled cloud stub: the host Ollama forwards its requests to.
+    remote_host: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,8 @@ class ModelDetails:
     model_info: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     parameters: str = ""
     template: str = ""
+    #: Set for a cloud stub: the host Ollama forwards this model's requests to.
+    remote_host: str = ""
 
     @property
     def supports_thinking(self) -> bool:
@@ -185,9 +208,16 @@ def parse_tags(body: Mapping[str, Any]) -> list[ModelInfo]:
             digest=_str(e, "digest", "model list"),
             modified_at=parse_datetime(e.get("modified_at")),
             meta=ModelMeta.parse(e.get("details")),
+            remote_host=_remote_host(e, "model list"),
         )
         for e in _model_list(body, "model list")
     ]
+
+
+def _remote_host(obj: Mapping[str, Any], what: str) -> str:
+    """``remote_host`` at the top level or inside ``details`` (servers differ)."""
+    details = _obj(obj.get("details"), what)
+    return _str(obj, "remote_host", what) or _str(details, "remote_host", what)
 
 
 def parse_ps(body: Mapping[str, Any]) -> list[LoadedModel]:
@@ -220,6 +250,7 @@ def parse_show(name: str, body: Mapping[str, Any]) -> ModelDetails:
         model_info=MappingProxyType(dict(_obj(body.get("model_info"), "model_info"))),
         parameters=_str(body, "parameters", "model details"),
         template=_str(body, "template", "model details"),
+        remote_host=_remote_host(body, "model details"),
     )
 
 
@@ -252,16 +283,24 @@ def error_for_status(status: int, body: bytes | str, model: str = "", path: str 
             detail=detail,
             status=404,
         )
+    if status == 403 and "cloud" in message.lower():
+        return BackendRequestError(
+            f"Ollama refused the cloud model “{model or 'this model'}”: cloud models are "
+            "switched off on this computer. Ask your teacher to choose a local model.",
+            detail=detail,
+            status=403,
+        )
     if status == 503:
         return BackendRequestError(
             "Ollama is busy with too many requests. Wait a moment and try again.",
             detail=detail,
             status=503,
         )
-    if status >= 500 and any(h in message.lower() for h in _OOM_HINTS):
+    if status >= 500 and is_oom(message):
         return InsufficientResources(
-            "There is not enough memory to run this model. Close other AI work or choose "
-            f"a smaller model. (Ollama said: {message})",
+            f"There is not enough memory on this computer to run “{model or 'the model'}”. "
+            "Close other AI work (or press Release in the lesson panel) or ask your teacher "
+            "for a smaller model.",
             detail=detail,
         )
     if status >= 500:
@@ -276,7 +315,7 @@ def error_for_status(status: int, body: bytes | str, model: str = "", path: str 
 def error_for_line(message: str, model: str) -> AppError:
     """The user-facing error for an ``{"error": ...}`` line inside a 200 stream."""
     detail = f"error line in the stream for {model}: {message}"
-    if any(h in message.lower() for h in _OOM_HINTS):
+    if is_oom(message):
         return InsufficientResources(
             f"Ollama ran out of memory while working on “{model}”. Choose a smaller model.",
             detail=detail,

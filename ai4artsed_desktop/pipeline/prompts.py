@@ -29,6 +29,10 @@ CheckKind = Literal["input", "prompt", "code"]
 #: Context window sent with every call. It is fixed so that Ollama never reloads a model
 #: because two calls asked for different sizes (protocols.md §1.13).
 NUM_CTX = 8192
+#: The options that decide how Ollama's runner is loaded. A request whose runner options
+#: differ from the loaded ones makes Ollama reload the model (``needsReload``), so the
+#: warm-up load sends exactly these and every chat sends the same values.
+RUNNER_OPTIONS: dict[str, int] = {"num_ctx": NUM_CTX}
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def llm_options(params: LlmParams, *, seed: int | None = None) -> dict[str, Any]
         "temperature": float(params.temperature),
         "top_p": float(params.top_p),
         "num_predict": int(params.max_tokens),
-        "num_ctx": NUM_CTX,
+        **RUNNER_OPTIONS,
     }
     if seed is not None:
         options["seed"] = int(seed)
@@ -120,7 +124,7 @@ SAFETY_OPTIONS: Mapping[str, Any] = {
     "temperature": 0.0,
     "top_p": 1.0,
     "num_predict": 256,
-    "num_ctx": NUM_CTX,
+    **RUNNER_OPTIONS,
 }
 
 

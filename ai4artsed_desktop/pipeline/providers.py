@@ -26,11 +26,13 @@ from ..backends.http import (
     translate_errors,
 )
 from ..backends.ollama import OllamaClient
-from ..backends.ollama_parse import ThinkSplitter
+from ..backends.ollama_parse import ThinkSplitter, normalize_model_name
 from ..content.schema import Provider
 from ..errors import BackendProtocolError, BackendRequestError, BackendUnavailable, ConfigError
 from ..events import TextDelta, TextDone
+from .keepalive import KeepAlivePolicy
 from .prompts import Message, as_dicts
+from .routing import RoutingError, refuse_ollama_cloud_name
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +79,56 @@ class LlmProvider(Protocol):
 
 
 class OllamaProvider:
-    """The local Ollama server; ``client_getter`` starts it lazily when needed."""
+    """The Ollama server; ``client_getter`` starts it lazily when needed.
 
-    def __init__(self, client_getter: Callable[[], Awaitable[OllamaClient]]) -> None:
+    Args:
+        keep_alive: The lesson's keep-alive policy; its current value goes with every
+            request that does not name one (Ollama resets the timer on each request).
+        local_only: Whether cloud models are refused now. Ollama forwards names ending
+            in ``:cloud``/``-cloud`` and pulled cloud stubs (``remote_host``) to
+            ollama.com, so "provider ollama" alone does not mean "on this computer": each
+            model is checked (its name, then ``/api/show`` once) before its first request.
+    """
+
+    def __init__(
+        self,
+        client_getter: Callable[[], Awaitable[OllamaClient]],
+        *,
+        keep_alive: KeepAlivePolicy | None = None,
+        local_only: Callable[[], bool] | None = None,
+    ) -> None:
         self._get = client_getter
+        self._keep_alive = keep_alive
+        self._local_only = local_only
+        self._local_models: set[str] = set()
 
     @property
     def name(self) -> str:
         """Always ``ollama``."""
         return "ollama"
+
+    def _keep(self, keep_alive: KeepAlive | None) -> KeepAlive | None:
+        if keep_alive is None and self._keep_alive is not None:
+            return self._keep_alive.current()
+        return keep_alive
+
+    async def _client(self, model: str) -> OllamaClient:
+        client = await self._get()
+        if self._local_only is None or not self._local_only():
+            return client
+        refuse_ollama_cloud_name(model)
+        name = normalize_model_name(model).casefold()
+        if name not in self._local_models:
+            details = await client.show(model)
+            if details.remote_host:
+                raise RoutingError(
+                    f"The model “{model}” runs on {details.remote_host}, not on this "
+                    "computer, and cloud models are switched off (local-only). Ask your "
+                    "teacher to choose a local model.",
+                    detail=f"/api/show {model}: remote_host={details.remote_host!r}",
+                )
+            self._local_models.add(name)
+        return client
 
     async def stream_chat(
         self,
@@ -97,9 +140,13 @@ class OllamaProvider:
         think: bool | None = None,
     ) -> AsyncGenerator[TextEvent, None]:
         """Stream through ``OllamaClient.chat`` (closed when the consumer stops)."""
-        client = await self._get()
+        client = await self._client(model)
         stream = client.chat(
-            model, as_dicts(list(messages)), options=options, keep_alive=keep_alive, think=think
+            model,
+            as_dicts(list(messages)),
+            options=options,
+            keep_alive=self._keep(keep_alive),
+            think=think,
         )
         async with contextlib.aclosing(stream) as events:
             async for event in events:
@@ -115,9 +162,13 @@ class OllamaProvider:
         think: bool | None = None,
     ) -> TextDone:
         """One non-streamed answer."""
-        client = await self._get()
+        client = await self._client(model)
         return await client.chat_once(
-            model, as_dicts(list(messages)), options=options, keep_alive=keep_alive, think=think
+            model,
+            as_dicts(list(messages)),
+            options=options,
+            keep_alive=self._keep(keep_alive),
+            think=think,
         )
 
     async def aclose(self) -> None:
@@ -413,12 +464,18 @@ CLOUD_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+def _always() -> bool:
+    return True
+
+
 class ProviderRegistry:
     """One provider object per provider id, created on first use.
 
     Args:
         ollama: Returns the (lazily started) Ollama client.
         env: Where cloud API keys are read (default ``os.environ``).
+        keep_alive: The keep-alive policy shared with the warm-up (a new one if None).
+        local_only: Whether local-only is on now (Ollama then refuses cloud models).
     """
 
     def __init__(
@@ -426,24 +483,36 @@ class ProviderRegistry:
         ollama: Callable[[], Awaitable[OllamaClient]],
         *,
         env: Mapping[str, str] | None = None,
+        keep_alive: KeepAlivePolicy | None = None,
+        local_only: Callable[[], bool] | None = None,
     ) -> None:
         self._ollama = ollama
         self._env = env
-        self._providers: dict[str, LlmProvider] = {}
+        #: The lesson's keep-alive for every Ollama request (the warm-up switches it).
+        self.keep_alive = keep_alive or KeepAlivePolicy()
+        self._local_only = local_only
+        self._providers: dict[tuple[str, bool], LlmProvider] = {}
 
-    def get(self, provider: Provider) -> LlmProvider:
+    def get(self, provider: Provider, *, local_role: bool = False) -> LlmProvider:
         """The provider object for a content ``Provider`` record.
+
+        ``local_role``: the role must stay on this computer whatever the local-only
+        switch says (safety, vision), so Ollama cloud models are refused for it always.
 
         Raises:
             ConfigError: no client exists for this provider id.
         """
-        if provider.id not in self._providers:
-            self._providers[provider.id] = self._make(provider)
-        return self._providers[provider.id]
+        key = (provider.id, local_role and provider.id == "ollama")
+        if key not in self._providers:
+            self._providers[key] = self._make(provider, key[1])
+        return self._providers[key]
 
-    def _make(self, provider: Provider) -> LlmProvider:
+    def _make(self, provider: Provider, local_role: bool) -> LlmProvider:
         if provider.id == "ollama":
-            return OllamaProvider(self._ollama)
+            local_only = self._local_only
+            if local_role:
+                local_only = _always
+            return OllamaProvider(self._ollama, keep_alive=self.keep_alive, local_only=local_only)
         if provider.id in CLOUD_ENDPOINTS:
             base, key_env, max_field, seed_field = CLOUD_ENDPOINTS[provider.id]
             return OpenAICompatibleProvider(

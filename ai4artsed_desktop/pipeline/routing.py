@@ -41,6 +41,28 @@ class Route:
         return f"{self.provider.id}/{self.model}"
 
 
+def is_ollama_cloud_name(model: str) -> bool:
+    """True for Ollama model names that Ollama forwards to ollama.com.
+
+    Ollama treats a tag that is ``cloud`` or ends in ``-cloud`` (``gpt-oss:120b-cloud``,
+    ``qwen3-coder:cloud``) as a cloud model: the prompt leaves the computer.
+    """
+    tag = model.strip().rsplit("/", 1)[-1].rpartition(":")[2].casefold()
+    return ":" in model and (tag == "cloud" or tag.endswith("-cloud"))
+
+
+def refuse_ollama_cloud_name(model: str, role_name: str = "") -> None:
+    """Raise :class:`RoutingError` for an Ollama cloud model name (see above)."""
+    if is_ollama_cloud_name(model):
+        who = f"for {role_name} " if role_name else ""
+        raise RoutingError(
+            f"“{model}” is a cloud model: Ollama would send the text to ollama.com. Cloud "
+            f"models are switched off (local-only). Ask your teacher to choose a local "
+            f"model {who}instead.",
+            detail=f"Ollama cloud model name {model!r} refused under local-only",
+        )
+
+
 def split_model(value: str) -> tuple[str, str]:
     """``"ollama/qwen3:8b"`` -> ``("ollama", "qwen3:8b")``; ``("", value)`` without prefix."""
     prefix, sep, model = value.strip().partition("/")
@@ -89,6 +111,9 @@ def resolve(role: str, settings: Settings, content: ContentLibrary) -> Route:
             f"“{value}”. Ask your teacher to choose a local model for {name}.",
             detail=f"roles.{role} = {value!r}; role is local-only",
         )
+    local_role = info is not None and info.local_only
+    if provider.id == "ollama" and (settings.safety.local_only or local_role):
+        refuse_ollama_cloud_name(model, name)
     if not provider.local and settings.safety.local_only:
         raise RoutingError(
             f"Cloud models are switched off (local-only). Ask your teacher to choose a local "

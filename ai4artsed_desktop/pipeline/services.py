@@ -34,7 +34,7 @@ def safety_gate(
     """
     try:
         route = resolve("safety", settings, content)
-        judge = provider_judge(providers.get(route.provider), route.model)
+        judge = provider_judge(providers.get(route.provider, local_role=True), route.model)
     except AppError as exc:
         log.warning("No safety model: %s (%s)", exc.user_message, exc.detail)
         return SafetyGate(None, research_confirmed=research_confirmed)
@@ -53,7 +53,7 @@ def build_services(
     research_confirmed: bool = False,
 ) -> RunServices:
     """Everything a :class:`~.runner.RunSession` needs, wired to ``backends``."""
-    providers = ProviderRegistry(backends.ollama)
+    providers = ProviderRegistry(backends.ollama, local_only=lambda: settings().safety.local_only)
     gate = safety_gate(settings(), content, providers, research_confirmed=research_confirmed)
     return RunServices(
         backends=backends,

@@ -1,9 +1,10 @@
 """Warm-up for a lesson: load the models before the first student click, free them after.
 
-:func:`prepare_lesson` starts the backends, loads the interception model with a lesson-long
-``keep_alive`` and runs one tiny generation (one step, smallest size) per chosen output, so
-the weights are resident when the class starts. :func:`release` unloads every Ollama model
-(confirmed through ``/api/ps``) and asks ComfyUI to free its models and memory.
+:func:`prepare_lesson` starts the backends, loads the safety and interception models with a
+lesson-long ``keep_alive`` (and the runner options every chat sends, so the first chat does
+not reload them) and runs one tiny generation (one step, smallest size) per chosen output,
+so the weights are resident when the class starts. :func:`release` unloads every Ollama
+model (confirmed through ``/api/ps``) and asks ComfyUI to free its models and memory.
 
 Both report progress as :class:`WarmupEvent` values and never raise for one failing target:
 a failure is reported and the next target is tried. No Qt here.
@@ -21,12 +22,14 @@ from ..content.schema import OutputConfig
 from ..content.schema import Route as OutputRoute
 from ..errors import AppError
 from . import generation
+from .keepalive import LESSON_KEEP_ALIVE
+from .prompts import RUNNER_OPTIONS
 from .routing import resolve
 from .runner import RunServices
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEEP_ALIVE = "45m"
+DEFAULT_KEEP_ALIVE = LESSON_KEEP_ALIVE
 WARMUP_PROMPT = "a small red circle on white paper"
 #: The cheapest values for a warm-up generation, applied where the output maps them.
 TINY_VALUES: dict[str, object] = {"steps": 1, "width": 256, "height": 256, "seconds": 1}
@@ -91,34 +94,59 @@ async def _warm_output(services: RunServices, output: OutputConfig) -> None:
         pass
 
 
-async def _load_interception(services: RunServices, keep_alive: str) -> WarmupEvent:
+#: The roles whose Ollama models a lesson loads: the safety model answers the first
+#: click (input check), the interception model the second step.
+WARM_ROLES = ("safety", "interception")
+
+
+async def _load_role(services: RunServices, role: str, keep_alive: str) -> WarmupEvent:
+    """Load ``role``'s Ollama model with the chats' runner options and ``keep_alive``.
+
+    The options must equal what every chat sends (``RUNNER_OPTIONS``): a load with other
+    runner options would make Ollama reload the model at the first student click.
+    """
     try:
-        route = resolve("interception", services.settings(), services.content)
+        route = resolve(role, services.settings(), services.content)
     except AppError as exc:
-        return WarmupEvent("model", "interception", WarmupState.failed, exc.user_message)
+        return WarmupEvent("model", role, WarmupState.failed, exc.user_message)
     if route.provider.id != "ollama":
         return WarmupEvent("model", route.label, WarmupState.skipped, "not an Ollama model")
     try:
         client = await services.backends.ollama()
-        await client.load(route.model, keep_alive=keep_alive)
+        await client.load(route.model, keep_alive=keep_alive, options=RUNNER_OPTIONS)
     except Exception as exc:  # one failing target must not end the warm-up
         log.error("Warm-up: loading %s failed: %s", route.model, exc)
         return WarmupEvent("model", route.model, WarmupState.failed, _error_text(exc))
-    log.info("Warm-up: %s loaded (keep_alive %s)", route.model, keep_alive)
+    log.info("Warm-up: %s loaded (keep_alive %s, %s)", route.model, keep_alive, RUNNER_OPTIONS)
     return WarmupEvent("model", route.model, WarmupState.warm)
+
+
+async def _load_models(services: RunServices, keep_alive: str) -> AsyncGenerator[WarmupEvent, None]:
+    """Load each warm role's model once (roles sharing a model load it once)."""
+    services.providers.keep_alive.start_lesson(keep_alive)
+    seen: set[str] = set()
+    for role in WARM_ROLES:
+        yield WarmupEvent("model", role, WarmupState.started)
+        event = await _load_role(services, role, keep_alive)
+        if event.target in seen:
+            continue
+        seen.add(event.target)
+        yield event
 
 
 async def prepare_lesson(
     services: RunServices, outputs: Sequence[str], keep_alive: str = DEFAULT_KEEP_ALIVE
 ) -> AsyncGenerator[WarmupEvent, None]:
-    """Load the interception model and warm each output in ``outputs`` (ids) in turn.
+    """Load the safety and interception models and warm each output in ``outputs`` (ids).
 
-    Yields a ``started`` event before each target and then ``warm``, ``failed`` or
-    ``skipped`` for it. Unknown ids and outputs without local weights (code, cloud,
-    planned) are skipped with a reason.
+    From now on every Ollama request keeps its model for ``keep_alive`` (the lesson
+    policy, until :func:`release`). Yields a ``started`` event before each target and then
+    ``warm``, ``failed`` or ``skipped`` for it. Unknown ids and outputs without local
+    weights (code, cloud, planned) are skipped with a reason.
     """
-    yield WarmupEvent("model", "interception", WarmupState.started)
-    yield await _load_interception(services, keep_alive)
+    async with aclosing(_load_models(services, keep_alive)) as models:
+        async for event in models:
+            yield event
     busy = services.gpu_busy() if services.gpu_busy else None
     for output_id in outputs:
         output = services.content.outputs.get(output_id)
@@ -170,7 +198,9 @@ async def release(services: RunServices) -> AsyncGenerator[WarmupEvent, None]:
     """Unload every Ollama model (confirmed by ``/api/ps``) and free ComfyUI's memory.
 
     Backends that are not running are left alone (nothing is started to be stopped).
+    Ollama requests go back to the short keep-alive.
     """
+    services.providers.keep_alive.end_lesson()
     if _running(services, "ollama"):
         async with aclosing(_release_ollama(services)) as events:
             async for event in events:

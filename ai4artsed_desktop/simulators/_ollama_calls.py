@@ -12,7 +12,16 @@ from aiohttp import web
 
 from ._ollama_http import ApiError, Faults, NdjsonStream, check_types, json_response, slog
 from ._ollama_http import utc_stamp as _now
-from ._ollama_state import KeepAliveError, ModelSpec, ModelStore, parse_keep_alive
+from ._ollama_state import (
+    KeepAliveError,
+    ModelSpec,
+    ModelStore,
+    RunnerOptions,
+    is_cloud_name,
+    parse_keep_alive,
+    runner_options,
+    spec_for,
+)
 from ._textgen import TextRequest, compose, tokenize
 
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -54,6 +63,7 @@ class ModelCall:
     empty: bool
     prompt_tokens: int
     token_delay: float = 0.0
+    runner: RunnerOptions = ()
 
 
 def _check_options(options: dict[str, Any]) -> None:
@@ -107,6 +117,8 @@ def build_call(store: ModelStore, body: dict[str, Any], kind: str, name: str) ->
     """Validate a generate/chat body the way Ollama does (400/404/500 as ``ApiError``)."""
     check_types(body, _GENERATE_TYPES if kind == "generate" else _CHAT_TYPES)
     spec = store.find(name)
+    if spec is None and is_cloud_name(name):
+        spec = spec_for(name)  # cloud names go to ollama.com without a pull
     if spec is None:
         raise ApiError(404, f"model '{name}' not found")
     if kind == "generate":
@@ -147,6 +159,7 @@ def build_call(store: ModelStore, body: dict[str, Any], kind: str, name: str) ->
         empty=empty,
         prompt_tokens=len(tokenize(system + prompt)),
         token_delay=store.timing.token,
+        runner=runner_options(options, store.default_num_ctx),
     )
 
 
@@ -199,9 +212,17 @@ def _final(
 
 
 async def ensure_loaded(store: ModelStore, faults: Faults, call: ModelCall) -> float:
-    """Play out a cold load (or a reload for a new ``num_ctx``); returns its seconds."""
-    if not store.needs_load(call.spec, call.num_ctx):
+    """Play out a cold load (or a reload for other runner options); returns its seconds."""
+    if not store.needs_load(call.spec, call.runner):
         return 0.0
+    if store.is_reload(call.spec):
+        faults.count("reloads")
+        slog(
+            "reloading model: runner options changed",
+            source="sched.go:1090",
+            model=call.spec.name,
+            options=dict(call.runner),
+        )
     started = time.monotonic()
     try:
         await asyncio.sleep(store.timing.load)

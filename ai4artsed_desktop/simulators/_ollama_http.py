@@ -171,7 +171,14 @@ class Faults:
     enabled: bool = False
     pending: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(
-        default_factory=lambda: {"requests": 0, "disconnects": 0, "loads": 0, "aborted_loads": 0}
+        default_factory=lambda: {
+            "requests": 0,
+            "disconnects": 0,
+            "loads": 0,
+            "reloads": 0,
+            "aborted_loads": 0,
+            "cloud_requests": 0,
+        }
     )
 
     def arm(self, mode: str, count: int) -> None:

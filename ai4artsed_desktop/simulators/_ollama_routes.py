@@ -48,6 +48,13 @@ def _state(request: web.Request) -> SimState:
     return request.app[STATE]
 
 
+def _remote(spec: ModelSpec) -> dict[str, Any]:
+    """``remote_model``/``remote_host`` of a cloud model (absent for local ones)."""
+    if not spec.remote_host:
+        return {}
+    return {"remote_model": spec.name.rsplit(":", 1)[0], "remote_host": spec.remote_host}
+
+
 def _details(spec: ModelSpec) -> dict[str, Any]:
     return {
         "parent_model": "",
@@ -80,6 +87,7 @@ async def tags(request: web.Request) -> web.Response:
             "size": spec.size,
             "digest": spec.digest,
             "details": _details(spec),
+            **_remote(spec),
         }
         for spec, when in installed
     ]
@@ -128,7 +136,8 @@ async def show(request: web.Request) -> web.Response:
                 f"{arch}.context_length": spec.context_length,
             },
             "capabilities": list(spec.capabilities),
-            "modified_at": store.installed[name][1].isoformat(timespec="microseconds"),
+            "modified_at": store.installed[spec.name][1].isoformat(timespec="microseconds"),
+            **_remote(spec),
         }
     )
 
@@ -141,7 +150,7 @@ async def _load_or_unload(state: SimState, call: ModelCall) -> web.Response:
         reason = "unload"
     else:
         await ensure_loaded(store, state.faults, call)
-        loaded = store.acquire(call.spec, call.num_ctx)
+        loaded = store.acquire(call.spec, call.runner)
         store.release(loaded, call.keep_alive)
         reason = "load"
     key = "response" if call.kind == "generate" else "message"
@@ -176,15 +185,33 @@ async def _model_call(request: web.Request, kind: str) -> web.StreamResponse:
     if call.empty:
         return await _load_or_unload(state, call)
     state.faults.count("requests")
+    if call.spec.remote_host:
+        return await _cloud_call(request, state, call)
     fault = await _before_answer(state)
     load_s = await ensure_loaded(state.store, state.faults, call)
-    loaded = state.store.acquire(call.spec, call.num_ctx)
+    loaded = state.store.acquire(call.spec, call.runner)
     try:
         if call.stream:
             return await answer_stream(request, call, state.faults, fault, load_s)
         return await answer_once(call, state.faults, fault, load_s)
     finally:
         state.store.release(loaded, call.keep_alive)
+
+
+async def _cloud_call(request: web.Request, state: SimState, call: ModelCall) -> web.StreamResponse:
+    """A cloud model: refused with 403 under ``OLLAMA_NO_CLOUD``, else "forwarded".
+
+    The real server sends the prompt to ``remote_host``; the simulator answers itself
+    and counts ``cloud_requests`` so a test can tell that text would have left the PC.
+    """
+    if state.store.no_cloud:
+        slog("remote model refused: cloud disabled", level="WARN", model=call.spec.name)
+        raise ApiError(403, f"remote model {call.spec.name!r} is unavailable: cloud is disabled")
+    state.faults.count("cloud_requests")
+    slog("forwarding request to remote host", model=call.spec.name, host=call.spec.remote_host)
+    if call.stream:
+        return await answer_stream(request, call, state.faults, None, 0.0)
+    return await answer_once(call, state.faults, None, 0.0)
 
 
 async def generate(request: web.Request) -> web.StreamResponse:

@@ -33,6 +33,8 @@ class ModelSpec:
     size: int
     capabilities: tuple[str, ...]
     context_length: int = 32768
+    #: A cloud model: Ollama forwards its requests to this host instead of loading it.
+    remote_host: str = ""
 
     @property
     def digest(self) -> str:
@@ -87,9 +89,24 @@ def normalize_name(name: str) -> str:
     return name
 
 
-def spec_for(name: str) -> ModelSpec:
-    """The catalogue entry for ``name``, or a plausible spec derived from the name itself."""
+CLOUD_HOST = "https://ollama.com:443"
+
+
+def is_cloud_name(name: str) -> bool:
+    """Ollama's rule: a tag ``cloud`` or ending in ``-cloud`` names a cloud model."""
+    tag = normalize_name(name).rpartition(":")[2].lower()
+    return tag == "cloud" or tag.endswith("-cloud")
+
+
+def spec_for(name: str, *, stub: bool = False) -> ModelSpec:
+    """The catalogue entry for ``name``, or a plausible spec derived from the name itself.
+
+    Cloud names, and ``stub`` (a pulled cloud stub whose name looks local), give a tiny
+    manifest-only model with ``remote_host`` set.
+    """
     name = normalize_name(name)
+    if stub or is_cloud_name(name):
+        return ModelSpec(name, "cloud", "", "", 384, ("completion", "tools"), 131072, CLOUD_HOST)
     if name in CATALOGUE:
         return CATALOGUE[name]
     base, _, tag = name.rpartition(":")
@@ -208,6 +225,41 @@ class Timing:
         )
 
 
+#: The request options that shape Ollama's runner (``api.Runner``: num_ctx, num_batch,
+#: num_gpu, main_gpu, use_mmap, num_thread). ``needsReload`` in Ollama's scheduler
+#: reloads the model when any of them differs from the loaded runner's.
+RUNNER_KEYS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
+#: Ollama's defaults for the runner options besides num_ctx (api.DefaultOptions).
+_RUNNER_DEFAULTS: dict[str, object] = {
+    "num_batch": 512,
+    "num_gpu": -1,
+    "main_gpu": 0,
+    "use_mmap": None,
+    "num_thread": 0,
+}
+
+RunnerOptions = tuple[tuple[str, object], ...]
+
+
+def runner_options(options: Mapping[str, object], default_num_ctx: int) -> RunnerOptions:
+    """The runner-shaping options of a request, with Ollama's defaults filled in.
+
+    ``num_gpu: -1`` ("as many layers as fit") never forces a reload, as in Ollama.
+    """
+    values: dict[str, object] = {"num_ctx": int(str(options.get("num_ctx") or default_num_ctx))}
+    for key, default in _RUNNER_DEFAULTS.items():
+        value = options.get(key)
+        values[key] = default if value is None else value
+    return tuple((key, values[key]) for key in RUNNER_KEYS)
+
+
+def _same_runner(loaded: RunnerOptions, wanted: RunnerOptions) -> bool:
+    a, b = dict(loaded), dict(wanted)
+    if b.get("num_gpu") == -1 or a.get("num_gpu") == -1:  # sched.go: -1 is never a reason
+        a["num_gpu"] = b["num_gpu"] = -1
+    return a == b
+
+
 @dataclass
 class Loaded:
     """A model resident in (simulated) memory."""
@@ -217,6 +269,7 @@ class Loaded:
     expires: float  # time.time() seconds
     in_flight: int = 0
     unload_pending: bool = False
+    runner: RunnerOptions = ()
 
     @property
     def size(self) -> int:
@@ -234,6 +287,8 @@ class ModelStore:
     default_keep_alive: float = DEFAULT_KEEP_ALIVE_S
     default_num_ctx: int = DEFAULT_NUM_CTX
     timing: Timing = field(default_factory=Timing)
+    #: ``OLLAMA_NO_CLOUD=1``: requests for cloud models are refused with 403.
+    no_cloud: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ModelStore:
@@ -241,7 +296,9 @@ class ModelStore:
         env = os.environ if env is None else env
         now = datetime.now(UTC).astimezone()
         names = _name_list(env.get("FAKE_OLLAMA_MODELS"), DEFAULT_INSTALLED)
-        installed = {n: (spec_for(n), now - timedelta(days=3)) for n in names}
+        stubs = set(_name_list(env.get("FAKE_OLLAMA_CLOUD_STUBS"), ()))
+        names += [n for n in stubs if n not in names]
+        installed = {n: (spec_for(n, stub=n in stubs), now - timedelta(days=3)) for n in names}
         registry = set(_name_list(env.get("FAKE_OLLAMA_REGISTRY"), tuple(CATALOGUE)))
         try:
             num_ctx = int(env.get("OLLAMA_CONTEXT_LENGTH", "") or DEFAULT_NUM_CTX)
@@ -253,11 +310,13 @@ class ModelStore:
             default_keep_alive=_default_keep_alive(env),
             default_num_ctx=num_ctx,
             timing=Timing.from_env(env),
+            no_cloud=env.get("OLLAMA_NO_CLOUD", "").strip().lower() in ("1", "true", "yes"),
         )
 
     def find(self, name: str) -> ModelSpec | None:
-        """The installed model called ``name`` (normalised), or None."""
-        entry = self.installed.get(normalize_name(name))
+        """The installed model called ``name`` (normalised, any case, as Ollama), or None."""
+        wanted = normalize_name(name).lower()
+        entry = next((e for n, e in self.installed.items() if n.lower() == wanted), None)
         return entry[0] if entry else None
 
     def install(self, name: str) -> None:
@@ -277,17 +336,27 @@ class ModelStore:
         for name in [n for n, m in self.loaded.items() if m.in_flight == 0 and m.expires <= now]:
             del self.loaded[name]
 
-    def needs_load(self, spec: ModelSpec, num_ctx: int) -> bool:
-        """True when the model is not resident or was loaded with another ``num_ctx``."""
+    def needs_load(self, spec: ModelSpec, runner: RunnerOptions) -> bool:
+        """True when the model is not resident or its runner options differ (a reload)."""
         self.purge()
         current = self.loaded.get(spec.name)
-        return current is None or current.num_ctx != num_ctx
+        return current is None or not _same_runner(current.runner, runner)
 
-    def acquire(self, spec: ModelSpec, num_ctx: int) -> Loaded:
-        """Mark the model resident (with ``num_ctx``) and count one request in flight."""
+    def is_reload(self, spec: ModelSpec) -> bool:
+        """True when ``spec`` is resident now (so loading it again is a reload)."""
+        self.purge()
+        return spec.name in self.loaded
+
+    def acquire(self, spec: ModelSpec, runner: RunnerOptions) -> Loaded:
+        """Mark the model resident (with ``runner``) and count one request in flight.
+
+        A reload replaces the resident runner; its expiry then comes from the request
+        that caused it (:meth:`release`), as in Ollama.
+        """
         current = self.loaded.get(spec.name)
-        if current is None or current.num_ctx != num_ctx:
-            current = Loaded(spec, num_ctx, expires=time.time() + FOREVER_S)
+        if current is None or not _same_runner(current.runner, runner):
+            num_ctx = int(str(dict(runner).get("num_ctx", self.default_num_ctx)))
+            current = Loaded(spec, num_ctx, expires=time.time() + FOREVER_S, runner=runner)
             self.loaded[spec.name] = current
         current.in_flight += 1
         current.unload_pending = False
@@ -309,7 +378,8 @@ class ModelStore:
 
     def unload(self, name: str) -> None:
         """Schedule an unload (takes effect after ``FAKE_OLLAMA_UNLOAD_MS``)."""
-        current = self.loaded.get(normalize_name(name))
+        spec = self.find(name)
+        current = self.loaded.get(spec.name) if spec is not None else None
         if current is not None:
             current.unload_pending = current.in_flight > 0
             self.set_expiry(current, 0)

@@ -14,6 +14,13 @@ Environment:
 * ``FAKE_OLLAMA_MODELS``: installed models, a comma list (default: qwen3:8b, llama3.2:3b,
   qwen2.5-coder:7b, llama-guard3:1b, qwen2.5vl:7b); an empty value means none.
 * ``FAKE_OLLAMA_REGISTRY``: names ``/api/pull`` can fetch (default: the built-in catalogue).
+* Cloud models: names ending in ``:cloud``/``-cloud`` and the names in
+  ``FAKE_OLLAMA_CLOUD_STUBS`` (pulled cloud stubs with a local-looking name) report
+  ``remote_host`` in ``/api/tags`` and ``/api/show``; their requests are "forwarded"
+  (counted as ``cloud_requests``), or refused with 403 under ``OLLAMA_NO_CLOUD=1``.
+* Reload rule: a request whose runner options (num_ctx, num_batch, num_gpu, main_gpu,
+  use_mmap, num_thread) differ from the loaded model's reloads it (``needsReload``),
+  counted as ``reloads``; the reloaded model keeps that request's keep_alive.
 * ``FAKE_OLLAMA_DISCOVERY_MS``: "GPU discovery" after the Listening line, during which
   connections are accepted but not answered (default 0).
 * ``FAKE_OLLAMA_LOAD_MS`` (cold load, reported as ``load_duration``), ``FAKE_OLLAMA_UNLOAD_MS``
@@ -30,7 +37,7 @@ Fault injection, only with ``FAKE_CONTROL=1`` (the real routes never change shap
   ends; streams only) and ``hang`` (no answer until the client leaves).
 * ``FAKE_OLLAMA_FAULT=M`` / ``FAKE_OLLAMA_FAULT_COUNT=N`` arm a fault at start-up.
 * ``GET /__fake__/stats``: counters ``requests``, ``disconnects`` (clients that left
-  mid-stream), ``loads`` and ``aborted_loads``.
+  mid-stream), ``loads``, ``reloads``, ``aborted_loads`` and ``cloud_requests``.
 * ``GET /__fake__/requests``: the last 200 model requests (model, options, keep_alive,
   think, stream, format), so tests can see what really reached the "model".
 * ``POST /__fake__/crash``: the process exits at once with status 2.

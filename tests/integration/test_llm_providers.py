@@ -33,6 +33,7 @@ from ai4artsed_desktop.pipeline.providers import (
     OpenAICompatibleProvider,
     ProviderRegistry,
 )
+from ai4artsed_desktop.pipeline.routing import RoutingError
 from ai4artsed_desktop.pipeline.safety import SafetyGate, provider_judge
 from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE
 from tests.integration.conftest import OllamaSim
@@ -392,3 +393,53 @@ async def test_registry_builds_providers_by_id(ollama_sim: OllamaSim) -> None:
         with pytest.raises(ConfigError, match="cannot talk to the provider"):
             registry.get(provider("acme", False))
         await registry.aclose()
+
+
+# ============================================================== Ollama cloud models
+
+
+@pytest.mark.asyncio
+async def test_ollama_cloud_stub_is_refused_under_local_only_before_any_chat(
+    ollama_sim_factory: Any,
+) -> None:
+    """A pulled cloud stub has a local-looking name; /api/show's remote_host gives it away."""
+    sim = ollama_sim_factory(env={"FAKE_OLLAMA_CLOUD_STUBS": "mystery:70b"})
+    local_only = True
+    async with OllamaClient(sim.base_url) as client:
+
+        async def get() -> OllamaClient:
+            return client
+
+        provider = OllamaProvider(get, local_only=lambda: local_only)
+        with pytest.raises(RoutingError) as info:
+            await provider.chat_once("mystery:70b", MESSAGES)
+        assert "ollama.com" in info.value.user_message
+        with pytest.raises(RoutingError):  # the name rule needs no request at all
+            await provider.chat_once("gpt-oss:20b-cloud", MESSAGES)
+        assert sim.stats()["cloud_requests"] == 0
+        assert await provider.chat_once("llama3.2:3b", MESSAGES)  # local models pass
+        local_only = False  # the teacher allowed the cloud: the stub is forwarded
+        await provider.chat_once("mystery:70b", MESSAGES)
+        assert sim.stats()["cloud_requests"] == 1
+
+
+@pytest.mark.asyncio
+async def test_ollama_no_cloud_answers_403_with_a_clear_message(ollama_sim_factory: Any) -> None:
+    sim = ollama_sim_factory(env={"OLLAMA_NO_CLOUD": "1"})
+    async with OllamaClient(sim.base_url) as client:
+        with pytest.raises(BackendRequestError) as info:
+            await client.chat_once("gpt-oss:20b-cloud", [{"role": "user", "content": "hi"}])
+        (tag,) = [m for m in await client.tags() if m.name == "gpt-oss:20b-cloud"] or [None]
+    assert info.value.status == 403
+    assert "cloud models are switched off" in info.value.user_message
+    assert sim.stats()["cloud_requests"] == 0
+    assert tag is None  # a cloud name needs no pull: it is not installed
+
+
+@pytest.mark.asyncio
+async def test_unload_waits_for_ps_whatever_the_case_of_the_name(ollama_sim_factory: Any) -> None:
+    sim = ollama_sim_factory(env={"FAKE_OLLAMA_UNLOAD_MS": "300"})
+    async with OllamaClient(sim.base_url) as client:
+        await client.load("qwen3:8b", keep_alive="10m")
+        await client.unload("Qwen3:8B")  # /api/ps says "qwen3:8b"
+        assert await client.ps() == []

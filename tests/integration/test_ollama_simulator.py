@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -469,6 +469,27 @@ def test_num_ctx_change_reloads(ollama_sim: OllamaSim) -> None:
     assert ollama_sim.stats()["loads"] == 2
     with client(ollama_sim) as c:
         assert c.get("/api/ps").json()["models"][0]["context_length"] == 8192
+
+
+def test_reload_rule_follows_ollamas_needs_reload(ollama_sim: OllamaSim) -> None:
+    """A load without options, then a chat with num_ctx: Ollama reloads, and the reload
+    keeps the model only for that request's keep_alive (none given: the 5-minute default),
+    not for the 45 minutes the load asked for."""
+    gen(ollama_sim, prompt="", keep_alive="45m")  # the old warm-up: no options
+    assert (ollama_sim.stats()["loads"], ollama_sim.stats()["reloads"]) == (1, 0)
+    gen(ollama_sim, prompt="hi", options={"num_ctx": 8192})
+    assert (ollama_sim.stats()["loads"], ollama_sim.stats()["reloads"]) == (2, 1)
+    with client(ollama_sim) as c:
+        (model,) = c.get("/api/ps").json()["models"]
+    left = datetime.fromisoformat(model["expires_at"]) - datetime.now(UTC)
+    assert timedelta(minutes=4) < left <= timedelta(minutes=5)
+    gen(ollama_sim, prompt="hi", options={"num_ctx": 8192, "num_gpu": -1, "temperature": 0.1})
+    assert ollama_sim.stats()["reloads"] == 1  # num_gpu -1 and sampling options never reload
+    gen(ollama_sim, prompt="hi", options={"num_ctx": 8192, "num_batch": 256})
+    assert ollama_sim.stats()["reloads"] == 2  # every runner option counts
+    gen(ollama_sim, prompt="", keep_alive="45m", options={"num_ctx": 8192, "num_batch": 256})
+    gen(ollama_sim, prompt="hi", keep_alive="45m", options={"num_ctx": 8192, "num_batch": 256})
+    assert ollama_sim.stats()["reloads"] == 2  # same options on load and chat: no reload
 
 
 def test_cold_load_delay_is_reported(ollama_sim_factory: Any) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from ai4artsed_desktop.events import Stage
+from ai4artsed_desktop.pipeline.prompts import NUM_CTX, RUNNER_OPTIONS
 from ai4artsed_desktop.pipeline.warmup import (
     WarmupEvent,
     WarmupState,
@@ -15,7 +17,7 @@ from ai4artsed_desktop.pipeline.warmup import (
     release,
     tiny_job,
 )
-from tests.integration.run_rig import CONTENT, RigFactory
+from tests.integration.run_rig import CONTENT, RigFactory, collect
 
 
 async def _events(gen: object) -> list[WarmupEvent]:
@@ -38,17 +40,23 @@ async def test_prepare_lesson_loads_the_model_with_keep_alive_and_warms_outputs(
 ) -> None:
     rig = await make_rig()
     events = await _events(prepare_lesson(rig.services, ["sd15", "p5js", "nope"], "45m"))
-    assert _warm(events) == [("model", "qwen3:8b"), ("output", "sd15")]
+    assert _warm(events) == [
+        ("model", "llama-guard3:1b"),
+        ("model", "qwen3:8b"),
+        ("output", "sd15"),
+    ]
     skipped = {e.target: e.message for e in events if e.state is WarmupState.skipped}
     assert skipped == {"p5js": "nothing to load", "nope": "unknown output"}
     loaded = rig.ollama.control("GET", "/api/ps")["models"]
-    assert [m["name"] for m in loaded] == ["qwen3:8b"]
+    assert [m["name"] for m in loaded] == ["llama-guard3:1b", "qwen3:8b"]
     # The load sent keep_alive "45m": the simulator keeps it for the lesson (the 5-minute
     # default would expire far sooner).
-    expires = datetime.fromisoformat(loaded[0]["expires_at"])
-    assert expires - datetime.now(UTC) > timedelta(minutes=40)
+    for model in loaded:
+        expires = datetime.fromisoformat(model["expires_at"])
+        assert expires - datetime.now(UTC) > timedelta(minutes=40)
+        assert model["context_length"] == NUM_CTX  # loaded as the chats will ask
     sent = [r for r in rig.llm_requests() if r["model"] == "qwen3:8b"]
-    assert [r.get("keep_alive") for r in sent] == ["45m"]
+    assert [(r.get("keep_alive"), r.get("options")) for r in sent] == [("45m", RUNNER_OPTIONS)]
     # The tiny generation really ran on the ComfyUI simulator.
     async with httpx.AsyncClient(trust_env=False) as http:
         history = (await http.get(rig.comfy.base_url + "/history")).json()
@@ -64,7 +72,11 @@ async def test_release_unloads_every_model_and_frees_comfyui(make_rig: RigFactor
     await _events(prepare_lesson(rig.services, ["sd15"], "45m"))
     events = await _events(release(rig.services))
     released = [(e.kind, e.target) for e in events if e.state is WarmupState.released]
-    assert released == [("model", "qwen3:8b"), ("backend", "comfyui")]
+    assert released == [
+        ("model", "llama-guard3:1b"),
+        ("model", "qwen3:8b"),
+        ("backend", "comfyui"),
+    ]
     assert rig.ollama.control("GET", "/api/ps")["models"] == []
 
 
@@ -78,3 +90,35 @@ async def test_a_failing_output_is_reported_and_the_rest_goes_on(make_rig: RigFa
     assert [e.target for e in failed] == ["sd15"]
     assert failed[0].message
     assert ("output", "sdxl") in _warm(events)
+
+
+@pytest.mark.asyncio
+async def test_first_click_after_warm_up_reloads_nothing_and_keeps_the_lesson(
+    make_rig: RigFactory,
+) -> None:
+    """The first student click after "Prepare lesson" finds both models as they were
+    loaded: no reload (same runner options), and every request renews the lesson's
+    keep-alive instead of falling back to Ollama's 5 minutes."""
+    rig = await make_rig(ollama_env={"FAKE_OLLAMA_LOAD_MS": "150"})
+    await _events(prepare_lesson(rig.services, [], "45m"))
+    loads = rig.ollama.stats()["loads"]
+    assert loads == 2
+    first = len(rig.llm_requests())
+    session = rig.session(idea="Ein Ritter mit Schwert", level="kids")  # the judge is asked
+    await collect(session, until=Stage.interception)
+    assert session.text(Stage.interception)
+    assert (rig.ollama.stats()["loads"], rig.ollama.stats()["reloads"]) == (loads, 0)
+    chats = rig.llm_requests()[first:]
+    assert {r["model"] for r in chats} == {"llama-guard3:1b", "qwen3:8b"}
+    assert {r.get("keep_alive") for r in chats} == {"45m"}
+    assert all(r["options"]["num_ctx"] == NUM_CTX for r in chats)
+    for model in rig.ollama.control("GET", "/api/ps")["models"]:
+        expires = datetime.fromisoformat(model["expires_at"])
+        assert expires - datetime.now(UTC) > timedelta(minutes=40)
+    # After "Release" the requests go back to the short default.
+    await _events(release(rig.services))
+    before = len(rig.llm_requests())
+    await collect(
+        rig.session(idea="Ein Ritter mit Schwert", level="kids"), until=Stage.interception
+    )
+    assert {r.get("keep_alive") for r in rig.llm_requests()[before:]} == {"5m"}

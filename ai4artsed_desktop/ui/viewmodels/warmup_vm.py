@@ -112,8 +112,8 @@ class WarmupViewModel(QObject):
             output = self._content.outputs.get(event.target)
             if output is not None:
                 return output.name.get(self._tr.language)
-        if event.kind == "model" and event.target == "interception":
-            return self._tr.tr("warmup.interception_model")
+        if event.kind == "model" and event.target in ("interception", "safety"):
+            return self._tr.tr(f"warmup.{event.target}_model")
         return event.target
 
     def _handle(self, event: WarmupEvent) -> None:

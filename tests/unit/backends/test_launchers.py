@@ -38,6 +38,13 @@ def test_ollama_spec_has_an_explicit_port_in_ollama_host(tmp_path: Path) -> None
     assert spec.ready_line.search('msg="Listening on 127.0.0.1:12345 (version 0.12.6)"')
 
 
+def test_ollama_no_cloud_only_when_asked(tmp_path: Path) -> None:
+    exe = make_exe(tmp_path / "bin" / "ollama")
+    local = launchers.ollama_spec(BackendSettings(path=str(exe)), port=1, no_cloud=True)
+    assert local.env["OLLAMA_NO_CLOUD"] == "1"
+    assert "OLLAMA_NO_CLOUD" not in launchers.ollama_spec(BackendSettings(path=str(exe))).env
+
+
 def test_ollama_default_port_and_folder_setting(tmp_path: Path) -> None:
     exe = make_exe(tmp_path / "ollama-dir" / "bin" / "ollama")
     spec = launchers.ollama_spec(BackendSettings(path=str(tmp_path / "ollama-dir")))

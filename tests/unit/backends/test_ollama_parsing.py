@@ -23,6 +23,7 @@ from ai4artsed_desktop.backends.ollama_parse import (
     parse_ps,
     parse_show,
     parse_tags,
+    same_model,
 )
 from ai4artsed_desktop.errors import (
     AppError,
@@ -149,6 +150,46 @@ def test_error_line_becomes_request_error() -> None:
 
 def test_oom_error_line_is_insufficient_resources() -> None:
     assert isinstance(error_for_line("CUDA error: out of memory", "m"), InsufficientResources)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # today's texts (scheduler, runner start, ggml allocation), as the server sends them
+        "model requires more system memory (12.0 GiB) than is available (3.1 GiB)",
+        "insufficient memory - required allocations: {InputWeights:1.2 GiB CPU:[...] GPU0:[...]}",
+        "llama runner process has terminated: out-of-memory during startup",
+        "failed to allocate buffer for kv cache",
+        "llama runner process has terminated: cudaMalloc failed: out of memory",
+    ],
+)
+def test_current_oom_texts_give_a_friendly_memory_message(message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    error = error_for_status(500, body, "qwen3:8b", "/api/chat")
+    assert isinstance(error, InsufficientResources)
+    assert "not enough memory" in error.user_message
+    assert "{" not in error.user_message  # no struct dump for the student
+    assert message in error.detail
+    assert isinstance(error_for_line(message, "qwen3:8b"), InsufficientResources)
+
+
+def test_unrelated_500_is_not_oom() -> None:
+    error = error_for_status(500, b'{"error":"llama runner exited"}', "m", "/api/chat")
+    assert not isinstance(error, InsufficientResources)
+
+
+def test_cloud_remote_host_is_read_from_show_and_tags() -> None:
+    show = parse_show("gpt:latest", {"remote_host": "https://ollama.com:443"})
+    assert show.remote_host == "https://ollama.com:443"
+    (tag,) = parse_tags({"models": [{"name": "x", "details": {"remote_host": "h"}}]})
+    assert tag.remote_host == "h"
+    assert parse_show("local:latest", {}).remote_host == ""
+
+
+def test_model_names_compare_without_case() -> None:
+    assert same_model("Qwen3:8B", "qwen3:8b")
+    assert same_model("Llama3.2", "llama3.2:latest")
+    assert not same_model("qwen3:8b", "qwen3:4b")
 
 
 json_values = st.recursive(

@@ -101,3 +101,28 @@ def test_role_missing_from_content_still_resolves(content: ContentLibrary) -> No
     trimmed = dataclasses.replace(content, roles=roles)
     route = resolve("adaptation", with_role("adaptation", "mistral/x", local_only=False), trimmed)
     assert route.provider.id == "mistral"
+
+
+@pytest.mark.parametrize("model", ["gpt-oss:120b-cloud", "qwen3-coder:cloud", "GLM-4.6:CLOUD"])
+def test_ollama_cloud_names_are_refused_under_local_only(
+    content: ContentLibrary, model: str
+) -> None:
+    with pytest.raises(RoutingError) as info:
+        resolve("interception", with_role("interception", f"ollama/{model}"), content)
+    assert "ollama.com" in info.value.user_message
+    # the safety role stays local even with local-only off
+    with pytest.raises(RoutingError):
+        resolve("safety", with_role("safety", f"ollama/{model}", local_only=False), content)
+    # an interception model may use the cloud when the teacher switched local-only off
+    route = resolve(
+        "interception", with_role("interception", f"ollama/{model}", local_only=False), content
+    )
+    assert route.model == model
+
+
+@pytest.mark.parametrize("model", ["cloudy:7b", "qwen3:8b", "my-cloud-model", "cloud"])
+def test_local_names_that_mention_cloud_pass(content: ContentLibrary, model: str) -> None:
+    assert (
+        resolve("interception", with_role("interception", f"ollama/{model}"), content).model
+        == model
+    )
