@@ -218,6 +218,7 @@ async def _run_app(
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(250)
+    shell.window.restore_geometry()
     shell.window.show()
     log.info("Window shown (demo backends: %s)", demo)
     if args.smoke_test:
@@ -225,6 +226,7 @@ async def _run_app(
     await quit_requested.wait()
     wake.stop()
     second_starts.close()
+    shell.window.save_geometry()
     # Ordered shutdown: view-models first (they use services), then the backends and their
     # process trees, then whatever background tasks remain.
     await shell.shutdown()

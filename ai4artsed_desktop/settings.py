@@ -6,16 +6,18 @@ be used falls back to its default, and one warning lists what was replaced.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import time
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .fileio import atomic_write_json
+from .fileio import atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ def setting(
 LANGUAGES = ("de", "en")
 UI_MODES = ("kids", "youth", "expert")
 SAFETY_LEVELS = ("kids", "youth", "adult", "research")
+#: The level used when a damaged settings file does not say which one was chosen.
+STRICTEST_LEVEL = "kids"
 BACKEND_MODES = ("managed", "remote")
 IMAGE_ENGINES = ("swarmui", "comfyui")
 
@@ -286,6 +290,7 @@ def load(path: Path) -> LoadResult:
         problems.append(f"cannot read the file: {exc}")
         raw = None
     settings = Settings()
+    level_read = False
     if raw is not None:
         try:
             data = json.loads(raw)
@@ -300,14 +305,52 @@ def load(path: Path) -> LoadResult:
                         f"written by a newer version (schema {data['schema_version']}); "
                         "unknown fields are ignored"
                     )
-                settings = _build(Settings, migrate(data), "", problems)
+                data = migrate(data)
+                settings = _build(Settings, data, "", problems)
+                safety = data.get("safety")
+                level_read = isinstance(safety, dict) and safety.get("level") in SAFETY_LEVELS
             else:
                 problems.append("expected a JSON object at the top level")
+    if problems and not level_read:
+        # A damaged file cannot say which level the teacher chose: the strictest applies.
+        settings = dataclasses.replace(
+            settings, safety=dataclasses.replace(settings.safety, level=STRICTEST_LEVEL)
+        )
+        problems.append(
+            f"safety.level: unreadable; the strictest level ({STRICTEST_LEVEL}) applies"
+        )
     if problems:
         log.warning(
             "Settings file %s had problems; using defaults for: %s", path, "; ".join(problems)
         )
     return LoadResult(settings, tuple(problems))
+
+
+def keep_damaged_copy(path: Path, *, now: float | None = None) -> Path | None:
+    """Copy a settings file that had problems to ``settings.json.corrupt-<time>``.
+
+    The next save replaces the file, so this copy is all that is left of what could not be
+    read. No new copy when the newest one has the same bytes (the app was started again
+    without saving). None when there is no file or the copy failed (logged).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    earlier = sorted(path.parent.glob(f"{path.name}.corrupt-*"))
+    if earlier:
+        with contextlib.suppress(OSError):
+            if earlier[-1].read_bytes() == data:
+                return earlier[-1]
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        atomic_write_bytes(target, data, mode=0o600)
+    except OSError as exc:
+        log.warning("Cannot keep a copy of the damaged settings file: %s", exc)
+        return None
+    log.warning("The damaged settings file was copied to %s", target)
+    return target
 
 
 def save(settings: Settings, path: Path) -> None:

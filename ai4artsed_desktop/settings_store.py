@@ -28,13 +28,21 @@ class SettingsStore:
         self._current = initial if initial is not None else Settings()
         self._listeners: list[Listener] = []
         self.load_problems: tuple[str, ...] = ()
+        #: Where the damaged file was copied at load (None when it was fine).
+        self.damaged_copy: Path | None = None
 
     @classmethod
     def load(cls, path: Path) -> SettingsStore:
-        """Load from ``path`` leniently (see :func:`settings.load`)."""
+        """Load from ``path`` leniently (see :func:`settings.load`).
+
+        A file with problems is copied aside first (``settings.json.corrupt-<time>``): the
+        next save would otherwise replace what could not be read.
+        """
         result = settings_mod.load(path)
         store = cls(path, result.settings)
         store.load_problems = result.problems
+        if result.problems:
+            store.damaged_copy = settings_mod.keep_damaged_copy(path)
         return store
 
     @property

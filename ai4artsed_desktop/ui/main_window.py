@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,6 +29,7 @@ from .pages.create_page import CreatePage
 from .viewmodels.settings_vm import SettingsViewModel
 from .widgets.error_banner import ErrorBanner
 from .widgets.status_bar import StatusBar
+from .window_geometry import DEFAULT_SIZE, fit_to_screen, read_geometry, write_geometry
 
 PAGE_IDS = ("create", "history", "training", "settings")
 #: Pages students may not see while the teacher lock is locked.
@@ -56,8 +58,10 @@ class MainWindow(QMainWindow):
         icons_dir: Path,
         demo: bool = False,
         lock_button: QWidget | None = None,
+        geometry_file: Path | None = None,
     ):
         super().__init__()
+        self._geometry_file = geometry_file
         self._hidden_pages: set[str] = set()
         self._profile_name = ""
         self.lock_button = lock_button
@@ -271,11 +275,38 @@ class MainWindow(QMainWindow):
         if self.current_page != "settings":
             self.banner.show_error(message, detail)
 
+    def show_settings_notice(self, problems: Sequence[str], copy: Path | None) -> None:
+        """Say that the settings file was damaged, what applies now, and where the copy is."""
+        tr = self._tr.tr
+        parts = [tr("house.settings_damaged")]
+        if any(p.startswith("safety.level: unreadable") for p in problems):
+            parts.append(tr("house.settings_level_kids"))
+        parts.append(
+            tr("house.settings_copy", copy=str(copy)) if copy else tr("house.settings_no_copy")
+        )
+        self.banner.show_error(" ".join(parts), "\n".join(problems))
+
+    # ------------------------------------------------------------------ geometry
+    def restore_geometry(self) -> None:
+        """Size and place the window as it was left, fitted to the screen it is on now."""
+        saved = read_geometry(self._geometry_file) if self._geometry_file else None
+        if saved is not None:
+            self.restoreGeometry(QByteArray(saved))
+        else:
+            self.resize(DEFAULT_SIZE)
+        fit_to_screen(self)
+
+    def save_geometry(self) -> None:
+        """Remember size, place and maximised state for the next start."""
+        if self._geometry_file is not None:
+            write_geometry(self._geometry_file, bytes(self.saveGeometry().data()))
+
     def set_demo(self, demo: bool) -> None:
         """Show or hide the "demo backends" badge."""
         self.demo_badge.setVisible(demo)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_geometry()
         meta = self.metaObject()
         signal = meta.method(meta.indexOfSignal("close_requested()"))
         if self.isSignalConnected(signal):

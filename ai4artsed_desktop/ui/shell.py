@@ -34,10 +34,12 @@ from .viewmodels.settings_vm import SettingsViewModel
 from .viewmodels.status_vm import StatusViewModel
 from .viewmodels.training_vm import TrainingViewModel
 from .viewmodels.warmup_vm import WarmupViewModel
+from .wheel_guard import install_wheel_guard
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
 from .widgets.output_picker import OutputPicker
 from .widgets.status_bar import StatusBar
+from .window_geometry import FILE_NAME as GEOMETRY_FILE
 
 
 @dataclass
@@ -107,6 +109,7 @@ def build_shell(
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app)
+        install_wheel_guard(app)  # no value changes by a wheel meant to scroll the page
     translator = Translator(store.current.ui.language)
     excepthook.use_translator(translator)
     settings_vm = SettingsViewModel(store, translator)
@@ -165,7 +168,10 @@ def build_shell(
         icons_dir=icons / "app",
         demo=demo,
         lock_button=LockButton(lock_vm, translator),
+        geometry_file=paths.config_dir / GEOMETRY_FILE,
     )
+    if store.load_problems:
+        window.show_settings_notice(store.load_problems, store.damaged_copy)
     translator.setParent(window)
     _wire_school(window, settings_vm, lock_vm, lesson_vm, services)
     training_page.settings_requested.connect(lambda: window.show_page("settings"))

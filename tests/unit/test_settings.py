@@ -11,6 +11,9 @@ from ai4artsed_desktop import settings as s
 from ai4artsed_desktop.errors import ConfigError
 from ai4artsed_desktop.settings_store import SettingsStore
 
+#: The defaults with the strictest safety level: what a file that cannot be read gives.
+STRICT_DEFAULTS = s.Settings(safety=s.SafetySettings(level="kids"))
+
 
 def test_missing_file_gives_defaults_without_problems(tmp_path: Path) -> None:
     result = s.load(tmp_path / "settings.json")
@@ -25,7 +28,7 @@ def test_corrupt_json_falls_back_to_defaults_with_one_warning(
     path = tmp_path / "settings.json"
     path.write_text('{"ui": {"language": "en"', encoding="utf-8")
     result = s.load(path)
-    assert result.settings == s.Settings()
+    assert result.settings == STRICT_DEFAULTS
     assert "not valid JSON" in result.problems[0]
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
@@ -57,7 +60,9 @@ def test_invalid_value_falls_back_per_field_and_keeps_valid_ones(
         "ui.ui_mode",
         "ollama.port",
         "retention_days",
+        "safety.level",  # the file had problems and did not say: the strictest level
     }
+    assert cfg.safety.level == "kids"
     assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
 
 
@@ -66,7 +71,7 @@ def test_invalid_value_falls_back_per_field_and_keeps_valid_ones(
 def test_wrong_top_level_never_raises(tmp_path: Path, content: str) -> None:
     path = tmp_path / "settings.json"
     path.write_text(content, encoding="utf-8")
-    assert s.load(path).settings == s.Settings()
+    assert s.load(path).settings == STRICT_DEFAULTS
 
 
 @pytest.mark.usefixtures("expect_log_warnings")
@@ -159,3 +164,45 @@ def test_store_reports_unwritable_file_and_keeps_value(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="could not be saved"):
         store.set("ui.language", "en")
     assert store.current.ui.language == "de"
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+@pytest.mark.parametrize(
+    ("safety", "level"),
+    [
+        ({"level": "godmode"}, "kids"),  # unreadable value
+        ({"level": 3}, "kids"),
+        ("adult", "kids"),  # the section is not an object
+        ({"level": "adult", "local_only": "yes"}, "adult"),  # readable level kept
+    ],
+)
+def test_unreadable_safety_level_falls_back_to_the_strictest(
+    tmp_path: Path, safety: object, level: str
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema_version": s.SCHEMA_VERSION, "safety": safety}))
+    assert s.load(path).settings.safety.level == level
+
+
+def test_clean_file_without_a_level_keeps_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema_version": s.SCHEMA_VERSION, "retention_days": 3}))
+    result = s.load(path)
+    assert result.problems == ()
+    assert result.settings.safety.level == s.SafetySettings().level
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+def test_damaged_copy_is_kept_once_per_content(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{broken", encoding="utf-8")
+    first = s.keep_damaged_copy(path, now=1_700_000_000)
+    assert first is not None
+    assert first.name.startswith("settings.json.corrupt-")
+    assert first.read_text(encoding="utf-8") == "{broken"
+    assert s.keep_damaged_copy(path, now=1_700_000_100) == first  # same bytes: no new copy
+    path.write_text("{broken again", encoding="utf-8")
+    second = s.keep_damaged_copy(path, now=1_700_000_200)
+    assert second is not None
+    assert second != first
+    assert s.keep_damaged_copy(tmp_path / "missing.json") is None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from ...settings import Settings
 from ..i18n import Translator
@@ -64,6 +67,10 @@ class SettingsPage(QWidget):
         self.revert_button = QPushButton()
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
+        self._last_field: QWidget | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
         sections = fields_by_section()
         self.backends = BackendsPanel(
             {s: sections[s] for s in BACKEND_SECTIONS}, translator, log_dir, backends_vm
@@ -178,11 +185,38 @@ class SettingsPage(QWidget):
             self.banner.dismiss()
             self.saved_label.setText(self._tr.tr("settings.saved"))
         self._update_buttons()
+        self._restore_focus()
         return ok
 
     def revert(self) -> None:
         self._load(self._vm.current, force=True)
         self.banner.dismiss()
+        self._restore_focus()
+
+    # ------------------------------------------------------------------ focus
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        buttons = (self.save_button, self.revert_button)
+        if new is not None and new not in buttons and self.isAncestorOf(new):
+            self._last_field = new
+
+    def _restore_focus(self) -> None:
+        """After Save or Revert, focus goes back to the field last used.
+
+        Save and Revert disable themselves; Qt would pass their focus on along the tab
+        chain, out of the page (to the language box, where one arrow key switched the
+        language).
+        """
+        if not self.isVisible():
+            return
+        focus = QApplication.focusWidget()
+        buttons = (self.save_button, self.revert_button)
+        if focus is not None and focus not in buttons and self.isAncestorOf(focus):
+            return
+        target = self._last_field
+        if target is None or not isValid(target) or not target.isVisibleTo(self):
+            target = self.tabs.tabBar()
+        if target.isEnabled():
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _load(self, settings: Settings, *, force: bool) -> None:
         """Show ``settings``; without ``force`` only fields the user has not edited."""
