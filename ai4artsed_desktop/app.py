@@ -191,7 +191,10 @@ async def _run_app(
     arbiter = manager.arbiter(gpu)
     training = TrainingService(store.current, paths, arbiter, gpu=gpu)
     store.subscribe(lambda _old, new: training.update_settings(new))
-    services = await _open_run_services(paths, store, content, manager, arbiter, training)
+    services = await _open_run_services(paths, store, content, manager, arbiter, training, demo)
+    if services is not None and services.models is not None:
+        # Check the outputs' model files whenever the image engine becomes ready.
+        manager.add_listener(services.models.watch(manager, lambda: store.current.image_engine))
     shell = build_shell(
         paths=paths,
         store=store,
@@ -234,6 +237,8 @@ async def _run_app(
         await training.stop()
     if services is not None:
         await services.providers.aclose()
+        if services.models is not None:
+            await services.models.aclose()
     await manager.shutdown()
     await tasks.cancel_all()
     if services is not None:
@@ -251,6 +256,7 @@ async def _open_run_services(
     manager: BackendManager,
     arbiter: VramArbiter,
     training: TrainingService,
+    demo: bool,
 ) -> RunServices | None:
     """The run store (retention applied) and the pipeline services.
 
@@ -273,6 +279,7 @@ async def _open_run_services(
         workflows_dir=resources_dir() / "workflows",
         arbiter=arbiter,
         gpu_busy=training.gpu_busy_reason,
+        demo=demo,
     )
 
 

@@ -23,7 +23,9 @@ from .content.loader import load_content
 from .content.schema import ContentLibrary, OutputConfig, Route
 from .errors import AppError, BackendProtocolError
 from .paths import AppPaths, resources_dir
-from .pipeline.availability import MissingModel, describe_missing, missing_models
+from .pipeline.availability import Availability, MissingModel, ModelState, resolve_models
+from .pipeline.model_files import LocalModels
+from .pipeline.model_status import local_models
 from .settings import Settings
 from .settings import load as load_settings
 from .system import gpu as gpu_mod
@@ -286,30 +288,73 @@ def _model_outputs(content: ContentLibrary) -> list[OutputConfig]:
     ]
 
 
-def _missing_details(missing: list[MissingModel]) -> list[dict[str, Any]]:
+def _missing_details(missing: tuple[MissingModel, ...]) -> list[dict[str, Any]]:
     return [
         {"file": m.file, "folder": m.folder, "node_class": m.node_class,
-         "node_missing": m.node_missing, "elsewhere": list(m.elsewhere)}
+         "node_missing": m.node_missing, "variants": list(m.variants)}
         for m in missing
     ]  # fmt: skip
 
 
-async def _model_check(client: ComfyClient, output: OutputConfig, where: str) -> Check:
+def _result_details(result: Availability) -> dict[str, Any]:
+    choice = result.choice
+    return {
+        "state": result.state.value,
+        "files_checked": result.files_checked,
+        "layout": choice.layout if choice is not None else None,
+        "files": {slot.file: name for slot, name in choice.files} if choice is not None else {},
+        "missing": _missing_details(result.missing),
+        "damaged": [
+            {"file": d.file, "folder": d.folder, "path": d.path, "health": d.check.health.value,
+             "size": d.check.size, "expected": d.check.expected}
+            for d in result.damaged
+        ],
+    }  # fmt: skip
+
+
+def _found_summary(result: Availability) -> str:
+    choice = result.choice
+    assert choice is not None, "an available result has a choice"
+    count = len(choice.files)
+    summary = f"all {count} model files found"
+    summary += (
+        ", whole on disk"
+        if result.files_checked
+        else " (by name only: the server's disk is not on this computer)"
+    )
+    other = [name for slot, name in choice.files if name != slot.file]
+    if choice.layout:
+        summary += f"; layout '{choice.layout}'"
+    if other:
+        summary += f"; using {', '.join(other)}"
+    return summary
+
+
+async def _model_check(
+    client: ComfyClient, output: OutputConfig, where: str, local: LocalModels | None
+) -> Check:
     name, title = f"models:{output.id}", f"Models: {output.name.en}"
     details: dict[str, Any] = {"output": output.id, "reachable": True, "url": where}
     try:
-        missing = await asyncio.wait_for(missing_models(client, output), MODEL_CHECK_TIMEOUT_S)
+        result = await asyncio.wait_for(
+            resolve_models(client, output, local), MODEL_CHECK_TIMEOUT_S
+        )
     except (AppError, TimeoutError) as exc:
         details["reachable"] = False
+        details["missing"] = None
         reason = str(exc) or "no answer in time"
         summary = f"could not ask ComfyUI at {where}: {reason}"
         return Check(name, title, False, False, summary, "Run doctor again.", details)
-    details["missing"] = _missing_details(missing)
-    if not missing:
-        count = len(output.required_models)
-        return Check(name, title, True, False, f"all {count} model files found", "", details)
-    files = ", ".join(f"{m.file} (models/{m.folder})" for m in missing)
-    return Check(name, title, False, False, f"missing: {files}", describe_missing(missing), details)
+    details.update(_result_details(result))
+    if result.state is ModelState.available:
+        return Check(name, title, True, False, _found_summary(result), "", details)
+    if result.state is ModelState.damaged:
+        files = ", ".join(
+            f"{d.file} (models/{d.folder}, {d.check.health.value})" for d in result.damaged
+        )
+        return Check(name, title, False, False, f"damaged: {files}", result.reason, details)
+    files = ", ".join(f"{m.file} (models/{m.folder})" for m in result.missing)
+    return Check(name, title, False, False, f"missing: {files}", result.reason, details)
 
 
 async def _model_checks(
@@ -337,8 +382,9 @@ async def _model_checks(
             )
             for o in outputs
         ]  # fmt: skip
+    local = local_models(settings)
     async with ComfyClient(base, path_prefix=prefix) as client:
-        return [await _model_check(client, o, where) for o in outputs]
+        return [await _model_check(client, o, where, local) for o in outputs]
 
 
 async def _async_checks(settings: Settings, content: ContentLibrary) -> list[Check]:

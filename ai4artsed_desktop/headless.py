@@ -278,6 +278,7 @@ async def _run(
         store=store,
         workflows_dir=resources_dir() / "workflows",
         research_confirmed=bool(args.confirm_research),
+        demo=demo,
     )
     try:
         session = RunSession(services, request)

@@ -110,12 +110,37 @@ class InputTarget:
 
 @dataclass(frozen=True)
 class RequiredModel:
-    """A model file the output needs, checked against ComfyUI's /object_info."""
+    """A model slot of an output, checked against ComfyUI's /object_info.
+
+    ``file`` is the name the workflow template holds; ``variants`` are other downloads that
+    fill the same slot (an fp16 or fp8 copy of the same weights). The first name ComfyUI lists
+    is written into the graph; case and subfolders (``SD1.5/v1-5-...``) do not matter.
+    """
 
     node_class: str  # e.g. CheckpointLoaderSimple
     input: str  # e.g. ckpt_name
     file: str  # e.g. sd3.5_large.safetensors
     folder: str  # ComfyUI models subfolder, e.g. checkpoints (for "where to put it")
+    variants: tuple[str, ...] = ()  # e.g. v1-5-pruned-emaonly-fp16.safetensors
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every acceptable file name, the template's first."""
+        return (self.file, *self.variants)
+
+
+@dataclass(frozen=True)
+class ModelLayout:
+    """Another way of having an output's models, with a template made for it.
+
+    Example: SD 3.5 Large as one file with its text encoders inside
+    (``sd3.5_large_fp8_scaled.safetensors``) instead of the model plus three encoder files;
+    its template loads the encoders from the checkpoint instead of a TripleCLIPLoader.
+    """
+
+    id: str
+    workflow: str  # file name in resources/workflows/
+    required_models: tuple[RequiredModel, ...]
 
 
 @dataclass(frozen=True)
@@ -134,6 +159,8 @@ class OutputConfig:
     adaptation: Text | None = None  # instruction for the adaptation/code stage
     adaptation_role: str = "adaptation"  # model role used for the adaptation stage
     required_models: tuple[RequiredModel, ...] = ()
+    #: Alternatives to ``workflow`` + ``required_models``, used when those are not installed.
+    layouts: tuple[ModelLayout, ...] = ()
     estimated_seconds: float = 30.0
     vram_gb: float = 0.0
     data_protection: DataProtection = DataProtection.local

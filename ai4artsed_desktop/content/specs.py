@@ -25,6 +25,7 @@ from .schema import (
     LlmParams,
     LoraRef,
     MediaType,
+    ModelLayout,
     ModelRoleInfo,
     OutputConfig,
     Provider,
@@ -95,7 +96,21 @@ INTERCEPTION = record(
 TARGET = record(InputTarget, {"node": NONEMPTY, "input": NONEMPTY})
 REQUIRED_MODEL = record(
     RequiredModel,
-    {"node_class": NONEMPTY, "input": NONEMPTY, "file": NONEMPTY, "folder": NONEMPTY},
+    {
+        "node_class": NONEMPTY,
+        "input": NONEMPTY,
+        "file": NONEMPTY,
+        "folder": NONEMPTY,
+        "variants": list_of(NONEMPTY, unique=True),
+    },
+)
+LAYOUT = record(
+    ModelLayout,
+    {
+        "id": ID,
+        "workflow": WORKFLOW_FILE,
+        "required_models": list_of(REQUIRED_MODEL, nonempty=True),
+    },
 )
 
 OUTPUT = record(
@@ -113,6 +128,7 @@ OUTPUT = record(
         "adaptation": nullable(TEXT),
         "adaptation_role": ID,
         "required_models": list_of(REQUIRED_MODEL),
+        "layouts": list_of(LAYOUT),
         "estimated_seconds": number(0, 86_400),
         "vram_gb": number(0, 1024),
         "data_protection": enum_value(DataProtection),

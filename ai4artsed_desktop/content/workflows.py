@@ -14,17 +14,18 @@ from .schema import InputTarget, OutputConfig, RequiredModel, Route
 WORKFLOW_FIELD = "workflow"
 
 
-def workflow_path(output: OutputConfig, workflows_dir: Path) -> Path:
-    """Where the template of ``output`` lives.
+def workflow_path(output: OutputConfig, workflows_dir: Path, workflow: str = "") -> Path:
+    """Where the template of ``output`` lives (``workflow``: a layout's template instead).
 
     A user output (``builtin=False``) may bring its own template in a ``workflows`` folder next
     to its ``outputs`` folder; otherwise the template comes from ``workflows_dir``.
     """
+    name = workflow or output.workflow
     if not output.builtin and output.source is not None:
-        own = output.source.parent.parent / "workflows" / output.workflow
+        own = output.source.parent.parent / "workflows" / name
         if own.is_file():
             return own
-    return workflows_dir / output.workflow
+    return workflows_dir / name
 
 
 def _check_link(graph: Mapping[str, Any], node_id: str, name: str, value: Any) -> None:
@@ -149,12 +150,23 @@ def check_output_workflow(output: OutputConfig, workflows_dir: Path) -> None:
     graph = read_graph(workflow_path(output, workflows_dir))
     check_mapping(graph, output.mapping)
     check_required_models(graph, output.required_models)
+    for index, layout in enumerate(output.layouts):
+        where = child("layouts", index)
+        try:
+            if not layout.workflow:
+                raise FieldError(WORKFLOW_FIELD, "A layout needs a workflow file name.")
+            graph = read_graph(workflow_path(output, workflows_dir, layout.workflow))
+            check_mapping(graph, output.mapping)
+            check_required_models(graph, layout.required_models)
+        except FieldError as exc:
+            raise FieldError(child(where, exc.field), exc.problem) from None
 
 
-def load_workflow(output: OutputConfig, workflows_dir: Path) -> dict[str, Any]:
+def load_workflow(output: OutputConfig, workflows_dir: Path, workflow: str = "") -> dict[str, Any]:
     """A fresh, independent copy of the API-format graph of ``output``.
 
     The file is read and checked on every call, so callers may change the result freely.
+    ``workflow`` names a layout's template instead of the output's own.
 
     Raises:
         ConfigError: the output has no ComfyUI workflow, or its template is missing or broken.
@@ -165,7 +177,7 @@ def load_workflow(output: OutputConfig, workflows_dir: Path) -> dict[str, Any]:
             f"“{title}” does not use a ComfyUI workflow.",
             detail=f"output {output.id}: route {output.route.value}, workflow {output.workflow!r}",
         )
-    path = workflow_path(output, workflows_dir)
+    path = workflow_path(output, workflows_dir, workflow)
     try:
         graph = read_graph(path)
         check_mapping(graph, output.mapping)

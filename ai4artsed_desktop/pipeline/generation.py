@@ -32,10 +32,11 @@ from ..events import (
     JobProgress,
     OutputFile,
 )
-from .availability import describe_missing, missing_loras, missing_models
+from .availability import ModelChoice, describe_missing, missing_loras
 from .lora import AppliedLora, LoraSpec, add_trigger_words, inject_loras
+from .model_status import ModelStatusBoard
 from .routing import RoutingError
-from .workflow import Graph, apply_inputs, set_filename_prefix
+from .workflow import Graph, apply_inputs, set_filename_prefix, set_model_files
 
 GIB = 2**30
 #: Media types the platform tables may lack (Windows' has no FLAC or Opus).
@@ -123,9 +124,12 @@ def _media_kind(output: OutputConfig) -> str:
 
 
 def prepare_graph(
-    job: GenerationJob, workflows_dir: Path
+    job: GenerationJob, workflows_dir: Path, choice: ModelChoice | None = None
 ) -> tuple[Graph, str, tuple[AppliedLora, ...]]:
     """The exact graph to submit: template + mapped values + LoRAs (+ trigger words).
+
+    ``choice`` (from the availability check) names the layout's template and the model file
+    names this ComfyUI lists; without it the output's own template and names are used.
 
     Returns:
         The graph, the prompt as sent (with trigger words) and the LoRAs applied.
@@ -138,7 +142,10 @@ def prepare_graph(
     values: dict[str, object] = {**job.values, "prompt": prompt, "seed": job.seed}
     if job.negative:
         values["negative"] = job.negative
-    graph = apply_inputs(load_workflow(job.output, workflows_dir), job.output, values)
+    template = load_workflow(job.output, workflows_dir, choice.workflow if choice else "")
+    if choice is not None:
+        template = set_model_files(template, choice.files)
+    graph = apply_inputs(template, job.output, values)
     graph = set_filename_prefix(graph, f"ai4artsed_{job.run_id}")
     applied: tuple[AppliedLora, ...] = ()
     if job.loras:
@@ -147,14 +154,30 @@ def prepare_graph(
     return graph, prompt, applied
 
 
-async def _check_available(client: ComfyClient, job: GenerationJob) -> None:
-    missing = await missing_models(client, job.output)
-    missing += await missing_loras(client, job.loras)
+async def _check_available(
+    client: ComfyClient, job: GenerationJob, models: ModelStatusBoard | None
+) -> ModelChoice | None:
+    """The layout and file names to use; raises when a model or LoRA file is missing or damaged.
+
+    The board (when given) records the result, so Create greys the output at once.
+    """
+    board = models or ModelStatusBoard()
+    result = await board.check(client, job.output)
+    if result.missing or result.damaged:
+        raise ConfigError(
+            f"“{job.output.name.en}” cannot run here yet: {result.reason}",
+            detail="; ".join(
+                [f"{m.node_class}.{m.input}={m.file}" for m in result.missing]
+                + [f"{d.path}: {d.check.detail}" for d in result.damaged]
+            ),
+        )
+    missing = await missing_loras(client, job.loras)
     if missing:
         raise ConfigError(
             f"“{job.output.name.en}” cannot run here yet: {describe_missing(missing)}",
             detail="; ".join(f"{m.node_class}.{m.input}={m.file}" for m in missing),
         )
+    return result.choice
 
 
 async def _free_vram_if_tight(arbiter: VramArbiter | None, output: OutputConfig) -> None:
@@ -169,12 +192,17 @@ async def run_comfy(
     outcome: GenerationOutcome,
     *,
     arbiter: VramArbiter | None = None,
+    models: ModelStatusBoard | None = None,
 ) -> AsyncIterator[Step]:
-    """Run the output's ComfyUI workflow; files land in ``outcome.files``."""
-    graph, prompt, applied = prepare_graph(job, workflows_dir)
-    outcome.graph, outcome.prompt, outcome.applied = graph, prompt, applied
+    """Run the output's ComfyUI workflow; files land in ``outcome.files``.
+
+    ``models`` checks the model files (and records what it found for Create and doctor).
+    """
+    prepare_graph(job, workflows_dir)  # a broken template fails before ComfyUI starts
     client = await backends.comfy()
-    await _check_available(client, job)
+    choice = await _check_available(client, job, models)
+    graph, prompt, applied = prepare_graph(job, workflows_dir, choice)
+    outcome.graph, outcome.prompt, outcome.applied = graph, prompt, applied
     await _free_vram_if_tight(arbiter, job.output)
 
     async def finished(event: JobFinished) -> None:

@@ -68,6 +68,7 @@ from ..store.runs import RunStore, owner_id
 from . import generation
 from .answers import clean_text, extract_code, split_music
 from .lora import AppliedLora, LoraSpec
+from .model_status import ModelStatusBoard
 from .prompts import Message, build_adaptation, build_interception, build_translation, llm_options
 from .providers import ProviderRegistry
 from .routing import resolve
@@ -155,6 +156,8 @@ class RunServices:
     #: Why the GPU is taken now (a training runs), or None; generation refuses then.
     gpu_busy: Callable[[], str | None] | None = None
     store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The outputs' model files as last checked (Create greys outputs from it).
+    models: ModelStatusBoard | None = None
 
 
 class RunSession:
@@ -652,7 +655,12 @@ class RunSession:
         services, output = self.services, self.output
         if output.route is OutputRoute.comfyui:
             return generation.run_comfy(
-                job, services.backends, services.workflows_dir, outcome, arbiter=services.arbiter
+                job,
+                services.backends,
+                services.workflows_dir,
+                outcome,
+                arbiter=services.arbiter,
+                models=services.models,
             )
         if output.route is OutputRoute.swarmui_t2i:
             return generation.run_swarm(job, services.backends, outcome)

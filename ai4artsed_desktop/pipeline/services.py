@@ -11,6 +11,7 @@ from ..content.schema import ContentLibrary
 from ..errors import AppError
 from ..settings import Settings
 from ..store.runs import RunStore
+from .model_status import ModelStatusBoard, local_models
 from .providers import ProviderRegistry
 from .routing import resolve
 from .runner import RunBackends, RunServices
@@ -51,8 +52,12 @@ def build_services(
     arbiter: VramArbiter | None = None,
     gpu_busy: Callable[[], str | None] | None = None,
     research_confirmed: bool = False,
+    demo: bool = False,
 ) -> RunServices:
-    """Everything a :class:`~.runner.RunSession` needs, wired to ``backends``."""
+    """Everything a :class:`~.runner.RunSession` needs, wired to ``backends``.
+
+    ``demo``: the backends are simulators (no local model files to check).
+    """
     providers = ProviderRegistry(backends.ollama, local_only=lambda: settings().safety.local_only)
     gate = safety_gate(settings(), content, providers, research_confirmed=research_confirmed)
     return RunServices(
@@ -66,4 +71,5 @@ def build_services(
         workflows_dir=workflows_dir,
         arbiter=arbiter,
         gpu_busy=gpu_busy,
+        models=ModelStatusBoard(content, lambda: local_models(settings(), demo=demo)),
     )

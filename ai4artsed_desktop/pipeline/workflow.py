@@ -10,10 +10,10 @@ import copy
 import hashlib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..content.schema import InputTarget, OutputConfig
+from ..content.schema import InputTarget, OutputConfig, RequiredModel
 from ..errors import ConfigError
 
 Graph = dict[str, Any]
@@ -257,6 +257,22 @@ def apply_inputs(
         for target in targets:
             inputs = result[target.node]["inputs"]
             inputs[target.input] = _coerce(output, key, target, inputs[target.input], value)
+    return result
+
+
+def set_model_files(graph: Mapping[str, Any], files: Sequence[tuple[RequiredModel, str]]) -> Graph:
+    """A copy of ``graph`` whose loader nodes name the files ComfyUI really lists.
+
+    Each ``(slot, name)`` replaces the template's ``slot.file`` in every ``slot.node_class``
+    node's ``slot.input`` by ``name`` (``SD1.5/v1-5-pruned-emaonly-fp16.safetensors``, say):
+    ComfyUI accepts only a name from its own list.
+    """
+    result: Graph = copy.deepcopy(dict(graph))
+    for slot, name in files:
+        for node in result.values():
+            inputs = node.get("inputs", {})
+            if node.get("class_type") == slot.node_class and inputs.get(slot.input) == slot.file:
+                inputs[slot.input] = name
     return result
 
 

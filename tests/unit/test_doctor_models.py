@@ -77,7 +77,7 @@ def test_missing_model_file_is_named_with_its_folder(
             "folder": "checkpoints",
             "node_class": "CheckpointLoaderSimple",
             "node_missing": False,
-            "elsewhere": [],
+            "variants": [],
         }
     ]
     assert checks["models:sdxl"].ok is True

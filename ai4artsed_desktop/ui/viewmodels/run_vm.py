@@ -37,6 +37,8 @@ from ...events import (
     StageStarted,
     StageText,
 )
+from ...pipeline.availability import Availability, ModelState
+from ...pipeline.model_status import ModelStatusBoard
 from ...pipeline.runner import EDITABLE, RunEvent, RunRequest, RunServices, RunSession
 from ...settings import Settings
 from ...store.record import RunRecord
@@ -68,14 +70,27 @@ class Unavailable(enum.Enum):
     planned = "planned"
     local_only = "local_only"
     disabled = "disabled"
+    models_missing = "models_missing"  # ComfyUI lacks a model file (``models.missing``)
+    models_damaged = "models_damaged"  # a model file is empty or cut off (``models.damaged``)
+
+
+_MODEL_REASONS = {
+    ModelState.missing: Unavailable.models_missing,
+    ModelState.damaged: Unavailable.models_damaged,
+}
 
 
 @dataclass(frozen=True)
 class OutputChoice:
-    """An output as the picker shows it; ``unavailable`` is None when it can run."""
+    """An output as the picker shows it; ``unavailable`` is None when it can run.
+
+    ``models`` is the latest check of its model files (None: never checked, or none
+    needed); when they are missing or damaged it names each file and its folder.
+    """
 
     output: OutputConfig
     unavailable: Unavailable | None = None
+    models: Availability | None = None
 
     @property
     def runnable(self) -> bool:
@@ -83,11 +98,18 @@ class OutputChoice:
         return self.unavailable is None
 
 
-def output_choices(content: ContentLibrary, settings: Settings) -> list[OutputChoice]:
-    """Every output in display order with the reason it cannot run (if any)."""
+def output_choices(
+    content: ContentLibrary, settings: Settings, models: ModelStatusBoard | None = None
+) -> list[OutputChoice]:
+    """Every output in display order with the reason it cannot run (if any).
+
+    ``models``: outputs whose model files are missing or damaged cannot run either (an
+    unchecked output can: ComfyUI may not have started yet).
+    """
     choices = []
     for output in content.sorted_outputs():
-        reason: Unavailable | None = None
+        status = models.get(output.id) if models is not None else None
+        reason: Unavailable | None = _MODEL_REASONS.get(status.state) if status else None
         if output.route is OutputRoute.planned:
             reason = Unavailable.planned
         elif output.route is OutputRoute.cloud_image:
@@ -95,7 +117,7 @@ def output_choices(content: ContentLibrary, settings: Settings) -> list[OutputCh
                 reason = Unavailable.local_only
             elif not output.enabled:
                 reason = Unavailable.disabled
-        choices.append(OutputChoice(output, reason))
+        choices.append(OutputChoice(output, reason, status))
     return choices
 
 
@@ -117,7 +139,8 @@ class RunViewModel(QObject):
         busy_changed(bool): a run is in progress or not.
         phase_changed(str): the ``RunPhase`` value changed.
         selected_output_changed(str): another output was selected.
-        outputs_changed(): the outputs' availability changed (settings).
+        outputs_changed(): the outputs' availability changed (settings, or a check of the
+            model files: ``outputs`` then carries each output's ``models``).
         file_saved(str): "Save as" copied the result to this path.
         save_failed(str, str): "Save as" failed: message and detail.
     """
@@ -163,7 +186,8 @@ class RunViewModel(QObject):
         self._busy_tasks: set[asyncio.Task[None]] = set()
         self._phase = RunPhase.idle
         self._last_result: RunResult | None = None
-        self._choices = output_choices(create_vm.content, settings_vm.current)
+        self._models = services.models if services is not None else None
+        self._choices = output_choices(create_vm.content, settings_vm.current, self._models)
         self._selected = self._default_output()
         # The student picked the output: a new rule keeps it when it supports it.
         self._pinned = False
@@ -172,6 +196,9 @@ class RunViewModel(QObject):
             Binding(create_vm.selected_config_id_changed, self._on_config_changed),
             Binding(self.selected_output_changed, self._sync_params),
         ]
+        self._forget_models = (
+            self._models.add_listener(self._on_models_checked) if self._models else None
+        )
         self._sync_params()
 
     # ------------------------------------------------------------------ properties
@@ -199,6 +226,10 @@ class RunViewModel(QObject):
     @property
     def outputs(self) -> list[OutputChoice]:
         return list(self._choices)
+
+    def output_choice(self, output_id: str) -> OutputChoice | None:
+        """The choice of ``output_id`` (runnable or not), None if unknown."""
+        return next((c for c in self._choices if c.output.id == output_id), None)
 
     @property
     def selected_output_id(self) -> str:
@@ -312,6 +343,8 @@ class RunViewModel(QObject):
         """Cancel the run and any copy in progress; stop listening to settings."""
         for binding in self._bindings:
             binding.disconnect()
+        if self._forget_models is not None:
+            self._forget_models()
         await self.params.shutdown()
         running = [t for t in (self._task, *self._busy_tasks) if t is not None and not t.done()]
         for task in running:
@@ -480,8 +513,11 @@ class RunViewModel(QObject):
                 self._selected = chosen
                 self.selected_output_changed.emit(chosen)
 
+    def _on_models_checked(self) -> None:
+        self._on_settings_changed(self._settings_vm.current)
+
     def _on_settings_changed(self, settings: Settings) -> None:
-        choices = output_choices(self._create.content, settings)
+        choices = output_choices(self._create.content, settings, self._models)
         if choices != self._choices:
             self._choices = choices
             self.outputs_changed.emit()

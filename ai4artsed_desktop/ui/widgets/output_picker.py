@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -21,7 +23,23 @@ REASON_KEYS = {
     Unavailable.planned: "create.output_planned",
     Unavailable.local_only: "create.output_local_only",
     Unavailable.disabled: "create.output_disabled",
+    Unavailable.models_missing: "create.output_models_missing",
+    Unavailable.models_damaged: "create.output_models_damaged",
 }
+
+
+def model_reason(choice: OutputChoice, tr: Callable[..., str]) -> str:
+    """The short reason an output cannot run, naming the first missing or damaged file."""
+    assert choice.unavailable is not None
+    key = REASON_KEYS[choice.unavailable]
+    models = choice.models
+    if models is not None and models.missing:
+        first = models.missing[0]
+        return tr(key, file=first.file, folder=first.folder, more=len(models.missing) - 1)
+    if models is not None and models.damaged:
+        broken = models.damaged[0]
+        return tr(key, file=broken.file, folder=broken.folder, more=len(models.damaged) - 1)
+    return tr(key)
 
 
 class OutputPicker(QWidget):
@@ -95,9 +113,10 @@ class OutputPicker(QWidget):
         item.setData(ID_ROLE, output.id)
         tooltip = output.description.get(lang)
         if choice.unavailable is not None:
-            reason = tr(REASON_KEYS[choice.unavailable])
+            reason = model_reason(choice, tr)
             text = f"{text} — {reason}"
-            tooltip = f"{tooltip}\n{reason}" if tooltip else reason
+            full = choice.models.reason if choice.models is not None else ""
+            tooltip = "\n".join(part for part in (tooltip, reason, full) if part)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
         item.setText(text)
         item.setToolTip(tooltip)

@@ -112,17 +112,13 @@ async def test_missing_text_encoders_v3_combo_and_one_request_per_class(
 
 
 @pytest.mark.asyncio
-async def test_file_in_a_subfolder_is_named_as_found_elsewhere(server: RenderedObjectInfo) -> None:
+async def test_file_in_a_subfolder_counts_as_found(server: RenderedObjectInfo) -> None:
     checkpoints = server.folders.models / "checkpoints"
     (checkpoints / "Official").mkdir()
     (checkpoints / "v1-5-pruned-emaonly.safetensors").rename(
         checkpoints / "Official" / "v1-5-pruned-emaonly.safetensors"
     )
-    (missing,) = await missing_models(server, OUTPUTS["sd15"])
-    assert missing.elsewhere == ("Official/v1-5-pruned-emaonly.safetensors",)
-    text = describe_missing(missing)
-    assert text.startswith("Model file 'v1-5-pruned-emaonly.safetensors' is missing;")
-    assert "'Official/v1-5-pruned-emaonly.safetensors'" in text
+    assert await missing_models(server, OUTPUTS["sd15"]) == []
 
 
 @pytest.mark.asyncio
@@ -161,17 +157,34 @@ async def test_backslash_names_from_a_windows_server_match() -> None:
         }
     )
     assert await missing_loras(windows, [LoraSpec("kids/zine.sft")]) == []
-    (missing,) = await missing_models(windows, OUTPUTS["sd15"])
-    assert missing.elsewhere == ("SD\\v1-5-pruned-emaonly.safetensors",)
+    assert await missing_models(windows, OUTPUTS["sd15"]) == []
+    (missing,) = await missing_loras(windows, [LoraSpec("zine.sft")])  # LoRAs: exact names
+    assert missing.elsewhere == ("kids\\zine.sft",)
 
 
 @pytest.mark.asyncio
 async def test_unknown_node_class_is_reported_as_such() -> None:
     old_server = FixedObjectInfo({})
-    missing = await missing_models(old_server, OUTPUTS["sd35_large"])
-    assert len(missing) == 4
+    # Neither layout is begun: the one-file layout needs the fewest files.
+    (missing,) = await missing_models(old_server, OUTPUTS["sd35_large"])
+    assert missing.node_missing
+    assert describe_missing(missing) == (
+        "Model file 'sd3.5_large_fp8_scaled.safetensors' cannot be loaded: ComfyUI has no "
+        "'CheckpointLoaderSimple' node; update ComfyUI."
+    )
+    old_server.document["CheckpointLoaderSimple"] = {
+        "input": {"required": {"ckpt_name": [["sd3.5_large.safetensors"], {}]}},
+        "output": ["MODEL", "CLIP", "VAE"],
+        "output_node": False,
+    }
+    missing = await missing_models(old_server, OUTPUTS["sd35_large"])  # the begun layout
+    assert [m.file for m in missing] == [
+        "clip_l.safetensors",
+        "clip_g.safetensors",
+        "t5xxl_fp16.safetensors",
+    ]
     assert all(m.node_missing for m in missing)
-    assert describe_missing(missing[1]) == (
+    assert describe_missing(missing[0]) == (
         "Model file 'clip_l.safetensors' cannot be loaded: ComfyUI has no 'TripleCLIPLoader' "
         "node; update ComfyUI."
     )

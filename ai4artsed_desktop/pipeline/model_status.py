@@ -1,0 +1,174 @@
+"""What each output's model files look like right now: one Qt-free board the whole app reads.
+
+The board is filled when the image engine (ComfyUI, or SwarmUI's ComfyUI) becomes ready and
+again by every generation's own check, so Create can grey an output with the missing file and
+its folder named before anyone typed an idea, and doctor and Create tell the same story.
+View-models listen with :meth:`ModelStatusBoard.add_listener`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from ..backends import launchers
+from ..content.schema import ContentLibrary, OutputConfig, Route
+from ..errors import AppError
+from ..events import BackendState, BackendStateChanged
+from ..settings import Settings
+from .availability import Availability, ModelState, ObjectInfoSource, resolve_models
+from .model_files import LocalModels
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[], None]
+
+
+class ComfySource(Protocol):
+    """Hands out a ready ComfyUI client (the BackendManager has it)."""
+
+    async def comfy(self) -> ObjectInfoSource:
+        """A ready ComfyUI client."""
+        ...
+
+
+def local_models(settings: Settings, *, demo: bool = False) -> LocalModels | None:
+    """The models folders of the ComfyUI the app starts itself, when there is one.
+
+    None for a remote server, SwarmUI and demo mode: then only the names ComfyUI lists are
+    known, and files cannot be checked for damage.
+    """
+    if demo or settings.demo_mode or settings.image_engine != "comfyui":
+        return None
+    if settings.comfyui.mode == "remote" and settings.comfyui.url.strip():
+        return None
+    folder = launchers.comfyui_dir(settings.comfyui)
+    return LocalModels.of_comfyui(folder) if folder is not None else None
+
+
+def needs_models(output: OutputConfig) -> bool:
+    """True for outputs whose model files ComfyUI must have."""
+    return output.route is Route.comfyui and bool(output.required_models)
+
+
+class ModelStatusBoard:
+    """The latest :class:`Availability` of every ComfyUI output.
+
+    Args:
+        content: The outputs to check (``None``: only outputs passed to :meth:`check`).
+        local: Returns the local models folders now (settings may change), or None.
+    """
+
+    def __init__(
+        self,
+        content: ContentLibrary | None = None,
+        local: Callable[[], LocalModels | None] = lambda: None,
+    ) -> None:
+        self._content = content
+        self._local = local
+        self._results: dict[str, Availability] = {}
+        self._listeners: list[Listener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ reading
+    def get(self, output_id: str) -> Availability | None:
+        """The latest result for ``output_id``; None when never checked or no models needed."""
+        return self._results.get(output_id)
+
+    def results(self) -> dict[str, Availability]:
+        """Every result, by output id."""
+        return dict(self._results)
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` whenever a result changes; returns the remover."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    # ------------------------------------------------------------------ checking
+    def _outputs(self) -> list[OutputConfig]:
+        if self._content is None:
+            return []
+        return [o for o in self._content.sorted_outputs() if o.enabled and needs_models(o)]
+
+    def _store(self, updates: dict[str, Availability]) -> None:
+        changed = {k: v for k, v in updates.items() if self._results.get(k) != v}
+        if not changed:
+            return
+        self._results.update(changed)
+        for listener in list(self._listeners):
+            listener()
+
+    async def check(self, client: ObjectInfoSource, output: OutputConfig) -> Availability:
+        """Check one output now, record and return the result.
+
+        Raises:
+            BackendUnavailable, BackendRequestError, BackendProtocolError: ComfyUI could not
+                be asked (the old result stays).
+        """
+        result = await resolve_models(client, output, self._local())
+        if needs_models(output):
+            self._store({output.id: result})
+        return result
+
+    async def refresh(self, client: ObjectInfoSource) -> None:
+        """Check every enabled ComfyUI output; a failed request marks them unchecked."""
+        results: dict[str, Availability] = {}
+        for output in self._outputs():
+            try:
+                results[output.id] = await resolve_models(client, output, self._local())
+            except AppError as exc:
+                log.info("Model check of %s failed: %s", output.id, exc)
+                results[output.id] = Availability(
+                    output.id, ModelState.unchecked, detail=f"ComfyUI could not be asked: {exc}"
+                )
+        self._store(results)
+        summary = {k: v.state.value for k, v in results.items()}
+        log.info("Model files checked: %s", summary)
+
+    def watch(
+        self, backends: ComfySource, engine: Callable[[], str]
+    ) -> Callable[[BackendStateChanged], None]:
+        """A backend-state listener that refreshes the board when the image engine is ready.
+
+        Args:
+            backends: Where the ComfyUI client comes from.
+            engine: The name of the backend that runs workflows now (``comfyui``/``swarmui``).
+        """
+
+        def on_state(event: BackendStateChanged) -> None:
+            if event.backend == engine() and event.state is BackendState.ready:
+                self._spawn(self._refresh_from(backends.comfy))
+
+        return on_state
+
+    async def _refresh_from(self, comfy: Callable[[], Awaitable[ObjectInfoSource]]) -> None:
+        try:
+            client = await comfy()
+        except AppError as exc:
+            log.info("Model check skipped: %s", exc)
+            return
+        await self.refresh(client)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            await work
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        """Cancel checks in progress."""
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
