@@ -1,16 +1,23 @@
-// AI4ArtsEd code sandbox runner: reports errors with the student's line number, starts a
+// AI4ArtsEd code sandbox runner: reports errors with the student's line number and starts a
 // Tone.js piece (its play()) at once or, where sound needs a click inside the page, behind a
-// start button, and stops a running piece or sketch. It has no bridge to the app: reports go to the console.
+// start button. It has no bridge to the app: reports go to the console, each starting with
+// the tag and this run's secret, which the app's scheme handler writes into this file once
+// per run. The secret lives only in this closure, and the console function used is the one
+// taken before any other script ran, so the student's code can neither read nor forge it.
 (function () {
   "use strict";
   var TAG = "__ai4a__";
+  var SECRET = "__AI4A_RUN_SECRET__";
   var CODE_RE = /code\.js(?:\?[^:\s)]*)?:(\d+):(\d+)/;
-  var nativeStop = window.stop;
+  var stringify = JSON.stringify;
+  var toText = String;
+  var taken = typeof window.__ai4aHardened === "function" ? window.__ai4aHardened() : null;
+  var sendReport = taken || console.error.bind(console);
   var params = new URLSearchParams(window.location.search);
 
   function report(kind, message, line, column) {
-    console.error(TAG + JSON.stringify({
-      kind: kind, message: String(message), line: line || 0, column: column || 0
+    sendReport(TAG + SECRET + stringify({
+      kind: kind, message: toText(message).slice(0, 500), line: line || 0, column: column || 0
     }));
   }
 
@@ -104,33 +111,4 @@
     document.body.appendChild(button);
     button.focus();
   });
-
-  // Called by the app's Stop button.
-  window.__ai4aStop = function () {
-    var stopped = [];
-    try {
-      if (typeof window.stop === "function" && window.stop !== nativeStop) {
-        window.stop();
-        stopped.push("code");
-      }
-    } catch (error) {
-      var pos = where("", 0, 0, error);
-      report("error", describe(error), pos[0], pos[1]);
-    }
-    try {
-      if (window.Tone) {
-        window.Tone.getTransport().stop();
-        window.Tone.getTransport().cancel();
-        window.Tone.getContext().rawContext.suspend();
-        stopped.push("tone");
-      }
-    } catch (error) { /* Tone was never started */ }
-    try {
-      if (typeof window.noLoop === "function" && window.p5 && window.p5.instance) {
-        window.noLoop();
-        stopped.push("p5");
-      }
-    } catch (error) { /* no sketch */ }
-    return JSON.stringify(stopped);
-  };
 })();

@@ -1,14 +1,18 @@
 """CodeSandbox: runs a p5.js sketch or a Tone.js piece in a confined web view.
 
-The page comes from the ``ai4a-sandbox:`` scheme (see :mod:`..sandbox_scheme`); every other
-request, navigation, new window, download and permission is refused and logged. There is no
-bridge to Python: the page reports errors through console messages only. Each Play makes a
-fresh page in a fresh off-the-record profile, so nothing one sketch stores reaches the next.
-The renderer is another process, so an endless loop in the student's code cannot freeze the
-window; a watchdog notices a page that stops answering. Memory is capped twice: V8's heap
-limit (see :func:`..sandbox_scheme.limit_js_heap`) ends a renderer that piles up objects, and
-a memory guard ends one whose resident memory (typed arrays, canvases) grows past
-:data:`MEMORY_LIMIT`.
+The page comes from the ``ai4a-sandbox:`` scheme (see :mod:`..sandbox_scheme` and
+``docs/sandbox.md``); every other request, navigation, new window, download, file picker
+and permission is refused and logged. There is no bridge to Python: the page reports errors
+through console messages that carry a per-run secret only the runner knows; other console
+text is never shown, rate-limited and size-capped. Each Play makes a fresh page in a fresh
+off-the-record profile, so nothing one sketch stores reaches the next, and Stop throws the
+page away and ends its renderer, so timers, workers and sound end with it. The renderer is
+another process, so an endless loop in the student's code cannot freeze the window; a
+watchdog notices a page that stops answering. Memory is capped three times: V8's heap limit
+(see :func:`..sandbox_scheme.limit_js_heap`) ends a renderer that piles up objects, a memory
+guard ends one whose resident memory (typed arrays, canvases) grows past
+:data:`MEMORY_LIMIT`, and the same guard stops the sketch when the app's own process grows
+by :data:`APP_GROWTH_LIMIT` while it runs (console floods, blobs and caches land there).
 """
 
 from __future__ import annotations
@@ -18,15 +22,22 @@ import html
 import json
 import logging
 import re
+import secrets
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEnginePermission, QWebEngineProfile
+from PySide6.QtWebEngineCore import (
+    QWebEngineFileSystemAccessRequest,
+    QWebEnginePage,
+    QWebEnginePermission,
+    QWebEngineProfile,
+)
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -52,12 +63,19 @@ from ..sandbox_scheme import (
 log = logging.getLogger(__name__)
 
 TAG = "__ai4a__"
-LOCAL_REFUSED = "Not allowed to load local resource:"
 PING_MS = 1000
 STUCK_AFTER_PINGS = 3
 MAX_ERRORS = 50
 MEMORY_CHECK_MS = 200
 MEMORY_LIMIT = 1024 * 2**20  # resident memory of the renderer that runs a sketch
+# Growth of the app's own resident memory while a sketch runs (QtWebEngine's browser side,
+# blob and cache storage, console messages all live in the app process).
+APP_GROWTH_LIMIT = 512 * 2**20
+# Console messages that reach Python: at most this many per second (a burst of twice as many)
+# and this long; the page's own limit (harden.js) is lower still.
+CONSOLE_PER_SECOND = 50
+CONSOLE_MAX_CHARS = 500
+FLOOD_NOTE = re.compile(r"^\[sandbox\] \d+ console messages dropped")
 # How a renderer ends when V8 runs out of heap: Chromium's deliberate crash (a trap on
 # Linux and macOS; an out-of-memory exception code on Windows). Other internal crashes
 # end the same way, but from a student's code memory is by far the likeliest cause.
@@ -107,12 +125,16 @@ def explain(message: str) -> tuple[str, dict[str, str]]:
     return "sandbox.explain_generic", {"name": ""}
 
 
-def parse_report(message: str) -> ScriptError | None:
-    """A runner report (``__ai4a__{json}``) as a :class:`ScriptError`; None for other text."""
-    if not message.startswith(TAG):
+def parse_report(message: str, secret: str) -> ScriptError | None:
+    """A runner report (``__ai4a__<secret>{json}``) as a :class:`ScriptError`; else None.
+
+    Without the run's secret (which only the runner knows) a message is no report.
+    """
+    prefix = TAG + secret
+    if not secret or not message.startswith(prefix):
         return None
     try:
-        data = json.loads(message[len(TAG) :])
+        data = json.loads(message[len(prefix) :])
     except ValueError:
         return None
     if not isinstance(data, dict):
@@ -174,19 +196,48 @@ class ExportDialog:
         return Path(chosen) if chosen else None
 
 
+class MessageBudget:
+    """A token bucket: ``rate`` messages per second, bursts up to twice that."""
+
+    def __init__(self, rate: int = CONSOLE_PER_SECOND) -> None:
+        self.rate = rate
+        self._tokens = float(rate * 2)
+        self._last = time.monotonic()
+        self.dropped = 0
+
+    def take(self) -> bool:
+        """True when one more message may pass now."""
+        now = time.monotonic()
+        self._tokens = min(self.rate * 2.0, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self.dropped += 1
+        return False
+
+
 class SandboxPage(QWebEnginePage):
     """One run's page: stays on the sandbox page, opens nothing, reports errors.
 
     Signals:
         script_error(object): a :class:`ScriptError` from the student's code.
+        flooded(): the page writes more console messages than are let through.
     """
 
     script_error = Signal(object)
+    flooded = Signal()
 
-    def __init__(self, profile: QWebEngineProfile, record: SandboxLog, parent: QObject) -> None:
+    def __init__(
+        self, profile: QWebEngineProfile, record: SandboxLog, parent: QObject, secret: str = ""
+    ) -> None:
         super().__init__(profile, parent)
         self._record = record
+        self._secret = secret
+        self._budget = MessageBudget()
+        self._flooded = False
         self.permissionRequested.connect(self._deny_permission)
+        self.fileSystemAccessRequested.connect(self._deny_file_system)
 
     def acceptNavigationRequest(
         self, url: QUrl | str, type: QWebEnginePage.NavigationType, is_main_frame: bool
@@ -210,20 +261,39 @@ class SandboxPage(QWebEnginePage):
         line_number: int,
         source_id: str,
     ) -> None:
-        """Runner reports and uncaught errors become :attr:`script_error`; the rest is logged."""
-        report = parse_report(message)
-        if report is not None:
-            self.script_error.emit(report)
+        """Runner reports become :attr:`script_error`; other text is only debug-logged.
+
+        Reports need the run's secret; everything else passes a budget first, is cut to
+        :data:`CONSOLE_MAX_CHARS` and never becomes an error entry or a blocked request.
+        """
+        if self._secret and message.startswith(TAG + self._secret):
+            report = parse_report(message[: CONSOLE_MAX_CHARS * 4], self._secret)
+            if report is not None:
+                self.script_error.emit(report)
             return
-        if message.startswith(LOCAL_REFUSED):
-            # Chromium refuses file: before any request exists; record it like the rest.
-            self._record.add(message[len(LOCAL_REFUSED) :].strip(), "request")
+        if not self._budget.take() or FLOOD_NOTE.match(message):
+            if not self._flooded:
+                self._flooded = True
+                self.flooded.emit()
             return
-        error_level = QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel
-        if level == error_level and source_id.split("?")[0].endswith("/code.js"):
-            self.script_error.emit(ScriptError(message[:500], line_number))
-            return
-        log.debug("Sandbox console (%s) %s:%d %s", level.name, source_id, line_number, message)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "Sandbox console (%s) %s:%d %s",
+                level.name,
+                source_id[:200],
+                line_number,
+                message[:CONSOLE_MAX_CHARS],
+            )
+
+    def chooseFiles(
+        self,
+        mode: QWebEnginePage.FileSelectionMode,
+        old_files: Sequence[str],
+        accepted_mime_types: Sequence[str],
+    ) -> list[str]:
+        """No file dialogs from student code: refused (an empty choice) and logged."""
+        self._record.add(f"file picker ({mode.name})", "file")
+        return []
 
     def javaScriptAlert(self, _origin: QUrl | str, msg: str) -> None:
         """No modal dialogs from student code."""
@@ -238,6 +308,13 @@ class SandboxPage(QWebEnginePage):
         """No modal dialogs from student code (answers "cancel")."""
         log.debug("Sandbox prompt suppressed: %s", msg[:200])
         return False, ""
+
+    def _deny_file_system(self, request: QWebEngineFileSystemAccessRequest) -> None:
+        self._record.add(
+            f"file system access ({request.handleType().name}) for {request.origin().toString()}",
+            "file",
+        )
+        request.reject()
 
     def _deny_permission(self, permission: QWebEnginePermission) -> None:
         self._record.add(
@@ -275,7 +352,11 @@ class CodeSandbox(QWidget):
         self._stuck = False
         self._playing = False
         self._out_of_memory = False
+        self._secret = ""
+        self._lingering: set[int] = set()  # renderers of dropped pages not yet gone
+        self._app_baseline = 0
         self.memory_limit = MEMORY_LIMIT
+        self.app_growth_limit = APP_GROWTH_LIMIT
         started = time.perf_counter()
         # The view first: children are deleted in creation order, so pages go before the
         # profile they use.
@@ -364,9 +445,11 @@ class CodeSandbox(QWidget):
         if not self._code.strip():
             return
         self._run += 1
-        self._reset_page(fresh_profile=True)
-        self._sandbox.handler.code = self._code
+        self._secret = secrets.token_hex(16)
+        self._reset_page()
+        self._sandbox.handler.start_run(self._code, self._secret)
         self._playing = True
+        self._app_baseline = _app_rss()
         query = {"start": self._tr.tr("sandbox.start_sound"), "autostart": "1"}
         self._page.load(sandbox_url(PAGE_PATH, self._run, query))
         self._watchdog.start()
@@ -375,18 +458,15 @@ class CodeSandbox(QWidget):
         self._update_buttons()
 
     def stop(self) -> None:
-        """Stop the sketch or piece; a page that no longer answers is thrown away."""
+        """Stop the sketch or piece: its page is thrown away and its renderer ended.
+
+        Timers, workers and sound end with the renderer; the picture goes too.
+        """
         if not self._playing:
             return
-        self._playing = False
-        self._watchdog.stop()
-        self._memory_guard.stop()
-        if self._stuck:
-            self._reset_page()
-            self._set_message("sandbox.stopped_stuck")
-        else:
-            self._page.runJavaScript("window.__ai4aStop && window.__ai4aStop()", 0)
-            self._set_message("sandbox.stopped")
+        stuck = self._stuck
+        self._reset_page()
+        self._set_message("sandbox.stopped_stuck" if stuck else "sandbox.stopped")
         self._update_buttons()
 
     @async_slot()
@@ -434,20 +514,21 @@ class CodeSandbox(QWidget):
     # -- internals ----------------------------------------------------------------------
 
     def _new_page(self) -> SandboxPage:
-        page = SandboxPage(self.profile, self.blocked, self.view)
+        page = SandboxPage(self.profile, self.blocked, self.view, self._secret)
         page.script_error.connect(self._on_error)
+        page.flooded.connect(self._on_flooded)
         page.loadFinished.connect(self._on_loaded)
         page.renderProcessTerminated.connect(self._on_terminated)
         return page
 
-    def _reset_page(self, *, fresh_profile: bool = False) -> None:
-        """Replace the page by an empty fresh one (its renderer goes away with it).
+    def _reset_page(self) -> None:
+        """Replace the page by an empty fresh one in a fresh off-the-record profile.
 
-        With ``fresh_profile`` the page gets a new off-the-record profile too, and the old
-        profile, with everything the last run stored, is deleted after its page.
+        The old page's renderer is ended at once (with its timers, workers and sound); the
+        memory guard keeps watching it until it is gone. The old profile, with everything
+        the last run stored, is deleted after its page.
         """
         self._watchdog.stop()
-        self._memory_guard.stop()
         self._pending_pings = 0
         self._set_stuck(False)
         self._playing = False
@@ -455,17 +536,23 @@ class CodeSandbox(QWidget):
         self._errors.clear()
         self._show_errors()
         old = self._page
+        old_pid = old.renderProcessPid()
         old_profile = self.profile
-        if fresh_profile:
-            self._sandbox = make_sandbox_profile(self, self.blocked)
-            self.profile = self._sandbox.profile
+        self._sandbox = make_sandbox_profile(self, self.blocked)
+        self.profile = self._sandbox.profile
         self._page = self._new_page()
         self.view.setPage(self._page)
         old.script_error.disconnect(self._on_error)
+        old.flooded.disconnect(self._on_flooded)
         old.setLifecycleState(QWebEnginePage.LifecycleState.Discarded)
         old.deleteLater()
-        if fresh_profile:
-            old_profile.deleteLater()  # deferred deletes run in order: the page goes first
+        old_profile.deleteLater()  # deferred deletes run in order: the page goes first
+        if old_pid > 0:
+            self._lingering.add(old_pid)
+            _end_process(old_pid)
+        self._check_lingering()
+        if not self._lingering:
+            self._memory_guard.stop()
 
     def _on_loaded(self, ok: bool) -> None:
         if self.sender() is self._page:
@@ -499,8 +586,33 @@ class CodeSandbox(QWidget):
             self._set_message("sandbox.crashed")
         self._update_buttons()
 
+    def _check_lingering(self) -> None:
+        """Forget dropped renderers that are gone; end again any that still runs."""
+        for pid in list(self._lingering):
+            if _end_process(pid):
+                self._lingering.discard(pid)
+
     def _check_memory(self) -> None:
-        """End the renderer when its resident memory passes :attr:`memory_limit`."""
+        """End the renderer past :attr:`memory_limit`, or the run past :attr:`app_growth_limit`.
+
+        Runs while a sketch plays and while a dropped sketch's renderer still lives.
+        """
+        self._check_lingering()
+        if not self._playing:
+            if not self._lingering:
+                self._memory_guard.stop()
+            return
+        grown = _app_rss() - self._app_baseline
+        if grown > self.app_growth_limit:
+            log.info(
+                "The app grew by %d MiB while a sketch ran (limit %d MiB); the sketch was stopped",
+                grown >> 20,
+                self.app_growth_limit >> 20,
+            )
+            self._reset_page()
+            self._set_message("sandbox.out_of_memory")
+            self._update_buttons()
+            return
         pid = self._page.renderProcessPid()
         if pid <= 0 or self._out_of_memory:
             return
@@ -518,6 +630,10 @@ class CodeSandbox(QWidget):
             resident >> 20,
             self.memory_limit >> 20,
         )
+
+    def _on_flooded(self) -> None:
+        if self.sender() is self._page and self._playing and self._message_key == "sandbox.running":
+            self._set_message("sandbox.running_flooded")
 
     def _ping(self) -> None:
         self._pending_pings += 1
@@ -567,6 +683,25 @@ class CodeSandbox(QWidget):
         self.play_button.setEnabled(has_code)
         self.stop_button.setEnabled(self._playing)
         self.export_button.setEnabled(has_code)
+
+
+def _app_rss() -> int:
+    """Resident memory of the app's own process."""
+    return int(psutil.Process().memory_info().rss)
+
+
+def _end_process(pid: int) -> bool:
+    """Kill a dropped page's renderer; True once it is gone (or was never ours)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return True
+        if psutil.Process().pid not in {parent.pid for parent in process.parents()}:
+            return True  # the pid now belongs to something else
+        process.kill()
+    except psutil.Error:
+        return True
+    return False
 
 
 def _is_piece(code: str) -> bool:
