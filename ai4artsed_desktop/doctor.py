@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import importlib.metadata
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from .pipeline.model_status import local_models
 from .settings import Settings
 from .settings import load as load_settings
 from .system import gpu as gpu_mod
+from .system import window_libs
 from .training.config import choose_preset
 
 MIN_FREE_DISK = 10 * 2**30
@@ -65,6 +67,37 @@ def _check_qt() -> Check:
     ok = not version.startswith("6.12.0")
     advice = "" if ok else "PySide6 6.12.0 crashes on Python 3.11; install 6.11.3."
     return Check("qt", "Qt (PySide6)", ok, True, f"PySide6 {version}", advice)
+
+
+def _check_window_libs(
+    missing: list[window_libs.SystemLib] | None = None, *, display: bool | None = None
+) -> Check:
+    """The Linux system libraries the window needs, each tried with the dynamic linker.
+
+    Required where a desktop session is running (someone wants the window); on a server
+    without a display only ``run`` and ``doctor`` are used, so it is advice there.
+    """
+    title = "Window libraries"
+    if not window_libs.needed():
+        return Check("window_libs", title, True, False, "not needed on this system")
+    if missing is None:
+        missing = window_libs.missing()
+    if display is None:
+        display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    details = {
+        "missing": [dataclasses.asdict(lib) for lib in missing],
+        "checked": len(window_libs.WINDOW_LIBS),
+    }
+    if not missing:
+        summary = f"all {len(window_libs.WINDOW_LIBS)} load"
+        return Check("window_libs", title, True, display, summary, "", details)
+    parts = ", ".join(dict.fromkeys(lib.part for lib in missing))
+    names = ", ".join(lib.soname for lib in missing)
+    summary = f"cannot load {names} (needed for: {parts})"
+    advice = f"Install them: {window_libs.apt_command(missing)}"
+    if not display:
+        advice += " (only needed for the window; run and doctor work without)"
+    return Check("window_libs", title, False, display, summary, advice, details)
 
 
 def _check_paths(paths: AppPaths) -> Check:
@@ -405,7 +438,7 @@ def collect(
     snap = gpu.snapshot()
     checks = [_check_python(), _check_qt(), _check_paths(paths)]
     checks.append(_check_disk(_free_bytes(paths), str(paths.data_dir)))
-    checks += [_check_gpu(gpu, snap), _check_vram(snap, content)]
+    checks += [_check_gpu(gpu, snap), _check_vram(snap, content), _check_window_libs()]
     checks += asyncio.run(_async_checks(settings, content))
     return checks
 
