@@ -32,6 +32,7 @@ BENCHMARKS = (
     "completion",
     "history_index",
     "warmup_first_click",
+    "model_check",
 )
 _MEDIAN = re.compile(
     r"^(?P<name>.+?): median (?P<value>[\d.]+) (?P<unit>ms|MiB|s)"
