@@ -101,6 +101,11 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--level", choices=("kids", "youth", "adult", "research"))
     run.add_argument("--lang", choices=("de", "en"))
     run.add_argument("--seed", type=int)
+    run.add_argument("--steps", type=int, help="sampling steps (default: the output's)")
+    run.add_argument("--width", type=int, help="image width in pixels")
+    run.add_argument("--height", type=int, help="image height in pixels")
+    run.add_argument("--cfg", type=float, help="guidance scale (CFG)")
+    run.add_argument("--seconds", type=float, help="length of a sound or piece of music")
     run.add_argument(
         "--lora",
         action="append",

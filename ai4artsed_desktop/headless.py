@@ -22,8 +22,9 @@ from typing import Any, TextIO
 
 from . import APP_NAME, logging_setup
 from .backends.manager import BACKENDS, BackendManager
-from .content.loader import load_content
-from .errors import AppError
+from .content.loader import load_content, load_workflow
+from .content.schema import ContentLibrary, Route
+from .errors import AppError, ConfigError
 from .events import (
     RunBlocked,
     RunCancelled,
@@ -38,6 +39,7 @@ from .paths import AppPaths, resources_dir
 from .pipeline.lora import LoraSpec
 from .pipeline.runner import RunEvent, RunRequest, RunSession
 from .pipeline.services import build_services
+from .pipeline.workflow import apply_inputs
 from .settings import Settings, replace_path
 from .settings import load as load_settings
 from .store.runs import RunStore
@@ -255,7 +257,44 @@ def _request(args: argparse.Namespace, settings: Settings) -> RunRequest:
         ui_mode="headless",
         seed=args.seed,
         loras=tuple(parse_lora(v) for v in args.lora),
+        values=parameter_values(args),
     )
+
+
+#: ``run`` options that set an output parameter (the mapping key of the same name).
+PARAMETER_OPTIONS = ("steps", "width", "height", "cfg", "seconds")
+
+
+def parameter_values(args: argparse.Namespace) -> dict[str, object]:
+    """The output parameters given on the command line (``--steps 4`` -> ``{"steps": 4}``)."""
+    return {
+        key: getattr(args, key) for key in PARAMETER_OPTIONS if getattr(args, key, None) is not None
+    }
+
+
+def check_parameters(request: RunRequest, content: ContentLibrary, workflows_dir: Path) -> None:
+    """Refuse a parameter the output does not have, or a value it cannot take, before any stage.
+
+    ``--width`` for a sound, ``--steps 0``: the run would otherwise fail only at generation.
+
+    Raises:
+        ConfigError: naming the option and the parameters the output has, or the bad value.
+    """
+    output = content.outputs.get(request.output_id)
+    if output is None:
+        return  # RunSession names the unknown output
+    known = set(output.mapping) | set(output.defaults)
+    unknown = [key for key in request.values if key not in known]
+    if unknown:
+        has = [key for key in PARAMETER_OPTIONS if key in known]
+        raise ConfigError(
+            f"The output '{output.id}' has no setting "
+            + ", ".join(f"--{key}" for key in unknown)
+            + (f"; it takes {', '.join(f'--{key}' for key in has)}." if has else "."),
+            detail=f"output {output.id}: mapping {sorted(output.mapping)}",
+        )
+    if request.values and output.route is Route.comfyui:
+        apply_inputs(load_workflow(output, workflows_dir), output, request.values)
 
 
 async def _run(
@@ -281,6 +320,7 @@ async def _run(
         demo=demo,
     )
     try:
+        check_parameters(request, content, resources_dir() / "workflows")
         session = RunSession(services, request)
         if args.dry_run:
             graph, seed = session.graph_for(request.idea)

@@ -154,6 +154,37 @@ def prepare_graph(
     return graph, prompt, applied
 
 
+#: Mapping keys that are texts or the seed: recorded elsewhere in the run, not as parameters.
+_NOT_PARAMETERS = frozenset({"prompt", "negative", "seed", "tags", "lyrics"})
+#: What SwarmUI's simple route takes from the values (Text2ImageParams).
+_SWARM_PARAMETERS = ("width", "height", "steps", "cfg")
+
+
+def used_parameters(job: GenerationJob, workflows_dir: Path) -> dict[str, object]:
+    """The output parameters this generation really uses (for ``run.json``).
+
+    ComfyUI outputs: every mapped setting as it stands in the graph to be submitted (the
+    request's value, else the output's default, else the template's own), so a run records
+    its steps and size even when nobody changed them. SwarmUI: width, height, steps and cfg
+    as sent. Code and cloud outputs have none.
+
+    Raises:
+        ConfigError: the template or a value is broken (as the generation itself would).
+    """
+    output = job.output
+    if output.route is Route.comfyui:
+        graph, _, _ = prepare_graph(job, workflows_dir)
+        return {
+            key: graph[targets[0].node]["inputs"][targets[0].input]
+            for key, targets in output.mapping.items()
+            if key not in _NOT_PARAMETERS and targets
+        }
+    if output.route is Route.swarmui_t2i:
+        values = {**output.defaults, **job.values}
+        return {key: values[key] for key in _SWARM_PARAMETERS if key in values}
+    return {}
+
+
 async def _check_available(
     client: ComfyClient, job: GenerationJob, models: ModelStatusBoard | None
 ) -> ModelChoice | None:

@@ -612,7 +612,7 @@ class RunSession:
             raise AppError(busy)
         job = self._job(prompt)
         record.seed = job.seed if output.route is not OutputRoute.code else None
-        record.parameters = {k: v for k, v in job.values.items() if k not in ("tags", "lyrics")}
+        record.parameters = generation.used_parameters(job, services.workflows_dir)
         record.negative_prompt = job.negative
         outcome = generation.GenerationOutcome()
         async for step in self._route(job, outcome):
