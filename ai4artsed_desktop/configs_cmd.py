@@ -43,7 +43,14 @@ def content_listing(library: ContentLibrary) -> dict[str, Any]:
             for o in library.sorted_outputs()
         ],
         "skipped": [
-            {"file": p.file, "field": p.field, "problem": p.problem} for p in library.problems
+            {"file": p.file, "field": p.field, "problem": p.problem}
+            for p in library.problems
+            if not p.used
+        ],
+        "ignored_keys": [
+            {"file": p.file, "field": p.field, "problem": p.problem}
+            for p in library.problems
+            if p.used
         ],
     }
 
@@ -57,10 +64,16 @@ def _print_text(library: ContentLibrary, out: TextIO) -> None:
     for o in library.sorted_outputs():
         state = "" if o.enabled else "  (off)"
         print(f"  {o.id:<22} {o.media.value:<6} {o.name.en}{state}", file=out)
-    if library.problems:
+    skipped = [p for p in library.problems if not p.used]
+    ignored = [p for p in library.problems if p.used]
+    if skipped:
         print("\nSkipped files:", file=out)
-        for problem in library.problems:
+        for problem in skipped:
             print(f"  {problem}", file=out)
+    if ignored:
+        print("\nUnknown keys (ignored; misspelt?):", file=out)
+        for problem in ignored:
+            print(f"  {problem.file}: {problem.field}", file=out)
 
 
 def run_configs(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from .content.fields import child, describe
 from .content.schema import ContentLibrary, ContentProblem
 from .errors import ConfigError
 from .fileio import atomic_write_json
+from .pipeline.locality import is_local
 from .settings import (
     BACKEND_MODES,
     IMAGE_ENGINES,
@@ -252,7 +253,7 @@ class _Checker:
             self.problem(field, f"There is no provider '{provider_id}'.")
             return
         info = self.content.roles.get(role)
-        if info is not None and info.local_only and not provider.local:
+        if info is not None and info.local_only and not is_local(provider):
             self.problem(field, f"The {role} role must use a local provider.")
 
     def backends(self) -> dict[str, BackendEndpoint]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from .schema import LANGS, Text
@@ -228,11 +230,29 @@ def _required(item: dataclasses.Field[Any]) -> bool:
     return item.default is missing and item.default_factory is missing
 
 
+_UNKNOWN_KEYS: ContextVar[list[str] | None] = ContextVar("unknown_keys", default=None)
+
+
+@contextlib.contextmanager
+def collect_unknown_keys() -> Iterator[list[str]]:
+    """Collect the paths of keys that :func:`record` ignored while this block runs.
+
+    Keys starting with ``_`` or ``$`` (comments, ``$schema``) are not reported.
+    """
+    found: list[str] = []
+    token = _UNKNOWN_KEYS.set(found)
+    try:
+        yield found
+    finally:
+        _UNKNOWN_KEYS.reset(token)
+
+
 def record(cls: type[T], converters: Mapping[str, Converter]) -> Callable[[Any, str], T]:
     """A JSON object that becomes the frozen dataclass ``cls``.
 
     Each key of ``converters`` is a dataclass field; a field without a default in ``cls`` is
-    required. Keys the table does not name are ignored, so newer files still load.
+    required. Keys the table does not name are ignored, so newer files still load; inside
+    :func:`collect_unknown_keys` they are reported (a typo would otherwise go unnoticed).
 
     Raises:
         TypeError: ``converters`` names a field ``cls`` does not have (a programming error).
@@ -246,6 +266,13 @@ def record(cls: type[T], converters: Mapping[str, Converter]) -> Callable[[Any, 
     def convert(value: Any, path: str) -> T:
         if not isinstance(value, dict):
             raise FieldError(path, f"Expected an object {{...}}, found {describe(value)}.")
+        sink = _UNKNOWN_KEYS.get()
+        if sink is not None:
+            sink += [
+                child(path, str(key))
+                for key in value
+                if key not in converters and not str(key).startswith(("_", "$"))
+            ]
         kwargs: dict[str, Any] = {}
         for name, conv in converters.items():
             if name in value:

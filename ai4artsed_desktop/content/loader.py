@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import specs
-from .fields import FieldError, child
+from .fields import FieldError, child, collect_unknown_keys
 from .schema import ContentLibrary, ContentProblem, InterceptionConfig, OutputConfig, Route
 from .workflows import check_output_workflow, load_workflow
 
@@ -29,6 +29,8 @@ __all__ = ["load_content", "load_workflow"]
 log = logging.getLogger(__name__)
 
 Records = dict[Any, Any]
+#: The problem text of a key no record knows (the record is used; the key is ignored).
+UNKNOWN_KEY = "Unknown key, ignored (is it misspelt?). The rest of the entry is used."
 
 
 @dataclass(frozen=True)
@@ -218,10 +220,15 @@ def _load_source(
             problems.append(entry)
             continue
         try:
-            record = _accept(kind, entry, builtin, context)
+            with collect_unknown_keys() as unknown:
+                record = _accept(kind, entry, builtin, context)
         except FieldError as exc:
             problems.append(ContentProblem(entry.rel, child(entry.prefix, exc.field), exc.problem))
             continue
+        problems += [
+            ContentProblem(entry.rel, child(entry.prefix, key), UNKNOWN_KEY, used=True)
+            for key in unknown
+        ]
         key = getattr(record, kind.key_field)
         if key in first_file:
             text = f"The {kind.key_field} '{key}' is already used in {first_file[key]}."

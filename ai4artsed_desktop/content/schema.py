@@ -174,12 +174,25 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class Provider:
-    """A model provider prefix (``ollama``, ``mistral``, ...) and its data protection."""
+    """A model provider prefix (``ollama``, ``mistral``, ...) and its data protection.
+
+    ``local`` is what the file claims; whether requests really stay in the school is decided
+    from the host of ``base_url`` (:mod:`ai4artsed_desktop.pipeline.locality`), so a file
+    can make a provider stricter but never make a public host local.
+
+    Attributes:
+        base_url: An OpenAI-compatible API root (``http://192.168.1.20:8080/v1`` for a
+            lab's llama.cpp, LM Studio or vLLM server); empty for the built-in providers.
+        api_key_env: The environment variable holding its key; empty for servers that
+            need none.
+    """
 
     id: str
     name: Text
     data_protection: DataProtection
-    local: bool
+    local: bool = True
+    base_url: str = ""
+    api_key_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,11 +227,16 @@ class Category:
 
 @dataclass(frozen=True)
 class ContentProblem:
-    """A file that was skipped (or partly used) and why."""
+    """A file that was skipped (or partly used) and why.
+
+    ``used``: the entry loaded all the same and only this key was ignored (an unknown key,
+    often a typo such as ``base_ulr``).
+    """
 
     file: str
     field: str
     problem: str
+    used: bool = False
 
     def __str__(self) -> str:
         where = f" (field '{self.field}')" if self.field else ""

@@ -139,9 +139,24 @@ OUTPUT = record(
     },
 )
 
+BASE_URL = string(
+    pattern=r"(?:https?://[^\s/?#]+(?:/[^\s?#]*)?)?",
+    hint="an http:// or https:// address such as http://192.168.1.20:8080/v1",
+)
+ENV_NAME = string(
+    pattern=r"(?:[A-Za-z_][A-Za-z0-9_]{0,127})?",
+    hint="the name of an environment variable, e.g. LAB_LLM_KEY",
+)
 PROVIDER = record(
     Provider,
-    {"id": ID, "name": TEXT, "data_protection": enum_value(DataProtection), "local": boolean()},
+    {
+        "id": ID,
+        "name": TEXT,
+        "data_protection": enum_value(DataProtection),
+        "local": boolean(),
+        "base_url": BASE_URL,
+        "api_key_env": ENV_NAME,
+    },
 )
 ROLE = record(
     ModelRoleInfo,

@@ -1,7 +1,9 @@
-"""LLM providers behind one protocol: local Ollama and OpenAI-compatible cloud APIs.
+"""LLM providers behind one protocol: Ollama and OpenAI-compatible APIs.
 
 ``OpenAICompatibleProvider`` streams ``POST {base_url}/chat/completions`` as server-sent
-events (Mistral, OpenRouter and OpenAI speak the same dialect). The API key is read from
+events: the cloud APIs (Mistral, OpenRouter, OpenAI) and a lab's own server (llama.cpp's
+server, LM Studio, vLLM; a provider file with ``base_url``) speak the same dialect. A lab
+server needs no key unless its file names ``api_key_env``. The API key is read from
 an environment variable at request time; it is never stored in the object, never logged
 and removed from every error text a server might echo it in.
 """
@@ -15,13 +17,17 @@ import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
 from ..backends.http import (
     LONG_TIMEOUT,
     MAX_JSON_BYTES,
+    QUICK_TIMEOUT,
+    json_object,
     read_capped,
+    request_capped,
     response_lines,
     translate_errors,
 )
@@ -31,6 +37,7 @@ from ..content.schema import Provider
 from ..errors import BackendProtocolError, BackendRequestError, BackendUnavailable, ConfigError
 from ..events import TextDelta, TextDone
 from .keepalive import KeepAlivePolicy
+from .locality import CLOUD_ENDPOINTS, check_resolves_locally, classify_host, host_of
 from .prompts import Message, as_dicts
 from .routing import RoutingError, refuse_ollama_cloud_name
 
@@ -204,6 +211,7 @@ class OpenAICompatibleProvider:
         env: Mapping[str, str] | None = None,
         trust_env: bool = True,
         timeout: httpx.Timeout = LONG_TIMEOUT,
+        must_stay_local: Callable[[], bool] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._key_env = api_key_env
@@ -212,7 +220,11 @@ class OpenAICompatibleProvider:
         self._max_tokens_field = max_tokens_field
         self._seed_field = seed_field
         self._env = env
-        self._http = httpx.AsyncClient(timeout=timeout, trust_env=trust_env)
+        self._must_stay_local = must_stay_local
+        self._verified_local = False
+        # A school's proxy must not see requests to its own LAN server.
+        local_host = classify_host(host_of(base_url)) != "public"
+        self._http = httpx.AsyncClient(timeout=timeout, trust_env=trust_env and not local_host)
 
     @property
     def name(self) -> str:
@@ -226,6 +238,46 @@ class OpenAICompatibleProvider:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    async def _check_local(self) -> None:
+        """Under local-only, make sure a LAN name really points into the school network."""
+        if self._verified_local or self._must_stay_local is None or not self._must_stay_local():
+            return
+        parts = urlsplit(self._base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        reason = await check_resolves_locally(parts.hostname or "", port)
+        if reason:
+            raise RoutingError(
+                f"{self._label} must stay inside the school network (local-only), but "
+                f"{reason}. Ask your teacher to enter the server's LAN address.",
+                detail=f"{self._base_url}: {reason}",
+            )
+        self._verified_local = True
+
+    async def models(self) -> list[str]:
+        """The model ids the server offers (``GET {base_url}/models``)."""
+        await self._check_local()
+        headers = self._headers("application/json")
+        async with translate_errors(self._label):
+            resp = await request_capped(
+                self._http, "GET", f"{self._base_url}/models", backend=self._label,
+                what="model list", headers=headers, timeout=QUICK_TIMEOUT,
+            )  # fmt: skip
+        if resp.status_code != 200:
+            raise _status_error(self._label, "", resp.status_code, resp.content)
+        body = json_object(resp.content, self._label, "model list")
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise BackendProtocolError(
+                f"{self._label} sent an unexpected model list.", detail=repr(body)[:300]
+            )
+        return [str(m["id"]) for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
+        if self._key_env:
+            headers["Authorization"] = f"Bearer {self._api_key()}"
+        return headers
 
     def _api_key(self) -> str:
         env = os.environ if self._env is None else self._env
@@ -265,12 +317,13 @@ class OpenAICompatibleProvider:
         keep_alive: KeepAlive | None = None,
         think: bool | None = None,
     ) -> AsyncGenerator[TextEvent, None]:
-        """Stream the answer (``keep_alive`` and ``think`` do not apply to cloud APIs)."""
-        key = self._api_key()
+        """Stream the answer (``keep_alive`` and ``think`` do not apply to these APIs)."""
+        await self._check_local()
+        headers = self._headers("text/event-stream")
+        key = headers.get("Authorization", "").removeprefix("Bearer ")
         body = self._body(model, messages, options)
         url = f"{self._base_url}/chat/completions"
         log.debug("%s: streaming chat with %s", self._label, model)
-        headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
         started = time.monotonic()
         try:
             async with (
@@ -292,7 +345,7 @@ class OpenAICompatibleProvider:
                             yield event
                 done = assembler.finish((time.monotonic() - started) * 1000)
         except (BackendRequestError, BackendProtocolError, BackendUnavailable) as exc:
-            raise _redacted(exc, key) from None
+            raise (_redacted(exc, key) if key else exc) from None
         yield done
 
     async def chat_once(
@@ -456,13 +509,6 @@ def _redacted(exc: Exception, key: str) -> Exception:
 
 # ------------------------------------------------------------------ registry
 
-#: Cloud endpoints: id -> (base URL, key variable, token-limit field, seed field).
-CLOUD_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
-    "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY", "max_tokens", "random_seed"),
-    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "max_tokens", "seed"),
-    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY", "max_completion_tokens", "seed"),
-}
-
 
 def _always() -> bool:
     return True
@@ -502,7 +548,7 @@ class ProviderRegistry:
         Raises:
             ConfigError: no client exists for this provider id.
         """
-        key = (provider.id, local_role and provider.id == "ollama")
+        key = (provider.id, local_role)
         if key not in self._providers:
             self._providers[key] = self._make(provider, key[1])
         return self._providers[key]
@@ -513,16 +559,24 @@ class ProviderRegistry:
             if local_role:
                 local_only = _always
             return OllamaProvider(self._ollama, keep_alive=self.keep_alive, local_only=local_only)
+        must_stay_local = _always if local_role else self._local_only
+        if provider.base_url:  # a lab server (llama.cpp, LM Studio, vLLM) or a redefinition
+            return OpenAICompatibleProvider(
+                provider.base_url, provider.api_key_env, provider.id, label=provider.name.en,
+                env=self._env, must_stay_local=must_stay_local,
+            )  # fmt: skip
         if provider.id in CLOUD_ENDPOINTS:
             base, key_env, max_field, seed_field = CLOUD_ENDPOINTS[provider.id]
             return OpenAICompatibleProvider(
-                base, key_env, provider.id, label=provider.name.en,
+                base, provider.api_key_env or key_env, provider.id, label=provider.name.en,
                 max_tokens_field=max_field, seed_field=seed_field, env=self._env,
+                must_stay_local=must_stay_local,
             )  # fmt: skip
         raise ConfigError(
-            f"The app cannot talk to the provider “{provider.id}” yet. Choose a model from "
-            f"another provider ({', '.join(['ollama', *CLOUD_ENDPOINTS])}).",
-            detail=f"no client for provider id {provider.id!r}",
+            f"The app cannot talk to the provider “{provider.id}”: its file has no base_url. "
+            f"Add the server's address (e.g. http://192.168.1.20:8080/v1) or choose a model "
+            f"from another provider ({', '.join(['ollama', *CLOUD_ENDPOINTS])}).",
+            detail=f"no client for provider id {provider.id!r} (no base_url)",
         )
 
     async def aclose(self) -> None:

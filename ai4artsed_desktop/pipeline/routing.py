@@ -2,7 +2,8 @@
 
 A role's setting is ``provider/model``: ``ollama/qwen3:8b``, ``mistral/mistral-large-latest``,
 ``openrouter/meta-llama/llama-3.3-70b-instruct`` (everything after the first ``/`` is the
-model). A cloud provider is refused
+model). A provider whose requests leave the school (decided from its host by
+:mod:`.locality`, never from a file's ``local`` claim alone) is refused
 
 * always for roles whose ``ModelRoleInfo.local_only`` is true (safety, vision), and
 * for every role while ``settings.safety.local_only`` is on (the default).
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from ..content.schema import ContentLibrary, Provider
 from ..errors import AppError, ConfigError
 from ..settings import ModelRoles, Settings
+from .locality import host_of, is_local, provider_url
 
 ROLES = tuple(f.name for f in dataclasses.fields(ModelRoles))
 
@@ -105,19 +107,22 @@ def resolve(role: str, settings: Settings, content: ContentLibrary) -> Route:
             detail=f"roles.{role} = {value!r}",
         )
     info = content.roles.get(role)
-    if not provider.local and info is not None and info.local_only:
-        raise RoutingError(
-            f"The {name} model must run on this computer, so it cannot use the cloud model "
-            f"“{value}”. Ask your teacher to choose a local model for {name}.",
-            detail=f"roles.{role} = {value!r}; role is local-only",
-        )
     local_role = info is not None and info.local_only
     if provider.id == "ollama" and (settings.safety.local_only or local_role):
         refuse_ollama_cloud_name(model, name)
-    if not provider.local and settings.safety.local_only:
+    local = is_local(provider, settings)
+    where = host_of(provider_url(provider, settings)) or "an unknown address"
+    if not local and local_role:
         raise RoutingError(
-            f"Cloud models are switched off (local-only). Ask your teacher to choose a local "
-            f"model for {name}.",
-            detail=f"roles.{role} = {value!r}; settings.safety.local_only is on",
+            f"The {name} model must run on this computer or in the school network, so it "
+            f"cannot use “{value}” (its requests go to {where}). Ask your teacher to choose "
+            f"a local model for {name}.",
+            detail=f"roles.{role} = {value!r}; role is local-only; host {where} is not local",
+        )
+    if not local and settings.safety.local_only:
+        raise RoutingError(
+            f"Cloud models are switched off (local-only), and “{value}” sends its requests "
+            f"to {where}. Ask your teacher to choose a local model for {name}.",
+            detail=f"roles.{role} = {value!r}; settings.safety.local_only is on; host {where}",
         )
     return Route(provider, model, role)

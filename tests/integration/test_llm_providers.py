@@ -192,6 +192,25 @@ async def _completions(request: web.Request) -> web.StreamResponse:
         given = auth.removeprefix("Bearer ")
         message = f"Incorrect API key provided: {given}. You can find your key in the dashboard."
         return web.json_response({"error": {"message": message, "type": "auth"}}, status=401)
+    return await _answer(request, body)
+
+
+async def _open_completions(request: web.Request) -> web.StreamResponse:
+    """A lab server without keys (llama.cpp's server by default)."""
+    server = request.app[SERVER]
+    body = await request.json()
+    server.bodies.append(body)
+    server.headers.append(dict(request.headers))
+    return await _answer(request, body)
+
+
+async def _open_models(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"object": "list", "data": [{"id": "smollm2", "object": "model", "owned_by": "me"}]}
+    )
+
+
+async def _answer(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
     model = body.get("model")
     if model == "missing":
         return web.json_response(
@@ -213,6 +232,8 @@ async def cloud_server() -> AsyncIterator[CloudServer]:
     app = web.Application()
     app[SERVER] = server
     app.router.add_post("/v1/chat/completions", _completions)
+    app.router.add_post("/open/v1/chat/completions", _open_completions)
+    app.router.add_get("/open/v1/models", _open_models)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -443,3 +464,58 @@ async def test_unload_waits_for_ps_whatever_the_case_of_the_name(ollama_sim_fact
         await client.load("qwen3:8b", keep_alive="10m")
         await client.unload("Qwen3:8B")  # /api/ps says "qwen3:8b"
         assert await client.ps() == []
+
+
+# ============================================================== lab servers (base_url)
+
+
+def _lab(base_url: str, key_env: str = "") -> Provider:
+    name = Text("Schulserver", "School server")
+    return Provider("lab", name, DataProtection.local, True, base_url, key_env)
+
+
+@pytest.mark.asyncio
+async def test_lab_server_without_key_streams_and_lists_models(cloud_server: CloudServer) -> None:
+    base = cloud_server.base_url.replace("/v1", "/open/v1")
+    registry = ProviderRegistry(_unused_ollama, env={}, local_only=lambda: True)
+    try:
+        provider = registry.get(_lab(base))
+        assert isinstance(provider, OpenAICompatibleProvider)
+        assert await provider.models() == ["smollm2"]
+        done = await provider.chat_once("ok", MESSAGES, options={"seed": 3, "num_predict": 20})
+    finally:
+        await registry.aclose()
+    assert done.text == "Hello, world!"
+    assert "Authorization" not in cloud_server.headers[-1]  # no key configured, none sent
+    assert cloud_server.bodies[-1]["seed"] == 3
+
+
+@pytest.mark.asyncio
+async def test_lab_server_key_comes_from_the_named_variable(cloud_server: CloudServer) -> None:
+    registry = ProviderRegistry(_unused_ollama, env={"LAB_KEY": KEY})
+    try:
+        done = await registry.get(_lab(cloud_server.base_url, "LAB_KEY")).chat_once("ok", MESSAGES)
+    finally:
+        await registry.aclose()
+    assert done.text == "Hello, world!"
+    missing = ProviderRegistry(_unused_ollama, env={})
+    try:
+        with pytest.raises(ConfigError, match="LAB_KEY"):
+            await missing.get(_lab(cloud_server.base_url, "LAB_KEY")).chat_once("ok", MESSAGES)
+    finally:
+        await missing.aclose()
+
+
+@pytest.mark.asyncio
+async def test_lan_name_that_does_not_resolve_locally_is_refused_under_local_only() -> None:
+    registry = ProviderRegistry(_unused_ollama, env={}, local_only=lambda: True)
+    try:
+        provider = registry.get(_lab("http://no-such-lab-server.invalid.local:8080/v1"))
+        with pytest.raises(RoutingError, match="school network"):
+            await provider.chat_once("m", MESSAGES)
+    finally:
+        await registry.aclose()
+
+
+async def _unused_ollama() -> OllamaClient:
+    raise AssertionError("Ollama is not used here")

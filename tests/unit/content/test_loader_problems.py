@@ -130,14 +130,17 @@ def test_empty_rules_in_both_languages_are_allowed(configs_copy: Path) -> None:
     assert library.interceptions["dada"].rules.en == ""
 
 
-def test_unknown_extra_keys_are_ignored(configs_copy: Path) -> None:
+def test_unknown_extra_keys_are_ignored_and_reported(configs_copy: Path) -> None:
     def add_keys(data: dict[str, Any]) -> None:
         data["future_feature"] = {"x": 1}
         data["llm"]["mirostat"] = 2
 
     edit_file(configs_copy / "interception" / "dada.json", add_keys)
     library = load_content(configs_copy)
-    assert library.problems == ()
+    assert [(p.field, p.used) for p in library.problems] == [
+        ("future_feature", True),
+        ("llm.mirostat", True),
+    ]
     assert "dada" in library.interceptions
 
 

@@ -120,3 +120,48 @@ def test_user_preset_overrides_a_tier(user_dir: Path) -> None:
     assert library.problems == ()
     assert library.presets[8].roles["interception"] == "mistral/mistral-small-latest"
     assert library.presets[16] == builtin().presets[16]
+
+
+def test_lab_server_provider_loads_and_unknown_keys_are_reported(user_dir: Path) -> None:
+    providers = read_json(BUILTIN_CONFIGS / "providers.json")
+    providers.append(
+        {
+            "id": "labserver",
+            "name": {"de": "Schulserver", "en": "School server"},
+            "data_protection": "local",
+            "base_url": "http://192.168.1.20:8080/v1",
+            "api_key_env": "LAB_LLM_KEY",
+            "base_ulr": "typo",
+            "_comment": "comments are fine",
+        }
+    )
+    write_json(user_dir / "providers.json", providers)
+    rule = read_json(BUILTIN_CONFIGS / "interception" / "haiku.json")
+    rule["llm"]["temprature"] = 0.1
+    write_json(user_dir / "interception" / "haiku.json", rule)
+    library = load_content(BUILTIN_CONFIGS, user_dir)
+    lab = library.providers["labserver"]
+    assert (lab.base_url, lab.api_key_env, lab.local) == (
+        "http://192.168.1.20:8080/v1",
+        "LAB_LLM_KEY",
+        True,
+    )
+    found = {(p.file, p.field, p.used) for p in library.problems}
+    assert found == {
+        ("providers.json", "[4].base_ulr", True),
+        ("interception/haiku.json", "llm.temprature", True),
+    }
+    assert library.interceptions["haiku"].llm.temperature != 0.1  # the typo is not used
+
+
+def test_provider_with_a_bad_base_url_is_skipped(user_dir: Path) -> None:
+    providers = read_json(BUILTIN_CONFIGS / "providers.json")
+    providers.append(
+        {"id": "bad", "name": {"de": "x", "en": "x"}, "data_protection": "local",
+         "base_url": "ftp://server/v1"}
+    )  # fmt: skip
+    write_json(user_dir / "providers.json", providers)
+    library = load_content(BUILTIN_CONFIGS, user_dir)
+    assert "bad" not in library.providers
+    (problem,) = library.problems
+    assert (problem.field, problem.used) == ("[4].base_url", False)

@@ -60,8 +60,8 @@ def test_local_only_switch_refuses_cloud(content: ContentLibrary) -> None:
         resolve("interception", settings, content)
     assert isinstance(info.value, AppError)
     assert info.value.user_message == (
-        "Cloud models are switched off (local-only). Ask your teacher to choose a local "
-        "model for transformation."
+        "Cloud models are switched off (local-only), and “openrouter/some/model” sends its "
+        "requests to openrouter.ai. Ask your teacher to choose a local model for transformation."
     )
     assert "local_only" in info.value.detail
 
