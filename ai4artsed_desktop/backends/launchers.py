@@ -355,16 +355,40 @@ def _detect_managed(name: str, spec: LaunchSpec) -> Detection:
 KOHYA_SCRIPTS = ("sd3_train_network.py", "train_network.py")
 
 
+def sd_scripts_dir(folder: Path) -> Path:
+    """The folder holding sd-scripts' training scripts, given the configured folder.
+
+    A plain sd-scripts clone holds them itself; the kohya_ss GUI install keeps them in its
+    ``sd-scripts`` subfolder, and teachers often choose the ``kohya_ss`` folder itself.
+    """
+    if any((folder / s).is_file() for s in KOHYA_SCRIPTS):
+        return folder
+    inner = folder / "sd-scripts"
+    return inner if any((inner / s).is_file() for s in KOHYA_SCRIPTS) else folder
+
+
+def kohya_venv_python(scripts: Path) -> Path | None:
+    """The trainer's Python: a venv in the sd-scripts folder, else one beside it.
+
+    The kohya_ss GUI install has ``kohya_ss/venv`` next to ``kohya_ss/sd-scripts``.
+    """
+    return venv_python(scripts) or venv_python(scripts.parent)
+
+
 def detect_kohya(settings: Settings) -> Detection:
-    """Find kohya sd-scripts: a folder with ``sd3_train_network.py`` or ``train_network.py``."""
-    folder = _configured(settings.training.kohya_dir)
+    """Find kohya sd-scripts: a folder with ``sd3_train_network.py`` or ``train_network.py``.
+
+    The kohya_ss GUI layout (``kohya_ss/sd-scripts`` and ``kohya_ss/venv``) is found too.
+    """
+    configured = _configured(settings.training.kohya_dir)
     display = DISPLAY_NAMES["kohya"]
-    if folder is None:
+    if configured is None:
         return Detection("kohya", display, False, "(not set)", advice=INSTALL_HINTS["kohya"])
+    folder = sd_scripts_dir(configured)
     scripts = [s for s in KOHYA_SCRIPTS if (folder / s).is_file()]
     if not scripts:
         return Detection("kohya", display, False, str(folder), advice=INSTALL_HINTS["kohya"])
-    python = settings.training.python or (str(venv_python(folder) or ""))
+    python = settings.training.python or (str(kohya_venv_python(folder) or ""))
     if not python:
         advice = "sd-scripts was found, but not its venv; set Settings → Training → Python."
         return Detection("kohya", display, False, str(folder), advice=advice)

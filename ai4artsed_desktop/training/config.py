@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..backends.launchers import INSTALL_HINTS, venv_python
+from ..backends.launchers import INSTALL_HINTS, kohya_venv_python, sd_scripts_dir
 from ..content.schema import VramPreset
 from ..errors import BackendNotInstalled, ConfigError
 from ..fileio import atomic_write_text
@@ -199,18 +199,21 @@ def write_config(project: TrainingProject, preset: VramPreset) -> Path:
 
 
 def kohya_dir(settings: TrainingSettings) -> Path:
-    """The configured sd-scripts folder.
+    """The sd-scripts folder: the setting, or its ``sd-scripts`` subfolder (kohya_ss GUI).
 
     Raises:
         BackendNotInstalled: not set.
     """
     if not settings.kohya_dir.strip():
         raise BackendNotInstalled(f"kohya sd-scripts is not set up. {INSTALL_HINTS['kohya']}")
-    return Path(settings.kohya_dir).expanduser()
+    return sd_scripts_dir(Path(settings.kohya_dir).expanduser())
 
 
 def trainer_python(settings: TrainingSettings) -> Path:
-    """The sd-scripts venv's Python: the setting, else ``<kohya_dir>/venv`` or ``.venv``.
+    """The sd-scripts venv's Python: the setting, else a venv in or beside ``kohya_dir``.
+
+    Looked for: ``<kohya_dir>/venv``, ``<kohya_dir>/.venv``, then ``kohya_ss/venv`` beside
+    ``kohya_ss/sd-scripts`` (the kohya_ss GUI layout).
 
     Raises:
         BackendNotInstalled: no Python was found.
@@ -218,12 +221,12 @@ def trainer_python(settings: TrainingSettings) -> Path:
     if settings.python.strip():
         return Path(settings.python).expanduser()
     folder = kohya_dir(settings)
-    found = venv_python(folder)
+    found = kohya_venv_python(folder)
     if found is None:
         raise BackendNotInstalled(
             "sd-scripts was found, but not its Python environment (venv). Set "
             "Settings → Training → Python to the Python of the sd-scripts venv.",
-            detail=f"looked in {folder / 'venv'} and {folder / '.venv'}",
+            detail=f"looked in {folder / 'venv'}, {folder / '.venv'} and {folder.parent / 'venv'}",
         )
     return found
 
@@ -268,5 +271,11 @@ def command(settings: TrainingSettings, project: TrainingProject) -> tuple[str, 
 
 
 def trainer_env() -> dict[str, str]:
-    """Extra environment of the trainer: unbuffered stdout (protocols.md 4.9)."""
-    return {"PYTHONUNBUFFERED": "1"}
+    """Extra environment of the trainer: unbuffered, UTF-8 output (protocols.md 4.9).
+
+    sd-scripts prints Japanese (``指定エポックまでのステップ数``) on every run; on Windows the
+    pipe's default encoding is the ANSI code page (cp1252), and that line then raises
+    UnicodeEncodeError. UTF-8 mode and a UTF-8 ``PYTHONIOENCODING`` make every print work,
+    and the parser decodes UTF-8.
+    """
+    return {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1"}

@@ -54,7 +54,7 @@ def failure(
         message, advice = CAUSES["no_output"]
         return TrainingFailed("no_output", message, advice, tuple(tail), log_file)
     hint = diagnose(tail)
-    error = parser.problem("error")
+    error = parser.last_problem("error")  # the fatal line ends the traceback
     summary = outcome.summary().replace(outcome.display_name, "The trainer", 1)
     if error is not None:
         summary = f"{summary} Last error: {error.line}"

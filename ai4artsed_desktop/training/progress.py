@@ -6,6 +6,13 @@ are training progress; latent-caching bars (no description) and validation bars
 (``validation steps`` / ``epoch validation steps``) are dropped. The total comes from the
 ``total optimization steps`` line (``max_train_epochs`` silently overrides
 ``max_train_steps``), the bar's own total is the fallback.
+
+Real tqdm draws each training step twice: ``update(1)`` redraws the bar with the postfix
+of the step before, then ``set_postfix(avr_loss=...)`` redraws the same step with its own
+loss. A draw that advanced the step but repeats the previous draw's postfix therefore
+carries no loss of its own (``loss`` None); the loss comes with the second draw. A
+traceback that Python writes straight after a bar (no newline between the ``\r`` bar and
+``Traceback``) is split off the bar and kept as a log line.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ ParsedEvent = (
 _SPLIT = re.compile(r"[\r\n]")
 _PROGRESS = re.compile(
     r"^steps:\s+(\d+)%\|[^|]*\|\s*(\d+)/(\d+)\s+\[([\d:]+)<([\d:?]+),\s+([\d.?]+)(it/s|s/it)"
-    r"(?:,\s*(.*))?\]"
+    r"(?:,\s*([^\]]*))?\]"
 )
 _POSTFIX = re.compile(r"([^=,]+)=([^,\]]+)")
 #: Any other tqdm bar (caching, validation): "...NN%|bar| n/total [".
@@ -60,6 +67,8 @@ _PROBLEMS: tuple[tuple[ProblemKind, re.Pattern[str]], ...] = (
     ),
     ("error", re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt)\b")),
 )
+#: accelerate's own last line when the training script failed: not the cause.
+_WRAPPER_ERROR = re.compile(r"CalledProcessError: Command .* returned non-zero exit status")
 
 
 def parse_duration(text: str) -> float | None:
@@ -97,7 +106,10 @@ class ProgressParser:
         self.done = False
         self.last: TrainingProgress | None = None
         self.problems: list[TrainingProblem] = []
+        #: The last line of each problem kind (the fatal error ends a traceback).
+        self.latest: dict[ProblemKind, TrainingProblem] = {}
         self.checkpoints: list[Path] = []
+        self._postfix: str | None = None
 
     # ------------------------------------------------------------------ input
     def feed(self, chunk: bytes | str) -> list[ParsedEvent]:
@@ -123,6 +135,10 @@ class ProgressParser:
                 return found
         return None
 
+    def last_problem(self, kind: ProblemKind) -> TrainingProblem | None:
+        """The last line of ``kind`` seen (for ``error``: the fatal one, the traceback's end)."""
+        return self.latest.get(kind)
+
     # ------------------------------------------------------------------ lines
     def feed_line(self, line: str) -> list[ParsedEvent]:
         r"""Parse one complete line (no ``\r``/``\n`` inside)."""
@@ -130,9 +146,10 @@ class ProgressParser:
         if not line:
             return []
         if line.startswith("steps:"):
-            progress = self._progress(line)
-            if progress is not None:
-                return [progress]
+            match = _PROGRESS.match(line)
+            if match is not None:
+                rest = line[match.end() :].lstrip(" ")  # a traceback glued to the bar
+                return [self._progress(match), *self.feed_line(rest)]
         if _OTHER_BAR.search(line):
             return []  # caching and validation bars are not training progress
         events: list[ParsedEvent] = [TrainingLog(line)]
@@ -167,24 +184,27 @@ class ProgressParser:
     def _problem(self, line: str) -> TrainingProblem | None:
         for kind, pattern in _PROBLEMS:
             if pattern.search(line):
+                found = TrainingProblem(kind, line)
+                if not _WRAPPER_ERROR.search(line):
+                    self.latest[kind] = found
                 if any(p.kind == kind for p in self.problems):
                     return None
-                found = TrainingProblem(kind, line)
                 self.problems.append(found)
                 return found
         return None
 
-    def _progress(self, line: str) -> TrainingProgress | None:
-        match = _PROGRESS.match(line)
-        if match is None:
-            return None
+    def _progress(self, match: re.Match[str]) -> TrainingProgress:
         step, bar_total = int(match[2]), int(match[3])
         rate = _number(match[6])
         if rate is not None and match[7] == "s/it":
             rate = 1.0 / rate if rate > 0 else None
         loss = None
-        if match[8]:
-            pairs = {k.strip(): v.strip() for k, v in _POSTFIX.findall(match[8])}
+        postfix = match[8] or ""
+        # update(1) draws the new step with the last step's postfix: that loss is not its own.
+        stale = self.last is not None and step != self.last.step and postfix == self._postfix
+        self._postfix = postfix
+        if postfix and not stale:
+            pairs = {k.strip(): v.strip() for k, v in _POSTFIX.findall(postfix)}
             raw = pairs.get("avr_loss", pairs.get("loss"))
             loss = _number(raw) if raw is not None else None
         progress = TrainingProgress(

@@ -133,7 +133,11 @@ def test_command_uses_accelerate_when_the_venv_has_it(tmp_path: Path) -> None:
         "1",
         str(kohya / "sdxl_train_network.py"),
     )
-    assert config.trainer_env() == {"PYTHONUNBUFFERED": "1"}
+    assert config.trainer_env() == {
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONUTF8": "1",
+    }
 
 
 def test_command_without_setup_says_what_is_missing(tmp_path: Path) -> None:
