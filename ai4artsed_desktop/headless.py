@@ -1,8 +1,11 @@
 """``ai4artsed-desktop run``: one pipeline run without a window (scripts, lesson preparation).
 
 Exit codes: 0 done (or stopped where ``--stop-after`` asked), 2 blocked by safety, 1 error,
-130 cancelled (Ctrl+C). With ``--json`` every event is one JSON object per line on stdout
-and the last line is ``{"event": "done", ...}`` with the run folder and media paths.
+130 cancelled (Ctrl+C), 143 / 129 stopped by SIGTERM / SIGHUP. SIGTERM and SIGHUP stop the
+run like Ctrl+C does: a job already on the image server is interrupted there (on a shared
+server it would otherwise block every seat's queue). With ``--json`` every event is one
+JSON object per line on stdout and the last line is exactly one ``{"event": "done", ...}``
+with the run folder and media paths.
 ``--dry-run`` prints the exact ComfyUI graph (the idea is used as the prompt, no LLM is
 asked) and submits nothing.
 """
@@ -15,8 +18,10 @@ import dataclasses
 import enum
 import json
 import logging
+import signal
 import sys
-from contextlib import aclosing
+from collections.abc import Iterator
+from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -47,6 +52,10 @@ from .store.runs import RunStore
 log = logging.getLogger(__name__)
 
 EXIT_DONE, EXIT_ERROR, EXIT_BLOCKED, EXIT_CANCELLED = 0, 1, 2, 130
+#: Signals that stop a run like Ctrl+C (where the platform has them; not on Windows).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 EVENT_NAMES = {
     "StageStarted": "stage_started",
@@ -139,6 +148,7 @@ class _Printer:
     def __init__(self, as_json: bool, out: TextIO, err: TextIO) -> None:
         self.as_json, self.out, self.err = as_json, out, err
         self._in_text = False
+        self.finished = False
 
     def event(self, event: RunEvent) -> None:
         if self.as_json:
@@ -161,6 +171,10 @@ class _Printer:
         self.out.flush()
 
     def done(self, status: str, session: RunSession | None, result: RunResult | None) -> None:
+        """The final line; only the first call writes (a cancel is seen at several levels)."""
+        if self.finished:
+            return
+        self.finished = True
         folder = (
             str(session.services.store.folder(session.run_id)) if session and session.run_id else ""
         )
@@ -232,18 +246,54 @@ def run_headless(
     loaded = load_settings(paths.settings_file)
     for problem in loaded.problems:
         log.warning("Settings: %s", problem)
+    received: list[int] = []
     try:
         settings = with_backends(loaded.settings, args.backend)
         request = _request(args, settings)
-        return asyncio.run(_run(args, paths, settings, request, printer))
+        return asyncio.run(_run(args, paths, settings, request, printer, received))
     except AppError as exc:
         printer.error(exc.user_message, exc.detail)
         return EXIT_ERROR
     except KeyboardInterrupt:
         printer.done("cancelled", None, None)
         return EXIT_CANCELLED
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        printer.done("cancelled", None, None)
+        return 128 + received[0]
     finally:
         logging.shutdown()
+
+
+@contextmanager
+def _stop_on_signals(received: list[int]) -> Iterator[None]:
+    """SIGTERM / SIGHUP cancel the running main task, as asyncio does for Ctrl+C.
+
+    The cancellation unwinds through the run, which interrupts a job already queued on the
+    image server. ``received`` gets the first signal number (for the exit code).
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    installed: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:
+            log.warning("Stopping the run: received %s", signal.Signals(signum).name)
+            received.append(signum)
+            task.cancel()
+
+    for signum in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue  # not on this platform / not the main thread
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 def _request(args: argparse.Namespace, settings: Settings) -> RunRequest:
@@ -298,6 +348,18 @@ def check_parameters(request: RunRequest, content: ContentLibrary, workflows_dir
 
 
 async def _run(
+    args: argparse.Namespace,
+    paths: AppPaths,
+    settings: Settings,
+    request: RunRequest,
+    printer: _Printer,
+    received: list[int] | None = None,
+) -> int:
+    with _stop_on_signals(received if received is not None else []):
+        return await _run_session(args, paths, settings, request, printer)
+
+
+async def _run_session(
     args: argparse.Namespace,
     paths: AppPaths,
     settings: Settings,

@@ -34,6 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run tests marked real_ollama against real servers",
     )
+    parser.addoption(
+        "--run-real-peers",
+        action="store_true",
+        default=False,
+        help="run the contract tier (tests marked real_peers): the real ComfyUI and sd-scripts",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,6 +73,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason="no NVIDIA GPU visible through NVML"))
         if "real_ollama" in item.keywords and not config.getoption("--run-real-backends"):
             item.add_marker(pytest.mark.skip(reason="needs --run-real-backends"))
+        if "real_peers" in item.keywords and not config.getoption("--run-real-peers"):
+            item.add_marker(pytest.mark.skip(reason="contract tier: needs --run-real-peers"))
 
 
 @pytest.fixture

@@ -1,0 +1,65 @@
+"""Contract tier: the app against the real ComfyUI 0.8.0 and the real Kohya sd-scripts.
+
+Skipped unless pytest gets ``--run-real-peers`` (``.ci/run`` runs them as their own step).
+The peers venv and the models are built once and cached outside the clone (peers_env.py,
+peers.py); one real ComfyUI server serves the whole session, each test brings its own
+ComfyUI only where it must kill or restart it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.paths import resources_dir
+from tests.contract import peers
+
+#: The LoRA every generation test uses: the random kohya LoRA built with sd-scripts' code.
+LORA_FILE = "contract_style.safetensors"
+OUTPUTS = load_content(resources_dir() / "configs").outputs
+#: Every shipped output that runs a ComfyUI template.
+COMFY_OUTPUTS = sorted(o.id for o in OUTPUTS.values() if o.route.value == "comfyui")
+
+
+def installed_model_names() -> dict[str, set[str]]:
+    """Per ComfyUI models folder, the file names the shipped outputs ask for."""
+    wanted: dict[str, set[str]] = {}
+    for output_id in COMFY_OUTPUTS:
+        for model in OUTPUTS[output_id].required_models:
+            wanted.setdefault(model.folder, set()).add(model.file)
+    return wanted
+
+
+def install_models(base: Path, models: peers.PeerModels) -> None:
+    """Link the random SD 1.5 checkpoint under every name a shipped template asks for.
+
+    Only SD 1.5 ever runs; the others must pass the real ``/prompt`` validation, which
+    checks the names.
+    """
+    for folder, names in installed_model_names().items():
+        for name in names:
+            peers.link_or_copy(models.checkpoint, base / "models" / folder / name)
+    peers.link_or_copy(models.lora, base / "models" / "loras" / LORA_FILE)
+
+
+@pytest.fixture(scope="session")
+def peer_models() -> peers.PeerModels:
+    return peers.build_models()
+
+
+@pytest.fixture(scope="session")
+def comfy(
+    peer_models: peers.PeerModels, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[peers.ComfyServer]:
+    """One real ComfyUI 0.8.0 (``--cpu``) for the session, with the test models installed."""
+    base = tmp_path_factory.mktemp("comfyui")
+    install_models(base, peer_models)
+    server = peers.ComfyServer(base)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
