@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.content.schema import OutputConfig, RequiredModel
 from ai4artsed_desktop.paths import resources_dir
 from tests.contract import peers
 
@@ -24,13 +25,21 @@ OUTPUTS = load_content(resources_dir() / "configs").outputs
 COMFY_OUTPUTS = sorted(o.id for o in OUTPUTS.values() if o.route.value == "comfyui")
 
 
-def installed_model_names() -> dict[str, set[str]]:
-    """Per ComfyUI models folder, the file names the shipped outputs ask for."""
-    wanted: dict[str, set[str]] = {}
-    for output_id in COMFY_OUTPUTS:
-        for model in OUTPUTS[output_id].required_models:
-            wanted.setdefault(model.folder, set()).add(model.file)
-    return wanted
+def installed_name(slot: RequiredModel) -> str:
+    """The name a slot's file has on the test server: the fp16 download where the slot
+    knows one (``v1-5-pruned-emaonly-fp16.safetensors``, as ComfyUI's own templates name
+    it), so the app's matching of variants meets the real server."""
+    return next((v for v in slot.variants if "fp16" in v), slot.file)
+
+
+def layouts(output: OutputConfig) -> list[tuple[str, str, tuple[RequiredModel, ...]]]:
+    """``(layout id, template, slots)``: the output's own ("") and its alternatives."""
+    own = ("", output.workflow, output.required_models)
+    return [own, *((lay.id, lay.workflow, lay.required_models) for lay in output.layouts)]
+
+
+#: Every shipped template: ``(output id, layout id)``.
+TEMPLATES = [(o, lay) for o in COMFY_OUTPUTS for lay, _, _ in layouts(OUTPUTS[o])]
 
 
 def install_models(base: Path, models: peers.PeerModels) -> None:
@@ -39,9 +48,12 @@ def install_models(base: Path, models: peers.PeerModels) -> None:
     Only SD 1.5 ever runs; the others must pass the real ``/prompt`` validation, which
     checks the names.
     """
-    for folder, names in installed_model_names().items():
-        for name in names:
-            peers.link_or_copy(models.checkpoint, base / "models" / folder / name)
+    for output_id in COMFY_OUTPUTS:
+        for _, _, slots in layouts(OUTPUTS[output_id]):
+            for slot in slots:
+                target = base / "models" / slot.folder / installed_name(slot)
+                if not target.exists():
+                    peers.link_or_copy(models.checkpoint, target)
     peers.link_or_copy(models.lora, base / "models" / "loras" / LORA_FILE)
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from ai4artsed_desktop.content.loader import load_workflow
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.pipeline.lora import LoraSpec, inject_loras
-from ai4artsed_desktop.pipeline.workflow import apply_inputs, set_filename_prefix
-from tests.contract.conftest import LORA_FILE, OUTPUTS
+from ai4artsed_desktop.pipeline.workflow import apply_inputs, set_filename_prefix, set_model_files
+from tests.contract.conftest import LORA_FILE, OUTPUTS, installed_name, layouts
 
 #: Tiny and few steps: the random SD 1.5 model samples on two shared CPU cores.
 TINY: dict[str, object] = {
@@ -26,11 +26,19 @@ UNET_ONLY = LoraSpec(LORA_FILE, 0.5, model_only=True)
 
 
 def template_graph(
-    output_id: str, *, loras: tuple[LoraSpec, ...] = (), prefix: str = "contract", **values: object
+    output_id: str,
+    *,
+    layout: str = "",
+    loras: tuple[LoraSpec, ...] = (),
+    prefix: str = "contract",
+    **values: object,
 ) -> dict[str, Any]:
-    """The shipped template of ``output_id``, filled, with ``loras`` injected."""
+    """The shipped template of ``output_id`` (or of its ``layout``) as the app fills it: the
+    file names the test server lists, the values, ``loras`` injected."""
     output = OUTPUTS[output_id]
-    graph = apply_inputs(load_workflow(output, resources_dir() / "workflows"), output,
-                         {**TINY, **values})  # fmt: skip
+    ((_, workflow, slots),) = [item for item in layouts(output) if item[0] == layout]
+    graph = load_workflow(output, resources_dir() / "workflows", workflow)
+    graph = set_model_files(graph, [(slot, installed_name(slot)) for slot in slots])
+    graph = apply_inputs(graph, output, {**TINY, **values})
     graph = inject_loras(graph, list(loras)).graph
     return set_filename_prefix(graph, f"{prefix}_{output_id}")

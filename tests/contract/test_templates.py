@@ -20,8 +20,9 @@ import pytest
 from ai4artsed_desktop.backends.comfyui import ComfyClient
 from ai4artsed_desktop.backends.comfyui_parsing import parse_queue
 from ai4artsed_desktop.errors import BackendRequestError
+from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.pipeline.lora import LoraSpec
-from tests.contract.conftest import COMFY_OUTPUTS
+from tests.contract.conftest import OUTPUTS, TEMPLATES, layouts
 from tests.contract.graphs import STYLE, UNET_ONLY, template_graph
 from tests.contract.peers import ComfyServer
 
@@ -60,12 +61,15 @@ def blocked(comfy: ComfyServer) -> Iterator[ComfyServer]:
 
 
 @pytest.mark.parametrize("with_loras", [False, True], ids=["plain", "loras"])
-@pytest.mark.parametrize("output_id", COMFY_OUTPUTS)
+@pytest.mark.parametrize(
+    ("output_id", "layout"), TEMPLATES, ids=[f"{o}{'-' + x if x else ''}" for o, x in TEMPLATES]
+)
 def test_shipped_template_passes_the_real_validation(
-    blocked: ComfyServer, output_id: str, with_loras: bool
+    blocked: ComfyServer, output_id: str, layout: str, with_loras: bool
 ) -> None:
     loras = (STYLE, UNET_ONLY) if with_loras else ()
-    answer = post_prompt(blocked.url, template_graph(output_id, loras=loras, seed=7))
+    graph = template_graph(output_id, layout=layout, loras=loras, seed=7)
+    answer = post_prompt(blocked.url, graph)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["node_errors"] == {}, body
@@ -94,3 +98,9 @@ async def test_missing_lora_is_rejected_with_a_message_naming_the_file(
         await submit()
     assert caught.value.status == 400
     assert "not_installed_style.safetensors" in caught.value.user_message
+
+
+def test_every_shipped_template_file_is_covered() -> None:
+    used = {workflow for o, _ in TEMPLATES for lay, workflow, _ in layouts(OUTPUTS[o])}
+    shipped = {p.name for p in (resources_dir() / "workflows").glob("*.json")}
+    assert shipped == used
