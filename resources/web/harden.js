@@ -32,18 +32,79 @@
     });
   }
 
+  // No frames: the policy lets nothing load into one, but a fresh frame's empty document is a
+  // whole new realm that this script reaches too late. Every way to put nodes into the
+  // document removes any frame at once, before the sketch can touch it.
+  var nativeRemove = global.Node && global.Node.prototype.removeChild;
+  function dropFrames() {
+    var guard = 0;
+    while (global.length > 0 && guard < 1000) {
+      guard += 1;
+      var element = null;
+      try {
+        element = global[0].frameElement;
+      } catch (error) { /* not ours */ }
+      if (!element || !element.parentNode) {
+        return;
+      }
+      nativeRemove.call(element.parentNode, element);
+    }
+  }
+  function afterward(original) {
+    return function () {
+      try {
+        return original.apply(this, arguments);
+      } finally {
+        dropFrames();
+      }
+    };
+  }
+  var INSERTING = [
+    "appendChild", "insertBefore", "replaceChild", "append", "prepend", "before", "after",
+    "replaceWith", "replaceChildren", "insertAdjacentElement", "insertAdjacentHTML",
+    "setHTMLUnsafe", "write", "writeln", "insertNode", "surroundContents",
+  ];
+  [
+    "Node", "Element", "CharacterData", "DocumentType", "Document", "DocumentFragment",
+    "ShadowRoot", "Range",
+  ].forEach(function (name) {
+    var type = global[name];
+    if (!type) {
+      return;
+    }
+    var proto = type.prototype;
+    INSERTING.forEach(function (method) {
+      var descriptor = Object.getOwnPropertyDescriptor(proto, method);
+      if (descriptor && typeof descriptor.value === "function") {
+        Object.defineProperty(proto, method, {
+          configurable: false, writable: false, enumerable: descriptor.enumerable,
+          value: afterward(descriptor.value),
+        });
+      }
+    });
+    ["innerHTML", "outerHTML"].forEach(function (property) {
+      var descriptor = Object.getOwnPropertyDescriptor(proto, property);
+      if (descriptor && descriptor.set) {
+        Object.defineProperty(proto, property, {
+          configurable: false, enumerable: descriptor.enumerable, get: descriptor.get,
+          set: afterward(descriptor.set),
+        });
+      }
+    });
+  });
+
   // No copying, cutting or pasting through the page (the app's own clipboard stays untouched).
   if (global.Document && global.Document.prototype.execCommand) {
     var nativeExec = global.Document.prototype.execCommand;
     Object.defineProperty(global.Document.prototype, "execCommand", {
       configurable: false,
       writable: false,
-      value: function (command) {
+      value: afterward(function (command) {
         if (/^(copy|cut|paste)$/i.test(String(command))) {
           return false;
         }
         return nativeExec.apply(this, arguments);
-      },
+      }),
     });
   }
   ["copy", "cut", "paste"].forEach(function (type) {

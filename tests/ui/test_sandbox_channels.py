@@ -2,7 +2,10 @@
 
 Every test opens a listener on 127.0.0.1, runs a hostile sketch against it and waits until
 the page reports that its attempt is over (or until something arrived, so a leak fails at
-once). The layers that close each channel are listed in ``docs/sandbox.md``.
+once). The layers that close each channel are listed in ``docs/sandbox.md``; every test
+runs three times: with all layers, without the page script (harden.js) and without the
+response headers (CSP, Permissions-Policy), so that no channel rests on one layer alone
+where two are claimed. (The Chromium switches are process-wide and cannot be left out here.)
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from ai4artsed_desktop.ui import sandbox_scheme
+from ai4artsed_desktop.ui.widgets import code_sandbox
 from ai4artsed_desktop.ui.widgets.code_sandbox import CodeSandbox
 from tests.ui.loopback import Arrivals, listening
 from tests.ui.test_code_sandbox import WEB_ENGINE_START, evaluate, run_code
@@ -21,6 +26,41 @@ pytestmark = [
     pytest.mark.usefixtures("expect_log_warnings"),  # blocked requests are logged as warnings
 ]
 
+
+@pytest.fixture(autouse=True, params=["all layers", "without harden.js", "without headers"])
+def layers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which layers the next Play gets (the sandbox fixture is shared by the module)."""
+    if request.param == "without harden.js":
+        make = sandbox_scheme.make_sandbox_profile
+
+        def without_script(*args: Any, **kwargs: Any) -> sandbox_scheme.SandboxProfile:
+            made = make(*args, **kwargs)
+            made.profile.scripts().clear()
+            return made
+
+        monkeypatch.setattr(code_sandbox, "make_sandbox_profile", without_script)
+    elif request.param == "without headers":
+        monkeypatch.setattr(sandbox_scheme, "RESPONSE_HEADERS", {})
+    monkeypatch.setattr(_Current, "layers", str(request.param))
+    return str(request.param)
+
+
+class _Current:
+    layers = "all layers"
+
+
+# What the page sees of the layers: harden.js's hand-over function, the Permissions-Policy.
+_LAYERS_PRESENT = """JSON.stringify([
+  typeof window.__ai4aHardened === "function",
+  !document.featurePolicy.allowsFeature("identity-credentials-get"),
+])"""
+_EXPECTED_LAYERS = {
+    "all layers": [True, True],
+    "without harden.js": [False, True],
+    "without headers": [True, False],
+}
+
+
 # Every sketch below sets window.__done (a short word saying how its attempt ended).
 ATTEMPT_MS = 30_000
 
@@ -28,6 +68,7 @@ ATTEMPT_MS = 30_000
 def attempt(qtbot: Any, sandbox: CodeSandbox, code: str, *listeners: Arrivals) -> str:
     """Run ``code``; its end marker once it is set, unless a listener got something first."""
     run_code(qtbot, sandbox, "window.__done = null;\n" + code)
+    assert evaluate(qtbot, sandbox, _LAYERS_PRESENT) == _EXPECTED_LAYERS[_Current.layers]
     marker: list[Any] = []
 
     def over() -> bool:

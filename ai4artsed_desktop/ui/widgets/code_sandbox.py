@@ -549,9 +549,10 @@ class CodeSandbox(QWidget):
         old_profile.deleteLater()  # deferred deletes run in order: the page goes first
         if old_pid > 0:
             self._lingering.add(old_pid)
-            _end_process(old_pid)
         self._check_lingering()
-        if not self._lingering:
+        if self._lingering:
+            self._memory_guard.start()
+        else:
             self._memory_guard.stop()
 
     def _on_loaded(self, ok: bool) -> None:
