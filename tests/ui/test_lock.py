@@ -262,7 +262,10 @@ def test_set_change_and_clear_the_pin_in_settings(
         assert teacher.verify("9876")
         panel.current_pin.setText("9876")
         panel.clear_pin_button.click()
-        qtbot.waitUntil(lambda: not teacher.is_set)
+        # The file changes in a worker thread before the view-model hears of it: wait for
+        # the message that ends the action, then look at the window.
+        qtbot.waitUntil(lambda: panel.pin_message.text().startswith("Die PIN wurde entfernt"))
+        assert not teacher.is_set
         assert built.window.lock_button.isHidden()  # type: ignore[union-attr]
     finally:
         close()

@@ -18,6 +18,7 @@ from ...backends.launchers import DEFAULT_PORTS, Detection, detect
 from ...settings import Settings
 from ...system.gpu import GpuProvider, GpuSnapshot
 from ...tasks import TaskRegistry
+from ..async_action import AsyncAction
 from .settings_vm import SettingsViewModel
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ class FirstRunViewModel(QObject):
         super().__init__(parent)
         self._settings_vm = settings_vm
         self._gpu = gpu
-        self._tasks = tasks or TaskRegistry("first-run")
+        self._action = AsyncAction("first-run", tasks, parent=self)
+        self._action.busy_changed.connect(self.busy_changed)
         current = settings_vm.current
         self.language = current.ui.language
         level = current.safety.level
@@ -76,13 +78,12 @@ class FirstRunViewModel(QObject):
         self._demo_touched = False
         self.detections: dict[str, Detection] = {}
         self.gpu: GpuSnapshot | None = None
-        self._busy = False
         self._pending = False
 
     # ------------------------------------------------------------------ state
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._action.busy
 
     @property
     def nothing_found(self) -> bool:
@@ -156,22 +157,21 @@ class FirstRunViewModel(QObject):
     # ------------------------------------------------------------------ actions
     def detect(self) -> None:
         """Look for the backends and the GPU in a worker thread; ``detected`` follows."""
-        if self._busy:
+        if self._action.busy:
             self._pending = True
             return
-        self._set_busy(True)
-        self._tasks.spawn(self._detect(), name="first-run-detect")
+        self._action.start(self._detect(), name="first-run-detect", done=self._detected, catch=())
 
-    async def _detect(self) -> None:
-        try:
-            while True:
-                self._pending = False
-                candidate = self.candidate()
-                detections, gpu = await asyncio.to_thread(self._detect_sync, candidate)
-                if not self._pending:
-                    break
-        finally:
-            self._set_busy(False)
+    async def _detect(self) -> tuple[dict[str, Detection], GpuSnapshot | None]:
+        while True:
+            self._pending = False
+            candidate = self.candidate()
+            found = await asyncio.to_thread(self._detect_sync, candidate)
+            if not self._pending:
+                return found
+
+    def _detected(self, found: tuple[dict[str, Detection], GpuSnapshot | None]) -> None:
+        detections, gpu = found
         self.detections, self.gpu = detections, gpu
         if not self._demo_touched:
             self.demo = self.nothing_found
@@ -196,12 +196,7 @@ class FirstRunViewModel(QObject):
 
     async def shutdown(self) -> None:
         """Stop a running detection."""
-        await self._tasks.cancel_all()
-
-    def _set_busy(self, busy: bool) -> None:
-        if busy != self._busy:
-            self._busy = busy
-            self.busy_changed.emit(busy)
+        await self._action.shutdown()
 
 
 _MISSING = Detection("", "", False, "")

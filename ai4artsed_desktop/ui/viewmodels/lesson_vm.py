@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,11 @@ from PySide6.QtCore import QObject, Signal
 from ... import profiles
 from ... import settings as settings_mod
 from ...content.schema import ContentLibrary, InterceptionConfig, OutputConfig
-from ...errors import ConfigError
+from ...errors import AppError, ConfigError
+from ...profiles import ProfileError
 from ...settings import Settings
 from ...tasks import TaskRegistry
+from ..async_action import AsyncAction
 from ..i18n import Translator
 from .settings_vm import SettingsViewModel
 
@@ -65,8 +67,8 @@ class LessonViewModel(QObject):
         self._settings_vm = settings_vm
         self._content = content
         self._tr = translator
-        self._tasks = tasks or TaskRegistry("lesson")
-        self._busy = False
+        self._action = AsyncAction("lesson", tasks, parent=self)
+        self._action.busy_changed.connect(self.busy_changed)
         self._name = settings_vm.current.lesson.profile_name
         settings_vm.settings_changed.connect(self._on_settings_changed)
 
@@ -76,7 +78,7 @@ class LessonViewModel(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._action.busy
 
     @property
     def configs(self) -> list[InterceptionConfig]:
@@ -99,56 +101,50 @@ class LessonViewModel(QObject):
 
         An empty list allows everything (as in the profile format).
         """
-        self._spawn(self._export(path, name.strip() or "Lesson", configs, outputs), "export")
+        name = name.strip() or "Lesson"
+
+        def exported(_profile: profiles.Profile) -> None:
+            log.info("Lesson profile %r exported to %s", name, path)
+            self.exported.emit(self._tr.tr("lesson.exported", name=name, path=str(path)))
+
+        def refused(exc: AppError) -> None:
+            log.error("Profile export failed: %s (%s)", exc.user_message, exc.detail)
+            self.failed.emit(self._tr.tr("lesson.export_failed", path=str(path)), [exc.detail])
+
+        work = asyncio.to_thread(
+            profiles.export_profile,
+            self._settings_vm.current,
+            path,
+            name=name,
+            allowed_configs=list(configs),
+            allowed_outputs=list(outputs),
+        )
+        self._action.start(
+            work, name="lesson-export", done=exported, error=refused, catch=(ConfigError,)
+        )
 
     def import_profile(self, path: Path) -> None:
         """Read, validate and (only without problems) apply the profile at ``path``."""
-        self._spawn(self._import(path), "import")
+
+        def refused(exc: AppError) -> None:
+            problems = [str(p) for p in exc.problems] if isinstance(exc, ProfileError) else []
+            log.info("Lesson profile %s refused: %d problem(s)", path, len(problems))
+            self.failed.emit(self._tr.tr("lesson.import_failed", path=path.name), problems)
+
+        self._action.start(
+            asyncio.to_thread(profiles.load_profile, path, self._content),
+            name="lesson-import",
+            done=lambda profile: self._apply(profile, path),
+            error=refused,
+            catch=(ProfileError,),
+        )
 
     async def shutdown(self) -> None:
         """Cancel a running export or import."""
-        await self._tasks.cancel_all()
+        await self._action.shutdown()
 
     # ------------------------------------------------------------------ internals
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        if self._busy:
-            coro.close()
-            return
-        self._set_busy(True)
-        self._tasks.spawn(coro, name=f"lesson-{name}")
-
-    async def _export(
-        self, path: Path, name: str, configs: Sequence[str], outputs: Sequence[str]
-    ) -> None:
-        settings = self._settings_vm.current
-        try:
-            await asyncio.to_thread(
-                profiles.export_profile,
-                settings,
-                path,
-                name=name,
-                allowed_configs=list(configs),
-                allowed_outputs=list(outputs),
-            )
-        except ConfigError as exc:
-            log.error("Profile export failed: %s (%s)", exc.user_message, exc.detail)
-            self.failed.emit(self._tr.tr("lesson.export_failed", path=str(path)), [exc.detail])
-            return
-        finally:
-            self._set_busy(False)
-        log.info("Lesson profile %r exported to %s", name, path)
-        self.exported.emit(self._tr.tr("lesson.exported", name=name, path=str(path)))
-
-    async def _import(self, path: Path) -> None:
-        try:
-            profile = await asyncio.to_thread(profiles.load_profile, path, self._content)
-        except profiles.ProfileError as exc:
-            log.info("Lesson profile %s refused: %d problem(s)", path, len(exc.problems))
-            self._set_busy(False)
-            problems = [str(p) for p in exc.problems]
-            self.failed.emit(self._tr.tr("lesson.import_failed", path=path.name), problems)
-            return
-        self._set_busy(False)
+    def _apply(self, profile: profiles.Profile, path: Path) -> None:
         current = self._settings_vm.current
         changes = settings_changes(current, profiles.apply_profile(current, profile))
         if changes and not self._settings_vm.apply(changes):
@@ -156,11 +152,6 @@ class LessonViewModel(QObject):
             return
         log.info("Lesson profile %r applied from %s", profile.name, path)
         self.imported.emit(self._tr.tr("lesson.imported", name=profile.name))
-
-    def _set_busy(self, busy: bool) -> None:
-        if busy != self._busy:
-            self._busy = busy
-            self.busy_changed.emit(busy)
 
     def _on_settings_changed(self, settings: Settings) -> None:
         name = settings.lesson.profile_name

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from ...errors import AppError
 from ...tasks import TaskRegistry
 from ...teacher_lock import LockError, LockThrottled, TeacherLock, check_new_pin
+from ..async_action import AsyncAction
 from ..i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class LockViewModel(QObject):
         super().__init__(parent)
         self._lock = lock
         self._tr = translator
-        self._tasks = tasks or TaskRegistry("teacher-lock")
-        self._busy = False
+        self._action = AsyncAction("teacher-lock", tasks, parent=self)
+        self._action.busy_changed.connect(self.busy_changed)
         self._locked = lock.is_set and not lock.unlocked
         self._is_set = lock.is_set
         self._research = lock.research_confirmed_for_session
@@ -70,7 +71,7 @@ class LockViewModel(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._action.busy
 
     @property
     def research_confirmed(self) -> bool:
@@ -84,7 +85,13 @@ class LockViewModel(QObject):
     # ------------------------------------------------------------------ actions
     def unlock(self, pin: str) -> None:
         """Check ``pin`` in a worker thread; ``locked_changed`` or ``unlock_failed`` follows."""
-        self._spawn(self._unlock(pin), "teacher-unlock")
+        self._action.start(
+            asyncio.to_thread(self._lock.unlock, pin),
+            name="teacher-unlock",
+            done=self._unlocked,
+            error=self._unlock_error,
+            catch=(LockError,),
+        )
 
     def lock(self) -> None:
         """Lock again now; the research confirmation ends too."""
@@ -110,16 +117,15 @@ class LockViewModel(QObject):
         def work() -> None:
             self._lock.set_pin(new, current=current if was_set else None)
 
-        self._spawn(self._change(work, key), "teacher-set-pin")
+        self._change(work, key, "teacher-set-pin")
 
     def clear(self, current: str) -> None:
         """Remove the lock (needs the current PIN); ``pin_changed`` or ``pin_failed``."""
         if not current:
             self.pin_failed.emit(self._tr.tr("lock.current_needed"))
             return
-        self._spawn(
-            self._change(lambda: self._lock.clear(current), "lock.pin_cleared_done"),
-            "teacher-clear-pin",
+        self._change(
+            lambda: self._lock.clear(current), "lock.pin_cleared_done", "teacher-clear-pin"
         )
 
     def confirm_research(self) -> bool:
@@ -133,16 +139,9 @@ class LockViewModel(QObject):
 
     async def shutdown(self) -> None:
         """Wait for (cancel) a running PIN check."""
-        await self._tasks.cancel_all()
+        await self._action.shutdown()
 
     # ------------------------------------------------------------------ internals
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        if self._busy:
-            coro.close()
-            return
-        self._set_busy(True)
-        self._tasks.spawn(coro, name=name)
-
     def _message(self, exc: LockError) -> str:
         if isinstance(exc, LockThrottled):
             return self._tr.tr("lock.wait", seconds=max(1, math.ceil(exc.retry_after_s)))
@@ -150,33 +149,28 @@ class LockViewModel(QObject):
             return self._tr.tr("lock.file_error", path=str(self._lock.path))
         return self._tr.tr("lock.wrong_pin")
 
-    async def _unlock(self, pin: str) -> None:
-        try:
-            ok = await asyncio.to_thread(self._lock.unlock, pin)
-        except LockError as exc:
-            self.unlock_failed.emit(self._message(exc))
-            return
-        finally:
-            self._set_busy(False)
+    def _unlocked(self, ok: bool) -> None:
         if not ok:
             self.unlock_failed.emit(self._tr.tr("lock.wrong_pin"))
         self._sync()
 
-    async def _change(self, work: Callable[[], None], done_key: str) -> None:
-        try:
-            await asyncio.to_thread(work)
-        except LockError as exc:
-            self.pin_failed.emit(self._message(exc))
-            return
-        finally:
-            self._set_busy(False)
-            self._sync()
-        self.pin_changed.emit(self._tr.tr(done_key))
+    def _unlock_error(self, exc: AppError) -> None:
+        assert isinstance(exc, LockError)
+        self.unlock_failed.emit(self._message(exc))
 
-    def _set_busy(self, busy: bool) -> None:
-        if busy != self._busy:
-            self._busy = busy
-            self.busy_changed.emit(busy)
+    def _change(self, work: Callable[[], None], done_key: str, name: str) -> None:
+        def changed(_none: None) -> None:
+            self._sync()
+            self.pin_changed.emit(self._tr.tr(done_key))
+
+        def refused(exc: AppError) -> None:
+            assert isinstance(exc, LockError)
+            self.pin_failed.emit(self._message(exc))
+            self._sync()
+
+        self._action.start(
+            asyncio.to_thread(work), name=name, done=changed, error=refused, catch=(LockError,)
+        )
 
     def _sync(self) -> None:
         locked = self._lock.is_set and not self._lock.unlocked

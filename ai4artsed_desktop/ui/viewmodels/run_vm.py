@@ -14,10 +14,11 @@ import asyncio
 import enum
 import logging
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -43,6 +44,7 @@ from ...pipeline.runner import EDITABLE, RunEvent, RunRequest, RunServices, RunS
 from ...settings import Settings
 from ...store.record import RunRecord
 from ...tasks import TaskRegistry
+from ..async_action import AsyncAction
 from ..bindings import Binding
 from .create_vm import CreateViewModel
 from .params_vm import ParamsViewModel
@@ -182,7 +184,8 @@ class RunViewModel(QObject):
             settings_vm, default_lora_dir=default_lora_dir, tasks=self._tasks, parent=self
         )
         self._session: RunSession | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._action = AsyncAction("create-run", self._tasks, parent=self)
+        self._action.busy_changed.connect(self.busy_changed)
         self._busy_tasks: set[asyncio.Task[None]] = set()
         self._phase = RunPhase.idle
         self._last_result: RunResult | None = None
@@ -209,7 +212,7 @@ class RunViewModel(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._action.busy
 
     @property
     def phase(self) -> RunPhase:
@@ -305,10 +308,7 @@ class RunViewModel(QObject):
 
     def cancel(self) -> bool:
         """Cancel the run in progress (the stage in flight stops); False when none runs."""
-        if not self.busy or self._task is None:
-            return False
-        self._task.cancel()
-        return True
+        return self._action.cancel()
 
     def open_record(self, record: RunRecord) -> None:
         """Show a saved run (reopened from the History page) as the run here.
@@ -346,7 +346,8 @@ class RunViewModel(QObject):
         if self._forget_models is not None:
             self._forget_models()
         await self.params.shutdown()
-        running = [t for t in (self._task, *self._busy_tasks) if t is not None and not t.done()]
+        await self._action.shutdown()
+        running = [t for t in self._busy_tasks if not t.done()]
         for task in running:
             task.cancel()
         if running:
@@ -355,33 +356,26 @@ class RunViewModel(QObject):
             await self._session.stop()
 
     # ------------------------------------------------------------------ run work
-    def _start(self, work: Callable[[], Awaitable[None]], phase: RunPhase) -> None:
-        task = self._tasks.spawn(self._guard(work), name=f"create-{phase.value}")
-        task.add_done_callback(self._on_task_done)
-        self._task = task
+    def _start(self, work: Callable[[], Coroutine[Any, Any, None]], phase: RunPhase) -> None:
         self._set_phase(phase)
-        self.busy_changed.emit(True)
+        self._action.start(
+            work(),
+            name=f"create-{phase.value}",
+            error=self._on_run_error,
+            cancelled=self._on_run_cancelled,
+            crashed=lambda _exc: self._set_phase(RunPhase.failed),  # the registry logs it
+        )
 
-    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Turn an error of the run into ``failed`` (the pipeline's own come as events)."""
-        try:
-            await work()
-        except AppError as exc:
-            log.info("Run could not start: %s (%s)", exc.user_message, exc.detail)
-            self._set_phase(RunPhase.failed)
-            self.failed.emit(exc.user_message, exc.detail)
+    def _on_run_error(self, exc: AppError) -> None:
+        """An error of the run itself (the pipeline's own come as events) becomes ``failed``."""
+        log.info("Run could not start: %s (%s)", exc.user_message, exc.detail)
+        self._set_phase(RunPhase.failed)
+        self.failed.emit(exc.user_message, exc.detail)
 
-    def _on_task_done(self, task: asyncio.Task[None]) -> None:
-        """Leave the busy state however the run ended (also when cancelled before it ran)."""
-        if task is not self._task:
-            return
-        self._task = None
-        if task.cancelled() and self._phase is not RunPhase.cancelled:
+    def _on_run_cancelled(self) -> None:
+        if self._phase is not RunPhase.cancelled:
             self._set_phase(RunPhase.cancelled)
             self.cancelled.emit()
-        elif not task.cancelled() and task.exception() is not None:
-            self._set_phase(RunPhase.failed)  # a bug: the task registry logs it
-        self.busy_changed.emit(False)
 
     async def _transform(self) -> None:
         await self._fresh(Stage.interception)

@@ -19,6 +19,7 @@ from ...pipeline.warmup import (
     release,
 )
 from ...tasks import TaskRegistry
+from ..async_action import AsyncAction
 from ..i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,10 @@ class WarmupViewModel(QObject):
         self._services = services
         self._content = content
         self._tr = translator
-        self._tasks = tasks or TaskRegistry("warmup")
+        self._action = AsyncAction("warmup", tasks, parent=self)
+        self._action.busy_changed.connect(self.busy_changed)
         self._keep_alive = keep_alive
         self._warm: dict[str, str] = {}
-        self._busy = False
 
     @property
     def available(self) -> bool:
@@ -63,7 +64,7 @@ class WarmupViewModel(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._action.busy
 
     @property
     def warm(self) -> list[str]:
@@ -76,7 +77,7 @@ class WarmupViewModel(QObject):
 
     def start(self, output_ids: Sequence[str]) -> bool:
         """Warm the interception model and ``output_ids``; False when busy or unavailable."""
-        if self._services is None or self._busy:
+        if self._services is None or self.busy:
             return False
         events = prepare_lesson(self._services, list(output_ids), self._keep_alive)
         self._run(events, "lesson-warmup")
@@ -84,28 +85,28 @@ class WarmupViewModel(QObject):
 
     def release(self) -> bool:
         """Unload every model; False when busy or unavailable."""
-        if self._services is None or self._busy:
+        if self._services is None or self.busy:
             return False
         self._run(release(self._services), "lesson-release")
         return True
 
     async def shutdown(self) -> None:
         """Cancel a running warm-up or release."""
-        await self._tasks.cancel_all()
+        await self._action.shutdown()
 
     # ------------------------------------------------------------------ internals
     def _run(self, events: AsyncGenerator[WarmupEvent, None], name: str) -> None:
-        self._set_busy(True)
-        self._tasks.spawn(self._consume(events), name=name)
+        self._action.start(
+            self._consume(events),
+            name=name,
+            done=lambda _none: self.progress.emit(self._tr.tr("warmup.done")),
+            catch=(),
+        )
 
     async def _consume(self, events: AsyncGenerator[WarmupEvent, None]) -> None:
-        try:
-            async with aclosing(events) as stream:
-                async for event in stream:
-                    self._handle(event)
-        finally:
-            self._set_busy(False)
-        self.progress.emit(self._tr.tr("warmup.done"))
+        async with aclosing(events) as stream:
+            async for event in stream:
+                self._handle(event)
 
     def _label(self, event: WarmupEvent) -> str:
         if event.kind == "output":
@@ -129,8 +130,3 @@ class WarmupViewModel(QObject):
             self.warm_changed.emit(self.warm)
         message = self._tr.tr(f"warmup.state_{event.state.value}", name=label, reason=event.message)
         self.progress.emit(message)
-
-    def _set_busy(self, busy: bool) -> None:
-        if busy != self._busy:
-            self._busy = busy
-            self.busy_changed.emit(busy)
