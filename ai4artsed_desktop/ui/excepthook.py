@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .desktop import FolderOpener, copy_text
+from .desktop import copy_text
 from .i18n import Translator
+from .widgets.path_dialog import open_folder
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class CrashDialog(QDialog):
         self.copy_button = QPushButton(tr("banner.copy_details"))
         self.copy_button.clicked.connect(lambda: copy_text(self._details))
         self.log_button = QPushButton(tr("action.open_log_folder"))
-        self.log_button.clicked.connect(lambda: FolderOpener.open(self._log_dir))
+        self.log_button.clicked.connect(lambda: open_folder(self._log_dir, translator, self))
         self.close_button = QPushButton(tr("crash.close"))
         self.close_button.setDefault(True)
         self.close_button.clicked.connect(self.accept)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -23,11 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME
-from .desktop import FolderOpener
 from .i18n import Translator
 from .pages.create_page import CreatePage
 from .viewmodels.settings_vm import SettingsViewModel
 from .widgets.error_banner import ErrorBanner
+from .widgets.path_dialog import open_folder
 from .widgets.status_bar import StatusBar
 from .window_geometry import DEFAULT_SIZE, fit_to_screen, read_geometry, write_geometry
 
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
     ):
         super().__init__()
         self._geometry_file = geometry_file
+        self._quit_guard: Callable[[], str] | None = None
         self._hidden_pages: set[str] = set()
         self._profile_name = ""
         self.lock_button = lock_button
@@ -253,7 +255,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ actions
     def open_log_folder(self) -> None:
-        FolderOpener.open(self._log_dir)
+        open_folder(self._log_dir, self._tr, self)
 
     def _on_language_combo_changed(self, index: int) -> None:
         code = str(self.language_combo.itemData(index))
@@ -305,7 +307,30 @@ class MainWindow(QMainWindow):
         """Show or hide the "demo backends" badge."""
         self.demo_badge.setVisible(demo)
 
+    def set_quit_guard(self, guard: Callable[[], str]) -> None:
+        """``guard()`` names the work that would be lost by quitting now ("" = none)."""
+        self._quit_guard = guard
+
+    def confirm_quit(self) -> bool:
+        """Ask "really quit?" while a generation or training runs; True to go ahead."""
+        reason = self._quit_guard() if self._quit_guard is not None else ""
+        if not reason:
+            return True
+        tr = self._tr.tr
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("house.quit_title"), reason, parent=self)
+        box.setObjectName("quitQuestion")
+        box.setInformativeText(tr("house.quit_saved"))
+        quit_button = box.addButton(tr("house.quit_anyway"), QMessageBox.ButtonRole.DestructiveRole)
+        stay = box.addButton(tr("house.quit_stay"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        box.exec()
+        return box.clickedButton() is quit_button
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_quit():
+            event.ignore()
+            return
         self.save_geometry()
         meta = self.metaObject()
         signal = meta.method(meta.indexOfSignal("close_requested()"))

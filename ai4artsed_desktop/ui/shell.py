@@ -172,6 +172,7 @@ def build_shell(
     )
     if store.load_problems:
         window.show_settings_notice(store.load_problems, store.damaged_copy)
+    window.set_quit_guard(lambda: _work_running(translator, run_vm, training_vm))
     translator.setParent(window)
     _wire_school(window, settings_vm, lock_vm, lesson_vm, services)
     training_page.settings_requested.connect(lambda: window.show_page("settings"))
@@ -199,6 +200,17 @@ def build_shell(
         lesson_vm=lesson_vm,
         warmup_vm=warmup_vm,
     )
+
+
+def _work_running(
+    translator: Translator, run_vm: RunViewModel, training_vm: TrainingViewModel | None
+) -> str:
+    """What quitting now would stop ("" when nothing runs), for the "really quit?" question."""
+    if training_vm is not None and training_vm.active:
+        return translator.tr("house.quit_training")
+    if run_vm.busy:
+        return translator.tr("house.quit_run")
+    return ""
 
 
 def _wire_school(

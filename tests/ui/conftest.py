@@ -61,7 +61,7 @@ def opened_folders(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Record folder openings instead of starting the desktop's file manager."""
     opened: list[Path] = []
 
-    def record(cls: type[FolderOpener], path: Path) -> bool:
+    def record(cls: type[FolderOpener], path: Path, on_failure: Any = None) -> bool:
         opened.append(path)
         return True
 

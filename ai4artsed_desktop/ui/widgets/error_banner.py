@@ -7,8 +7,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..desktop import FolderOpener, copy_text
+from ..desktop import copy_text
 from ..i18n import Translator
+from .path_dialog import open_folder
 
 MAX_MESSAGE_CHARS = 400
 
@@ -85,7 +86,7 @@ class ErrorBanner(QFrame):
         copy_text(text)
 
     def open_log_folder(self) -> None:
-        FolderOpener.open(self._log_dir)
+        open_folder(self._log_dir, self._tr, self.window())
 
     def dismiss(self) -> None:
         self.hide()
