@@ -280,6 +280,7 @@ async def _open_run_services(
         arbiter=arbiter,
         gpu_busy=training.gpu_busy_reason,
         demo=demo,
+        comfy_output=manager.comfy_output_dir,
     )
 
 

@@ -380,6 +380,7 @@ async def _run_session(
         workflows_dir=resources_dir() / "workflows",
         research_confirmed=bool(args.confirm_research),
         demo=demo,
+        comfy_output=manager.comfy_output_dir,
     )
     try:
         check_parameters(request, content, resources_dir() / "workflows")

@@ -241,6 +241,21 @@ class BackendManager:
             await self.ensure_ready(self._settings.image_engine)
         return self._comfy
 
+    def comfy_output_dir(self) -> Path | None:
+        """ComfyUI's output folder when it is on this computer (started by the app, or demo).
+
+        None for SwarmUI's ComfyUI, a remote server, or a ComfyUI folder not set.
+        """
+        if self._settings.image_engine != "comfyui":
+            return None
+        entry = self._entries["comfyui"]
+        if entry.mode == "demo":
+            return self._paths.demo_dir / "comfyui" / "output"
+        if entry.mode == "managed":
+            folder = launchers.comfyui_dir(self._settings.comfyui)
+            return folder / "output" if folder is not None else None
+        return None
+
     def image_engine_state(self) -> BackendState:
         """State of the backend that runs workflows."""
         return self._entries[self._settings.image_engine].impl.state

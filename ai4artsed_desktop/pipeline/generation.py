@@ -33,6 +33,7 @@ from ..events import (
     OutputFile,
 )
 from .availability import ModelChoice, describe_missing, missing_loras
+from .comfy_cleanup import run_prefix
 from .lora import AppliedLora, LoraSpec, add_trigger_words, inject_loras
 from .model_status import ModelStatusBoard
 from .routing import RoutingError
@@ -85,6 +86,7 @@ class Produced:
     filename: str
     mime: str
     kind: str  # "image", "audio", "music", "code"
+    server_file: OutputFile | None = None  # ComfyUI's own copy (removed once saved)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def prepare_graph(
     if choice is not None:
         template = set_model_files(template, choice.files)
     graph = apply_inputs(template, job.output, values)
-    graph = set_filename_prefix(graph, f"ai4artsed_{job.run_id}")
+    graph = set_filename_prefix(graph, run_prefix(job.run_id))
     applied: tuple[AppliedLora, ...] = ()
     if job.loras:
         result = inject_loras(graph, job.loras)
@@ -281,7 +283,8 @@ async def _collect(
     for file in wanted:
         data = await client.view(file)
         mime = guess_mime(file.filename)
-        outcome.files.append(Produced(data, Path(file.filename).name, mime, _media_kind(output)))
+        name = Path(file.filename).name
+        outcome.files.append(Produced(data, name, mime, _media_kind(output), server_file=file))
 
 
 async def run_swarm(

@@ -67,6 +67,7 @@ from ..store.record import (
 from ..store.runs import RunStore, owner_id
 from . import generation
 from .answers import clean_text, extract_code, split_music
+from .comfy_cleanup import discard_server_copies
 from .lora import AppliedLora, LoraSpec
 from .model_status import ModelStatusBoard
 from .prompts import Message, build_adaptation, build_interception, build_translation, llm_options
@@ -158,6 +159,9 @@ class RunServices:
     store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: The outputs' model files as last checked (Create greys outputs from it).
     models: ModelStatusBoard | None = None
+    #: The output folder of a ComfyUI on this computer (None: remote or unknown); the
+    #: run removes ComfyUI's copies there once it saved its own (comfy_cleanup).
+    comfy_output: Callable[[], Path | None] | None = None
 
 
 class RunSession:
@@ -635,6 +639,7 @@ class RunSession:
                 kind=_media_kind(produced.kind),
             )
             saved.append(SavedFile(services.store.media_path(record, item), item.mime))
+        await self._discard_server_copies(outcome)
         duration = (time.perf_counter() - t0) * 1000
         record.stages = [s for s in record.stages if s.stage is not Stage.generation]
         record.stages.append(
@@ -648,6 +653,14 @@ class RunSession:
         yield StageCompleted(self.run_id, Stage.generation, record.prompt, badge=badge)
         folder = services.store.folder(record.id)
         yield RunResult(self.run_id, folder, tuple(saved), record.code)
+
+    async def _discard_server_copies(self, outcome: generation.GenerationOutcome) -> None:
+        """ComfyUI's copies go once the run folder holds the files (see comfy_cleanup)."""
+        where = self.services.comfy_output
+        server_files = [f.server_file for f in outcome.files if f.server_file is not None]
+        if where is None or not server_files:
+            return
+        await asyncio.to_thread(discard_server_copies, server_files, where(), self.run_id)
 
     def _route(
         self, job: generation.GenerationJob, outcome: generation.GenerationOutcome

@@ -53,10 +53,12 @@ def build_services(
     gpu_busy: Callable[[], str | None] | None = None,
     research_confirmed: bool = False,
     demo: bool = False,
+    comfy_output: Callable[[], Path | None] | None = None,
 ) -> RunServices:
     """Everything a :class:`~.runner.RunSession` needs, wired to ``backends``.
 
     ``demo``: the backends are simulators (no local model files to check).
+    ``comfy_output``: the output folder of a ComfyUI on this computer (see comfy_cleanup).
     """
     providers = ProviderRegistry(backends.ollama, local_only=lambda: settings().safety.local_only)
     gate = safety_gate(settings(), content, providers, research_confirmed=research_confirmed)
@@ -72,4 +74,5 @@ def build_services(
         arbiter=arbiter,
         gpu_busy=gpu_busy,
         models=ModelStatusBoard(content, lambda: local_models(settings(), demo=demo)),
+        comfy_output=comfy_output,
     )
