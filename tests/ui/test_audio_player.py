@@ -354,3 +354,17 @@ def test_switching_files_while_one_opens_ends_on_the_last_one(
     player.unload()
     qtbot.waitUntil(lambda: player.player is not None and player.player.source().isEmpty())
     assert player.duration_ms == 0
+
+
+def test_the_seek_bar_keeps_a_usable_width_in_a_narrow_column(
+    qloop: Any, qtbot: Any, tr: Translator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audio_player, "import_qt_multimedia", lambda: None)  # layout only
+    player = AudioPlayer(tr)
+    qtbot.addWidget(player)
+    player.resize(300, 200)
+    player.show()
+    player.position_slider.show()  # as with a loaded file
+    qtbot.waitExposed(player)
+    assert player.position_slider.width() >= 160  # a bar to drag, not a dot
+    assert player.position_slider.width() >= player.width() // 2

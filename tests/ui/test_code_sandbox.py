@@ -98,6 +98,30 @@ def test_p5_sketch_draws_and_stops(qtbot: Any, sandbox: CodeSandbox) -> None:
     assert sandbox.message_label.text() == "Stopped."
 
 
+BIG_SKETCH = """
+function setup() { createCanvas(1600, 1200); }
+function draw() { background(0, 0, 255); }
+"""
+
+
+def test_a_big_canvas_is_scaled_to_fit_not_cropped(qtbot: Any, sandbox: CodeSandbox) -> None:
+    run_code(qtbot, sandbox, BIG_SKETCH)
+    script = """JSON.stringify((() => {
+      const canvas = document.querySelector("canvas");
+      if (!canvas) { return null; }
+      const box = canvas.getBoundingClientRect();
+      return [box.left, box.top, box.right, box.bottom, innerWidth, innerHeight];
+    })())"""
+    qtbot.waitUntil(lambda: evaluate(qtbot, sandbox, script) is not None, timeout=LOAD_MS)
+    left, top, right, bottom, width, height = evaluate(qtbot, sandbox, script)
+    assert width < 1600  # the view is smaller than the sketch ...
+    assert left >= 0  # ... and all of the sketch is inside it
+    assert top >= 0
+    assert right <= width + 0.5
+    assert bottom <= height + 0.5
+    assert (right - left) / (bottom - top) == pytest.approx(1600 / 1200, rel=0.02)
+
+
 def test_tone_piece_plays_on_play_and_renders_sound(qtbot: Any, sandbox: CodeSandbox) -> None:
     run_code(qtbot, sandbox, TONE_PIECE)
     # The page exists only after the click on Play; the piece's play() runs once, at once.
@@ -286,11 +310,20 @@ def test_export_is_a_standalone_page(
     assert not re.search(r"https?://", text)  # outside the inlined libraries: none at all
 
 
+class _StandInParams(QObject):
+    mode_changed = Signal(str)
+    kids = False
+
+
 class _StandInRun(QObject):
     preview = Signal(bytes)
     result = Signal(object)
     file_saved = Signal(str)
     save_failed = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params = _StandInParams()
 
 
 def test_result_view_shows_code_in_the_sandbox(qtbot: Any, tmp_path: Path) -> None:

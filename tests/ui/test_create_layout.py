@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QScrollArea, QScrollBar, QWidget
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QScrollArea,
+    QScrollBar,
+    QWidget,
+)
 
 from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.paths import resources_dir
@@ -101,7 +108,7 @@ def test_tab_order_follows_the_work(page: CreatePage, settings_vm: SettingsViewM
         page.picker.view,
         panel.transform_button,
         panel.interception_edit,
-        panel.outputs.list,
+        panel.outputs.tiles[0],
         panel.expert_panel.steps_spin,
         panel.generate_button,
         panel.cancel_button,
@@ -111,7 +118,7 @@ def test_tab_order_follows_the_work(page: CreatePage, settings_vm: SettingsViewM
     # Qt's own chain agrees: Tab from the transform button goes to the transformed text.
     assert panel.transform_button.nextInFocusChain() is panel.interception_edit
     # And the column shows them top to bottom in the same order.
-    tops = [w.mapTo(panel, QPoint(0, 0)).y() for w in order[3:] if w.isVisibleTo(panel)]
+    tops = [w.mapTo(panel.steps, QPoint(0, 0)).y() for w in order[3:] if w.isVisibleTo(panel.steps)]
     assert tops == sorted(tops)
 
 
@@ -125,7 +132,7 @@ def test_generate_is_reachable_at_1366x768(
     assert page.devicePixelRatioF() == (2.0 if SCALED else 1.0)
     assert page.minimumSizeHint().width() <= PAGE_SIZE[0]
     assert page.minimumSizeHint().height() <= PAGE_SIZE[1]
-    scroll = page.findChild(QScrollArea, "runScroll")
+    scroll = page.findChild(QScrollArea, "stepsScroll")
     assert scroll is not None
     for widget in (panel.generate_button, panel.cancel_button, panel.interception_edit):
         scroll.ensureWidgetVisible(widget)
@@ -134,14 +141,19 @@ def test_generate_is_reachable_at_1366x768(
         assert scroll.viewport().rect().contains(top_left)
         assert widget.visibleRegion().boundingRect().width() == widget.width()  # not cut off
     # Nothing is cut off at the right: the column fits its width (it scrolls only down).
-    assert panel.minimumSizeHint().width() <= scroll.viewport().width()
-    assert panel.width() <= scroll.viewport().width()
-    for widget in panel.expert_panel.focus_chain():
-        if widget.isVisibleTo(panel):
+    column = scroll.widget()
+    assert column.minimumSizeHint().width() <= scroll.viewport().width()
+    assert column.width() <= scroll.viewport().width()
+    for widget in panel.expert_panel.focus_chain() + panel.outputs.focus_chain():
+        if widget.isVisibleTo(panel.steps):
             right = widget.mapTo(scroll.viewport(), QPoint(widget.width(), 0)).x()
             assert right <= scroll.viewport().width(), widget.accessibleName()
+    # The result takes at least half the window, in full view (it never scrolls away).
+    assert panel.width() >= page.window().width() // 2
+    assert panel.visibleRegion().boundingRect() == panel.rect()
+    assert panel.result_view.height() >= PAGE_SIZE[1] // 2
     # The left column keeps the editors usable.
-    assert page.idea_edit.height() >= 100
+    assert page.idea_edit.height() >= 90
     assert page.idea_edit.width() >= 250
     assert page.picker.view.height() >= 120
     assert not page.safety_label.visibleRegion().isEmpty()
@@ -162,3 +174,39 @@ def test_layout_on_a_scaled_4k_screen(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert "2 passed" in result.stdout
+
+
+def _wheel(widget: QWidget, down: bool = True) -> None:
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(
+        centre,
+        QPointF(widget.mapToGlobal(centre.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, -120 if down else 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_over_a_box_scrolls_the_column_unless_the_box_is_being_read(
+    page: CreatePage, qtbot: Any
+) -> None:
+    bar = page.steps_scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    page.picker.search_edit.setFocus()
+    page.idea_edit.setPlainText("\n".join(f"Zeile {i}" for i in range(40)))
+    _wheel(page.idea_edit.viewport())
+    assert bar.value() > 0  # the unfocused box did not swallow the wheel
+    bar.setValue(0)
+    page.idea_edit.setFocus()
+    qtbot.waitUntil(page.idea_edit.hasFocus)
+    inner = page.idea_edit.verticalScrollBar()
+    _wheel(page.idea_edit.viewport())
+    assert inner.value() > 0  # the box being read scrolls itself
+    assert bar.value() == 0
+    inner.setValue(inner.maximum())
+    _wheel(page.idea_edit.viewport())
+    assert bar.value() > 0  # at its end the column goes on

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
 
 from ai4artsed_desktop.backends.comfyui_parsing import NodeInfo, parse_object_info
 from ai4artsed_desktop.content.loader import load_content
@@ -60,14 +59,8 @@ def server(tmp_path: Path) -> Server:
     return Server(folders)
 
 
-@pytest.fixture
-def rig(
-    qloop: Any,
-    qtbot: Any,
-    app_paths: AppPaths,
-    store: SettingsStore,
-    translator: Translator,
-    tmp_path: Path,
+def _build(
+    qtbot: Any, app_paths: AppPaths, store: SettingsStore, translator: Translator, tmp_path: Path
 ) -> tuple[RunViewModel, OutputPicker, ModelStatusBoard]:
     translator.set_language("en")
     services = build_services(
@@ -87,6 +80,18 @@ def rig(
     return vm, picker, board
 
 
+@pytest.fixture
+def rig(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    translator: Translator,
+    tmp_path: Path,
+) -> tuple[RunViewModel, OutputPicker, ModelStatusBoard]:
+    return _build(qtbot, app_paths, store, translator, tmp_path)
+
+
 def test_missing_and_damaged_outputs_are_greyed_with_file_and_folder(
     rig: tuple[RunViewModel, OutputPicker, ModelStatusBoard], server: Server, qtbot: Any
 ) -> None:
@@ -102,11 +107,12 @@ def test_missing_and_damaged_outputs_are_greyed_with_file_and_folder(
     assert choice.models.state is ModelState.missing
     assert vm.selected_output_id != "sd15"  # a runnable output took its place
     assert not vm.select_output("sd15")
-    item = picker.item_for("sd15")
+    item = picker.tile_for("sd15")  # youth: every output, greyed with the file named
     assert item is not None
-    assert not item.flags() & Qt.ItemFlag.ItemIsEnabled
-    assert "model file missing: v1-5-pruned-emaonly.safetensors" in item.text()
-    assert "ComfyUI/models/checkpoints" in item.text()
+    assert not item.isEnabled()
+    assert "model missing" in item.text()
+    assert "model file missing: v1-5-pruned-emaonly.safetensors" in item.toolTip()
+    assert "ComfyUI/models/checkpoints" in item.accessibleName()
     assert "v1-5-pruned-emaonly-fp16.safetensors" in item.toolTip()  # the variants
 
     path = server.folders.models / "checkpoints" / "v1-5-pruned-emaonly-fp16.safetensors"
@@ -115,19 +121,20 @@ def test_missing_and_damaged_outputs_are_greyed_with_file_and_folder(
     with qtbot.waitSignal(vm.outputs_changed):
         run(qtbot, board.check(server, CONTENT.outputs["sd15"]))
     assert vm.output_choice("sd15").unavailable is Unavailable.models_damaged  # type: ignore[union-attr]
-    item = picker.item_for("sd15")
+    item = picker.tile_for("sd15")
     assert item is not None
-    assert not item.flags() & Qt.ItemFlag.ItemIsEnabled
-    assert "model file damaged: v1-5-pruned-emaonly-fp16.safetensors" in item.text()
+    assert not item.isEnabled()
+    assert "model damaged" in item.text()
+    assert "model file damaged: v1-5-pruned-emaonly-fp16.safetensors" in item.toolTip()
     assert "download it again" in item.toolTip()
 
     write_model(path)
     with qtbot.waitSignal(vm.outputs_changed):
         run(qtbot, board.check(server, CONTENT.outputs["sd15"]))
     assert vm.output_choice("sd15").runnable  # type: ignore[union-attr]
-    item = picker.item_for("sd15")
+    item = picker.tile_for("sd15")
     assert item is not None
-    assert item.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert item.isEnabled()
     assert vm.select_output("sd15")
     run(qtbot, vm.shutdown())
 
@@ -142,7 +149,28 @@ def test_german_reason(
     translator.set_language("de")
     with qtbot.waitSignal(vm.outputs_changed):
         run(qtbot, board.check(server, CONTENT.outputs["sdxl"]))
-    item = picker.item_for("sdxl")
+    item = picker.tile_for("sdxl")
     assert item is not None
-    assert "Modelldatei fehlt: sd_xl_base_1.0.safetensors" in item.text()
+    assert "Modell fehlt" in item.text()
+    assert "Modelldatei fehlt: sd_xl_base_1.0.safetensors" in item.toolTip()
+    run(qtbot, vm.shutdown())
+
+
+def test_kids_see_no_file_names_for_a_missing_model(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    translator: Translator,
+    tmp_path: Path,
+    server: Server,
+) -> None:
+    store.set("ui.ui_mode", "kids")
+    vm, picker, board = _build(qtbot, app_paths, store, translator, tmp_path)
+    with qtbot.waitSignal(vm.outputs_changed):
+        run(qtbot, board.check(server, CONTENT.outputs["sd15"]))
+    for tile in picker.tiles:
+        shown = f"{tile.text()} {tile.toolTip()} {tile.accessibleName()}"
+        assert ".safetensors" not in shown
+        assert "ComfyUI/models" not in shown
     run(qtbot, vm.shutdown())

@@ -126,28 +126,62 @@ def test_the_students_output_choice_survives_a_new_rule_that_supports_it(
 def test_picker_greys_out_what_cannot_run_with_the_reason(
     panel: RunPanel, run_vm: RunViewModel, settings_vm: SettingsViewModel
 ) -> None:
+    settings_vm.set_value("ui.ui_mode", "expert")
     picker = panel.outputs
-    assert picker.list.count() == len(CONTENT.outputs)
-    for output_id, reason in (
-        ("video_planned", "kommt später"),
-        ("cloud_image", "nur lokale Dienste erlaubt"),
+    assert len(picker.tiles) == len(CONTENT.outputs)
+    for output_id, reason, short in (
+        ("video_planned", "kommt später", "kommt später"),
+        ("cloud_image", "nur lokale Dienste erlaubt", "nicht erlaubt"),
     ):
-        item = picker.item_for(output_id)
-        assert item is not None
-        assert not item.flags() & Qt.ItemFlag.ItemIsEnabled
-        assert reason in item.text()
-        assert reason in item.toolTip()
-    sd15 = picker.item_for("sd15")
+        tile = picker.tile_for(output_id)
+        assert tile is not None
+        assert not tile.isEnabled()
+        assert short in tile.text()
+        assert reason in tile.toolTip()
+        assert reason in tile.accessibleName()
+    sd15 = picker.tile_for("sd15")
     assert sd15 is not None
-    assert sd15.flags() & Qt.ItemFlag.ItemIsEnabled
-    assert sd15.text() == "Bild – SD 1.5 (klein) · Bild · ca. 8 s"
-    picker.list.setCurrentItem(sd15)
+    assert sd15.isEnabled()
+    assert sd15.text() == "Bild\nSD 1.5 (klein)"  # the kind, and the model for experts
+    assert "8 Sekunden" in sd15.toolTip()
+    sd15.click()
     assert run_vm.selected_output_id == "sd15"
     settings_vm.set_value("ui.language", "en")
-    sd15 = picker.item_for("sd15")
+    sd15 = picker.tile_for("sd15")
     assert sd15 is not None
-    assert sd15.text() == "Image – SD 1.5 (small) · Image · about 8 s"
-    assert picker.list.currentItem() is sd15
+    assert sd15.text() == "Picture\nSD 1.5 (small)"
+    assert picker.checked_tile() is sd15
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("de", ["Bild", "Klang", "Lied", "Zeichen-Code", "Musik-Code", "Film"]),
+        ("en", ["Picture", "Sound", "Song", "Drawing code", "Music code", "Film"]),
+    ],
+)
+def test_kids_see_one_tile_per_kind_and_no_model_names(
+    panel: RunPanel,
+    run_vm: RunViewModel,
+    settings_vm: SettingsViewModel,
+    language: str,
+    names: list[str],
+) -> None:
+    settings_vm.set_value("ui.ui_mode", "kids")
+    settings_vm.set_value("ui.language", language)
+    picker = panel.outputs
+    texts = [tile.text().split("\n")[0] for tile in picker.tiles]
+    assert sorted(texts) == sorted(names)
+    models = {"SD", "SDXL", "ACE", "Stable Audio", "p5", "Tone", "SwarmUI", "OpenAI"}
+    for tile in picker.tiles:
+        shown = f"{tile.text()} {tile.accessibleName()}"
+        assert not any(model in shown for model in models), shown
+    picture = next(t for t in picker.tiles if t.tile.kind == "image")
+    picture.click()
+    assert run_vm.selected_output is not None
+    assert run_vm.selected_output.media.value == "image"
+    film = next(t for t in picker.tiles if t.tile.kind == "video")
+    assert not film.isEnabled()  # greyed, with the reason on it
 
 
 def test_without_a_run_store_the_page_explains_and_cannot_run(

@@ -82,7 +82,7 @@ def test_export_then_import_applies_the_profile_and_shows_its_name(
     # Students see only the allowed rules.
     assert {c.id for c in shell.create_vm.visible_configs} == {"bauhaus", "your_call"}
     picker = shell.window.pages["create"].run_panel.outputs  # type: ignore[attr-defined]
-    shown = [picker.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(picker.list.count())]
+    shown = [tile.output_id for tile in picker.tiles]
     assert shown == ["sd15"]
     assert shell.run_vm is not None
     assert shell.run_vm.selected_output_id == "sd15"

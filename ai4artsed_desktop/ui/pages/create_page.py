@@ -1,19 +1,23 @@
-"""Create page: the idea (WHAT) and the rules (HOW) above the rule picker, and the run.
+"""Create page, built around the result: idea -> rule -> texts -> result.
 
-The run column (:class:`RunPanel`) picks the output, transforms the idea (streamed into an
-editable box), generates the rest with stage badges, real progress and a live preview, and
-shows the result. Ctrl+Enter runs the next step, Esc cancels.
+The left column is one scroll area with the steps in the order of the work: the idea, the
+rule cards and the rules, Transform, the transformed text (a compact editable card), the
+output tiles, Generate and the prompt card. The right side (:class:`RunPanel`) is the result:
+at least half the window wide, never scrolled away, with the run's message, its stages,
+real progress, the live preview and then the picture, player or sketch scaled to fit.
+Ctrl+Enter runs the next step, Esc cancels.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -38,6 +42,46 @@ from ..widgets.stage_panel import StagePanel
 
 #: The box each streamed text stage writes into.
 _TEXT_STAGES = (Stage.interception, Stage.adaptation)
+#: The steps column's width range; the result takes the rest (at least half the window).
+STEPS_MIN_WIDTH = 320
+STEPS_MAX_WIDTH = 560
+PAGE_SPACING = 20
+PAGE_MARGIN = 24
+
+
+class WheelRouter(QObject):
+    """Lets the wheel scroll the page's column instead of the boxes inside it.
+
+    A text box or list inside the column keeps the wheel only while it has the focus (text
+    boxes) or can still scroll that way (lists); otherwise the column scrolls, so no box
+    under the mouse swallows the wheel.
+    """
+
+    def __init__(self, outer: QScrollArea) -> None:
+        super().__init__(outer)
+        self._outer = outer
+
+    def watch(self, area: QAbstractScrollArea) -> None:
+        area.viewport().installEventFilter(self)
+        area.setProperty("wheelNeedsFocus", isinstance(area, QPlainTextEdit))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        area = watched.parent()
+        if not isinstance(area, QAbstractScrollArea):
+            return False
+        delta = event.angleDelta().y()  # type: ignore[attr-defined]
+        bar = area.verticalScrollBar()
+        can_scroll = bar.maximum() > bar.minimum() and (
+            (delta > 0 and bar.value() > bar.minimum())
+            or (delta < 0 and bar.value() < bar.maximum())
+        )
+        keeps = can_scroll and (not area.property("wheelNeedsFocus") or area.hasFocus())
+        if keeps:
+            return False
+        QApplication.sendEvent(self._outer.verticalScrollBar(), event)
+        return True
 
 
 def replace_text_undoably(edit: QPlainTextEdit, text: str) -> None:
@@ -86,6 +130,7 @@ class CreatePage(QWidget):
         translator.language_changed.connect(self.retranslate)
         if run_vm is not None:
             run_vm.params.level_changed.connect(self._update_safety_label)
+            run_vm.phase_changed.connect(self._follow_the_run)
         self._run_vm = run_vm
         self.retranslate()
 
@@ -113,51 +158,79 @@ class CreatePage(QWidget):
         self.idea_hint.setWordWrap(True)
         for edit in (self.idea_edit, self.rules_edit):
             edit.setTabChangesFocus(True)
-            edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-            edit.setMinimumHeight(120)
+            edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.idea_edit.setFixedHeight(100)
+        self.rules_edit.setFixedHeight(120)
         self.idea_heading.setBuddy(self.idea_edit)
         self.rules_heading.setBuddy(self.rules_edit)
 
     def _build_layout(self) -> None:
-        editors = QGridLayout()
-        editors.setHorizontalSpacing(16)
-        editors.setVerticalSpacing(6)
-        editors.addWidget(self.idea_heading, 0, 0)
-        editors.addWidget(self.rules_heading, 0, 1)
-        editors.addWidget(self.idea_edit, 1, 0)
-        editors.addWidget(self.rules_edit, 1, 1)
-        editors.addWidget(self.idea_hint, 2, 0)
-        editors.addWidget(self.rules_hint, 2, 1)
-        editors.setColumnStretch(0, 1)
-        editors.setColumnStretch(1, 1)
-        left = QVBoxLayout()
-        left.setSpacing(12)
-        left.addLayout(editors, 2)
-        left.addWidget(self.picker, 3)
-        columns = QHBoxLayout()
-        columns.setSpacing(20)
-        columns.addLayout(left, 3)
+        column = QWidget()
+        column.setObjectName("stepsColumn")
+        steps = QVBoxLayout(column)
+        steps.setContentsMargins(0, 0, 10, 12)
+        steps.setSpacing(6)
+        steps.addWidget(self.idea_heading)
+        steps.addWidget(self.idea_edit)
+        steps.addWidget(self.idea_hint)
+        steps.addSpacing(8)
+        self.picker.view.setFixedHeight(230)
+        steps.addWidget(self.picker)
+        steps.addSpacing(8)
+        steps.addWidget(self.rules_heading)
+        steps.addWidget(self.rules_edit)
+        steps.addWidget(self.rules_hint)
         if self.run_panel is not None:
-            scroll = QScrollArea()
-            scroll.setObjectName("runScroll")
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QFrame.Shape.NoFrame)
-            scroll.setWidget(self.run_panel)
-            scroll.setMinimumWidth(380)
-            scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no dead Tab stop; follows focus
-            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            self.run_scroll = scroll
-            columns.addWidget(scroll, 2)
+            steps.addSpacing(8)
+            steps.addWidget(self.run_panel.steps)
+        steps.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("stepsScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(column)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no dead Tab stop; follows focus
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.steps_scroll = scroll
+        self.wheel_router = WheelRouter(scroll)
+        for area in column.findChildren(QAbstractScrollArea):
+            self.wheel_router.watch(area)
+        columns = QHBoxLayout()
+        columns.setSpacing(PAGE_SPACING)
+        columns.addWidget(scroll)
+        if self.run_panel is not None:
+            columns.addWidget(self.run_panel, 1)
+        else:
+            scroll.setMaximumWidth(16777215)
         title_row = QHBoxLayout()
         title_row.addWidget(self.title)
         title_row.addStretch(1)
         title_row.addWidget(self.safety_label)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(12)
+        layout.setContentsMargins(PAGE_MARGIN, 16, PAGE_MARGIN, 12)
+        layout.setSpacing(8)
         layout.addLayout(title_row)
         layout.addWidget(self.intro)
         layout.addLayout(columns, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Give the result at least half the window's width; the steps take the rest."""
+        super().resizeEvent(event)
+        if self.run_panel is None:
+            return
+        inner = self.width() - 2 * PAGE_MARGIN - PAGE_SPACING
+        half_window = self.window().width() // 2 + 1
+        width = max(STEPS_MIN_WIDTH, min(STEPS_MAX_WIDTH, inner - half_window))
+        self.steps_scroll.setFixedWidth(width)
+
+    def _follow_the_run(self, phase: str) -> None:
+        """The transformed text arrived: bring its card into view (the result is always)."""
+        if self.run_panel is not None and phase == RunPhase.transformed.value:
+            self.show_in_steps(self.run_panel.interception_card)
+
+    def show_in_steps(self, widget: QWidget) -> None:
+        """Scroll the steps column so that ``widget`` is in view."""
+        self.steps_scroll.ensureWidgetVisible(widget, 0, 24)
 
     def focus_chain(self) -> list[QWidget]:
         """The page's controls in tab order (the window links them after its header)."""
@@ -189,7 +262,7 @@ class CreatePage(QWidget):
         self._update_rules_hint()
         self._update_safety_label()
         if self.run_panel is not None:
-            self.run_scroll.setAccessibleName(tr("create.run_accessible"))
+            self.steps_scroll.setAccessibleName(tr("create.run_accessible"))
 
     def _update_safety_label(self, _level: str = "") -> None:
         if self._run_vm is None:
@@ -235,8 +308,13 @@ class CreatePage(QWidget):
             self._syncing = False
 
 
-class RunPanel(QWidget):
-    """The run column: output, Transform / Generate / Cancel, stage texts, progress, result."""
+class RunPanel(QFrame):
+    """The result side of the page, and the run's steps (``steps``) for the left column.
+
+    ``steps`` holds Transform, the transformed-text card, the output tiles, the expert
+    panel, Generate / Cancel and the prompt card; the page puts it into its steps column.
+    The panel itself shows the run's message, its stages, progress and the result.
+    """
 
     def __init__(
         self,
@@ -246,7 +324,7 @@ class RunPanel(QWidget):
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.setObjectName("runPanel")
+        self.setObjectName("resultPane")
         self._vm = run_vm
         self._create = create_vm
         self._tr = translator
@@ -256,6 +334,7 @@ class RunPanel(QWidget):
         self._translation = ""
         self._note = ""  # a message key shown under the run's message until the next start
         self._was_busy = False
+        self._steps_seen = False  # the generation reported real steps
         self._create_widgets()
         self._build_layout()
         self._connect()
@@ -265,12 +344,16 @@ class RunPanel(QWidget):
 
     # ------------------------------------------------------------------ building
     def _create_widgets(self) -> None:
-        self.outputs = OutputPicker(self._vm, self._tr, self)
-        self.expert_panel = ExpertPanel(self._vm.params, self._tr, self)
+        self.steps = QWidget()
+        self.steps.setObjectName("runSteps")
+        self.result_heading = QLabel()
+        self.result_heading.setObjectName("sectionHeading")
+        self.outputs = OutputPicker(self._vm, self._tr, self.steps)
+        self.expert_panel = ExpertPanel(self._vm.params, self._tr, self.steps)
         self.transform_button = QPushButton()
-        self.transform_button.setObjectName("transformButton")
+        self.transform_button.setObjectName("primaryButton")  # the two steps that make things
         self.generate_button = QPushButton()
-        self.generate_button.setObjectName("generateButton")
+        self.generate_button.setObjectName("primaryButton")
         self.cancel_button = QPushButton()
         self.message_label = QLabel()
         self.message_label.setObjectName("runMessage")
@@ -296,7 +379,7 @@ class RunPanel(QWidget):
         self.translation_label.setWordWrap(True)
         for edit in (self.interception_edit, self.prompt_edit):
             edit.setTabChangesFocus(True)
-            edit.setMinimumHeight(90)
+            edit.setFixedHeight(110)
         self.interception_heading.setBuddy(self.interception_edit)
         self.prompt_heading.setBuddy(self.prompt_edit)
         self.progress_bar = QProgressBar()
@@ -312,29 +395,32 @@ class RunPanel(QWidget):
         self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), scope)
 
     def _build_layout(self) -> None:
-        """Top to bottom in the order of the work (and of the Tab key)."""
+        """Steps top to bottom in the order of the work (and of the Tab key); the result."""
+        self.interception_card = _card(self.interception_heading, self.interception_edit)
+        self.prompt_card = _card(self.prompt_heading, self.prompt_edit, self.translation_label)
         buttons = QHBoxLayout()
         for button in (self.generate_button, self.cancel_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        steps = QVBoxLayout(self.steps)
+        steps.setContentsMargins(0, 0, 0, 0)
+        steps.setSpacing(8)
+        steps.addWidget(self.transform_button, 0, Qt.AlignmentFlag.AlignLeft)
+        steps.addWidget(self.interception_card)
+        steps.addWidget(self.outputs)
+        steps.addWidget(self.expert_panel)
+        steps.addLayout(buttons)
+        steps.addWidget(self.prompt_card)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 8, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.transform_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.interception_heading)
-        layout.addWidget(self.interception_edit, 1)
-        layout.addWidget(self.outputs)
-        layout.addWidget(self.expert_panel)
-        layout.addLayout(buttons)
+        layout.setContentsMargins(14, 10, 14, 12)
+        layout.setSpacing(6)
+        layout.addWidget(self.result_heading)
         layout.addWidget(self.message_label)
         layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.details_text)
         layout.addWidget(self.stages)
-        layout.addWidget(self.prompt_heading)
-        layout.addWidget(self.prompt_edit, 1)
-        layout.addWidget(self.translation_label)
         layout.addWidget(self.progress_bar)
-        layout.addWidget(self.result_view, 2)
+        layout.addWidget(self.result_view, 1)
 
     def _connect(self) -> None:
         vm = self._vm
@@ -371,12 +457,12 @@ class RunPanel(QWidget):
         return [
             self.transform_button,
             self.interception_edit,
-            self.outputs.list,
+            *self.outputs.focus_chain(),
             *self.expert_panel.focus_chain(),
             self.generate_button,
             self.cancel_button,
-            self.details_button,
             self.prompt_edit,
+            self.details_button,
             self.result_view.save_button,
             self.result_view.folder_button,
         ]
@@ -408,6 +494,7 @@ class RunPanel(QWidget):
         self.interception_edit.setAccessibleDescription(tr("create.interception_placeholder"))
         self.interception_edit.setPlaceholderText(tr("create.interception_placeholder"))
         self.progress_bar.setAccessibleName(tr("create.progress_accessible"))
+        self.result_heading.setText(tr("create.result_heading"))
         self._retranslate_prompt()
         self._show_message()
 
@@ -477,12 +564,12 @@ class RunPanel(QWidget):
         self.transform_button.setEnabled(vm.can_run)
         self.generate_button.setEnabled(vm.can_run)
         self.cancel_button.setEnabled(busy)
-        self.outputs.list.setEnabled(not busy)
+        self.outputs.setEnabled(not busy)
         self.interception_edit.setReadOnly(busy)
         self.prompt_edit.setReadOnly(busy)
         self.generate_button.setDefault(vm.has_transform)
-        if not busy and vm.phase is not RunPhase.generating:
-            self.progress_bar.setVisible(vm.phase is RunPhase.done)
+        if not busy and vm.phase is not RunPhase.generating:  # real steps only, never for code
+            self.progress_bar.setVisible(vm.phase is RunPhase.done and self._steps_seen)
         self._retranslate_prompt()
         self._show_message()
 
@@ -495,7 +582,9 @@ class RunPanel(QWidget):
         if stage in (Stage.interception, Stage.adaptation, Stage.translation):
             self._translation = ""
         if stage is Stage.generation:
+            self._steps_seen = False
             self.progress_bar.setRange(0, 0)
+            self.progress_bar.setFormat("")
             self.result_view.clear()
         elif self.progress_bar.maximum() != 0:
             self.progress_bar.setRange(0, 0)
@@ -532,6 +621,7 @@ class RunPanel(QWidget):
         self._show_message()
 
     def _on_progress(self, step: int, total: int) -> None:
+        self._steps_seen = True
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(step)
         self.progress_bar.setFormat(self._tr.tr("create.progress", step=step, total=total))
@@ -540,9 +630,8 @@ class RunPanel(QWidget):
         self._say("create.failed", detail=detail, message=message)
 
     def _on_result(self, _result: RunResult) -> None:
-        if self.progress_bar.maximum() == 0:
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(1)
+        if not self._steps_seen:  # code, cloud: no steps to show ("Schritt 1 von 1" says nothing)
+            self.progress_bar.hide()
         self._say("create.done")
 
     def _box(self, stage: Stage) -> QPlainTextEdit:
@@ -564,3 +653,17 @@ class RunPanel(QWidget):
     def _on_prompt_edited(self) -> None:
         if not self._syncing and self._vm.session is not None:
             self._vm.set_stage_text(Stage.adaptation, self.prompt_edit.toPlainText())
+
+
+def _card(heading: QLabel, edit: QPlainTextEdit, hint: QLabel | None = None) -> QFrame:
+    """A compact card around a stage's editable text."""
+    card = QFrame()
+    card.setObjectName("stageCard")
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(10, 8, 10, 8)
+    layout.setSpacing(4)
+    layout.addWidget(heading)
+    layout.addWidget(edit)
+    if hint is not None:
+        layout.addWidget(hint)
+    return card

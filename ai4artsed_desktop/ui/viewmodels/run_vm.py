@@ -239,6 +239,11 @@ class RunViewModel(QObject):
         return self._selected
 
     @property
+    def default_output_id(self) -> str:
+        """The output the chosen rule brings (or the first that can run)."""
+        return self._default_output()
+
+    @property
     def selected_output(self) -> OutputConfig | None:
         return self._create.content.outputs.get(self._selected)
 

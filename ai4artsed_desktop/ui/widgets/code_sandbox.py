@@ -169,6 +169,10 @@ def build_export_html(code: str, *, title: str, start_label: str) -> str:
 <style>
   html, body {{ margin: 0; height: 100%; background: #ffffff; overflow: hidden; }}
   body {{ display: flex; align-items: center; justify-content: center; }}
+  main {{ display: flex; align-items: center; justify-content: center;
+    width: 100vw; height: 100vh; }}
+  canvas {{ max-width: 100vw; max-height: 100vh; width: auto !important;
+    height: auto !important; }}
   #ai4a-start {{ position: fixed; inset: 0; width: 100%; height: 100%; border: none;
     cursor: pointer; background: rgba(20, 24, 32, 0.72); color: #fff; font: 600 22px sans-serif; }}
 </style>

@@ -1,23 +1,40 @@
-"""OutputPicker: the outputs (image, sound, music, code) with speed; unrunnable ones greyed."""
+"""OutputPicker: what the idea becomes, as a row of picture tiles with friendly names.
+
+Kids see one tile per kind of result (Bild, Klang, Lied, Zeichen-Code, Musik-Code), never a
+model name; youth and experts see every output, the kind and the model under it. An output
+that cannot run here stays visible, greyed, with the reason on the tile.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QResizeEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ...content.schema import MediaType, OutputConfig
+from ...paths import resources_dir
 from ..i18n import Translator
 from ..viewmodels.run_vm import OutputChoice, RunViewModel, Unavailable
 
-ID_ROLE = Qt.ItemDataRole.UserRole
-
-MEDIA_KEYS = {
-    "image": "create.media_image",
-    "audio": "create.media_audio",
-    "music": "create.media_music",
-    "video": "create.media_video",
-    "code": "create.media_code",
+#: The friendly name of each kind of result.
+KIND_KEYS = {
+    "image": "create.kind_image",
+    "audio": "create.kind_audio",
+    "music": "create.kind_music",
+    "draw_code": "create.kind_draw_code",
+    "music_code": "create.kind_music_code",
+    "video": "create.kind_video",
 }
 REASON_KEYS = {
     Unavailable.planned: "create.output_planned",
@@ -26,10 +43,21 @@ REASON_KEYS = {
     Unavailable.models_missing: "create.output_models_missing",
     Unavailable.models_damaged: "create.output_models_damaged",
 }
+#: The reason in a few words, for the tile (the tooltip has the whole sentence).
+SHORT_REASON_KEYS = {
+    Unavailable.planned: "create.output_short_planned",
+    Unavailable.local_only: "create.output_short_local_only",
+    Unavailable.disabled: "create.output_short_disabled",
+    Unavailable.models_missing: "create.output_short_models_missing",
+    Unavailable.models_damaged: "create.output_short_models_damaged",
+}
+TILE_WIDTH = 132
+TILE_HEIGHT = 96
+ICON_SIDE = 30
 
 
 def model_reason(choice: OutputChoice, tr: Callable[..., str]) -> str:
-    """The short reason an output cannot run, naming the first missing or damaged file."""
+    """The reason an output cannot run, naming the first missing or damaged file."""
     assert choice.unavailable is not None
     key = REASON_KEYS[choice.unavailable]
     models = choice.models
@@ -42,44 +70,114 @@ def model_reason(choice: OutputChoice, tr: Callable[..., str]) -> str:
     return tr(key)
 
 
+def output_kind(output: OutputConfig) -> str:
+    """The kind of result an output makes (a key of :data:`KIND_KEYS`)."""
+    if output.media is MediaType.code:
+        return "music_code" if output.framework == "tone" else "draw_code"
+    return str(output.media.value)
+
+
+def model_label(output: OutputConfig, language: str) -> str:
+    """The model part of an output's name ("Bild – SD 3.5 Large" -> "SD 3.5 Large")."""
+    name = output.name.get(language)
+    return name.split(" – ", 1)[1] if " – " in name else name
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: the output it selects, its kind and why it cannot run (if so)."""
+
+    choice: OutputChoice
+    kind: str
+
+
+def tiles_for(choices: list[OutputChoice], *, kids: bool, preferred: tuple[str, ...]) -> list[Tile]:
+    """The tiles to show: every output, or for kids one per kind.
+
+    A kind's tile for kids selects the first of ``preferred`` (the selected output, the
+    rule's default) of that kind that can run, else the first one that can run, else the
+    first (greyed with its reason).
+    """
+    if not kids:
+        return [Tile(c, output_kind(c.output)) for c in choices]
+    kinds: dict[str, list[OutputChoice]] = {}
+    for choice in choices:
+        kinds.setdefault(output_kind(choice.output), []).append(choice)
+    tiles = []
+    for kind, group in kinds.items():
+        runnable = [c for c in group if c.runnable]
+        liked = [c for p in preferred for c in runnable if c.output.id == p]
+        tiles.append(Tile((liked or runnable or group)[0], kind))
+    return tiles
+
+
+class OutputTile(QToolButton):
+    """A checkable tile: the kind's picture, its name and a second line (model or reason)."""
+
+    def __init__(self, tile: Tile, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tile = tile
+        self.setObjectName("outputTile")
+        self.setCheckable(True)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        self.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
+        self.setMinimumSize(TILE_WIDTH, TILE_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        icon = resources_dir() / "icons" / "outputs" / f"{tile.kind}.svg"
+        if icon.is_file():
+            self.setIcon(QIcon(str(icon)))
+        self.setEnabled(tile.choice.runnable)
+
+    @property
+    def output_id(self) -> str:
+        return self.tile.choice.output.id
+
+
 class OutputPicker(QWidget):
-    """A list of every output; selecting a runnable one tells the view-model."""
+    """The tiles of the outputs; choosing a runnable one tells the view-model."""
 
     def __init__(self, vm: RunViewModel, translator: Translator, parent: QWidget | None = None):
         super().__init__(parent)
         self._vm = vm
         self._tr = translator
-        self._filling = False
         self._allowed: tuple[str, ...] = ()  # the lesson profile's outputs; empty = all
+        self._columns = 0
+        self._refilling = False
+        self.tiles: list[OutputTile] = []
         self.heading = QLabel()
         self.heading.setObjectName("sectionHeading")
-        self.list = QListWidget()
-        self.list.setObjectName("outputList")
-        self.list.setMinimumHeight(110)
-        self.heading.setBuddy(self.list)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
+        layout.setSpacing(6)
         layout.addWidget(self.heading)
-        layout.addWidget(self.list)
-        self.list.currentItemChanged.connect(self._on_current_changed)
+        layout.addWidget(self.grid_host)
+        self.group.buttonClicked.connect(self._on_clicked)
         vm.outputs_changed.connect(self.refill)
         vm.selected_output_changed.connect(self._select)
+        vm.params.mode_changed.connect(self.refill)
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
 
     def retranslate(self, _language: str = "") -> None:
         self.heading.setText(self._tr.tr("create.output_heading"))
-        self.list.setAccessibleName(self._tr.tr("create.output_accessible"))
         self.refill()
 
-    def item_for(self, output_id: str) -> QListWidgetItem | None:
-        """The list entry of ``output_id`` (None if unknown)."""
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(ID_ROLE) == output_id:
-                return item
-        return None
+    def tile_for(self, output_id: str) -> OutputTile | None:
+        """The tile that selects ``output_id`` (None when no tile does)."""
+        return next((t for t in self.tiles if t.output_id == output_id), None)
+
+    def checked_tile(self) -> OutputTile | None:
+        """The tile of the output chosen now."""
+        return next((t for t in self.tiles if t.isChecked()), None)
+
+    def focus_chain(self) -> list[QWidget]:
+        return list(self.tiles)
 
     def set_allowed(self, output_ids: tuple[str, ...]) -> None:
         """Show only ``output_ids`` (a lesson profile's choice); empty shows every output."""
@@ -87,40 +185,62 @@ class OutputPicker(QWidget):
             self._allowed = output_ids
             self.refill()
 
-    def refill(self) -> None:
-        """Rebuild the entries (language, availability or the lesson's outputs changed)."""
-        self._filling = True
-        try:
-            self.list.clear()
-            for choice in self._vm.outputs:
-                if not self._allowed or choice.output.id in self._allowed:
-                    self.list.addItem(self._item(choice))
-        finally:
-            self._filling = False
+    def refill(self, _value: object = None) -> None:
+        """Rebuild the tiles (language, mode, availability or the lesson's outputs changed)."""
+        for tile in self.tiles:
+            self.group.removeButton(tile)
+            tile.deleteLater()
+        choices = [c for c in self._vm.outputs if not self._allowed or c.output.id in self._allowed]
+        default = self._vm.default_output_id
+        preferred = tuple(p for p in (self._vm.selected_output_id, default) if p)
+        tiles = tiles_for(choices, kids=self._vm.params.kids, preferred=preferred)
+        self.tiles = [OutputTile(tile, self.grid_host) for tile in tiles]
+        for tile in self.tiles:
+            self.group.addButton(tile)
+            self._label(tile)
+        self._columns = 0
+        self._arrange()
         self._select(self._vm.selected_output_id)
 
-    def _item(self, choice: OutputChoice) -> QListWidgetItem:
-        output, tr = choice.output, self._tr.tr
-        lang = self._tr.language
-        seconds = round(output.estimated_seconds)
-        text = tr(
-            "create.output_entry",
-            name=output.name.get(lang),
-            media=tr(MEDIA_KEYS.get(output.media.value, "create.media_image")),
-            seconds=seconds,
-        )
-        item = QListWidgetItem()
-        item.setData(ID_ROLE, output.id)
-        tooltip = output.description.get(lang)
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        spacing = self.grid.horizontalSpacing()
+        columns = max(1, (self.width() + spacing) // (TILE_WIDTH + spacing))
+        columns = min(columns, max(1, len(self.tiles)))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for tile in self.tiles:
+            self.grid.removeWidget(tile)
+        for i, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, i // columns, i % columns)
+        for column in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def _label(self, tile: OutputTile) -> None:
+        tr, lang = self._tr.tr, self._tr.language
+        choice = tile.tile.choice
+        name = tr(KIND_KEYS.get(tile.tile.kind, "create.kind_image"))
+        kids = self._vm.params.kids
+        second = "" if kids else model_label(choice.output, lang)
+        tooltip = choice.output.description.get(lang)
+        reason = ""
         if choice.unavailable is not None:
-            reason = model_reason(choice, tr)
-            text = f"{text} — {reason}"
-            full = choice.models.reason if choice.models is not None else ""
+            second = tr(SHORT_REASON_KEYS[choice.unavailable])
+            # Kids get the short reason only: no file names (a teacher sees them).
+            reason = second if kids else model_reason(choice, tr)
+            full = "" if kids or choice.models is None else choice.models.reason
             tooltip = "\n".join(part for part in (tooltip, reason, full) if part)
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
-        item.setText(text)
-        item.setToolTip(tooltip)
-        return item
+        seconds = tr("create.output_seconds", seconds=round(choice.output.estimated_seconds))
+        tile.setText(f"{name}\n{second}" if second else name)
+        tile.setToolTip(f"{tooltip}\n{seconds}" if tooltip else seconds)
+        tile.setAccessibleName(f"{name}, {second}" if second else name)
+        if reason:
+            tile.setAccessibleName(f"{name}, {reason}")
+        tile.setAccessibleDescription(tile.toolTip())
 
     def _select(self, output_id: str) -> None:
         # An output the lesson does not allow: take the first allowed one that can run.
@@ -129,18 +249,17 @@ class OutputPicker(QWidget):
             self._vm.select_output(allowed, by_user=False) for allowed in self._allowed
         ):
             return
-        item = self.item_for(output_id)
-        if item is not None and item is not self.list.currentItem():
-            self._filling = True
+        tile = self.tile_for(output_id)
+        if tile is None and self._vm.params.kids and not self._refilling:
+            self._refilling = True  # another output of a kind shown: its tile selects it now
             try:
-                self.list.setCurrentItem(item)
+                self.refill()
             finally:
-                self._filling = False
-
-    def _on_current_changed(
-        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None
-    ) -> None:
-        if self._filling or current is None:
+                self._refilling = False
             return
-        if not self._vm.select_output(str(current.data(ID_ROLE))):
+        if tile is not None and not tile.isChecked():
+            tile.setChecked(True)
+
+    def _on_clicked(self, button: object) -> None:
+        if isinstance(button, OutputTile) and not self._vm.select_output(button.output_id):
             self._select(self._vm.selected_output_id)

@@ -78,6 +78,7 @@ class ResultView(QWidget):
         vm.file_saved.connect(lambda path: self._set_saved("create.result_saved", path))
         vm.save_failed.connect(lambda path, _detail: self._set_saved("create.save_failed", path))
         translator.language_changed.connect(self.retranslate)
+        vm.params.mode_changed.connect(self.retranslate)  # kids see no file names
         self.clear()
         self.retranslate()
 
@@ -94,12 +95,14 @@ class ResultView(QWidget):
         self.folder_button.setAccessibleName(tr("create.open_folder"))
         self.image_label.setAccessibleName(tr("create.result_accessible"))
         self.file_label.setAccessibleName(tr("create.result_file_accessible"))
+        self._show_placeholder()
         self._update_file_label()
 
     def clear(self) -> None:
         """Show nothing (a new run starts)."""
         self._image, self._result, self._saved_key = QImage(), None, ""
         self.image_label.clear()
+        self._show_placeholder()
         self.image_label.show()
         if self.sandbox is not None:
             self.sandbox.set_code("")
@@ -127,7 +130,7 @@ class ResultView(QWidget):
                 self._fit()
         else:
             self._image = QImage()
-            self.image_label.clear()
+            self.image_label.clear()  # a sound or a sketch: the player or sandbox shows it
         self.save_button.setVisible(image is not None)
         self.folder_button.show()
         self._show_code(self._code_of(result))
@@ -198,11 +201,19 @@ class ResultView(QWidget):
         self._saved_key, self._saved_path = key, path
         self._update_file_label()
 
+    def _show_placeholder(self) -> None:
+        """Nothing to show yet: say where the result will appear."""
+        if self._image.isNull() and self._result is None:
+            self.image_label.setText(self._tr.tr("create.result_empty"))
+
     def _update_file_label(self) -> None:
         if self._result is None:
             return
         names = ", ".join(m.path.name for m in self._result.media)
-        text = self._tr.tr("create.result_files", files=names) if names else ""
+        if self._vm.params.kids:  # a file name means nothing to a child
+            text = self._tr.tr("create.result_files_kids") if names else ""
+        else:
+            text = self._tr.tr("create.result_files", files=names) if names else ""
         if self._saved_key:
             text = f"{text}\n{self._tr.tr(self._saved_key, path=self._saved_path)}"
         self.file_label.setText(text)

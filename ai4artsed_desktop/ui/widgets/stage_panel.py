@@ -27,6 +27,9 @@ BADGE_KEYS = {
 }
 
 
+COLUMNS = 3
+
+
 def badge_text(translator: Translator, badge: str) -> str:
     """The badge in the UI language (an unknown badge is shown as it is)."""
     key = BADGE_KEYS.get(badge)
@@ -45,15 +48,18 @@ class StagePanel(QWidget):
         self.states: dict[Stage, QLabel] = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(2)
-        for row, stage in enumerate(STAGES):
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(0)
+        for i, stage in enumerate(STAGES):  # compact: three stages a row, state under name
             name, state = QLabel(), QLabel()
             state.setObjectName("hint")
+            state.setContentsMargins(0, 0, 0, 6)
             self.names[stage], self.states[stage] = name, state
-            grid.addWidget(name, row, 0)
-            grid.addWidget(state, row, 1)
-        grid.setColumnStretch(1, 1)
+            row, column = (i // COLUMNS) * 2, i % COLUMNS
+            grid.addWidget(name, row, column)
+            grid.addWidget(state, row + 1, column)
+        for column in range(COLUMNS):
+            grid.setColumnStretch(column, 1)
         vm.stage_started.connect(self._on_started)
         vm.stage_completed.connect(self._on_completed)
         vm.blocked.connect(lambda _reason: self._stop("create.state_blocked"))
@@ -87,6 +93,7 @@ class StagePanel(QWidget):
             text = self._tr.tr(key, **fmt) if key else ""
             self.states[stage].setText(text)
             self.states[stage].setAccessibleName(f"{self.names[stage].text()}: {text}")
+        self.setVisible(bool(self._states))  # nothing ran yet: no empty list of stages
 
     def _set(self, stage: Stage, key: str, **fmt: str) -> None:
         self._states[stage] = (key, fmt)
