@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .content.fields import child, describe
 from .content.schema import ContentLibrary, ContentProblem
@@ -360,7 +360,10 @@ def load_profile(path: Path, content: ContentLibrary) -> Profile:
 # ------------------------------------------------------------------ apply
 
 
-def _backend(current: BackendSettings, endpoint: BackendEndpoint | None) -> BackendSettings:
+_B = TypeVar("_B", bound=BackendSettings)
+
+
+def _backend(current: _B, endpoint: BackendEndpoint | None) -> _B:
     if endpoint is None:
         return current
     return dataclasses.replace(current, mode=endpoint.mode, url=endpoint.url)

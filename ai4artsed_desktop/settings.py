@@ -91,6 +91,16 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class ComfySettings(BackendSettings):
+    """ComfyUI: a backend whose own command-line options can be added."""
+
+    launch_args: str = setting(
+        "",
+        "Extra ComfyUI options when the app starts it, e.g. --cpu (no NVIDIA card) or --lowvram",
+    )
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     """LoRA training with kohya sd-scripts."""
 
@@ -139,7 +149,7 @@ class Settings:
     )
     ollama: BackendSettings = field(default_factory=BackendSettings)
     swarmui: BackendSettings = field(default_factory=BackendSettings)
-    comfyui: BackendSettings = field(default_factory=BackendSettings)
+    comfyui: ComfySettings = field(default_factory=ComfySettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     demo_mode: bool = setting(False, "Run protocol simulators instead of real AI backends")
     retention_days: int = setting(

@@ -156,5 +156,13 @@ class WsChannel:
             self._dispatch(WsReconnected())
             return True
         self._ws = None
-        self._dispatch(WsLost(last))
+        self._dispatch(
+            WsLost(
+                BackendUnavailable(
+                    "The connection to ComfyUI broke off and could not be restored: ComfyUI "
+                    "has stopped or cannot be reached any more.",
+                    detail=f"{self.url}: {last.detail or last.user_message}",
+                )
+            )
+        )
         return False

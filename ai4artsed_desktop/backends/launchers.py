@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..settings import BackendSettings, Settings
+from ..settings import BackendSettings, ComfySettings, Settings
 from ..sim_entry import simulator_argv
 from .process_types import LaunchSpec, Probe
 
+log = logging.getLogger(__name__)
 DEFAULT_PORTS = {"ollama": 11434, "swarmui": 7801, "comfyui": 8188}
 DISPLAY_NAMES = {
     "ollama": "Ollama",
@@ -186,6 +189,36 @@ def comfyui_python(folder: Path | None, python: str | None = None) -> str:
     return shutil.which("python3") or shutil.which("python") or "python3"
 
 
+#: ComfyUI options the app sets itself; a copy in the launch arguments is dropped (the
+#: server must stay on 127.0.0.1 and on the port the app probes). Value-taking ones first.
+RESERVED_COMFY_OPTIONS = ("--listen", "--port", "--auto-launch", "--disable-auto-launch")
+
+
+def comfy_launch_args(text: str) -> tuple[str, ...]:
+    """The user's extra ComfyUI options (Settings → ComfyUI → launch arguments).
+
+    Split like a shell does, without the options the app must control (each one logged).
+    """
+    try:
+        parts = shlex.split(text, posix=not _WINDOWS)
+    except ValueError:  # an unclosed quote: split on blanks rather than refuse to start
+        parts = text.split()
+    kept: list[str] = []
+    drop_value = False
+    for part in parts:
+        if drop_value and not part.startswith("-"):
+            drop_value = False
+            continue
+        drop_value = False
+        name = part.split("=", 1)[0]
+        if name in RESERVED_COMFY_OPTIONS:
+            log.warning("ComfyUI launch argument %r ignored: the app sets it itself", part)
+            drop_value = "=" not in part and name in RESERVED_COMFY_OPTIONS[:2]
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
 def comfyui_spec(
     settings: BackendSettings,
     *,
@@ -194,7 +227,10 @@ def comfyui_spec(
     probe: Probe | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> LaunchSpec:
-    """``<python> <dir>/main.py --listen 127.0.0.1 --port N`` with previews switched on."""
+    """``<python> <dir>/main.py --listen 127.0.0.1 --port N`` with previews switched on.
+
+    The launch arguments of the settings (``--cpu``, ``--lowvram`` ...) follow.
+    """
     port = port or port_for("comfyui", settings)
     folder = comfyui_dir(settings)
     main = (folder or Path("ComfyUI")) / "main.py"
@@ -208,6 +244,7 @@ def comfyui_spec(
         "--disable-auto-launch",
         "--preview-method",
         "auto",
+        *comfy_launch_args(settings.launch_args if isinstance(settings, ComfySettings) else ""),
         *extra_args,
     )
     return LaunchSpec(

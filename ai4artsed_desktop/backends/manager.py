@@ -260,6 +260,14 @@ class BackendManager:
         """State of the backend that runs workflows."""
         return self._entries[self._settings.image_engine].impl.state
 
+    def engine_crash_since(self, since: float) -> str | None:
+        """Why the app-managed image engine died after ``since`` (monotonic), else None.
+
+        Only a server the app started has a supervisor that saw it die; a remote one has none.
+        """
+        impl = self._entries[self._settings.image_engine].impl
+        return impl.crashed_since(since) if isinstance(impl, ProcessSupervisor) else None
+
     # ------------------------------------------------------------------ VRAM
     async def _running_ollama(self) -> OllamaMemory | None:
         if self._entries["ollama"].impl.state is not BackendState.ready:

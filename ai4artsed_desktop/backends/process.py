@@ -121,6 +121,7 @@ class ProcessSupervisor(StateNotifier):
         self._restarts = 0
         self._attempts = 0
         self._last_error: AppError | None = None
+        self._last_crash: tuple[float, str] | None = None
 
     # ------------------------------------------------------------------ observation
     @property
@@ -133,6 +134,15 @@ class ProcessSupervisor(StateNotifier):
     def adopted(self) -> bool:
         """True when the running server was left over from an earlier app run."""
         return self._run is not None and self._run.proc is None
+
+    def crashed_since(self, since: float) -> str | None:
+        """Why the server stopped unexpectedly after ``since`` (``time.monotonic()``), or None.
+
+        E.g. "ComfyUI was killed by signal 9 (SIGKILL)." — kept while the supervisor
+        restarts it, so that a client that lost the server can say what happened.
+        """
+        crash = self._last_crash
+        return crash[1] if crash is not None and crash[0] >= since else None
 
     @property
     def tail(self) -> Sequence[str]:
@@ -430,6 +440,7 @@ class ProcessSupervisor(StateNotifier):
             return
         advice, _detail = advice_and_detail(tail, self.log_file)
         log.warning("%s crashed: %s", self.spec.name, outcome.summary())
+        self._last_crash = (time.monotonic(), outcome.summary())
         self._set_state(BackendState.crashed, f"{outcome.summary()}{advice}")
         if time.monotonic() - run.ready_at > self._policy.reset_after:
             self._restarts = 0

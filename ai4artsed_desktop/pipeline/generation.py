@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -23,7 +24,13 @@ from ..backends.swarmui_parsing import Text2ImageParams
 from ..backends.vram import VramArbiter
 from ..content.loader import load_workflow
 from ..content.schema import MediaType, OutputConfig, Route
-from ..errors import AppError, BackendRequestError, ConfigError, UserCancelled
+from ..errors import (
+    AppError,
+    BackendRequestError,
+    BackendUnavailable,
+    ConfigError,
+    UserCancelled,
+)
 from ..events import (
     JobFailed,
     JobFinished,
@@ -118,6 +125,10 @@ class Backends(Protocol):
 
     async def swarm(self) -> SwarmClient:
         """A ready SwarmUI client."""
+        ...
+
+    def engine_crash_since(self, since: float) -> str | None:
+        """Why the app-managed image server died after ``since`` (monotonic), or None."""
         ...
 
 
@@ -241,9 +252,29 @@ async def run_comfy(
     async def finished(event: JobFinished) -> None:
         await _collect(client, event.outputs, job.output, outcome)
 
-    async with aclosing(_steps(client.run(graph), finished)) as steps:
-        async for step in steps:
-            yield step
+    started = time.monotonic()
+    try:
+        async with aclosing(_steps(client.run(graph), finished)) as steps:
+            async for step in steps:
+                yield step
+    except UserCancelled:
+        raise
+    except AppError as exc:
+        # A lost connection, or a job that vanished from a restarted server: if the
+        # supervisor saw the server die meanwhile, that is what the user must hear.
+        cause = backends.engine_crash_since(started)
+        if cause is None:
+            raise
+        raise _died(exc, cause) from exc
+
+
+def _died(exc: AppError, cause: str) -> BackendUnavailable:
+    """The failure explained by the server's death, with the supervisor's cause."""
+    return BackendUnavailable(
+        f"The image server stopped during the generation: {cause} The app starts it again; "
+        "try once more in a minute, and see the log if it happens again.",
+        detail=f"{exc.user_message} {exc.detail}".strip(),
+    )
 
 
 async def _steps(

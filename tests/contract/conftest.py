@@ -8,16 +8,23 @@ ComfyUI only where it must kill or restart it.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.content.schema import OutputConfig, RequiredModel
-from ai4artsed_desktop.paths import resources_dir
+from ai4artsed_desktop.paths import AppPaths, resources_dir
 from tests.contract import peers
 
+REPO = Path(__file__).resolve().parents[2]
 #: The LoRA every generation test uses: the random kohya LoRA built with sd-scripts' code.
 LORA_FILE = "contract_style.safetensors"
 OUTPUTS = load_content(resources_dir() / "configs").outputs
@@ -55,6 +62,8 @@ def install_models(base: Path, models: peers.PeerModels) -> None:
                 if not target.exists():
                     peers.link_or_copy(models.checkpoint, target)
     peers.link_or_copy(models.lora, base / "models" / "loras" / LORA_FILE)
+    for folder in ("custom_nodes", "input", "output", "user"):  # ComfyUI lists them at start
+        (base / folder).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +84,42 @@ def comfy(
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def ollama_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Ollama simulator for the LLM stages (this tier is about ComfyUI)."""
+    port = peers.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA_", "FAKE_"))}
+    env["OLLAMA_HOST"] = f"127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("ollama") / "ollama-sim.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ai4artsed_desktop.simulators.ollama", "serve"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def data_dir_with_tiny_sd15(tmp_path: Path, **defaults: object) -> Path:
+    """A data folder whose user content overrides ``sd15``: 64 px, two steps."""
+    paths = AppPaths.under(tmp_path)
+    paths.ensure()
+    shipped = json.loads((resources_dir() / "configs/outputs/sd15.json").read_text("utf-8"))
+    shipped["defaults"].update({"width": 64, "height": 64, "steps": 2, **defaults})
+    target = paths.user_content_dir / "outputs" / "sd15.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(shipped), encoding="utf-8")
+    return tmp_path

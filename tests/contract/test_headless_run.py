@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,52 +20,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from ai4artsed_desktop.paths import AppPaths, resources_dir
-from tests.contract.conftest import LORA_FILE
-from tests.contract.peers import ComfyServer, free_port
+from tests.contract.conftest import LORA_FILE, data_dir_with_tiny_sd15
+from tests.contract.peers import ComfyServer
 
 pytestmark = [pytest.mark.real_peers, pytest.mark.timeout(900)]
 REPO = Path(__file__).resolve().parents[2]
 SEED = 777
-
-
-@pytest.fixture(scope="module")
-def ollama_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Ollama simulator for the LLM stages (this tier is about ComfyUI)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA_", "FAKE_"))}
-    env["OLLAMA_HOST"] = f"127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("ollama") / "ollama-sim.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ai4artsed_desktop.simulators.ollama", "serve"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def data_dir_with_tiny_sd15(tmp_path: Path, **defaults: object) -> Path:
-    """A data folder whose user content overrides ``sd15``: 64 px, two steps."""
-    paths = AppPaths.under(tmp_path)
-    paths.ensure()
-    shipped = json.loads((resources_dir() / "configs/outputs/sd15.json").read_text("utf-8"))
-    shipped["defaults"].update({"width": 64, "height": 64, "steps": 2, **defaults})
-    target = paths.user_content_dir / "outputs" / "sd15.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(shipped), encoding="utf-8")
-    return tmp_path
 
 
 def run_args(data: Path, ollama: str, comfy: ComfyServer, *extra: str) -> list[str]:

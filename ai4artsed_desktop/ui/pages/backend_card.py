@@ -37,7 +37,10 @@ EXPLAINED_STATES = (
     BackendState.restarting,
 )
 #: Fields used only in one mode: the others are hidden while the mode editor says otherwise.
-MODE_FIELDS = {"managed": ("path", "port", "startup_timeout_s"), "remote": ("url",)}
+MODE_FIELDS = {
+    "managed": ("path", "port", "startup_timeout_s", "launch_args"),
+    "remote": ("url",),
+}
 
 
 class BackendCard(QGroupBox):

@@ -60,9 +60,10 @@ def test_backends_tab_has_a_card_per_backend_with_its_own_fields(built: Built) -
     assert page.tabs.tabText(1) == "Backends"
     assert set(page.backends.cards) == {"ollama", "swarmui", "comfyui"}
     for name, card in page.backends.cards.items():
-        assert set(card.section.editors) == {
-            f"{name}.{leaf}" for leaf in ("mode", "path", "url", "port", "startup_timeout_s")
-        }
+        leaves = ["mode", "path", "url", "port", "startup_timeout_s"]
+        if name == "comfyui":
+            leaves.append("launch_args")  # --cpu, --lowvram ... (only ComfyUI has them)
+        assert set(card.section.editors) == {f"{name}.{leaf}" for leaf in leaves}
         assert page.groups[name] is card
     assert isinstance(page.editors["demo_mode"].widget, QCheckBox)
     assert page.editors["demo_mode"].widget.isVisible()

@@ -13,7 +13,7 @@ import pytest
 
 from ai4artsed_desktop.backends import launchers
 from ai4artsed_desktop.backends.process import ProcessSupervisor
-from ai4artsed_desktop.settings import BackendSettings, Settings, TrainingSettings
+from ai4artsed_desktop.settings import BackendSettings, ComfySettings, Settings, TrainingSettings
 from ai4artsed_desktop.system import processes
 from tests.fakes.procs import start_foreign
 
@@ -190,3 +190,28 @@ async def test_missing_comfyui_folder_means_not_installed(tmp_path: Path) -> Non
     sup = ProcessSupervisor(spec, log_dir=tmp_path, state_dir=tmp_path)
     with pytest.raises(BackendNotInstalled, match="Settings → Backends → ComfyUI"):
         await sup.ensure_ready()
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+def test_comfyui_launch_arguments_follow_and_cannot_move_the_server(tmp_path: Path) -> None:
+    folder = tmp_path / "ComfyUI"
+    make_exe(folder / "venv" / "bin" / "python")
+    (folder / "main.py").write_text("")
+    args = '--cpu --listen 0.0.0.0 --port=1 --lowvram --output-directory "/srv/comfy out"'
+    spec = launchers.comfyui_spec(ComfySettings(path=str(folder), port=9000, launch_args=args))
+    argv = list(spec.argv)
+    assert argv[argv.index("--listen") + 1] == "127.0.0.1"
+    assert argv[argv.index("--port") + 1] == "9000"
+    assert argv.count("--listen") == argv.count("--port") == 1
+    assert argv[-4:] == ["--cpu", "--lowvram", "--output-directory", "/srv/comfy out"]
+    assert "0.0.0.0" not in argv
+    assert "--port=1" not in argv
+
+
+def test_comfy_launch_args_survive_an_unclosed_quote() -> None:
+    assert launchers.comfy_launch_args('--cpu --output-directory "/a') == (
+        "--cpu",
+        "--output-directory",
+        '"/a',
+    )
+    assert launchers.comfy_launch_args("") == ()
