@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtTest import QTest
 
 from ai4artsed_desktop.backends.manager import BackendManager
 from ai4artsed_desktop.content.loader import load_content
@@ -510,3 +511,33 @@ def test_shell_refreshes_after_a_run_and_reopens_in_create(
     assert run_vm.phase is RunPhase.done
     run(qtbot, shell.shutdown())
     run(qtbot, tasks.cancel_all())
+
+
+def test_selected_count_follows_every_ctrl_click(
+    vm: HistoryViewModel, qtbot: Any, filled: list[RunRecord], translator: Any
+) -> None:
+    """Two, three, four tiles: the details say 4, not the 2 of the first multi-selection."""
+    page = HistoryPage(translator, vm)
+    qtbot.addWidget(page)
+    page.resize(1366, 768)
+    page.show()
+    vm.refresh()
+    _settle(qtbot, vm)
+    assert page.model is not None
+    for row in range(4):
+        rect = page.view.visualRect(page.model.index(row))
+        modifier = Qt.KeyboardModifier.ControlModifier if row else Qt.KeyboardModifier.NoModifier
+        QTest.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+        _settle(qtbot, vm)
+        assert len(vm.selected_ids) == row + 1
+        text = page.details_view.toPlainText()
+        if row:
+            assert text.startswith(f"{row + 1} runs selected"), text
+    QTest.mouseClick(
+        page.view.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+        page.view.visualRect(page.model.index(3)).center(),
+    )
+    _settle(qtbot, vm)
+    assert page.details_view.toPlainText().startswith("3 runs selected")

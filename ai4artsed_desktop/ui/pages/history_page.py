@@ -233,7 +233,7 @@ class HistoryPage(QWidget):
         vm.rows_removed.connect(self._update_state)
         vm.row_changed.connect(self._update_state)
         vm.loading_changed.connect(self._update_state)
-        vm.selection_changed.connect(self._update_state)
+        vm.selection_changed.connect(self._on_selection_changed)
         vm.create_busy_changed.connect(self._update_state)
         vm.details_changed.connect(self._show_details)
         vm.broken_changed.connect(self._show_broken)
@@ -360,6 +360,11 @@ class HistoryPage(QWidget):
             self.reopen_button.setToolTip(tr("history.reopen_busy"))
         else:
             self.reopen_button.setToolTip(tr("history.reopen_tip"))
+
+    def _on_selection_changed(self, run_ids: list[str]) -> None:
+        self._update_state()
+        if len(run_ids) != 1:  # 2 -> 3 selected: no details change, but the count does
+            self._show_details(None)
 
     def _on_view_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         if self._vm is None:
