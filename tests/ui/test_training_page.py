@@ -404,3 +404,24 @@ def test_attach_failure_is_shown_inline(qloop: Any, qtbot: Any, env: TrainingEnv
     page.lora_list.clearSelection()
     assert page.attach_row.isHidden()
     assert page.attach_message.isHidden()
+
+
+def test_every_damaged_image_is_named_in_a_scrolling_list(
+    qloop: Any, qtbot: Any, env: TrainingEnv
+) -> None:
+    """Seventeen damaged files: all seventeen names are listed, none hidden behind "more"."""
+    page, _vm = make_page(qtbot, env)
+    page.resize(1366, 768)
+    page.show()
+    drop(page.drop_zone, dataset(env.tmp / "drop", good=3, small=0, broken=17))
+    qtbot.waitUntil(lambda: "17 files skipped" in page.dataset_summary.text(), timeout=10000)
+    lines = page.problems_label.text().splitlines()
+    expected = [f"• broken{i}.png: damaged or not an image — skipped." for i in range(17)]
+    assert sorted(lines) == sorted(expected)
+    assert page.problems_box.isVisible()
+    assert page.problems_box.height() <= 160  # the page does not grow with the list
+    bar = page.problems_box.verticalScrollBar()
+    assert bar.maximum() > 0  # ... it scrolls to the last name
+    bar.setValue(bar.maximum())
+    qtbot.waitUntil(lambda: len(env.tasks) == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not _vm.scanning, timeout=5000)

@@ -42,7 +42,8 @@ __all__ = ["GpuGauge", "TrainingPage", "duration"]
 #: Coalesce log updates: the view is refreshed at most this often (ms).
 LOG_REFRESH_MS = 100
 #: Problems listed by file (the rest are counted).
-MAX_PROBLEMS_SHOWN = 12
+#: The dataset problems scroll inside a box this high (about eight lines).
+PROBLEMS_BOX_HEIGHT = 160
 #: Strength of a LoRA attached to a config: range, step and the default offered.
 STRENGTH_MIN, STRENGTH_MAX, STRENGTH_STEP, STRENGTH_DEFAULT = 0.0, 1.5, 0.05, 0.6
 
@@ -137,6 +138,15 @@ class TrainingPage(QWidget):
         self.problems_label.setObjectName("hint")
         self.problems_label.setWordWrap(True)
         self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Every skipped or doubtful file is named (a teacher has to find them); a long list
+        # scrolls in its own box instead of ending in "… and 5 more" that leads nowhere.
+        self.problems_box = QScrollArea()
+        self.problems_box.setObjectName("problemsBox")
+        self.problems_box.setWidgetResizable(True)
+        self.problems_box.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.problems_box.setMaximumHeight(PROBLEMS_BOX_HEIGHT)
+        self.problems_box.setWidget(self.problems_label)
+        self.problems_box.hide()
         self.name_edit = QLineEdit()
         self.name_edit.textChanged.connect(vm.set_name)
         self.name_error = self._error_label()
@@ -197,7 +207,7 @@ class TrainingPage(QWidget):
         self.lora_list.setMaximumHeight(120)
         self.lora_list.itemSelectionChanged.connect(self._show_attach)
         self._build_attach_row(vm)
-        top: list[QWidget] = [self.drop_zone, self.dataset_summary, self.problems_label]
+        top: list[QWidget] = [self.drop_zone, self.dataset_summary, self.problems_box]
         for widget in top:
             self._layout.addWidget(widget)
         self._layout.addLayout(self.form)
@@ -398,7 +408,8 @@ class TrainingPage(QWidget):
             self.dataset_summary.setText(self._summary(report))
         problems = self._problem_lines(report) if report is not None and not vm.scanning else []
         self.problems_label.setText("\n".join(problems))
-        self.problems_label.setVisible(bool(problems))
+        self.problems_label.setAccessibleName(self._tr.tr("training.problems_accessible"))
+        self.problems_box.setVisible(bool(problems))
         if not vm.sources:
             self.drop_zone.set_thumbnails([])
 
@@ -414,14 +425,10 @@ class TrainingPage(QWidget):
         )
 
     def _problem_lines(self, report: DatasetReport) -> list[str]:
-        lines = [
+        return [
             "• " + self._tr.tr(f"training.problem.{p.kind}", file=p.path.name, min=report.min_side)
-            for p in report.problems[:MAX_PROBLEMS_SHOWN]
+            for p in report.problems
         ]
-        more = len(report.problems) - MAX_PROBLEMS_SHOWN
-        if more > 0:
-            lines.append(self._tr.tr("training.more_problems", count=more))
-        return lines
 
     def _show_inputs(self) -> None:
         vm = self._vm
