@@ -1,0 +1,92 @@
+"""doctor on a ComfyUI whose folders are on this computer: variants used, damaged files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ai4artsed_desktop import doctor
+from ai4artsed_desktop import settings as s
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.paths import AppPaths, resources_dir
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
+from tests.fakes.safetensors_files import write_model
+from tests.integration import comfy_fixtures
+from tests.integration.comfy_fixtures import ComfySim, comfy_free_port
+
+comfy_sim_factory = comfy_fixtures.comfy_sim_factory
+
+CONTENT = load_content(resources_dir() / "configs")
+
+
+def _gpu(tmp_path: Path) -> FakeGpuProvider:
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps({"driver": "550", "gpus": []}), encoding="utf-8")
+    return FakeGpuProvider(path)
+
+
+def _settings(comfy: ComfySim, *, local: bool) -> s.Settings:
+    backend = (
+        s.BackendSettings(path=str(comfy.root), port=comfy.port)  # the app starts this one
+        if local
+        else s.BackendSettings(mode="remote", url=comfy.base_url)
+    )
+    return dataclasses.replace(
+        s.Settings(),
+        image_engine="comfyui",
+        comfyui=backend,
+        ollama=s.BackendSettings(port=comfy_free_port()),
+        swarmui=s.BackendSettings(port=comfy_free_port()),
+    )
+
+
+def _models(tmp_path: Path, comfy: ComfySim, local: bool) -> dict[str, doctor.Check]:
+    checks = doctor.collect(
+        AppPaths.under(tmp_path / "app"), _settings(comfy, local=local), _gpu(tmp_path), CONTENT
+    )
+    return {c.name: c for c in checks if c.name.startswith("models:")}
+
+
+def test_variants_layouts_and_damage_on_a_local_comfyui(
+    comfy_sim_factory: Callable[..., ComfySim], tmp_path: Path
+) -> None:
+    comfy = comfy_sim_factory(args=["--no-seed-models"])
+    models = comfy.models_dir
+    write_model(models / "checkpoints" / "SD1.5" / "v1-5-pruned-emaonly-fp16.safetensors")
+    write_model(models / "checkpoints" / "sd3.5_large_fp8_scaled.safetensors")
+    cut = models / "checkpoints" / "sd_xl_base_1.0.safetensors"
+    whole = write_model(cut)
+    cut.write_bytes(whole[:-3])
+    (models / "checkpoints" / "ace_step_v1_3.5b.safetensors").write_bytes(b"")
+
+    checks = _models(tmp_path, comfy, local=True)
+    sd15 = checks["models:sd15"]
+    assert sd15.ok
+    assert "whole on disk" in sd15.summary
+    assert "using SD1.5/v1-5-pruned-emaonly-fp16.safetensors" in sd15.summary
+    sd35 = checks["models:sd35_large"]
+    assert sd35.ok
+    assert "layout 'single_file'" in sd35.summary
+    assert sd35.details["layout"] == "single_file"
+    sdxl = checks["models:sdxl"]
+    assert not sdxl.ok
+    assert sdxl.summary == "damaged: sd_xl_base_1.0.safetensors (models/checkpoints, truncated)"
+    assert "download it again" in sdxl.advice
+    damaged: dict[str, Any] = sdxl.details["damaged"][0]
+    assert (damaged["health"], damaged["size"], damaged["expected"]) == (
+        "truncated",
+        len(whole) - 3,
+        len(whole),
+    )
+    assert checks["models:ace_step"].summary.endswith("(models/checkpoints, empty)")
+    audio = checks["models:stable_audio"]
+    assert audio.summary.startswith("missing: stable-audio-open-1.0.safetensors")
+
+    # The same server seen as remote: names only, so the damaged file counts as found.
+    remote = _models(tmp_path, comfy, local=False)
+    assert remote["models:sdxl"].ok
+    assert "by name only" in remote["models:sdxl"].summary
+    assert remote["models:sdxl"].details["files_checked"] is False
