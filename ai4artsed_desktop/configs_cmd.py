@@ -38,6 +38,11 @@ def content_listing(library: ContentLibrary) -> dict[str, Any]:
                 # Checked against ComfyUI's /object_info once a backend runs; unknown here.
                 "availability": None,
                 "required_models": [m.file for m in o.required_models],
+                # Other names per slot, and other ways of having the models (layouts).
+                "model_variants": {m.file: list(m.variants) for m in o.required_models},
+                "model_layouts": {
+                    lay.id: [m.file for m in lay.required_models] for lay in o.layouts
+                },
                 "builtin": o.builtin,
             }
             for o in library.sorted_outputs()
