@@ -8,17 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
 from ai4artsed_desktop.content.schema import ContentLibrary
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.teacher_lock import MIN_ITERATIONS, TeacherLock
+from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.shell import Shell, _work_running, build_shell
+from ai4artsed_desktop.ui.viewmodels.lock_vm import LockViewModel
+from ai4artsed_desktop.ui.widgets.lock_dialog import LockButton
 from ai4artsed_desktop.ui.widgets.path_dialog import PathDialog
 
 from .create_rig import RUN_TIMEOUT_MS, Rig
@@ -119,3 +123,44 @@ def test_the_question_names_a_running_generation(rig: Rig, qtbot: Any) -> None:
     assert _work_running(rig.translator, rig.vm, None).startswith("Gerade entsteht etwas")
     qtbot.waitUntil(lambda: not rig.vm.busy, timeout=RUN_TIMEOUT_MS)
     assert _work_running(rig.translator, rig.vm, None) == ""
+
+
+def _inside(child: QWidget, parent: QWidget) -> bool:
+    top_left = child.mapTo(parent, child.rect().topLeft())
+    return parent.rect().contains(QRect(top_left, child.size()))
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_pin_prompt_lays_out_after_a_wrong_pin_and_after_the_wait(
+    qloop: Any, qtbot: Any, app_paths: AppPaths, language: str
+) -> None:
+    clock = [1000.0]
+    teacher = TeacherLock(
+        app_paths.config_dir / "teacher_lock.json",
+        clock=lambda: clock[0],
+        iterations=MIN_ITERATIONS,
+    )
+    teacher.set_pin("4711")
+    teacher.lock()
+    vm = LockViewModel(teacher, Translator(language))
+    button = LockButton(vm, Translator(language))
+    qtbot.addWidget(button)
+    dialog = button.dialog
+    dialog.start()
+    qtbot.waitExposed(dialog)
+    size_before = dialog.size()
+    for attempt in range(8):  # wrong PINs until the throttle's longer message shows
+        QTest.keyClicks(dialog.pin_edit, "0000")
+        QTest.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.error_label.isVisible() and not vm.busy)
+        label = dialog.error_label
+        assert label.text()
+        assert _inside(label, dialog), f"attempt {attempt}: the message is cut off"
+        assert label.height() >= label.heightForWidth(label.width()), attempt
+        below = dialog.buttons.mapTo(dialog, dialog.buttons.rect().topLeft()).y()
+        assert label.mapTo(dialog, label.rect().bottomLeft()).y() < below
+        assert _inside(dialog.buttons, dialog)
+        dialog.pin_edit.clear()
+    assert dialog.height() > size_before.height()  # it grew for the message
+    run(qtbot, vm.shutdown())
+    dialog.reject()

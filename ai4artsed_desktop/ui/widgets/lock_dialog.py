@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
 from ..i18n import Translator
 from ..viewmodels.lock_vm import LockViewModel
 
+#: Wide enough for the prompt and the longer messages to wrap into a few lines, not many.
+MIN_WIDTH = 380
+
 
 class LockDialog(QDialog):
     """Asks for the teacher PIN; a wrong PIN or the wait after many tries shows below it."""
@@ -24,6 +27,7 @@ class LockDialog(QDialog):
         self._vm = vm
         self._tr = translator
         self.setObjectName("lockDialog")
+        self.setMinimumWidth(MIN_WIDTH)
         self.prompt = QLabel()
         self.prompt.setWordWrap(True)
         self.pin_edit = QLineEdit()
@@ -38,7 +42,7 @@ class LockDialog(QDialog):
         )
         self.unlock_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.addWidget(self.prompt)
         layout.addWidget(self.pin_edit)
         layout.addWidget(self.error_label)
@@ -77,8 +81,25 @@ class LockDialog(QDialog):
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
+        self._fit()
         self.pin_edit.selectAll()
         self.pin_edit.setFocus()
+
+    def _fit(self) -> None:
+        """Grow (never shrink) to the height the wrapped texts need at this width.
+
+        A dialog's size is fixed when it is first shown; a message that wraps onto more
+        lines (the wait after many wrong PINs) was squeezed into one line's height.
+        """
+        layout = self._layout
+        layout.activate()
+        needed = (
+            layout.totalHeightForWidth(self.width())
+            if layout.hasHeightForWidth()
+            else layout.totalSizeHint().height()
+        )
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _on_locked_changed(self, locked: bool) -> None:
         if not locked:
