@@ -8,7 +8,7 @@ import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,7 +37,14 @@ _LABELS: dict[str, dict[str, str]] = {
         "missing": "file missing",
         "record": "All details (run.json)",
         "error": "Problem",
+        "run": "run",
         "runs": "runs",
+        "status_done": "Finished",
+        "status_blocked": "Stopped by the safety check",
+        "status_failed": "Failed",
+        "status_cancelled": "Cancelled",
+        "status_stopped": "Stopped before the end",
+        "status_running": "Still running",
     },
     "de": {
         "title": "Portfolio",
@@ -54,7 +61,14 @@ _LABELS: dict[str, dict[str, str]] = {
         "missing": "Datei fehlt",
         "record": "Alle Details (run.json)",
         "error": "Problem",
+        "run": "Durchlauf",
         "runs": "Durchläufe",
+        "status_done": "Fertig",
+        "status_blocked": "Von der Sicherheitsprüfung gestoppt",
+        "status_failed": "Fehlgeschlagen",
+        "status_cancelled": "Abgebrochen",
+        "status_stopped": "Vor dem Ende angehalten",
+        "status_running": "Läuft noch",
     },
 }
 _STAGE_LABELS: dict[str, dict[Stage, str]] = {
@@ -93,9 +107,16 @@ pre{background:#f5f5f7;padding:.75rem;overflow:auto}.error{color:#a00}
 
 
 def write_portfolio(
-    runs: Sequence[tuple[RunRecord, Path]], dest_zip: Path, *, language: str = "en"
+    runs: Sequence[tuple[RunRecord, Path]],
+    dest_zip: Path,
+    *,
+    language: str = "en",
+    names: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the portfolio of ``(record, run folder)`` pairs to ``dest_zip`` atomically.
+
+    ``names`` gives the rule configs and outputs by id their names in ``language`` for the
+    headings (an id without one is shown as it is).
 
     Media files listed with an unsafe name or missing on disk are left out (the page
     says so). Returns ``dest_zip``.
@@ -109,7 +130,9 @@ def write_portfolio(
     try:
         with os.fdopen(fd, "wb") as handle:
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                articles = [_add_run(archive, record, folder, lang) for record, folder in runs]
+                articles = [
+                    _add_run(archive, record, folder, lang, names or {}) for record, folder in runs
+                ]
                 archive.writestr("index.html", _page(articles, len(runs), lang))
             handle.flush()
             os.fsync(handle.fileno())
@@ -122,7 +145,13 @@ def write_portfolio(
     return dest_zip
 
 
-def _add_run(archive: zipfile.ZipFile, record: RunRecord, folder: Path, lang: str) -> str:
+def _add_run(
+    archive: zipfile.ZipFile,
+    record: RunRecord,
+    folder: Path,
+    lang: str,
+    names: Mapping[str, str],
+) -> str:
     """Copy a run's files into ``archive`` and return its ``<article>``."""
     base = f"runs/{record.id}"
     archive.write(folder / RECORD_NAME, f"{base}/{RECORD_NAME}")
@@ -135,7 +164,7 @@ def _add_run(archive: zipfile.ZipFile, record: RunRecord, folder: Path, lang: st
         compress = zipfile.ZIP_STORED if item.mime.startswith(_STORED_TYPES) else None
         archive.write(source, f"{base}/{item.path}", compress_type=compress)
         blocks.append(_media_html(record, item, f"{base}/{item.path}"))
-    return _article(record, lang, blocks, f"{base}/{RECORD_NAME}")
+    return _article(record, lang, blocks, f"{base}/{RECORD_NAME}", names)
 
 
 def _media_source(folder: Path, item: MediaRecord) -> Path | None:
@@ -162,10 +191,19 @@ def _media_html(record: RunRecord, item: MediaRecord, href: str) -> str:
     return f'{code}<p><a href="{link}">{_e(item.path)}</a></p>'
 
 
-def _article(record: RunRecord, lang: str, media_blocks: list[str], record_href: str) -> str:
+def _article(
+    record: RunRecord,
+    lang: str,
+    media_blocks: list[str],
+    record_href: str,
+    names: Mapping[str, str],
+) -> str:
     labels = _LABELS[lang]
     created = record.created.astimezone().strftime("%Y-%m-%d %H:%M")
-    title = " · ".join(x for x in (created, record.inputs.config_id, record.inputs.output_id) if x)
+    config, output = record.inputs.config_id, record.inputs.output_id
+    title = " · ".join(
+        x for x in (created, names.get(config, config), names.get(output, output)) if x
+    )
     facts = [
         ("idea", record.inputs.idea),
         ("rules", record.inputs.rules),
@@ -174,7 +212,7 @@ def _article(record: RunRecord, lang: str, media_blocks: list[str], record_href:
         ("models", ", ".join(f"{r}: {m}" for r, m in sorted(record.models.items()))),
         ("seed", "" if record.seed is None else str(record.seed)),
         ("loras", ", ".join(f"{x['file']} ({x['strength']:g})" for x in record.loras_applied)),
-        ("status", record.status),
+        ("status", labels.get(f"status_{record.status}", record.status)),
     ]
     items = "".join(f"<dt>{_e(labels[k])}</dt><dd>{_e(v)}</dd>" for k, v in facts if v)
     parts = [
@@ -210,13 +248,14 @@ def _stage_html(stage: StageRecord, lang: str) -> str:
 def _page(articles: list[str], count: int, lang: str) -> str:
     labels = _LABELS[lang]
     title = f"{APP_NAME} – {labels['title']}"
+    runs = labels["run" if count == 1 else "runs"]
     return "\n".join(
         [
             "<!DOCTYPE html>",
             f'<html lang="{lang}"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-            f"<header><h1>{_e(title)}</h1><p>{count} {_e(labels['runs'])}</p>",
+            f"<header><h1>{_e(title)}</h1><p>{count} {_e(runs)}</p>",
             f'<p class="note">{_e(_ai_note(lang))}</p></header>',
             *articles,
             "</body></html>",

@@ -402,9 +402,16 @@ class RunStore:
         return len(self._index.ids())
 
     def export_portfolio(
-        self, run_ids: Iterable[str], dest_zip: Path, *, language: str = "en"
+        self,
+        run_ids: Iterable[str],
+        dest_zip: Path,
+        *,
+        language: str = "en",
+        names: Mapping[str, str] | None = None,
     ) -> Path:
         """Write a portfolio ZIP (``index.html`` + media + ``run.json`` per run).
+
+        ``names``: the rules' and outputs' names by id for the headings.
 
         Raises:
             ConfigError: a run is missing or unreadable, or ``dest_zip`` is not writable.
@@ -412,7 +419,7 @@ class RunStore:
         """
         runs = [(self.load(i), self.folder(i)) for i in dict.fromkeys(run_ids)]
         try:
-            return export.write_portfolio(runs, dest_zip, language=language)
+            return export.write_portfolio(runs, dest_zip, language=language, names=names)
         except OSError as exc:
             raise write_error(exc, dest_zip.parent, what="The portfolio") from exc
 

@@ -1,7 +1,12 @@
 """Run-time switchable UI translations read from ``resources/i18n/<lang>.json``.
 
 Every visible string goes through :meth:`Translator.tr`; widgets connect a ``retranslate()``
-method to :attr:`Translator.language_changed` so a switch updates everything at once.
+method to :attr:`Translator.language_changed` so a switch updates everything at once. Qt's own
+texts (file dialogs, standard buttons, context menus) follow too: the translator installs
+Qt's ``qtbase_<lang>.qm`` from PySide6's translations folder.
+
+Plural forms: a key ``name`` with a count has ``name.one`` and ``name.other`` variants;
+:meth:`Translator.plural` picks one.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QObject, QTranslator, Signal
 
 from ..content.schema import Text
 from ..paths import resources_dir
@@ -71,6 +76,8 @@ class Translator(QObject):
         super().__init__(parent)
         self._catalogues = {lang: load_catalogue(lang, folder) for lang in LANGUAGES}
         self._language = language if language in LANGUAGES else FALLBACK_LANGUAGE
+        self._qt = QTranslator(self)
+        self._install_qt_texts()
 
     @property
     def language(self) -> str:
@@ -89,7 +96,28 @@ class Translator(QObject):
         if language == self._language:
             return
         self._language = language
+        self._install_qt_texts()
         self.language_changed.emit(language)
+
+    @property
+    def qt_texts_language(self) -> str:
+        """The language of Qt's own texts now ("" when Qt's English built-ins are used)."""
+        return self._qt.language()
+
+    def _install_qt_texts(self) -> None:
+        """Qt's own dialogs and buttons in the UI language (English needs no file)."""
+        app = QCoreApplication.instance()
+        if app is None:
+            return
+        app.removeTranslator(self._qt)
+        if self._language == "en":
+            self._qt.load("")  # forget the old file: language() says "" again
+            return
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if self._qt.load(f"qtbase_{self._language}", folder):
+            app.installTranslator(self._qt)
+        else:
+            log.info("Qt's own texts stay English: no qtbase_%s.qm in %s", self._language, folder)
 
     def has(self, key: str, language: str | None = None) -> bool:
         """True when ``key`` exists in the catalogue of ``language`` (default: current)."""
@@ -111,6 +139,11 @@ class Translator(QObject):
         except (KeyError, IndexError, ValueError):
             log.debug("Translation %r does not fit the arguments %r", key, fmt)
             return text
+
+    def plural(self, key: str, count: int, /, **fmt: Any) -> str:
+        """``key.one`` for a count of 1, else ``key.other``, formatted with ``count``."""
+        form = "one" if count == 1 else "other"
+        return self.tr(f"{key}.{form}", count=count, **fmt)
 
     def text(self, value: Text) -> str:
         """A content text (config name, rules, ...) in the current language."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QCoreApplication
 
 from ai4artsed_desktop.events import BackendState
 from ai4artsed_desktop.settings import LANGUAGES
@@ -110,3 +111,31 @@ def test_missing_key_falls_back_to_english_then_the_key(qapp: Any, tmp_path: Pat
 def test_broken_catalogue_is_reported_not_fatal(tmp_path: Path) -> None:
     (tmp_path / "de.json").write_text("{broken", encoding="utf-8")
     assert load_catalogue("de", tmp_path) == {}
+
+
+def test_counts_take_the_right_plural_form(qapp: Any) -> None:
+    translator = Translator("de")
+    assert translator.plural("history.deleted", 1) == "1 Durchlauf gelöscht."
+    assert translator.plural("history.deleted", 3) == "3 Durchläufe gelöscht."
+    assert translator.plural("history.deleted", 0) == "0 Durchläufe gelöscht."
+    translator.set_language("en")
+    assert translator.plural("history.deleted", 1) == "1 run deleted."
+    assert translator.plural("history.deleted", 2) == "2 runs deleted."
+    for lang, cat in _catalogues().items():  # every plural key has both forms
+        stems = {k.rsplit(".", 1)[0] for k in cat if k.endswith((".one", ".other"))}
+        assert stems
+        assert all(f"{s}.one" in cat and f"{s}.other" in cat for s in stems), lang
+
+
+def test_qt_dialogs_and_buttons_follow_the_language(qapp: Any) -> None:
+    """Qt's own texts (file dialogs, standard buttons) come from qtbase_de.qm in German."""
+    translator = Translator("de")
+    assert translator.qt_texts_language.startswith("de")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Abbrechen"
+    assert QCoreApplication.translate("QFileDialog", "Save As") == "Speichern unter"
+    translator.set_language("en")
+    assert translator.qt_texts_language == ""
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
+    translator.set_language("de")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Abbrechen"
+    translator.set_language("en")  # leave the process English for the other tests

@@ -66,7 +66,7 @@ def test_dropped_folder_shows_report_and_thumbnails(
     drop(page.drop_zone, dataset(env.tmp / "drop"))
     qtbot.waitUntil(lambda: page.drop_zone.strip.count() == 3, timeout=10000)
     assert page.dataset_summary.text() == (
-        "3 usable images, 0 with captions; 1 files skipped, 1 warnings."
+        "3 usable images. With captions: 0, skipped: 1, warnings: 1."
     )
     problems = page.problems_label.text()
     assert "broken0.png: damaged or not an image" in problems
@@ -87,7 +87,7 @@ def test_choose_folder_button_and_dropped_files(
     qtbot.waitUntil(lambda: vm.report is not None, timeout=10000)
     drop(page.drop_zone, folder / "good0.png")
     qtbot.waitUntil(lambda: vm.report is not None and vm.report.count == 1, timeout=10000)
-    assert page.dataset_summary.text().startswith("1 usable images")
+    assert page.dataset_summary.text().startswith("1 usable image.")  # not "1 usable images"
     qtbot.waitUntil(lambda: len(env.tasks) == 0, timeout=5000)
 
 

@@ -380,16 +380,16 @@ class HistoryPage(QWidget):
             return
         names = ", ".join(b.run_id for b in broken[:MAX_BROKEN_NAMED])
         more = len(broken) - MAX_BROKEN_NAMED
-        text = self._tr.tr("history.broken", count=str(len(broken)), names=names)
+        text = self._tr.plural("history.broken", len(broken), names=names)
         if more > 0:
-            text += " " + self._tr.tr("history.broken_more", count=str(more))
+            text += " " + self._tr.plural("history.broken_more", more)
         self.broken_label.setText(text)
         self.broken_label.setToolTip("\n".join(f"{b.run_id}: {b.reason}" for b in broken))
         self.broken_label.setAccessibleName(text)
         self.broken_label.show()
 
     def _show_undo(self, count: int) -> None:
-        self.undo_label.setText(self._tr.tr("history.deleted", count=str(count)))
+        self.undo_label.setText(self._tr.plural("history.deleted", count))
         self.undo_banner.setAccessibleName(self.undo_label.text())
         self.undo_banner.setVisible(count > 0)
 

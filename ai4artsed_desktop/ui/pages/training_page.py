@@ -416,9 +416,9 @@ class TrainingPage(QWidget):
     def _summary(self, report: DatasetReport) -> str:
         skipped = sum(1 for p in report.problems if not p.used)
         warned = sum(1 for p in report.problems if p.used)
-        return self._tr.tr(
+        return self._tr.plural(
             "training.dataset_summary",
-            count=report.count,
+            report.count,
             captions=report.captions_found,
             skipped=skipped,
             warnings=warned,

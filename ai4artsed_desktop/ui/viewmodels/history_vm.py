@@ -505,7 +505,8 @@ class HistoryViewModel(QObject):
                 self._fetched -= len(self._seen.intersection(run_ids))
                 self._seen.difference_update(run_ids)
                 self._total = total
-        self.message.emit("history.deleted_for_good", {"count": str(len(run_ids))})
+        form = "one" if len(run_ids) == 1 else "other"  # the page formats it
+        self.message.emit(f"history.deleted_for_good.{form}", {"count": str(len(run_ids))})
 
     def export_selected(self, target: Path) -> None:
         """Write the selected runs as a portfolio ZIP to ``target`` (``exported`` when done)."""
@@ -515,10 +516,19 @@ class HistoryViewModel(QObject):
         language = self.language
         self._spawn(self._export(run_ids, target, language), "history-export")
 
+    def _names(self, language: str) -> dict[str, str]:
+        """The rules' and outputs' names for the portfolio's headings."""
+        names = {c.id: c.name.get(language) for c in self._content.interceptions.values()}
+        names.update({o.id: o.name.get(language) for o in self._content.outputs.values()})
+        return names
+
     async def _export(self, run_ids: list[str], target: Path, language: str) -> None:
+        names = self._names(language)
         try:
             path = await self._call(
-                lambda store: store.export_portfolio(run_ids, target, language=language)
+                lambda store: store.export_portfolio(
+                    run_ids, target, language=language, names=names
+                )
             )
         except AppError as exc:
             self._report(exc)

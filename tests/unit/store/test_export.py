@@ -134,3 +134,20 @@ def test_existing_zip_is_replaced_whole(store: RunStore, tmp_path: Path) -> None
     store.export_portfolio([record.id], dest)
     assert zipfile.is_zipfile(dest)
     assert [p.name for p in out.iterdir()] == ["p.zip"]
+
+
+def test_headings_name_the_rule_and_output_and_the_status_in_words(
+    store: RunStore, tmp_path: Path
+) -> None:
+    record = store.new_run(inputs("Ein Fuchs", config_id="the_opposite", output_id="tonejs"))
+    record.status = "done"
+    store.save(record)
+    names = {"the_opposite": "Das Gegenteil", "tonejs": "Code – Tone.js (Musik)"}
+    dest = store.export_portfolio([record.id], tmp_path / "p.zip", language="de", names=names)
+    with zipfile.ZipFile(dest) as archive:
+        page = archive.read("index.html").decode("utf-8")
+    assert "Das Gegenteil · Code – Tone.js (Musik)" in page
+    assert "the_opposite" not in page.split("<h2>")[1].split("</h2>")[0]
+    assert "<dd>Fertig</dd>" in page
+    assert "<dd>done</dd>" not in page
+    assert "<p>1 Durchlauf</p>" in page  # one run, not "1 Durchläufe"
