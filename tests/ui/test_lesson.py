@@ -12,12 +12,13 @@ from PySide6.QtCore import Qt
 
 from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.paths import AppPaths, resources_dir
+from ai4artsed_desktop.settings import LessonSettings
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
 from ai4artsed_desktop.ui.shell import Shell, build_shell
-from ai4artsed_desktop.ui.widgets.lesson_panel import LessonPanel
+from ai4artsed_desktop.ui.widgets.lesson_panel import LessonPanel, checked_ids
 
 from .helpers import run
 
@@ -71,11 +72,13 @@ def test_export_then_import_applies_the_profile_and_shows_its_name(
     assert data["name"] == "Bauhaus 7b"
     assert sorted(data["allowed_configs"]) == ["bauhaus", "your_call"]
     assert data["allowed_outputs"] == ["sd15"]
-    assert store.current.lesson.profile_name == ""  # exporting changes nothing here
+    # The ticks applied on this seat at once (they look live, so they are live).
+    assert store.current.lesson.profile_name == "Bauhaus 7b"
+    assert store.current.lesson.allowed_outputs == ("sd15",)
     panel.ask_import_path = lambda: target
     panel.import_button.click()
-    qtbot.waitUntil(lambda: store.current.lesson.profile_name == "Bauhaus 7b")
-    assert panel.profile_message.text() == "Profil „Bauhaus 7b“ ist jetzt aktiv."
+    qtbot.waitUntil(lambda: panel.profile_message.text() == "Profil „Bauhaus 7b“ ist jetzt aktiv.")
+    assert store.current.lesson.profile_name == "Bauhaus 7b"
     assert shell.window.profile_label.text() == "Profil: Bauhaus 7b"
     assert shell.window.profile_label.isVisible()
     assert panel.active_label.text() == "Aktives Profil: Bauhaus 7b"
@@ -119,14 +122,14 @@ def test_a_broken_profile_lists_its_problems_and_changes_nothing(
     assert shell.window.profile_label.isHidden()
 
 
-def test_export_needs_at_least_one_rule_and_output(shell: Shell, tmp_path: Path) -> None:
+def test_the_last_output_cannot_be_unticked(shell: Shell, store: SettingsStore) -> None:
+    """No ticks would mean "everything allowed": the last tick stays, with a message."""
     panel = _panel(shell)
-    asked: list[bool] = []
-    panel.ask_export_path = lambda: asked.append(True) or None  # type: ignore[func-returns-value]
     _uncheck_all_but(panel.outputs_list, set())
-    panel.export_button.click()
-    assert asked == []
     assert panel.profile_problems.text() == "Hake mindestens eine Regel und eine Ausgabe an."
+    kept = checked_ids(panel.outputs_list)
+    assert len(kept) == 1
+    assert store.current.lesson.allowed_outputs == tuple(kept)
 
 
 def test_prepare_lesson_is_unavailable_without_run_services(shell: Shell) -> None:
@@ -140,3 +143,44 @@ def test_prepare_lesson_is_unavailable_without_run_services(shell: Shell) -> Non
     ]
     assert "sd15" in ids
     assert "p5js" not in ids
+
+
+def test_ticks_apply_at_once_and_the_profile_can_be_switched_off(
+    shell: Shell, qtbot: Any, store: SettingsStore
+) -> None:
+    panel = _panel(shell)
+    assert panel.switch_off_button.isHidden()  # nothing to switch off yet
+    everything = {c.id for c in shell.create_vm.visible_configs}
+    _uncheck_all_but(panel.configs_list, {"bauhaus", "dada"})
+    assert set(store.current.lesson.allowed_configs) == {"bauhaus", "dada"}
+    assert {c.id for c in shell.create_vm.visible_configs} == {"bauhaus", "dada"}
+    assert store.current.lesson.profile_name == "Unterricht"  # restricted: a name shows it
+    assert shell.window.profile_label.text() == "Profil: Unterricht"
+    assert not panel.switch_off_button.isHidden()
+    # Unticking the last rule would mean "all rules": refused, its tick comes back.
+    _uncheck_all_but(panel.configs_list, {"dada"})
+    dada = next(
+        panel.configs_list.item(r)
+        for r in range(panel.configs_list.count())
+        if panel.configs_list.item(r).data(Qt.ItemDataRole.UserRole) == "dada"
+    )
+    dada.setCheckState(Qt.CheckState.Unchecked)
+    assert panel.profile_problems.text() == "Hake mindestens eine Regel und eine Ausgabe an."
+    assert store.current.lesson.allowed_configs == ("dada",)
+    assert dada.checkState() == Qt.CheckState.Checked
+    # A new name applies when the field is left.
+    panel.name_edit.setText("Kunst 5a")
+    panel.name_edit.editingFinished.emit()
+    _uncheck_all_but(panel.configs_list, {"dada"})
+    assert store.current.lesson.profile_name == "Kunst 5a"
+    assert shell.window.profile_label.text() == "Profil: Kunst 5a"
+
+    panel.switch_off_button.click()
+    assert store.current.lesson == LessonSettings()
+    assert {c.id for c in shell.create_vm.visible_configs} == everything
+    assert shell.window.profile_label.isHidden()
+    assert panel.active_label.text() == "Kein Profil aktiv: alles ist erlaubt."
+    assert panel.profile_message.text() == "Profil ausgeschaltet: alles ist wieder erlaubt."
+    assert panel.switch_off_button.isHidden()
+    assert len(checked_ids(panel.configs_list)) == panel.configs_list.count()  # ticks follow
+    assert panel.name_edit.text() == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from ... import settings as settings_mod
 from ...content.schema import ContentLibrary, InterceptionConfig, OutputConfig
 from ...errors import AppError, ConfigError
 from ...profiles import ProfileError
-from ...settings import Settings
+from ...settings import LessonSettings, Settings
 from ...tasks import TaskRegistry
 from ..async_action import AsyncAction
 from ..i18n import Translator
@@ -47,9 +48,11 @@ class LessonViewModel(QObject):
         failed(str, list): export/import failed: a message and the problems (texts);
             on any problem nothing was applied.
         busy_changed(bool): a file is being read or written.
+        allowed_changed(): the lesson settings (name or allowed lists) changed.
     """
 
     profile_name_changed = Signal(str)
+    allowed_changed = Signal()
     exported = Signal(str)
     imported = Signal(str)
     failed = Signal(str, list)
@@ -70,6 +73,7 @@ class LessonViewModel(QObject):
         self._action = AsyncAction("lesson", tasks, parent=self)
         self._action.busy_changed.connect(self.busy_changed)
         self._name = settings_vm.current.lesson.profile_name
+        self._lesson_now = settings_vm.current.lesson
         settings_vm.settings_changed.connect(self._on_settings_changed)
 
     @property
@@ -123,6 +127,35 @@ class LessonViewModel(QObject):
             work, name="lesson-export", done=exported, error=refused, catch=(ConfigError,)
         )
 
+    @property
+    def active(self) -> bool:
+        """True while a profile (a name or any restriction) applies on this seat."""
+        lesson = self._settings_vm.current.lesson
+        return bool(lesson.profile_name or lesson.allowed_configs or lesson.allowed_outputs)
+
+    def apply_here(self, name: str, configs: Sequence[str], outputs: Sequence[str]) -> bool:
+        """Make ``configs`` and ``outputs`` the lesson's choice on this seat now.
+
+        An empty list allows everything (as in the profile format). False when the
+        settings could not be saved (``failed`` says so).
+        """
+        current = self._settings_vm.current
+        lesson = LessonSettings(name.strip(), tuple(configs), tuple(outputs))
+        changes = settings_changes(current, dataclasses.replace(current, lesson=lesson))
+        if changes and not self._settings_vm.apply(changes):
+            self.failed.emit(self._tr.tr("house.lesson_not_saved"), [])
+            return False
+        if changes:
+            log.info("Lesson settings changed here: %s", lesson)
+        return True
+
+    def switch_off(self) -> bool:
+        """End the active profile: no name, every rule and output allowed again."""
+        if not self.apply_here("", [], []):
+            return False
+        log.info("Lesson profile switched off")
+        return True
+
     def import_profile(self, path: Path) -> None:
         """Read, validate and (only without problems) apply the profile at ``path``."""
 
@@ -158,3 +191,6 @@ class LessonViewModel(QObject):
         if name != self._name:
             self._name = name
             self.profile_name_changed.emit(name)
+        if settings.lesson != self._lesson_now:
+            self._lesson_now = settings.lesson
+            self.allowed_changed.emit()

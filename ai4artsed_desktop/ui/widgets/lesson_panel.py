@@ -181,6 +181,8 @@ class LessonPanel(QScrollArea):
         self.configs_label.setBuddy(self.configs_list)
         self.outputs_label.setBuddy(self.outputs_list)
         self.export_button, self.import_button = QPushButton(), QPushButton()
+        self.switch_off_button = QPushButton()
+        self.switch_off_button.setObjectName("switchOffProfile")
         self.profile_message = _inline("hint")
         self.profile_problems = _inline("inlineError")
         lists = QHBoxLayout()
@@ -194,8 +196,11 @@ class LessonPanel(QScrollArea):
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.import_button)
         buttons.addStretch(1)
+        active_row = QHBoxLayout()
+        active_row.addWidget(self.active_label, 1)
+        active_row.addWidget(self.switch_off_button)
         layout = QVBoxLayout(self.profile_group)
-        layout.addWidget(self.active_label)
+        layout.addLayout(active_row)
         form = QFormLayout()
         form.addRow(self.name_label, self.name_edit)
         layout.addLayout(form)
@@ -258,6 +263,12 @@ class LessonPanel(QScrollArea):
 
     def _connect(self) -> None:
         self.export_button.clicked.connect(self.export_profile)
+        # Edits apply at once: what the lists show is what students get.
+        self.configs_list.itemChanged.connect(lambda _item: self.apply_lists())
+        self.outputs_list.itemChanged.connect(lambda _item: self.apply_lists())
+        self.name_edit.editingFinished.connect(self.apply_lists)
+        self.switch_off_button.clicked.connect(self.switch_off)
+        self._lesson.allowed_changed.connect(self._sync_lists)
         self.import_button.clicked.connect(self.import_profile)
         self._lesson.exported.connect(lambda text: self._profile_result(text, []))
         self._lesson.imported.connect(lambda text: self._profile_result(text, []))
@@ -294,6 +305,7 @@ class LessonPanel(QScrollArea):
         for button, key in (
             (self.export_button, "lesson.export"),
             (self.import_button, "lesson.import"),
+            (self.switch_off_button, "house.lesson_switch_off"),
             (self.clear_pin_button, "lock.clear_pin"),
             (self.start_button, "warmup.start"),
             (self.release_button, "warmup.release"),
@@ -312,9 +324,55 @@ class LessonPanel(QScrollArea):
     # ------------------------------------------------------------------ profiles
     def _show_active(self) -> None:
         name = self._lesson.profile_name
-        text = self._tr.tr("lesson.active", name=name) if name else self._tr.tr("lesson.none")
+        tr = self._tr.tr
+        if name:
+            text = tr("lesson.active", name=name)
+        elif self._lesson.active:
+            text = tr("house.lesson_active_unnamed")
+        else:
+            text = tr("lesson.none")
         self.active_label.setText(text)
         self.active_label.setAccessibleName(text)
+        self.switch_off_button.setVisible(self._lesson.active)
+
+    def apply_lists(self) -> None:
+        """Apply the checked rules and outputs (and the name) on this seat now."""
+        configs, outputs = checked_ids(self.configs_list), checked_ids(self.outputs_list)
+        if not configs or not outputs:  # an empty list would mean "everything"
+            self._profile_failed(self._tr.tr("lesson.choose_some"), [])
+            self._sync_lists()  # the last tick comes back: it is still allowed
+            return
+        all_configs = len(configs) == self.configs_list.count()
+        all_outputs = len(outputs) == self.outputs_list.count()
+        name = self.name_edit.text().strip()
+        if not name and not (all_configs and all_outputs):
+            name = self._tr.tr("house.lesson_default_name")
+        if self._lesson.apply_here(
+            name, [] if all_configs else configs, [] if all_outputs else outputs
+        ):
+            _show(self.profile_problems, "")
+        self._show_active()
+
+    def switch_off(self) -> None:
+        """End the active profile: everything is allowed again."""
+        if self._lesson.switch_off():
+            _show(self.profile_problems, "")
+            _show(self.profile_message, self._tr.tr("house.lesson_switched_off"))
+        self._show_active()
+
+    def _sync_lists(self) -> None:
+        """Show the seat's lesson settings (after an import, a switch-off, another page)."""
+        for box, allowed in ((self.configs_list, self._lesson.allowed_configs),
+                             (self.outputs_list, self._lesson.allowed_outputs)):  # fmt: skip
+            box.blockSignals(True)
+            for row in range(box.count()):
+                item = box.item(row)
+                on = not allowed or item.data(ID_ROLE) in allowed
+                item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            box.blockSignals(False)
+        if self.name_edit.text() != self._lesson.profile_name and not self.name_edit.hasFocus():
+            self.name_edit.setText(self._lesson.profile_name)
+        self._show_active()
 
     def export_profile(self) -> None:
         """Ask for a file and export the checked configs and outputs."""
