@@ -23,6 +23,7 @@ from .instance_lock import InstanceLock, describe_holder, lock_path
 from .paths import AppPaths, resources_dir
 from .pipeline.runner import RunServices
 from .pipeline.services import build_services
+from .settings import Settings
 from .settings_store import SettingsStore
 from .store.runs import RunStore
 from .system import gpu as gpu_mod
@@ -194,7 +195,9 @@ async def _run_app(
     services = await _open_run_services(paths, store, content, manager, arbiter, training, demo)
     if services is not None and services.models is not None:
         # Check the outputs' model files whenever the image engine becomes ready.
-        manager.add_listener(services.models.watch(manager, lambda: store.current.image_engine))
+        board = services.models
+        manager.add_listener(board.watch(manager, lambda: store.current.image_engine))
+        store.subscribe(lambda old, new: board.forget() if _engine_changed(old, new) else None)
     shell = build_shell(
         paths=paths,
         store=store,
@@ -281,6 +284,16 @@ async def _open_run_services(
         gpu_busy=training.gpu_busy_reason,
         demo=demo,
         comfy_output=manager.comfy_output_dir,
+    )
+
+
+def _engine_changed(old: Settings, new: Settings) -> bool:
+    """True when workflows now run elsewhere (the model check must start over)."""
+    return (old.image_engine, old.comfyui, old.swarmui, old.demo_mode) != (
+        new.image_engine,
+        new.comfyui,
+        new.swarmui,
+        new.demo_mode,
     )
 
 

@@ -276,7 +276,7 @@ async def resolve_models(
     """
     lookup = _Lookup(client)
     incomplete: list[tuple[int, tuple[MissingModel, ...]]] = []  # (files present, missing)
-    damaged_layouts: list[tuple[ModelChoice, tuple[DamagedModel, ...]]] = []
+    damaged_layouts: list[tuple[DamagedModel, ...]] = []
     for layout, workflow, slots in _layouts(output):
         files: list[tuple[RequiredModel, str]] = []
         missing: list[MissingModel] = []
@@ -295,10 +295,10 @@ async def resolve_models(
         damaged = await asyncio.to_thread(_check_files, local, files)
         if not damaged:
             return Availability(output.id, ModelState.available, choice, files_checked=True)
-        damaged_layouts.append((choice, tuple(damaged)))
+        damaged_layouts.append(tuple(damaged))
     if damaged_layouts:
         return Availability(
-            output.id, ModelState.damaged, damaged=damaged_layouts[0][1], files_checked=True
+            output.id, ModelState.damaged, damaged=damaged_layouts[0], files_checked=True
         )
     # The layout the teacher has begun (most files present), else the one lacking fewest.
     closest = min(incomplete, key=lambda item: (-item[0], len(item[1])))

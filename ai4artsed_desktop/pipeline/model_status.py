@@ -72,6 +72,7 @@ class ModelStatusBoard:
         self._results: dict[str, Availability] = {}
         self._listeners: list[Listener] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ready: ComfySource | None = None  # the engine, while it is ready
 
     # ------------------------------------------------------------------ reading
     def get(self, output_id: str) -> Availability | None:
@@ -103,8 +104,29 @@ class ModelStatusBoard:
         if not changed:
             return
         self._results.update(changed)
+        self._tell()
+
+    def _tell(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+    def forget(self) -> None:
+        """Drop every result: another engine or server; nothing is greyed until it was checked."""
+        self._ready = None
+        if self._results:
+            self._results.clear()
+            self._tell()
+
+    def recheck(self) -> bool:
+        """Check again now if the image engine is ready; never starts a server.
+
+        A teacher may have copied a file in while ComfyUI ran. Returns False when the engine
+        is not ready (nothing is checked).
+        """
+        if self._ready is None:
+            return False
+        self._spawn(self._refresh_from(self._ready.comfy))
+        return True
 
     async def check(self, client: ObjectInfoSource, output: OutputConfig) -> Availability:
         """Check one output now, record and return the result.
@@ -144,8 +166,13 @@ class ModelStatusBoard:
         """
 
         def on_state(event: BackendStateChanged) -> None:
-            if event.backend == engine() and event.state is BackendState.ready:
+            if event.backend != engine():
+                return
+            if event.state is BackendState.ready:
+                self._ready = backends
                 self._spawn(self._refresh_from(backends.comfy))
+            else:
+                self._ready = None
 
         return on_state
 

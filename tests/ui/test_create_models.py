@@ -10,6 +10,7 @@ import pytest
 
 from ai4artsed_desktop.backends.comfyui_parsing import NodeInfo, parse_object_info
 from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.events import BackendState, BackendStateChanged
 from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.pipeline.availability import ModelState
 from ai4artsed_desktop.pipeline.model_files import LocalModels
@@ -173,4 +174,31 @@ def test_kids_see_no_file_names_for_a_missing_model(
         shown = f"{tile.text()} {tile.toolTip()} {tile.accessibleName()}"
         assert ".safetensors" not in shown
         assert "ComfyUI/models" not in shown
+    run(qtbot, vm.shutdown())
+
+
+class Ready:
+    """The image engine as the board's watcher sees it: ready, handing out the server."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    async def comfy(self) -> Server:
+        return self.server
+
+
+def test_showing_the_picker_checks_again(
+    rig: tuple[RunViewModel, OutputPicker, ModelStatusBoard], server: Server, qtbot: Any
+) -> None:
+    vm, picker, board = rig
+    assert not vm.recheck_models()  # no engine ready: nothing is started to check
+    on_state = board.watch(Ready(server), lambda: "comfyui")
+    with qtbot.waitSignal(vm.outputs_changed):
+        on_state(BackendStateChanged("comfyui", BackendState.ready, ""))
+    assert vm.output_choice("sd15").unavailable is Unavailable.models_missing  # type: ignore[union-attr]
+    write_model(server.folders.models / "checkpoints" / "v1-5-pruned-emaonly.safetensors")
+    with qtbot.waitSignal(vm.outputs_changed):
+        picker.show()  # the Create page comes into view
+    assert vm.output_choice("sd15").runnable  # type: ignore[union-attr]
+    run(qtbot, board.aclose())
     run(qtbot, vm.shutdown())

@@ -230,6 +230,13 @@ class RunViewModel(QObject):
     def outputs(self) -> list[OutputChoice]:
         return list(self._choices)
 
+    def recheck_models(self) -> bool:
+        """Check the outputs' model files again if the image engine is ready (starts nothing).
+
+        ``outputs_changed`` follows when something changed. False when nothing was checked.
+        """
+        return self._models.recheck() if self._models is not None else False
+
     def output_choice(self, output_id: str) -> OutputChoice | None:
         """The choice of ``output_id`` (runnable or not), None if unknown."""
         return next((c for c in self._choices if c.output.id == output_id), None)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QResizeEvent
+from PySide6.QtGui import QIcon, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -167,6 +167,11 @@ class OutputPicker(QWidget):
     def retranslate(self, _language: str = "") -> None:
         self.heading.setText(self._tr.tr("create.output_heading"))
         self.refill()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Coming into view: a model file may have been copied in meanwhile; check again."""
+        super().showEvent(event)
+        self._vm.recheck_models()
 
     def tile_for(self, output_id: str) -> OutputTile | None:
         """The tile that selects ``output_id`` (None when no tile does)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ai4artsed_desktop import settings as s
+from ai4artsed_desktop.app import _engine_changed
 from ai4artsed_desktop.backends.comfyui_parsing import NodeInfo, parse_object_info
 from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.errors import BackendUnavailable
@@ -140,3 +141,37 @@ def test_local_models_only_for_a_comfyui_the_app_starts(tmp_path: Path) -> None:
     assert local_models(managed, demo=True) is None
     assert local_models(dataclasses.replace(managed, image_engine="swarmui")) is None
     assert local_models(dataclasses.replace(managed, comfyui=s.BackendSettings())) is None
+
+
+@pytest.mark.asyncio
+async def test_recheck_only_while_the_engine_is_ready_and_forget_clears(server: Server) -> None:
+    board = ModelStatusBoard(CONTENT)
+    backends = Backends(server)
+    on_state = board.watch(backends, lambda: "comfyui")
+    assert board.recheck() is False  # never ready: nothing is started
+    changed = asyncio.Event()
+    board.add_listener(changed.set)
+    on_state(BackendStateChanged("comfyui", BackendState.ready, ""))
+    await asyncio.wait_for(changed.wait(), 5)
+    assert board.get("sd15").state is ModelState.missing  # type: ignore[union-attr]
+    # A teacher copies the file in while ComfyUI runs; the picker coming into view rechecks.
+    write_model(server.folders.models / "checkpoints" / "v1-5-pruned-emaonly.safetensors")
+    changed.clear()
+    assert board.recheck() is True
+    await asyncio.wait_for(changed.wait(), 5)
+    assert board.get("sd15").state is ModelState.available  # type: ignore[union-attr]
+    on_state(BackendStateChanged("comfyui", BackendState.stopped, ""))
+    assert board.recheck() is False
+    changed.clear()
+    board.forget()  # another engine or server: nothing greyed until it is checked
+    assert changed.is_set()
+    assert board.results() == {}
+    await board.aclose()
+
+
+def test_engine_changes_that_restart_the_check() -> None:
+    base = s.Settings()
+    assert not _engine_changed(base, dataclasses.replace(base, retention_days=3))
+    assert _engine_changed(base, dataclasses.replace(base, image_engine="comfyui"))
+    remote = dataclasses.replace(base, comfyui=s.BackendSettings(mode="remote", url="http://x"))
+    assert _engine_changed(base, remote)
