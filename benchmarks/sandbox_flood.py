@@ -8,7 +8,8 @@ the sandbox ended the sketch (its message line), if it did.
 
 Variants: ``console`` (``console.log`` of 1 KiB lines as fast as the page can),
 ``frames`` (the same from a fresh iframe's console), ``worker`` (the same from a worker),
-``storage`` (Blob and Cache API entries of 8 MiB each).
+``storage`` (Blobs of 8 MiB each, kept and given object URLs: their bytes live in the
+browser side, that is, in the app process).
 
 Run: ``python -m benchmarks.sandbox_flood [--seconds 20] [--only console,storage]``
 """
@@ -46,14 +47,13 @@ setInterval(() => {{ for (let i = 0; i < 5000; i++) {{ log(i, line); }} }}, 0);
 new Worker(URL.createObjectURL(new Blob([source], {{ type: "text/javascript" }})));
 """,
     "storage": """const keep = [];
-(async () => {
-  const cache = await caches.open("fill");
-  for (let i = 0; ; i++) {
-    const block = new Uint8Array(8 * 1024 * 1024).fill(i % 251);
-    keep.push(new Blob([block]));
-    await cache.put("/block" + i, new Response(block));
-  }
-})();
+window.__blobs = 0;
+setInterval(() => {
+  const block = new Uint8Array(8 * 1024 * 1024).fill(window.__blobs % 251);
+  const blob = new Blob([block]);
+  keep.push(blob, URL.createObjectURL(blob));
+  window.__blobs += 1;
+}, 20);
 """,
 }
 

@@ -135,3 +135,30 @@ def test_app_growth_during_a_sketch_stops_the_sketch(qtbot: Any, sandbox: CodeSa
         "The code used too much memory and was stopped. Press Play to try again."
     )
     assert sandbox.page.url().isEmpty()
+
+
+BLOBS = """window.__blobs = 0;
+const keep = [];
+setInterval(() => {
+  const block = new Uint8Array(8 * 1024 * 1024).fill(window.__blobs % 251);
+  const blob = new Blob([block]);
+  keep.push(blob, URL.createObjectURL(blob));
+  window.__blobs += 1;
+}, 20);
+"""
+
+
+def test_blob_storage_in_the_app_process_is_capped(qtbot: Any, sandbox: CodeSandbox) -> None:
+    # Blob bytes live on the browser side, in the app's own process.
+    sandbox.app_growth_limit = 128 * MIB
+    growth = _Growth()
+    try:
+        run_code(qtbot, sandbox, BLOBS)
+        qtbot.waitUntil(lambda: not sandbox.stop_button.isEnabled(), timeout=LOAD_MS)
+    finally:
+        growth.timer.stop()
+        sandbox.app_growth_limit = APP_GROWTH_LIMIT
+    assert sandbox.message_label.text() == (
+        "The code used too much memory and was stopped. Press Play to try again."
+    )
+    assert growth.most < 128 * MIB + 160 * MIB  # the limit, plus what a guard round lets in

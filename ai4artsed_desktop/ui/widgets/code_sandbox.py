@@ -593,8 +593,9 @@ class CodeSandbox(QWidget):
 
     def _check_lingering(self) -> None:
         """Forget dropped renderers that are gone; end again any that still runs."""
+        current = self._page.renderProcessPid()
         for pid in list(self._lingering):
-            if _end_process(pid):
+            if pid == current or _end_process(pid):  # never the running page's renderer
                 self._lingering.discard(pid)
 
     def _check_memory(self) -> None:
