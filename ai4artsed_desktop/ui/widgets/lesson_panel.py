@@ -50,6 +50,15 @@ def _checklist(items: Sequence[tuple[str, str]], checked: Sequence[str]) -> QLis
     return box
 
 
+def rename_entries(box: QListWidget, names: Mapping[str, str]) -> None:
+    """Give the entries of a :func:`_checklist` their names in the current language."""
+    for row in range(box.count()):
+        item = box.item(row)
+        name = names.get(str(item.data(ID_ROLE)))
+        if name is not None:
+            item.setText(name)
+
+
 def checked_ids(box: QListWidget) -> list[str]:
     """The ids of the checked entries of a :func:`_checklist`."""
     return [
@@ -302,6 +311,11 @@ class LessonPanel(QScrollArea):
         hint = "warmup.hint" if self._warmup.available else "warmup.unavailable"
         self.warmup_hint.setText(tr(hint))
         self.warmup_list.setAccessibleName(tr("warmup.outputs"))
+        lang = self._tr.language  # the lists name rules and outputs in the UI language
+        rename_entries(self.configs_list, {c.id: c.name.get(lang) for c in self._lesson.configs})
+        outputs = {o.id: o.name.get(lang) for o in self._lesson.outputs}
+        rename_entries(self.outputs_list, outputs)
+        rename_entries(self.warmup_list, {o.id: o.name.get(lang) for o in self._warmup.outputs})
         for button, key in (
             (self.export_button, "lesson.export"),
             (self.import_button, "lesson.import"),

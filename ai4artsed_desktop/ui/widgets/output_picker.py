@@ -194,6 +194,8 @@ class OutputPicker(QWidget):
         """Rebuild the tiles (language, mode, availability or the lesson's outputs changed)."""
         for tile in self.tiles:
             self.group.removeButton(tile)
+            tile.hide()
+            tile.setParent(None)  # gone from the picker at once (not at the next loop turn)
             tile.deleteLater()
         choices = [c for c in self._vm.outputs if not self._allowed or c.output.id in self._allowed]
         default = self._vm.default_output_id
