@@ -88,6 +88,29 @@ def _model_texts(view: QAbstractItemView) -> Iterator[str]:
     yield from walk(QModelIndex())
 
 
+def _own_texts(widget: QWidget) -> list[str]:
+    """The texts a widget of this kind shows itself (label, title, entries ...)."""
+    texts: list[str] = []
+    if widget.isWindow():
+        texts.append(widget.windowTitle())
+    if isinstance(widget, QLabel | QAbstractButton):
+        texts.append(widget.text())
+    if isinstance(widget, QGroupBox):
+        texts.append(widget.title())
+    if isinstance(widget, QLineEdit | QPlainTextEdit | QTextEdit):
+        texts.append(widget.placeholderText())
+    if isinstance(widget, QComboBox):
+        texts += [widget.itemText(i) for i in range(widget.count())]
+    if isinstance(widget, QTabWidget):
+        texts += [widget.tabText(i) for i in range(widget.count())]
+    if isinstance(widget, QListWidget):
+        for i in range(widget.count()):
+            texts += [widget.item(i).text(), widget.item(i).toolTip()]
+    elif isinstance(widget, QAbstractItemView):
+        texts += list(_model_texts(widget))
+    return texts
+
+
 def widget_texts(root: QWidget) -> Iterator[tuple[str, str]]:
     """(where, text) for every string a widget below ``root`` can show or say."""
     for widget in [root, *root.findChildren(QWidget)]:
@@ -98,24 +121,8 @@ def widget_texts(root: QWidget) -> Iterator[tuple[str, str]]:
             widget.accessibleDescription(),
             widget.statusTip(),
             widget.whatsThis(),
+            *_own_texts(widget),
         ]
-        if widget.isWindow():
-            texts.append(widget.windowTitle())
-        if isinstance(widget, QLabel | QAbstractButton):
-            texts.append(widget.text())
-        if isinstance(widget, QGroupBox):
-            texts.append(widget.title())
-        if isinstance(widget, QLineEdit | QPlainTextEdit | QTextEdit):
-            texts.append(widget.placeholderText())
-        if isinstance(widget, QComboBox):
-            texts += [widget.itemText(i) for i in range(widget.count())]
-        if isinstance(widget, QTabWidget):
-            texts += [widget.tabText(i) for i in range(widget.count())]
-        if isinstance(widget, QListWidget):
-            for i in range(widget.count()):
-                texts += [widget.item(i).text(), widget.item(i).toolTip()]
-        elif isinstance(widget, QAbstractItemView):
-            texts += list(_model_texts(widget))
         for text in texts:
             if text.strip():
                 yield where, text
