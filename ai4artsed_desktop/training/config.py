@@ -24,7 +24,7 @@ from .toml_writer import TomlValue, dumps
 KNOWN_KEYS = frozenset(
     {
         # [model_arguments]
-        "pretrained_model_name_or_path", "clip_l", "clip_g", "t5xxl",
+        "pretrained_model_name_or_path", "clip_l", "clip_g", "t5xxl", "tokenizer_cache_dir",
         # [dataset_arguments]
         "train_data_dir", "resolution", "enable_bucket", "min_bucket_reso", "max_bucket_reso",
         "caption_extension", "train_batch_size",
@@ -58,6 +58,8 @@ PRESET_KEYS = (
     "max_train_epochs",
     "save_every_n_epochs",
     "blocks_to_swap",
+    # bitsandbytes' 8-bit AdamW (the default) needs CUDA; a CPU preset chooses "AdamW".
+    "optimizer_type",
 )
 _LEARNING_RATE = {ModelFamily.sd15: 1e-4, ModelFamily.sdxl: 1e-4, ModelFamily.sd35: 1e-4}
 #: NVML reports a "24 GB" card as a little under 24 GiB.
@@ -104,15 +106,20 @@ def knobs_for(
     return knobs
 
 
-def build_config(project: TrainingProject, preset: VramPreset) -> Tables:
+def build_config(
+    project: TrainingProject, preset: VramPreset, tokenizers: Path | None = None
+) -> Tables:
     """The TOML tables for ``project`` with the knobs of ``preset``.
+
+    ``tokenizers`` is the folder of tokenizers laid out as sd-scripts' ``tokenizer_cache_dir``
+    (:mod:`.tokenizers`); with it sd-scripts asks no hub for them (offline labs).
 
     Raises:
         ValueError: a key outside :data:`KNOWN_KEYS` (a programming error).
     """
     family = project.family
     knobs = knobs_for(preset, family, project.epochs)
-    side = family.resolution
+    side = project.side
     to_disk = bool(knobs.get("cache_latents_to_disk", False))
     precision = str(knobs.get("mixed_precision", "bf16"))
     workers = knobs.get("max_data_loader_n_workers", 0)
@@ -122,7 +129,7 @@ def build_config(project: TrainingProject, preset: VramPreset) -> Tables:
             "train_data_dir": str(project.images_dir),
             "resolution": f"{side},{side}",
             "enable_bucket": True,
-            "min_bucket_reso": side // 2,
+            "min_bucket_reso": max(64, side // 2),  # sd-scripts: a multiple of 64
             "max_bucket_reso": side * 2,
             "caption_extension": CAPTION_EXTENSION,
             "train_batch_size": knobs.get("train_batch_size", 1),
@@ -134,6 +141,8 @@ def build_config(project: TrainingProject, preset: VramPreset) -> Tables:
             "network_alpha": knobs.get("network_alpha", 8),
         },
     }
+    if tokenizers is not None:
+        tables["model_arguments"]["tokenizer_cache_dir"] = str(tokenizers)
     if family is not ModelFamily.sd15:
         # Required by cache_text_encoder_outputs (SDXL, SD3); SD3 LoRAs train the MMDiT only.
         tables["network_arguments"]["network_train_unet_only"] = True
@@ -159,7 +168,7 @@ def _training_table(
         "save_every_n_epochs": knobs.get("save_every_n_epochs", 2),
         "learning_rate": _LEARNING_RATE[family],
         "lr_scheduler": "cosine",
-        "optimizer_type": "AdamW8bit",
+        "optimizer_type": knobs.get("optimizer_type", "AdamW8bit"),
         "gradient_checkpointing": knobs.get("gradient_checkpointing", True),
         "cache_latents": True,
         "cache_latents_to_disk": to_disk,
@@ -188,13 +197,15 @@ def check_keys(tables: Mapping[str, Mapping[str, TomlValue]]) -> None:
         raise ValueError(f"keys sd-scripts would silently ignore: {', '.join(unknown)}")
 
 
-def write_config(project: TrainingProject, preset: VramPreset) -> Path:
+def write_config(
+    project: TrainingProject, preset: VramPreset, tokenizers: Path | None = None
+) -> Path:
     """Write the TOML to ``project.config_file`` (atomically) and return its path.
 
     Raises:
         OSError: the project folder is not writable.
     """
-    atomic_write_text(project.config_file, dumps(build_config(project, preset)))
+    atomic_write_text(project.config_file, dumps(build_config(project, preset, tokenizers)))
     return project.config_file
 
 

@@ -69,6 +69,8 @@ class TrainingProject:
         text_encoders: SD3 only: ``clip_l``/``clip_g``/``t5xxl`` files.
         tier_gb: a VRAM preset to use instead of the one that fits the GPU.
         epochs: overrides the preset's number of epochs.
+        resolution: overrides the family's training resolution (square side in pixels), e.g.
+            a quick low-resolution trial.
     """
 
     name: str
@@ -79,6 +81,12 @@ class TrainingProject:
     text_encoders: Mapping[str, Path] = field(default_factory=dict)
     tier_gb: int | None = None
     epochs: int | None = None
+    resolution: int | None = None
+
+    @property
+    def side(self) -> int:
+        """The training resolution: the override, else the family's own."""
+        return self.resolution or self.family.resolution
 
     @property
     def images_dir(self) -> Path:
@@ -120,6 +128,7 @@ class TrainingProject:
             "text_encoders": {k: str(v) for k, v in self.text_encoders.items()},
             "tier_gb": self.tier_gb,
             "epochs": self.epochs,
+            "resolution": self.resolution,
         }
 
 
@@ -133,6 +142,7 @@ def new_project(
     text_encoders: Mapping[str, Path] | None = None,
     tier_gb: int | None = None,
     epochs: int | None = None,
+    resolution: int | None = None,
 ) -> TrainingProject:
     """Validate the inputs and describe a project below ``training_dir`` (nothing is written).
 
@@ -149,6 +159,7 @@ def new_project(
         text_encoders=dict(text_encoders or {}),
         tier_gb=tier_gb,
         epochs=epochs,
+        resolution=resolution,
     )
 
 
@@ -180,6 +191,7 @@ def load_project(root: Path) -> TrainingProject:
             text_encoders=encoders,
             tier_gb=_opt_int(data.get("tier_gb")),
             epochs=_opt_int(data.get("epochs")),
+            resolution=_opt_int(data.get("resolution")),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

@@ -49,6 +49,8 @@ from .models import (
 from .outcome import failure, stopped
 from .progress import ParsedEvent, ProgressParser
 from .project import TrainingProject, remove_project_files, save_project
+from .tokenizers import missing as tokenizers_missing
+from .tokenizers import prepare_cache
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +230,11 @@ class TrainingService:
         knobs = config.knobs_for(preset, project.family, project.epochs)
         need = estimate_need_bytes(project.family, knobs)
         await self._arbiter.ensure_free(need, for_="LoRA training", within=self._vram_wait)
-        await asyncio.to_thread(_write_project, project, preset)
+        tokenizers = await asyncio.to_thread(prepare_cache, self._paths.cache_dir)
+        absent = tokenizers_missing(project.family, tokenizers)
+        if absent:
+            log.info("sd-scripts will fetch these tokenizers from the hub: %s", absent)
+        await asyncio.to_thread(_write_project, project, preset, tokenizers)
         batch = knobs.get("train_batch_size", 1)
         epochs = knobs.get("max_train_epochs", 10)
         steps = math.ceil(images / max(1, int(batch))) * int(epochs)
@@ -394,8 +400,8 @@ def _dataset_size(images_dir: Path) -> int:
     return total
 
 
-def _write_project(project: TrainingProject, preset: VramPreset) -> None:
-    config.write_config(project, preset)
+def _write_project(project: TrainingProject, preset: VramPreset, tokenizers: Path) -> None:
+    config.write_config(project, preset, tokenizers)
     save_project(project)
 
 

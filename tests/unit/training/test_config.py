@@ -74,6 +74,24 @@ def test_epochs_override(tmp_path: Path, presets: dict[int, VramPreset]) -> None
     assert tables["training_arguments"]["max_train_epochs"] == 3
 
 
+def test_resolution_optimizer_and_tokenizers(
+    tmp_path: Path, presets: dict[int, VramPreset]
+) -> None:
+    plain = config.build_config(project(tmp_path, ModelFamily.sd15), presets[8])
+    assert plain["dataset_arguments"]["resolution"] == "512,512"
+    assert plain["training_arguments"]["optimizer_type"] == "AdamW8bit"
+    assert "tokenizer_cache_dir" not in plain["model_arguments"]
+    cpu = VramPreset(8, presets[8].name, {}, (), {**presets[8].training, "optimizer_type": "AdamW"})
+    tables = config.build_config(
+        project(tmp_path, ModelFamily.sd15, resolution=64), cpu, tmp_path / "tok"
+    )
+    assert tables["dataset_arguments"]["resolution"] == "64,64"
+    assert tables["dataset_arguments"]["min_bucket_reso"] == 64  # a multiple of 64
+    assert tables["dataset_arguments"]["max_bucket_reso"] == 128
+    assert tables["training_arguments"]["optimizer_type"] == "AdamW"
+    assert tables["model_arguments"]["tokenizer_cache_dir"] == str(tmp_path / "tok")
+
+
 def test_unknown_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="learning_rat"):
         config.check_keys({"training_arguments": {"learning_rat": 1e-4}})
