@@ -236,9 +236,12 @@ class Trainer:
                 step += 1
                 self._fault_at(step, total)
                 loss = max(1e-4, loss * 0.993 + self._rng.uniform(-0.004, 0.004))
-                bar.update(1, avr_loss=loss)
+                # As train_network.py: update(1) redraws the new step with the last step's
+                # loss, the step's checkpoint is saved, then set_postfix draws its own loss.
+                bar.update(1)
                 if save_steps and step % save_steps == 0 and step < total:
                     self._save(self._name(f"step{step:08d}", f"at-step{step:08d}"), step, epoch)
+                bar.set_postfix(avr_loss=loss)
             if save_epochs and epoch % save_epochs == 0 and epoch < epochs:
                 self._save(self._name(f"{epoch:06d}", f"epoch-{epoch:06d}"), step, epoch)
         bar.close()

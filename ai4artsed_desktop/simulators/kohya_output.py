@@ -92,6 +92,11 @@ class Bar:
         self.postfix.update(postfix)
         self.refresh()
 
+    def set_postfix(self, **postfix: float) -> None:
+        """Show new values after the bar (tqdm redraws at once)."""
+        self.postfix.update(postfix)
+        self.refresh()
+
     def close(self) -> None:
         """End the bar's line."""
         self._stream.write("\n")
