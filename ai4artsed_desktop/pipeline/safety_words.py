@@ -1,16 +1,25 @@
 """Bilingual safety word lists per level with fuzzy matching (``resources/safety``).
 
 The term syntax and the folding rules are documented in ``resources/safety/README.md``
-and :mod:`.safety_normalize`. :func:`match` returns every hit with the span of the
-original text it covers; hits that lie completely inside an allow-listed word or phrase
-(``Schwertwal``, ``Waffel``, ``password``) are dropped.
+and :mod:`.safety_normalize`. A level has two kinds of entries:
+
+* *terms* that hit on their own (``erschießen``, ``Amoklauf``, ``porn*``);
+* *rules* that hit only when words of several *concepts* occur near each other (a weapon
+  word with an attack word: "stabs … with a knife"), unless a word of an ``unless``
+  concept is there too (a photo context for "shoot"). A cooking knife, a knight's sword
+  or "the striker shoots" therefore pass while "he stabs his brother with a knife" hits.
+
+:func:`match` returns every hit with the span of the original text it covers; hits that
+lie completely inside an allow-listed word or phrase (``Schwertwal``, ``Blutorange``,
+``killer whale``) are dropped, for terms and concept words alike.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +35,7 @@ LIST_LEVELS = ("adult", "youth", "kids")
 #: Folded length from which a plain term also matches inside words (German compounds).
 SUBSTRING_MIN = 5
 #: Folded length from which a term tolerates one wrong, missing or extra letter.
-FUZZY_MIN = 6
+FUZZY_MIN = 7
 #: Endings a whole-word term may carry (after repeated letters are collapsed).
 ENDINGS = frozenset(("s", "es", "e", "en", "n", "er", "ern", "em", "ed", "d", "ing", "ings", "ers"))
 
@@ -85,6 +94,21 @@ def parse_term(raw: str, category: str) -> Term:
     return Term(raw, category, words, tuple(tuple(t.counts) for t in tokens), mode, fuzzy)
 
 
+@dataclass(frozen=True)
+class Rule:
+    """Words of every concept in ``all`` within ``window`` words of each other.
+
+    ``window`` 0 means anywhere in the text. A word of any ``unless`` concept anywhere in
+    the text cancels the rule (benign context: "photo shoot", "Fotoshooting").
+    """
+
+    name: str
+    category: str
+    all: tuple[str, ...]
+    unless: tuple[str, ...] = ()
+    window: int = 0
+
+
 # ------------------------------------------------------------------ matching one word
 
 
@@ -103,62 +127,153 @@ def _stems(token: str) -> Iterator[str]:
             yield token[: -len(ending)]
 
 
-class _Views:
-    """The words of one text (plus merged views), prepared once for all terms of a list.
+def _keys(word: str) -> set[str]:
+    """``word`` and every string one deletion away: two words within one edit share one."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
-    Most terms occur nowhere in a text, so :meth:`spans` first rules them out cheaply:
-    every mode but fuzzy needs the term's word inside a view's letters (one ``in`` over
-    all of them), and a fuzzy match needs a stem within one letter of the word's length
-    that shares its first or its last letter (one edit cannot change both ends of
-    words of two or more letters). Only the views left are checked term by term.
+
+class _Text:
+    """One text prepared once for every list: its words, merged views and their stems."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = tokenize(text)
+        self.views = self.tokens + merged_views(self.tokens)
+        self.letters = "\n".join(view.text for view in self.views)  # letters never hold "\n"
+        self.starts = [t.span[0] for t in self.tokens]
+        self._fuzzy_keys: list[tuple[int, str, str]] | None = None
+
+    def fuzzy_keys(self) -> list[tuple[int, str, str]]:
+        """``(view index, stem, key)`` for every stem (:func:`_stems`) of every view."""
+        if self._fuzzy_keys is None:
+            self._fuzzy_keys = [
+                (index, stem, key)
+                for index, view in enumerate(self.views)
+                for stem in dict.fromkeys(_stems(view.text))
+                for key in _keys(stem)
+            ]
+        return self._fuzzy_keys
+
+    def word_index(self, span: tuple[int, int]) -> int:
+        """The index of the word a span starts in (merged views: their first word)."""
+        return max(bisect_right(self.starts, span[0]) - 1, 0)
+
+
+class _Compiled:
+    """Terms indexed by their words, so one text is matched in time of its own length.
+
+    Exact, whole-word and phrase terms are dictionary look-ups per word; fuzzy terms are
+    found through shared one-deletion keys (:func:`_keys`) and then checked with
+    :func:`within_one_edit`; only substring and prefix terms are scanned, substring terms
+    with one ``in`` over all letters of the text first.
     """
 
-    def __init__(self, views: list[Token]) -> None:
-        self.views = views
-        self._letters = "\n".join(view.text for view in views)  # letters never hold "\n"
-        self._by_first: dict[tuple[int, str], list[tuple[str, int]]] = {}
-        self._by_last: dict[tuple[int, str], list[tuple[str, int]]] = {}
-        self._by_length: dict[int, list[tuple[str, int]]] = {}
-        for index, view in enumerate(views):
-            for stem in dict.fromkeys(_stems(view.text)):
-                entry = (stem, index)
-                self._by_first.setdefault((len(stem), stem[0]), []).append(entry)
-                self._by_last.setdefault((len(stem), stem[-1]), []).append(entry)
-                self._by_length.setdefault(len(stem), []).append(entry)
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.exact: dict[str, list[Term]] = {}
+        self.word: dict[str, list[Term]] = {}
+        self.phrase: dict[str, list[Term]] = {}
+        self.scan: list[Term] = []
+        self.fuzzy: dict[str, list[Term]] = {}
+        for term in terms:
+            first = term.words[0]
+            if term.mode == "exact":
+                self.exact.setdefault(first, []).append(term)
+            elif term.mode == "word":
+                self.word.setdefault(first, []).append(term)
+            elif term.mode == "phrase":
+                self.phrase.setdefault(first, []).append(term)
+            else:
+                self.scan.append(term)
+            if term.fuzzy:
+                for key in _keys(first):
+                    self.fuzzy.setdefault(key, []).append(term)
 
-    def near(self, word: str) -> set[int]:
-        """Indexes of the views with a stem (:func:`_stems`) within one edit of ``word``."""
-        size = len(word)
-        found: set[int] = set()
-        for length in (size - 1, size, size + 1):
-            if size >= 2:
-                pool = self._by_first.get((length, word[0]), [])
-                pool = pool + self._by_last.get((length, word[-1]), [])
-            else:  # one letter: a substitution changes both ends
-                pool = self._by_length.get(length, [])
-            for stem, index in pool:
-                if index not in found and within_one_edit(stem, word):
-                    found.add(index)
-        return found
+    def find(self, text: _Text) -> list[tuple[Term, tuple[int, int]]]:
+        """Every ``(term, span)`` of these terms in ``text``."""
+        found = _Found()
+        self._whole_words(text, found)
+        self._scan(text, found)
+        if self.fuzzy:
+            for index, stem, key in text.fuzzy_keys():
+                for term in self.fuzzy.get(key, ()):
+                    if not found.has(term, index) and within_one_edit(stem, term.words[0]):
+                        found.add(term, index, [text.views[index].span])
+        return found.pairs() + self._phrases(text)
 
-    def spans(self, term: Term) -> list[tuple[int, int]]:
-        """Original-text spans where a one-word ``term`` matches any view."""
-        word = term.words[0]
-        near = self.near(word) if term.fuzzy else set()
-        if not near and word not in self._letters:
-            return []
+    def _whole_words(self, text: _Text, found: _Found) -> None:
+        for index, view in enumerate(text.views):
+            for term in self.exact.get(view.text, ()):
+                if view.covers(0, term.counts[0]):
+                    found.add(term, index, [view.span])
+            for stem in _word_candidates(view.text):
+                for term in self.word.get(stem, ()):
+                    if view.covers(0, term.counts[0]):
+                        found.add(term, index, [view.span])
+
+    def _scan(self, text: _Text, found: _Found) -> None:
+        for term in self.scan:
+            first = term.words[0]
+            if first not in text.letters:
+                continue
+            for index, view in enumerate(text.views):
+                if first in view.text:
+                    found.add(term, index, _token_spans(term, view, fuzzy=False))
+
+    def _phrases(self, text: _Text) -> list[tuple[Term, tuple[int, int]]]:
+        out = []
+        tokens = text.tokens
+        for i, token in enumerate(tokens):
+            for term in self.phrase.get(token.text, ()):
+                size = len(term.words)
+                window = tokens[i : i + size]
+                if len(window) == size and _phrase_at(term.words, term.counts, window):
+                    out.append((term, (window[0].span[0], window[-1].span[1])))
+        return out
+
+
+class _Found:
+    """Spans found per (term, view); a fuzzy match counts only where nothing else did."""
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._terms: dict[int, Term] = {}
+
+    def has(self, term: Term, index: int) -> bool:
+        return (id(term), index) in self._spans
+
+    def add(self, term: Term, index: int, spans: list[tuple[int, int]]) -> None:
+        if spans:
+            self._terms[id(term)] = term
+            self._spans.setdefault((id(term), index), []).extend(spans)
+
+    def pairs(self) -> list[tuple[Term, tuple[int, int]]]:
         return [
-            span
-            for index, token in enumerate(self.views)
-            if index in near or word in token.text
-            for span in _token_spans(term, token, fuzzy=index in near)
-        ]
+            (self._terms[key], span) for (key, _index), spans in self._spans.items()
+            for span in spans
+        ]  # fmt: skip
+
+
+def _word_candidates(word: str) -> Iterator[str]:
+    """The word itself and the word without each ending it has."""
+    yield word
+    for ending in ENDINGS:
+        if len(word) > len(ending) and word.endswith(ending):
+            yield word[: -len(ending)]
+
+
+def _phrase_at(
+    words: tuple[str, ...], counts: tuple[tuple[int, ...], ...], window: list[Token]
+) -> bool:
+    head_ok = all(
+        t.text == w and t.covers(0, c)
+        for t, w, c in zip(window[:-1], words[:-1], counts[:-1], strict=True)
+    )
+    return head_ok and _word_match(words[-1], counts[-1], window[-1])
 
 
 def _token_spans(term: Term, token: Token, *, fuzzy: bool) -> list[tuple[int, int]]:
     """Original-text spans where a one-word ``term`` matches ``token``.
 
-    ``fuzzy``: a stem of the token is within one edit of the term (see :class:`_Views`);
+    ``fuzzy``: a stem of the token is within one edit of the term (see :class:`_Compiled`);
     it counts for fuzzy terms when nothing else matched.
     """
     word, counts, text = term.words[0], term.counts[0], token.text
@@ -212,10 +327,28 @@ def _phrase_spans(
 
 
 class WordLists:
-    """The parsed lists of every level plus the allow-list."""
+    """The parsed lists of every level, the concepts their rules use, and the allow-list."""
 
-    def __init__(self, levels: Mapping[str, tuple[Term, ...]], allow: Iterable[str]) -> None:
+    def __init__(
+        self,
+        levels: Mapping[str, tuple[Term, ...]],
+        allow: Iterable[str],
+        *,
+        rules: Mapping[str, tuple[Rule, ...]] | None = None,
+        concepts: Mapping[str, tuple[Term, ...]] | None = None,
+    ) -> None:
         self._levels = dict(levels)
+        self._rules = dict(rules or {})
+        self._concepts = dict(concepts or {})
+        self._index: dict[str, _Compiled] = {}
+        self._concept_index = _Compiled(
+            _as_concept(term, name) for name, terms in self._concepts.items() for term in terms
+        )
+        for level_rules in self._rules.values():
+            for rule in level_rules:
+                missing = [c for c in (*rule.all, *rule.unless) if c not in self._concepts]
+                if missing:
+                    raise ValueError(f"rule {rule.name!r}: unknown concepts {missing}")
         self._allow = tuple(
             (tuple(t.text for t in tokens), tuple(tuple(t.counts) for t in tokens))
             for tokens in (fold_term(a) for a in allow)
@@ -224,19 +357,30 @@ class WordLists:
 
     @classmethod
     def load(cls, folder: Path) -> WordLists:
-        """Load ``adult.json``, ``youth.json``, ``kids.json`` and ``allow.json``.
+        """Load ``adult.json``, ``youth.json``, ``kids.json``, ``allow.json``, ``concepts.json``.
+
+        ``concepts.json`` may be missing when no level has rules.
 
         Raises:
             ConfigError: a file is missing or broken (the checks cannot run without it).
         """
         raw = {level: _read(folder / f"{level}.json") for level in LIST_LEVELS}
         levels: dict[str, tuple[Term, ...]] = {}
+        rules: dict[str, tuple[Rule, ...]] = {}
         for level in LIST_LEVELS:
             levels[level] = tuple(_resolve(level, raw, folder))
+            rules[level] = tuple(_resolve_rules(level, raw, folder))
         allow = _read(folder / "allow.json").get("allow", [])
         if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
             raise _broken(folder / "allow.json", "'allow' must be a list of texts")
-        return cls(levels, allow)
+        concepts: dict[str, tuple[Term, ...]] = {}
+        concepts_path = folder / "concepts.json"
+        if concepts_path.exists() or any(rules.values()):
+            concepts = _read_concepts(concepts_path)
+        try:
+            return cls(levels, allow, rules=rules, concepts=concepts)
+        except ValueError as exc:
+            raise _broken(concepts_path, str(exc)) from exc
 
     def terms(self, level: str) -> tuple[Term, ...]:
         """The terms checked at ``level`` (none at ``research``).
@@ -250,37 +394,100 @@ class WordLists:
             raise ValueError(f"unknown safety level {level!r}")
         return self._levels[level]
 
+    def rules(self, level: str) -> tuple[Rule, ...]:
+        """The co-occurrence rules checked at ``level`` (none at ``research``).
+
+        Raises:
+            ValueError: unknown level.
+        """
+        self.terms(level)  # validates the level
+        return self._rules.get(level, ())
+
+    def concept(self, name: str) -> tuple[Term, ...]:
+        """The terms of one concept (``KeyError`` for an unknown name)."""
+        return self._concepts[name]
+
     def match(self, text: str, level: str) -> list[Hit]:
-        """Every hit of the ``level`` list in ``text``, ordered by position."""
-        terms = self.terms(level)
-        if not terms or not text:
+        """Every hit of the ``level`` list and rules in ``text``, ordered by position."""
+        compiled = self._compiled(level)
+        rules = self._rules.get(level, ())
+        if not text or (compiled is None and not rules):
             return []
-        tokens = tokenize(text)
-        views = tokens + merged_views(tokens)
-        prepared = _Views(views)
+        prepared = _Text(text)
+        if not prepared.tokens:
+            return []
         found: dict[tuple[str, tuple[int, int]], Hit] = {}
-        for term in terms:
-            if term.mode == "phrase":
-                spans = _phrase_spans(term.words, term.counts, tokens)
-            else:
-                spans = prepared.spans(term)
-            for span in spans:
+        if compiled is not None:
+            for term, span in compiled.find(prepared):
                 found.setdefault((term.raw, span), Hit(term.raw, term.category, span))
+        allowed: list[tuple[int, int]] | None = None
+        if rules:
+            allowed = self._allowed_spans(prepared)
+            concepts: dict[str, list[tuple[int, tuple[int, int], str]]] = {}
+            for term, span in self._concept_index.find(prepared):
+                if not _inside_any(span, allowed):
+                    entry = (prepared.word_index(span), span, term.raw)
+                    concepts.setdefault(term.category, []).append(entry)
+            for hit in _rule_hits(rules, concepts):
+                found.setdefault((hit.term, hit.span), hit)
         if not found:
             return []
-        allowed = self._allowed_spans(tokens, views)
+        if allowed is None:
+            allowed = self._allowed_spans(prepared)
         hits = [h for h in found.values() if not _inside_any(h.span, allowed)]
         return sorted(hits, key=lambda h: (h.span, h.term))
 
-    def _allowed_spans(self, tokens: list[Token], views: list[Token]) -> list[tuple[int, int]]:
+    def _compiled(self, level: str) -> _Compiled | None:
+        terms = self.terms(level)  # validates the level
+        if not terms:
+            return None
+        if level not in self._index:
+            self._index[level] = _Compiled(terms)
+        return self._index[level]
+
+    def _allowed_spans(self, text: _Text) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         for words, counts in self._allow:
-            if len(words) > 1:
-                spans += _phrase_spans(words, counts, tokens)
+            if words[0] not in text.letters:
                 continue
-            for token in views:
+            if len(words) > 1:
+                spans += _phrase_spans(words, counts, text.tokens)
+                continue
+            for token in text.views:
                 spans += _find_all(words[0], counts[0], token)
         return spans
+
+
+def _rule_hits(
+    rules: Sequence[Rule], concepts: Mapping[str, list[tuple[int, tuple[int, int], str]]]
+) -> Iterator[Hit]:
+    """Hits of the rules whose concepts all occur (near each other) and no ``unless`` one."""
+    for rule in rules:
+        groups = [concepts.get(name, []) for name in rule.all]
+        if not all(groups) or any(concepts.get(name) for name in rule.unless):
+            continue
+        hit = _rule_hit(rule, groups)
+        if hit is not None:
+            yield hit
+
+
+def _rule_hit(rule: Rule, groups: list[list[tuple[int, tuple[int, int], str]]]) -> Hit | None:
+    """The first word of the rule's first concept with every other concept near it."""
+    for index, span, raw in groups[0]:
+        words = [raw]
+        for other in groups[1:]:
+            near = [r for i, _s, r in other if not rule.window or abs(i - index) <= rule.window]
+            if not near:
+                break
+            words.append(near[0])
+        else:
+            return Hit(f"{rule.name}: {' + '.join(words)}", rule.category, span)
+    return None
+
+
+def _as_concept(term: Term, name: str) -> Term:
+    """The term with the concept's name as its category (a word may be in two concepts)."""
+    return Term(term.raw, name, term.words, term.counts, term.mode, term.fuzzy)
 
 
 def _inside_any(span: tuple[int, int], regions: list[tuple[int, int]]) -> bool:
@@ -337,6 +544,63 @@ def _resolve(level: str, raw: dict[str, dict[str, Any]], folder: Path) -> list[T
         parent = raw[current].get("extends", "")
         current = parent if isinstance(parent, str) else ""
     return terms
+
+
+def _parse_rule(entry: Any, path: Path) -> Rule:
+    if not isinstance(entry, dict):
+        raise _broken(path, f"rule {entry!r} must be an object")
+    name, category = entry.get("name"), entry.get("category")
+    all_, unless = entry.get("all"), entry.get("unless", [])
+    window = entry.get("window", 0)
+    if not isinstance(name, str) or category not in CATEGORIES:
+        raise _broken(path, f"rule {entry!r}: needs a name and a known category")
+    if not (isinstance(all_, list) and all_ and all(isinstance(c, str) for c in all_)):
+        raise _broken(path, f"rule {name!r}: 'all' must be a non-empty list of concepts")
+    if not (isinstance(unless, list) and all(isinstance(c, str) for c in unless)):
+        raise _broken(path, f"rule {name!r}: 'unless' must be a list of concepts")
+    if not isinstance(window, int) or window < 0:
+        raise _broken(path, f"rule {name!r}: 'window' must be a whole number >= 0")
+    return Rule(name, str(category), tuple(all_), tuple(unless), window)
+
+
+def _resolve_rules(level: str, raw: dict[str, dict[str, Any]], folder: Path) -> list[Rule]:
+    """The level's own rules plus those of the levels it extends."""
+    rules: list[Rule] = []
+    current = level
+    seen: set[str] = set()
+    while current and current not in seen and current in raw:
+        seen.add(current)
+        entries = raw[current].get("rules", [])
+        if not isinstance(entries, list):
+            raise _broken(folder / f"{current}.json", "'rules' must be a list")
+        rules += [_parse_rule(e, folder / f"{current}.json") for e in entries]
+        parent = raw[current].get("extends", "")
+        current = parent if isinstance(parent, str) else ""
+    return rules
+
+
+def _read_concepts(path: Path) -> dict[str, tuple[Term, ...]]:
+    """``concepts.json``: ``{"concepts": {name: {"category": ..., "de": [...], "en": [...]}}}``."""
+    data = _read(path).get("concepts")
+    if not isinstance(data, dict):
+        raise _broken(path, "'concepts' must be an object")
+    concepts: dict[str, tuple[Term, ...]] = {}
+    for name, by_lang in data.items():
+        if not isinstance(by_lang, dict):
+            raise _broken(path, f"concept {name!r} must be an object")
+        terms = []
+        for lang, entries in by_lang.items():
+            if lang == "note":
+                continue
+            if not isinstance(entries, list):
+                raise _broken(path, f"{name}.{lang} must be a list")
+            for entry in entries:
+                try:
+                    terms.append(parse_term(str(entry), "concept"))
+                except ValueError as exc:
+                    raise _broken(path, f"{name}.{lang}: {exc}") from exc
+        concepts[name] = tuple(terms)
+    return concepts
 
 
 @functools.lru_cache(maxsize=4)

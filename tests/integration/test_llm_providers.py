@@ -70,7 +70,7 @@ async def test_gate_with_simulator_blocks_trigger_and_passes_context(
         ]
         assert model in blocked.decisions[-1].detail
         fairy = await gate.check_input(
-            "Ein Ritter mit Schwert", "Erzähle es als Märchen", level="kids", lang="de"
+            "Ein Ritter mit Pistole", "Erzähle es als Märchen", level="kids", lang="de"
         )
         assert fairy.allowed
         assert [(d.check, d.result) for d in fairy.decisions] == [
@@ -99,7 +99,7 @@ async def test_gate_fails_closed_when_ollama_is_gone(ollama_sim: OllamaSim) -> N
     async with ollama_provider(ollama_sim) as provider:
         ollama_sim.stop()
         gate = SafetyGate(provider_judge(provider, "llama-guard3:1b"), model="llama-guard3:1b")
-        outcome = await gate.check_input("a sword", "", level="kids", lang="en")
+        outcome = await gate.check_input("a gun", "", level="kids", lang="en")
     assert not outcome.allowed
     assert outcome.reason == UNAVAILABLE["en"]
     assert outcome.decisions[-1].result == "unavailable"

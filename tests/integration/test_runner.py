@@ -246,7 +246,7 @@ async def test_kids_word_hit_is_judged_in_context_by_the_local_model(
     make_rig: RigFactory,
 ) -> None:
     rig = await make_rig()
-    session = rig.session(idea="Ein Ritter mit einer Waffe", level="kids")
+    session = rig.session(idea="Ein Ritter mit einer Waffe und einer Pistole", level="kids")
     events = await collect(session)
     assert isinstance(events[-1], RunBlocked)  # the simulator judges "Waffe" UNSAFE
     guard = rig.llm_requests()[0]
@@ -258,7 +258,7 @@ async def test_kids_word_hit_is_judged_in_context_by_the_local_model(
 async def test_kids_fail_closed_when_the_safety_model_is_down(make_rig: RigFactory) -> None:
     rig = await make_rig()
     rig.ollama.fault("http500", count=5)
-    session = rig.session(idea="Ein Ritter mit einer Waffe", level="kids")
+    session = rig.session(idea="Ein Ritter mit einer Pistole", level="kids")
     events = await collect(session)
     blocked = events[-1]
     assert isinstance(blocked, RunBlocked)
@@ -358,7 +358,7 @@ async def test_cancel_at_each_stage_leaves_a_cancelled_record(
     rig = await make_rig(
         ollama_env={"FAKE_OLLAMA_TOKEN_MS": "40"}, comfy_env={"FAKE_COMFY_STEP_MS": "100"}
     )
-    idea = "Ein Ritter mit einem Schwert" if target is Stage.input_safety else IDEA
+    idea = "Ein Ritter mit einer Pistole" if target is Stage.input_safety else IDEA
     session = rig.session(idea=idea, level=level)
     seen = await _cancel_in(session, target)
     cancelled = seen[-1]

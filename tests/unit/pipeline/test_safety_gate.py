@@ -62,14 +62,14 @@ async def test_context_check_flips_a_word_list_hit_to_pass() -> None:
     judge = Scripted(["SAFE"])
     gate = SafetyGate(judge, model="qwen3:8b")
     outcome = await gate.check_input(
-        "Ein Ritter mit Schwert", "Erzähle es als Märchen", level="kids", lang="de"
+        "Ein Ritter mit Pistole", "Erzähle es als Märchen", level="kids", lang="de"
     )
     assert outcome.allowed
     assert results(outcome.decisions) == [("wordlist", "block"), ("llm", "pass")]
-    assert "Schwert" in outcome.decisions[0].detail
+    assert "Pistole" in outcome.decisions[0].detail
     # the model saw the idea as the judged text and the rules as context
     user = judge.judged()
-    assert user.endswith("Text:\nEin Ritter mit Schwert")
+    assert user.endswith("Text:\nEin Ritter mit Pistole")
     assert "Erzähle es als Märchen" in user.split("Text:")[0]
     assert "children aged 8 to 12" in judge.calls[0][0].content
 
@@ -120,11 +120,11 @@ async def test_rules_are_checked_even_when_the_idea_is_harmless() -> None:
 async def test_both_texts_with_hits_are_judged_separately() -> None:
     judge = Scripted(["SAFE", "SAFE"])
     gate = SafetyGate(judge, model="qwen3:8b")
-    outcome = await gate.check_input("ein Schwert", "mit einem Messer", level="kids", lang="de")
+    outcome = await gate.check_input("eine Pistole", "mit einem Gewehr", level="kids", lang="de")
     assert outcome.allowed
     assert len(judge.calls) == 2
-    assert judge.judged(0).endswith("ein Schwert")
-    assert judge.judged(1).endswith("mit einem Messer")
+    assert judge.judged(0).endswith("eine Pistole")
+    assert judge.judged(1).endswith("mit einem Gewehr")
 
 
 @pytest.mark.asyncio
@@ -153,7 +153,7 @@ async def test_kids_and_youth_fail_closed(level: str, failure: Exception | str) 
 
 @pytest.mark.asyncio
 async def test_without_a_safety_model_kids_fail_closed_on_a_hit() -> None:
-    outcome = await SafetyGate(None).check_input("a sword", "", level="kids", lang="en")
+    outcome = await SafetyGate(None).check_input("a gun", "", level="kids", lang="en")
     assert not outcome.allowed
     assert outcome.decisions[-1].detail == "no safety model set"
 
@@ -216,9 +216,9 @@ async def test_output_prompt_is_judged_for_kids_and_youth() -> None:
 async def test_llama_guard_gets_the_bare_text() -> None:
     judge = Scripted(["safe"])
     gate = SafetyGate(judge, model="llama-guard3:1b")
-    outcome = await gate.check_input("a sword", "", level="kids", lang="en")
+    outcome = await gate.check_input("a gun", "", level="kids", lang="en")
     assert outcome.allowed
-    assert [m.as_dict() for m in judge.calls[0]] == [{"role": "user", "content": "a sword"}]
+    assert [m.as_dict() for m in judge.calls[0]] == [{"role": "user", "content": "a gun"}]
 
 
 @pytest.mark.asyncio

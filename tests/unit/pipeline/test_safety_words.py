@@ -26,10 +26,10 @@ def categories(text: str, level: str) -> set[str]:
 
 # (text, level, expected category) -- every row must be found
 HITS = [
-    ("Ein Ritter mit Schwert im Märchen", "kids", "violence"),
     ("eine Schusswaffe im Schrank", "kids", "violence"),
-    ("WAFFEN", "kids", "violence"),
-    ("a knight with a sword", "kids", "violence"),
+    ("SCHUSSWAFFEN", "kids", "violence"),
+    ("er sticht mit dem Messer zu", "kids", "violence"),
+    ("a knight stabs a man with his sword", "kids", "violence"),
     ("b.o.m.b", "youth", "violence"),
     ("b o m b", "youth", "violence"),
     ("b-o-m-b", "youth", "violence"),
@@ -41,8 +41,10 @@ HITS = [
     ("b\u200bomb", "youth", "violence"),  # zero-width space inside
     ("b\u043emb", "youth", "violence"),  # Cyrillic o
     ("ＢＯＭＢ", "youth", "violence"),  # full-width letters
-    ("weapn", "kids", "violence"),  # one letter missing (stem >= 6)
-    ("weaponz", "kids", "violence"),  # one letter wrong
+    ("cocane", "kids", "drugs"),  # one letter missing (stem >= 7)
+    ("hakenkreutz", "kids", "hate"),  # one letter extra
+    ("massacer", "youth", "violence"),  # one letter wrong
+    ("selbstmort", "kids", "self_harm"),
     ("Alcohol und Zigaretten", "kids", "drugs"),
     ("alkohl", "kids", "drugs"),  # typo
     ("Töten", "youth", "violence"),
@@ -56,8 +58,9 @@ HITS = [
     ("Bombe bauen", "adult", "violence"),
     ("Eine Nacktbadestelle", "kids", "sexual"),
     ("zwei Pistolen", "kids", "violence"),
-    ("Schießen", "kids", "violence"),
-    ("schiessen", "kids", "violence"),
+    ("Erschießen", "kids", "violence"),
+    ("erschiessen", "kids", "violence"),
+    ("erschiest", "kids", "violence"),  # ss written as s
 ]
 
 
@@ -68,6 +71,9 @@ def test_hits(text: str, level: str, category: str) -> None:
 
 # harmless texts that contain (or are one letter from) a listed term
 CLEAN = [
+    ("Ein Ritter mit Schwert im Märchen", "kids"),
+    ("a knight with a sword", "kids"),
+    ("Schießen lernen beim Bogenschießen", "kids"),
     ("Ein Schwertwal springt aus dem Meer", "kids"),
     ("Schwertlilien am Teich", "kids"),
     ("Waffeln mit Puderzucker", "kids"),
@@ -110,13 +116,13 @@ def test_false_positive_guards(text: str, level: str) -> None:
 
 
 def test_allow_list_does_not_hide_a_second_real_hit() -> None:
-    text = "Waffeln und eine Waffe"
-    assert surfaces(text, "kids") == ["Waffe"]
+    text = "Waffeln und eine Schusswaffe"
+    assert surfaces(text, "kids") == ["Schusswaffe"]
 
 
 def test_levels_are_layered_kids_stricter_than_youth_stricter_than_adult() -> None:
-    assert categories("ein Schwert", "kids") == {"violence"}
-    assert match("ein Schwert", "youth") == []
+    assert categories("eine Pistole", "kids") == {"violence"}
+    assert match("eine Pistole", "youth") == []
     assert categories("kill", "youth") == {"violence"}
     assert match("kill", "adult") == []
     assert categories("sieg heil", "kids") == {"hate"}  # adult terms are in every list
@@ -131,17 +137,17 @@ def test_research_checks_nothing_and_unknown_level_raises() -> None:
 
 
 def test_spans_point_at_the_original_text() -> None:
-    text = "Ein großes Schwert und eine B.O.M.B.E"
+    text = "Eine große Pistole und eine B.O.M.B.E"
     found = {text[h.span[0] : h.span[1]] for h in match(text, "kids")}
-    assert "Schwert" in found
+    assert "Pistole" in found
     assert "B.O.M.B.E" in found
     assert surfaces("Die Straße der Mörder", "youth") == ["Mörder"]
 
 
 def test_hit_reports_term_and_category() -> None:
-    (hit,) = match("Schusswaffe", "kids")
-    assert (hit.term, hit.category) == ("waffe", "violence")
-    assert hit.span == (6, 11)
+    (hit,) = match("Maschinengewehr", "kids")
+    assert (hit.term, hit.category) == ("gewehr!", "violence")
+    assert hit.span == (9, 15)
 
 
 def test_double_letters_must_be_present() -> None:
@@ -158,9 +164,9 @@ def test_term_syntax() -> None:
     assert parse_term("==krieg", "violence").mode == "exact"
     assert parse_term("porn*", "sexual").mode == "prefix"
     assert parse_term("heil hitler", "hate").mode == "phrase"
-    assert parse_term("weapon", "violence").fuzzy
+    assert parse_term("massacre", "violence").fuzzy
     assert not parse_term("messer!", "violence").fuzzy
-    assert not parse_term("waffe", "violence").fuzzy  # shorter than 6 letters
+    assert not parse_term("suizid", "self_harm").fuzzy  # shorter than 7 letters
     with pytest.raises(ValueError, match="markers"):
         parse_term("=two words", "hate")
     with pytest.raises(ValueError, match="no letters"):
@@ -204,12 +210,15 @@ def test_broken_lists_raise_config_error(tmp_path: Path, kids: object) -> None:
     assert "kids.json" in info.value.detail or "youth.json" in info.value.detail
 
 
-def test_builtin_rules_do_not_trip_the_adult_list() -> None:
+@pytest.mark.parametrize("level", ["kids", "youth", "adult"])
+def test_builtin_rules_do_not_trip_any_list(level: str) -> None:
+    # Stage 1 checks the rules too, and at kids a hit blocks: a built-in config that
+    # tripped the list could never be used by a child.
     library = load_content(resources_dir() / "configs")
     assert library.interceptions
     for config in library.interceptions.values():
         for text in (config.rules.de, config.rules.en, config.name.de, config.name.en):
-            assert match(text, "adult") == [], (config.id, text)
+            assert match(text, level) == [], (config.id, text)
 
 
 @settings(max_examples=300, deadline=None)
