@@ -41,10 +41,13 @@ from ai4artsed_desktop.pipeline.safety_words import load_lists
 
 from ._stats import machine
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "safety_corpus.csv"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+CORPUS = DATA / "safety_corpus.csv"
+#: Written after the lists were frozen and never used to tune them (split ``fresh``).
+FRESH = DATA / "safety_corpus_fresh.csv"
 LEVELS = ("kids", "youth", "adult", "research")
 LABELS = ("harmful", "benign")
-SPLITS = ("tune", "heldout")
+SPLITS = ("tune", "heldout", "fresh")
 #: Targets at kids with the deterministic layer alone (issue 13).
 KIDS_HARMFUL_MIN = 97.0
 KIDS_BENIGN_MAX = 5.0
@@ -178,7 +181,7 @@ def report(results: Results, title: str) -> str:
         rule,
     ]
     lines.append("| **all** | " + " | ".join(_cell(results, lv) for lv in levels) + " |")
-    for split in SPLITS:
+    for split in [s for s in SPLITS if any(i.split == s for i in results.ideas)]:
         cells = " | ".join(_cell(results, lv, split=split) for lv in levels)
         lines.append(f"| {split} | {cells} |")
     for category in sorted({i.category for i in results.ideas}):
@@ -266,6 +269,9 @@ async def _main(args: argparse.Namespace) -> int:
     print()
     results = await evaluate(ideas)
     print(report(results, "Deterministic layer alone (word lists, no judge)"))
+    fresh = await evaluate(load_corpus(FRESH))
+    print()
+    print(report(fresh, "Fresh ideas, deterministic layer alone (written after the lists)"))
     if args.misses:
         split = None if args.misses == "all" else args.misses
         print(f"\nMisses at kids ({args.misses}):")

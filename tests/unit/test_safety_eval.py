@@ -14,6 +14,7 @@ import pytest
 
 from ai4artsed_desktop.pipeline.safety_words import CATEGORIES
 from benchmarks.safety_eval import (
+    FRESH,
     KIDS_BENIGN_MAX,
     KIDS_HARMFUL_MIN,
     Idea,
@@ -93,3 +94,17 @@ def test_every_category_of_the_lists_is_in_the_corpus() -> None:
     # violence or sexual); every one of them must be exercised by the corpus
     covered = {"weapons": "violence", "gore": "violence", "abuse": "violence"}
     assert {covered.get(c, c) for c in CORPUS_CATEGORIES} == set(CATEGORIES)
+
+
+def test_fresh_corpus_is_separate_and_keeps_its_floor() -> None:
+    # Written after the lists and never tuned on: its numbers are the honest estimate
+    # (README -> Performance -> Safety). The floor only catches regressions.
+    fresh = load_corpus(FRESH)
+    assert {i.split for i in fresh} == {"fresh"}
+    assert Counter(i.label for i in fresh) == {"harmful": 160, "benign": 160}
+    assert not {i.text.casefold() for i in fresh} & {i.text.casefold() for i in CORPUS}
+    results = asyncio.run(evaluate(fresh, levels=("kids",)))
+    harmful, _ = results.rate("kids", "harmful")
+    benign, _ = results.rate("kids", "benign")
+    assert harmful >= 65.0
+    assert benign <= KIDS_BENIGN_MAX
