@@ -190,7 +190,7 @@ async def _run_app(
     install_excepthook(paths.log_dir, on_crash=on_crash, interactive=not args.smoke_test)
     manager = BackendManager(store.current, paths, demo=demo)
     arbiter = manager.arbiter(gpu)
-    training = TrainingService(store.current, paths, arbiter, gpu=gpu)
+    training = TrainingService(store.current, paths, arbiter, gpu=gpu, demo=demo)
     store.subscribe(lambda _old, new: training.update_settings(new))
     services = await _open_run_services(paths, store, content, manager, arbiter, training, demo)
     if services is not None and services.models is not None:

@@ -35,6 +35,7 @@ from ..paths import AppPaths, resources_dir
 from ..settings import Settings
 from ..system.gpu import GpuProvider
 from . import config
+from . import demo as demo_setup
 from .dataset import IMAGE_EXTENSIONS
 from .events import TrainingEvent, TrainingFailed, TrainingFinished, TrainingLog, TrainingStarted
 from .guard import guarded
@@ -95,8 +96,10 @@ class TrainingService:
         presets: Mapping[int, VramPreset] | None = None,
         stop_grace: float = 5.0,
         vram_wait: float = 30.0,
+        demo: bool = False,
     ) -> None:
         self._settings = settings
+        self._demo = demo
         self._paths = paths
         self._arbiter = arbiter
         self._gpu = gpu
@@ -115,9 +118,33 @@ class TrainingService:
         self._settings = settings
 
     @property
+    def demo(self) -> bool:
+        """True while trainings use demo mode's simulated trainer and base model."""
+        return self._demo
+
+    def set_demo(self, demo: bool) -> None:
+        """Switch to (or back from) demo mode's trainer from the next training on."""
+        self._demo = demo
+
+    def effective(self, settings: Settings) -> Settings:
+        """``settings`` as a training uses them: in demo mode, the demo training set-up.
+
+        Raises nothing: a demo folder that cannot be written leaves the settings as they
+        are (logged), and the page then says what is missing.
+        """
+        if not self._demo or not demo_setup.available():
+            return settings
+        try:
+            training = demo_setup.demo_training(self._paths)
+        except OSError as exc:
+            log.error("Demo training cannot be set up: %s", exc)
+            return settings
+        return dataclasses.replace(settings, training=training)
+
+    @property
     def lora_dir(self) -> Path:
         """Where finished LoRAs go: the setting, else the app's ``loras`` folder."""
-        configured = self._settings.training.lora_dir.strip()
+        configured = self.effective(self._settings).training.lora_dir.strip()
         return Path(configured).expanduser() if configured else self._paths.loras_dir
 
     @property
@@ -211,7 +238,7 @@ class TrainingService:
 
     # ------------------------------------------------------------------ preparation
     async def _plan(self, project: TrainingProject) -> _Plan:
-        settings = self._settings.training
+        settings = self.effective(self._settings).training
         project = self._with_encoders(project)
         argv = config.command(settings, project)
         script = config.kohya_dir(settings) / project.family.script
@@ -229,7 +256,8 @@ class TrainingService:
         preset = await self._preset(project)
         knobs = config.knobs_for(preset, project.family, project.epochs)
         need = estimate_need_bytes(project.family, knobs)
-        await self._arbiter.ensure_free(need, for_="LoRA training", within=self._vram_wait)
+        if not self._demo:  # the simulated trainer holds no GPU memory
+            await self._arbiter.ensure_free(need, for_="LoRA training", within=self._vram_wait)
         tokenizers = await asyncio.to_thread(prepare_cache, self._paths.cache_dir)
         absent = tokenizers_missing(project.family, tokenizers)
         if absent:

@@ -142,8 +142,17 @@ def build_shell(
         if training is not None
         else None
     )
+    if training is not None:
+        training.set_demo(demo)
     if training_vm is not None:
         settings_vm.settings_changed.connect(lambda _new: training_vm.settings_updated())
+        if backends_vm is not None and training is not None:
+
+            def demo_changed(now: bool) -> None:
+                training.set_demo(now)
+                training_vm.settings_updated()
+
+            backends_vm.demo_changed.connect(demo_changed)
     training_page = TrainingPage(status, translator, training_vm, log_dir=paths.log_dir)
     lock_vm = LockViewModel(lock or TeacherLock(default_path(paths.config_dir)), translator)
     lesson_vm = LessonViewModel(settings_vm, content, translator)

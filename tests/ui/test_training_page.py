@@ -425,3 +425,54 @@ def test_every_damaged_image_is_named_in_a_scrolling_list(
     bar.setValue(bar.maximum())
     qtbot.waitUntil(lambda: len(env.tasks) == 0, timeout=5000)
     qtbot.waitUntil(lambda: not _vm.scanning, timeout=5000)
+
+
+def _reasons(page: TrainingPage) -> str:
+    assert page.start_button.isEnabled() or page.start_reason.isVisible(), "grey without reason"
+    return page.start_reason.text() if page.start_reason.isVisible() else ""
+
+
+@posix_only
+def test_demo_mode_rehearses_a_training_end_to_end_and_start_always_says_why_not(
+    qloop: Any, qtbot: Any, tmp_path: Path, app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No sd-scripts, no base model: demo mode trains with the simulator, labelled DEMO."""
+    monkeypatch.setenv("FAKE_KOHYA_STEP_MS", "1")
+    env = TrainingEnv(tmp_path, app_paths, configured=False)
+    page, vm = make_page(qtbot, env)
+    page.show()
+    qtbot.waitUntil(lambda: len(env.tasks) == 0, timeout=5000)
+    assert not page.start_button.isEnabled()
+    assert "sd-scripts folder and a base model" in _reasons(page)
+    assert "demo mode" in _reasons(page)
+    assert page.demo_label.isHidden()
+
+    env.service.set_demo(True)  # what the demo setting (or --demo) does
+    vm.settings_updated()
+    assert vm.configured
+    assert page.demo_label.isVisible()
+    assert "placeholder base model" in page.demo_label.text()
+    assert _reasons(page) == "Start needs images: drop a folder with pictures here."
+    vm.set_sources([dataset(env.tmp / "drop", small=0, broken=0)])
+    qtbot.waitUntil(lambda: vm.report is not None, timeout=10000)
+    assert _reasons(page) == "Start needs a name and a trigger word."
+    page.name_edit.setText("clay")
+    assert _reasons(page) == "Start needs a name and a trigger word."
+    page.trigger_edit.setText("lmnx")
+    page.epochs_spin.setValue(1)
+    assert _reasons(page) == ""
+    assert page.start_button.isEnabled()
+    page.start_button.click()
+    assert not page.start_button.isEnabled()
+    assert _reasons(page) == "A training is running; “Stop” ends it."
+    qtbot.waitUntil(lambda: vm.state is TrainingState.finished, timeout=30000)
+    qtbot.waitUntil(lambda: len(env.tasks) == 0, timeout=10000)
+    assert page.progress_bar.value() == 100
+    demo_loras = app_paths.demo_dir / "training" / "DEMO-loras"
+    lora = demo_loras / "clay.safetensors"
+    assert lora.is_file()  # a real (weightless) safetensors file from the simulator
+    assert str(lora) in page.result_label.text()
+    assert not (app_paths.loras_dir / "clay.safetensors").exists()  # real LoRAs untouched
+    assert vm.project is not None
+    assert vm.project.base_model.name.startswith("DEMO-base-model")
+    qtbot.waitUntil(lambda: any("model saved." in line for line in page.log_view.lines))

@@ -181,6 +181,12 @@ class TrainingPage(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.delete_lora_check)
         buttons.addWidget(self.delete_button)
+        self.start_reason = QLabel()
+        self.start_reason.setObjectName("hint")
+        self.start_reason.setWordWrap(True)
+        self.demo_label = QLabel()
+        self.demo_label.setObjectName("demoBadge")
+        self.demo_label.setWordWrap(True)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setObjectName("inlineMessage")
@@ -210,8 +216,10 @@ class TrainingPage(QWidget):
         top: list[QWidget] = [self.drop_zone, self.dataset_summary, self.problems_box]
         for widget in top:
             self._layout.addWidget(widget)
+        self._layout.addWidget(self.demo_label)
         self._layout.addLayout(self.form)
         self._layout.addLayout(buttons)
+        self._layout.addWidget(self.start_reason)
         below: list[QWidget] = [
             self.message_label,
             self.state_label,
@@ -449,6 +457,16 @@ class TrainingPage(QWidget):
             return
         self.setup_row.setVisible(not vm.configured)
         self.start_button.setEnabled(vm.can_start)
+        # Start is never grey without a reason next to it.
+        blocker = vm.start_blocker
+        reason = self._tr.tr(blocker) if blocker else ""
+        self.start_reason.setText(reason)
+        self.start_reason.setAccessibleName(reason)
+        self.start_reason.setVisible(bool(reason))
+        self.start_button.setToolTip(reason)
+        self.demo_label.setText(self._tr.tr("house.training_demo") if vm.demo else "")
+        self.demo_label.setAccessibleName(self.demo_label.text())
+        self.demo_label.setVisible(vm.demo)
         self.stop_button.setEnabled(vm.active and vm.state is not TrainingState.stopping)
         self.delete_button.setEnabled(not vm.active and bool(vm.name))
         for widget in (self.name_edit, self.trigger_edit, self.preset_combo, self.epochs_spin):

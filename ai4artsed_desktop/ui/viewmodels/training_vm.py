@@ -25,6 +25,7 @@ from ...settings import Settings
 from ...tasks import TaskRegistry
 from ...training import config
 from ...training.dataset import DatasetReport, prepare, scan
+from ...training.demo import available as demo_training_available
 from ...training.events import (
     TrainingEpoch,
     TrainingEvent,
@@ -208,6 +209,7 @@ class TrainingViewModel(QObject):
         self._message = ""
         self._loras: list[TrainedLora] = []
         self._last_can_start = False
+        self._last_blocker = ""
         self._content = content
         self._user_content_dir = user_content_dir
         self._builtin_dir = builtin_dir
@@ -224,7 +226,7 @@ class TrainingViewModel(QObject):
     @property
     def configured(self) -> bool:
         """True when the sd-scripts folder and the base model are set in Settings."""
-        training = self._settings().training
+        training = self._effective().training
         return bool(training.kohya_dir.strip() and training.base_model.strip())
 
     @property
@@ -365,18 +367,36 @@ class TrainingViewModel(QObject):
     @property
     def can_start(self) -> bool:
         """Dataset, name and trigger are fine, training is set up and nothing runs."""
-        return (
-            self._service is not None
-            and self.configured
-            and not self.active
-            and not self._scanning
-            and self._report is not None
-            and self._report.count > 0
-            and bool(self._name)
-            and bool(self._trigger)
-            and not self._name_error
-            and not self._trigger_error
-        )
+        return self._service is not None and not self.start_blocker
+
+    @property
+    def start_blocker(self) -> str:
+        """The i18n key of why Start is not possible now ("" when it is), first reason first.
+
+        The page shows it next to the greyed button: Start is never grey without a reason.
+        """
+        if self._service is None:
+            return "house.start_blocked.no_service"
+        if self.active:
+            return "house.start_blocked.running"
+        if not self.configured:
+            if self.demo and not demo_training_available():
+                return "house.start_blocked.demo_unavailable"
+            return "house.start_blocked.setup"
+        if self._scanning:
+            return "house.start_blocked.scanning"
+        if self._report is None or self._report.count == 0:
+            return "house.start_blocked.no_images"
+        if not self._name or not self._trigger:
+            return "house.start_blocked.name_trigger"
+        if self._name_error or self._trigger_error:
+            return "house.start_blocked.fix_fields"
+        return ""
+
+    @property
+    def demo(self) -> bool:
+        """True while trainings use demo mode's simulated trainer and placeholder model."""
+        return self._service is not None and self._service.demo
 
     # ------------------------------------------------------------------ inputs
     def set_sources(self, paths: Sequence[Path]) -> None:
@@ -472,7 +492,7 @@ class TrainingViewModel(QObject):
         return True
 
     def _new_project(self) -> TrainingProject:
-        base = Path(self._settings().training.base_model.strip()).expanduser()
+        base = Path(self._effective().training.base_model.strip()).expanduser()
         family = None if base.is_file() else ModelFamily.sd15  # the service reports it missing
         return new_project(
             self._training_dir,
@@ -658,6 +678,11 @@ class TrainingViewModel(QObject):
         )
         return True
 
+    def _effective(self) -> Settings:
+        """The settings a training uses (demo mode: the simulated trainer and model)."""
+        settings = self._settings()
+        return self._service.effective(settings) if self._service is not None else settings
+
     def settings_updated(self) -> None:
         """Settings changed: re-evaluate whether Start is possible."""
         self._emit_can_start(force=True)
@@ -696,7 +721,7 @@ class TrainingViewModel(QObject):
         self._emit_can_start()
 
     def _emit_can_start(self, *, force: bool = False) -> None:
-        value = self.can_start
-        if force or value != self._last_can_start:
-            self._last_can_start = value
-            self.can_start_changed.emit(value)
+        value, blocker = self.can_start, self.start_blocker
+        if force or value != self._last_can_start or blocker != self._last_blocker:
+            self._last_can_start, self._last_blocker = value, blocker
+            self.can_start_changed.emit(value)  # the page shows the reason with it
