@@ -12,6 +12,7 @@ a failure is reported and the next target is tried. No Qt here.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import AsyncGenerator, Sequence
@@ -22,6 +23,7 @@ from ..content.schema import OutputConfig
 from ..content.schema import Route as OutputRoute
 from ..errors import AppError
 from . import generation
+from .comfy_cleanup import discard_server_copies
 from .keepalive import LESSON_KEEP_ALIVE
 from .prompts import RUNNER_OPTIONS
 from .routing import resolve
@@ -82,16 +84,28 @@ def _error_text(exc: Exception) -> str:
 
 
 async def _warm_output(services: RunServices, output: OutputConfig) -> None:
-    """Run one tiny generation of ``output`` (the files are dropped)."""
+    """Run one tiny generation of ``output`` (the files are dropped, ComfyUI's copy too).
+
+    Its model check lands on the board Create reads, like a run's.
+    """
     job, outcome = tiny_job(output), generation.GenerationOutcome()
     if output.route is OutputRoute.comfyui:
         steps = generation.run_comfy(
-            job, services.backends, services.workflows_dir, outcome, arbiter=services.arbiter
+            job,
+            services.backends,
+            services.workflows_dir,
+            outcome,
+            arbiter=services.arbiter,
+            models=services.models,
         )
     else:
         steps = generation.run_swarm(job, services.backends, outcome)
     async for _step in steps:  # progress is not shown; the files are dropped
         pass
+    server_files = [f.server_file for f in outcome.files if f.server_file is not None]
+    if services.comfy_output is not None and server_files:
+        output_dir = services.comfy_output()
+        await asyncio.to_thread(discard_server_copies, server_files, output_dir, job.run_id)
 
 
 #: The roles whose Ollama models a lesson loads: the safety model answers the first

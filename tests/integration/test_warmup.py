@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
@@ -122,3 +123,19 @@ async def test_first_click_after_warm_up_reloads_nothing_and_keeps_the_lesson(
         rig.session(idea="Ein Ritter mit Pistole", level="kids"), until=Stage.interception
     )
     assert {r.get("keep_alive") for r in rig.llm_requests()[before:]} == {"5m"}
+
+
+@pytest.mark.asyncio
+async def test_warm_up_leaves_no_file_in_a_local_comfyui_and_records_the_model_check(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    rig.services = dataclasses.replace(rig.services, comfy_output=lambda: rig.comfy.output_dir)
+    events = await _events(prepare_lesson(rig.services, ["sd15"], "10m"))
+    assert ("output", "sd15") in _warm(events)
+    assert not [p for p in rig.comfy.output_dir.rglob("ai4artsed_warmup*") if p.is_file()]
+    board = rig.services.models
+    assert board is not None
+    status = board.get("sd15")
+    assert status is not None
+    assert status.available
