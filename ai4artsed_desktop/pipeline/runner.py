@@ -51,8 +51,6 @@ from ..events import (
     StageCompleted,
     StageStarted,
     StageText,
-    TextDelta,
-    TextDone,
 )
 from ..settings import Settings
 from ..store.record import (
@@ -66,7 +64,12 @@ from ..store.record import (
 )
 from ..store.runs import RunStore, owner_id
 from . import generation
+from .answer_checks import strip_echoes
 from .answers import clean_text, extract_code, split_music
+from .checked_llm import Checked, ask_checked
+from .checked_stage import checked_badge as _checked_badge
+from .checked_stage import llm_seed, refuse_unusable
+from .checked_stage import stage_kind as _stage_kind
 from .comfy_cleanup import discard_server_copies
 from .lora import AppliedLora, LoraSpec
 from .model_status import ModelStatusBoard
@@ -570,40 +573,56 @@ class RunSession:
         services = self.services
         route = resolve(role, services.settings(), services.content)
         provider = services.providers.get(route.provider)
-        options = llm_options(params)
+        options = llm_options(params, seed=self._llm_seed(stage))
         started, t0 = utc_now(), time.perf_counter()
         yield StageStarted(self.run_id, stage, model=route.label)
-        answer = ""
-        stream = provider.stream_chat(route.model, messages, options=options, think=False)
-        async with aclosing(stream) as events:
+        kind = _stage_kind(stage, self.output)
+        checked: Checked | None = None
+        source = self._texts.get(Stage.adaptation, "") if stage is Stage.translation else ""
+        asked = ask_checked(
+            provider, route.model, messages, options, run_id=self.run_id, stage=stage,
+            label=route.label, kind=kind, clean=lambda a: self._post_process(stage, a),
+            source=source, framework=self.output.framework,
+        )  # fmt: skip
+        async with aclosing(asked) as events:
             async for event in events:
-                if isinstance(event, TextDelta) and not event.thinking and event.text:
-                    yield StageText(self.run_id, stage, event.text)
-                elif isinstance(event, TextDone):
-                    answer = event.text
-        text = self._post_process(stage, answer)
+                if isinstance(event, Checked):
+                    checked = event
+                else:
+                    yield event
+        assert checked is not None, "ask_checked ends with its outcome"
+        text = checked.text
+        badge = _checked_badge(checked, badge)
         if not text.strip():
             raise AppError(
                 "The language model gave an empty answer. Try again, or change the idea or "
                 "the rules a little.",
                 detail=f"{route.label} answered nothing for {stage.value}",
             )
+        refuse_unusable(checked, route.label, self.output)
         duration = (time.perf_counter() - t0) * 1000
         self._texts[stage] = text
         record = self._rec()
         record.stages = [s for s in record.stages if s.stage is not stage]
+        used = {**checked.options, "checks": checked.record()}
         record.stages.append(
-            StageRecord(stage, started, utc_now(), route.label, text, None, options, duration)
+            StageRecord(stage, started, utc_now(), route.label, text, None, used, duration)
         )
         record.models[stage.value] = route.label
         record.timings[stage.value] = round(duration, 1)
         await self._save()
         yield StageCompleted(self.run_id, stage, text, badge=badge)
 
+    def _llm_seed(self, stage: Stage) -> int:
+        """The same inputs give the same seed, so an unchanged run repeats its texts."""
+        req = self.request
+        return llm_seed(stage.value, req.seed, req.idea, self.rules, req.config_id,
+                        req.output_id, req.lang, req.level)  # fmt: skip
+
     def _post_process(self, stage: Stage, answer: str) -> str:
         if stage is Stage.adaptation and generation.is_code(self.output):
-            return extract_code(answer)
-        return clean_text(answer)
+            return extract_code(strip_echoes(answer))
+        return clean_text(strip_echoes(answer))
 
     async def _generate(self) -> AsyncGenerator[RunEvent, None]:
         services, output = self.services, self.output

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ._ollama_http import ApiError, Faults, NdjsonStream, check_types, json_response, slog
 from ._ollama_http import utc_stamp as _now
+from ._ollama_quirks import apply_text
 from ._ollama_state import (
     KeepAliveError,
     ModelSpec,
@@ -22,7 +23,7 @@ from ._ollama_state import (
     runner_options,
     spec_for,
 )
-from ._textgen import TextRequest, compose, tokenize
+from ._textgen import TextRequest, compose, detect_task, split_idea_rules, tokenize
 
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 _FLOAT_OPTS = ("temperature", "top_p", "min_p", "repeat_penalty", "presence_penalty", "typical_p")
@@ -64,6 +65,8 @@ class ModelCall:
     prompt_tokens: int
     token_delay: float = 0.0
     runner: RunnerOptions = ()
+    #: Small-model quirks that apply to this answer (:mod:`._ollama_quirks`).
+    quirks: frozenset[str] = frozenset()
 
 
 def _check_options(options: dict[str, Any]) -> None:
@@ -98,7 +101,13 @@ def _format(value: object) -> object:
 
 
 def _chat_texts(messages: list[Any]) -> tuple[str, str, int]:
+    """(system, prompt, image count) of a chat.
+
+    A follow-up turn ("That was not English. Translate ...") is read together with the
+    first user message, which holds the labelled material, as a real model sees both.
+    """
     system, prompt, images = [], "", 0
+    first = ""
     for msg in messages:
         if not isinstance(msg, dict) or msg.get("role") not in _ROLES:
             raise ApiError(400, "invalid message: each message needs a valid role")
@@ -108,7 +117,8 @@ def _chat_texts(messages: list[Any]) -> tuple[str, str, int]:
         if msg["role"] == "system":
             system.append(content)
         elif msg["role"] == "user":
-            prompt = content
+            first = first or content
+            prompt = content if content == first else f"{content}\n\n{first}"
             images += len(msg.get("images") or [])
     return "\n".join(system), prompt, images
 
@@ -171,6 +181,9 @@ def plan_pieces(call: ModelCall) -> tuple[list[tuple[str, str]], str]:
     """
     answer = compose(call.text)
     text, reason = answer.text, "stop"
+    if call.quirks:
+        idea = split_idea_rules(call.text.system, call.text.prompt)[0]
+        text = apply_text(call.quirks, detect_task(call.text), text, idea)
     for stop in call.stop:
         if stop and stop in text:
             text = text[: text.index(stop)]
@@ -182,6 +195,8 @@ def plan_pieces(call: ModelCall) -> tuple[list[tuple[str, str]], str]:
     pieces += [("content", p) for p in tokenize(text)]
     if 0 < call.num_predict < len(pieces):
         pieces, reason = pieces[: call.num_predict], "length"
+    if "cutoff" in call.quirks and len(pieces) > 1:
+        pieces, reason = pieces[: len(pieces) // 2], "length"
     return pieces, reason
 
 

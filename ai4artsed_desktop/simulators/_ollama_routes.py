@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +25,9 @@ from ._ollama_http import (
     slog,
     utc_stamp,
 )
+from ._ollama_quirks import Quirks
 from ._ollama_state import ModelSpec, ModelStore, normalize_name, spec_for
+from ._textgen import detect_task
 
 _PRE_STREAM_FAULTS = {
     "http500": (500, "llama-server process has terminated: exit status 2"),
@@ -35,10 +37,11 @@ _PRE_STREAM_FAULTS = {
 
 @dataclass
 class SimState:
-    """Everything the routes share: the model store and the fault controller."""
+    """Everything the routes share: the model store, the fault controller, the quirks."""
 
     store: ModelStore
     faults: Faults
+    quirks: Quirks = field(default_factory=Quirks)
 
 
 STATE = web.AppKey("state", SimState)
@@ -185,6 +188,7 @@ async def _model_call(request: web.Request, kind: str) -> web.StreamResponse:
     if call.empty:
         return await _load_or_unload(state, call)
     state.faults.count("requests")
+    call = replace(call, quirks=state.quirks.take(detect_task(call.text)))
     if call.spec.remote_host:
         return await _cloud_call(request, state, call)
     fault = await _before_answer(state)

@@ -50,6 +50,17 @@ DE_EN = {
     "sitzt": "sits", "steht": "stands", "zwischen": "between", "neben": "next to",
     "vor": "in front of", "hinter": "behind", "bunte": "colourful", "bunter": "colourful",
     "fröhlich": "cheerful", "traurig": "sad", "leise": "quiet",
+    # the simulator's own German transformation sentences, so that translating them gives
+    # English a language check accepts (a real model translates whole sentences)
+    "stell": "picture", "dir": "to yourself", "gedacht": "imagined", "trägt": "carries",
+    "spuren": "traces", "von": "of", "während": "while", "übergeht": "dissolves",
+    "am": "at the", "ende": "end", "bleibt": "remains", "verwandelt": "transformed",
+    "aber": "but", "wiedererkennbar": "recognisable", "voller": "full of",
+    "blauem": "blue", "rotem": "red", "kreis": "circle", "grund": "ground",
+    "farbe": "colour", "farben": "colours", "form": "shape", "formen": "shapes",
+    "fuchs": "fox", "tiefen": "deep", "tiefe": "deep", "scheint": "shines",
+    "durch": "through", "schwert": "sword", "idee": "idea", "rhythmus": "rhythm",
+    "stille": "silence", "muster": "pattern", "kontrast": "contrast", "bewegung": "motion",
 }
 
 STYLE_POOL = (

@@ -18,6 +18,8 @@ Environment:
   ``FAKE_OLLAMA_CLOUD_STUBS`` (pulled cloud stubs with a local-looking name) report
   ``remote_host`` in ``/api/tags`` and ``/api/show``; their requests are "forwarded"
   (counted as ``cloud_requests``), or refused with 403 under ``OLLAMA_NO_CLOUD=1``.
+* ``FAKE_OLLAMA_QUIRKS``: small-model answers (prose instead of code, untranslated
+  text, cut-off answers, echoed labels), see :mod:`._ollama_quirks`.
 * Reload rule: a request whose runner options (num_ctx, num_batch, num_gpu, main_gpu,
   use_mmap, num_thread) differ from the loaded model's reloads it (``needsReload``),
   counted as ``reloads``; the reloaded model keeps that request's keep_alive.
@@ -57,6 +59,7 @@ from collections.abc import Mapping, Sequence
 from aiohttp import web
 
 from ._ollama_http import FAULT_MODES, VERSION, Faults, slog
+from ._ollama_quirks import Quirks
 from ._ollama_routes import SimState, build_app
 from ._ollama_state import ModelStore
 
@@ -140,7 +143,9 @@ async def serve(port: int, env: Mapping[str, str]) -> int:
         print(f"Error: listen tcp 127.0.0.1:{port}: bind: {reason}", file=sys.stderr)
         return 1
     actual = sock.getsockname()[1]
-    state = SimState(store=ModelStore.from_env(env), faults=_faults(env))
+    state = SimState(
+        store=ModelStore.from_env(env), faults=_faults(env), quirks=Quirks.from_env(env)
+    )
     slog(
         "server config",
         source="routes.go:1960",

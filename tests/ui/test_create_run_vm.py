@@ -220,7 +220,14 @@ def test_stage_texts_only_for_editable_stages(run_vm: RunViewModel) -> None:
 
 
 def test_every_pipeline_badge_is_translated(translator: Translator) -> None:
-    assert set(BADGE_KEYS) == {"safety passed", "not checked", "translated", "LoRA applied", "kept"}
+    assert set(BADGE_KEYS) == {
+        "safety passed",
+        "not checked",
+        "translated",
+        "LoRA applied",
+        "kept",
+        "cut off",
+    }
     for lang in ("de", "en"):
         catalogue = json.loads((catalogue_dir() / f"create.{lang}.json").read_text("utf-8"))
         assert set(BADGE_KEYS.values()) <= set(catalogue)

@@ -24,6 +24,7 @@ BADGE_KEYS = {
     "translated": "create.badge_translated",
     "LoRA applied": "create.badge_lora_applied",
     "kept": "create.badge_kept",
+    "cut off": "create.badge_cut_off",
 }
 
 
