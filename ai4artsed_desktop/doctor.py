@@ -349,7 +349,7 @@ def _found_summary(result: Availability) -> str:
     choice = result.choice
     assert choice is not None, "an available result has a choice"
     count = len(choice.files)
-    summary = f"all {count} model files found"
+    summary = f"all {count} model files found" if count > 1 else "the model file found"
     summary += (
         ", whole on disk"
         if result.files_checked
