@@ -24,7 +24,13 @@ from .content.loader import load_content
 from .content.schema import ContentLibrary, OutputConfig, Route
 from .errors import AppError, BackendProtocolError
 from .paths import AppPaths, resources_dir
-from .pipeline.availability import Availability, MissingModel, ModelState, resolve_models
+from .pipeline.availability import (
+    Availability,
+    FolderListing,
+    MissingModel,
+    ModelState,
+    resolve_models,
+)
 from .pipeline.model_files import LocalModels
 from .pipeline.model_status import local_models
 from .settings import Settings
@@ -378,16 +384,33 @@ async def _model_check(
         reason = str(exc) or "no answer in time"
         summary = f"could not ask ComfyUI at {where}: {reason}"
         return Check(name, title, False, False, summary, "Run doctor again.", details)
+    return _verdict(output, details, result)
+
+
+def _verdict(
+    output: OutputConfig, details: dict[str, Any], result: Availability, lead: str = ""
+) -> Check:
+    name, title = f"models:{output.id}", f"Models: {output.name.en}"
     details.update(_result_details(result))
     if result.state is ModelState.available:
-        return Check(name, title, True, False, _found_summary(result), "", details)
+        return Check(name, title, True, False, lead + _found_summary(result), "", details)
     if result.state is ModelState.damaged:
         files = ", ".join(
             f"{d.file} (models/{d.folder}, {d.check.health.value})" for d in result.damaged
         )
-        return Check(name, title, False, False, f"damaged: {files}", result.reason, details)
+        summary = f"{lead}damaged: {files}"
+        return Check(name, title, False, False, summary, result.reason, details)
     files = ", ".join(f"{m.file} (models/{m.folder})" for m in result.missing)
-    return Check(name, title, False, False, f"missing: {files}", result.reason, details)
+    return Check(name, title, False, False, f"{lead}missing: {files}", result.reason, details)
+
+
+async def _disk_check(output: OutputConfig, local: LocalModels, where: str) -> Check:
+    """The output's files in the models folders of a ComfyUI that is not running."""
+    slots = [*output.required_models, *(m for lay in output.layouts for m in lay.required_models)]
+    result = await resolve_models(FolderListing(local, slots), output, local)
+    details: dict[str, Any] = {"output": output.id, "reachable": False, "url": where}
+    details["on_disk"] = True
+    return _verdict(output, details, result, "ComfyUI is not running; on disk: ")
 
 
 async def _model_checks(
@@ -397,6 +420,9 @@ async def _model_checks(
     outputs = _model_outputs(content)
     engine, base, prefix = _comfy_endpoint(settings)
     where = base + prefix
+    local = local_models(settings)
+    if not settings.demo_mode and not running.get(engine, False) and local is not None:
+        return [await _disk_check(o, local, where) for o in outputs]
     if settings.demo_mode or not running.get(engine, False):
         reason = (
             "demo mode: the simulators need no model files"
@@ -415,7 +441,6 @@ async def _model_checks(
             )
             for o in outputs
         ]  # fmt: skip
-    local = local_models(settings)
     async with ComfyClient(base, path_prefix=prefix) as client:
         return [await _model_check(client, o, where, local) for o in outputs]
 

@@ -384,3 +384,32 @@ def describe_damaged(damaged: Iterable[DamagedModel]) -> str:
         f"{_HEALTH_WORDS.get(item.check.health.value, 'is damaged')}; download it again."
         for item in damaged
     )
+
+
+class FolderListing:
+    """``/object_info`` answers for the loader inputs of ``slots``, read from folders on disk.
+
+    For doctor when the ComfyUI the app starts is not running: its models folders show what
+    it would list. Every node class counts as known (only a running server can tell).
+    """
+
+    def __init__(self, local: LocalModels, slots: Iterable[RequiredModel]) -> None:
+        self._local = local
+        self._inputs: dict[str, dict[str, str]] = {}
+        for slot in slots:
+            self._inputs.setdefault(slot.node_class, {})[slot.input] = slot.folder
+
+    async def object_info(self, node_class: str | None = None) -> dict[str, NodeInfo]:
+        """The named class (or every class of the slots) with its file lists."""
+        classes = [node_class] if node_class is not None else list(self._inputs)
+        result: dict[str, NodeInfo] = {}
+        for name in classes:
+            inputs = self._inputs.get(name)
+            if inputs is None:
+                continue
+            listed = {
+                key: [await asyncio.to_thread(self._local.names, folder), {}]
+                for key, folder in inputs.items()
+            }
+            result[name] = NodeInfo(name, listed, {}, (), False)
+        return result

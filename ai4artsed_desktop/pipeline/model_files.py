@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ from pathlib import Path
 
 #: safetensors refuses headers above 100 MB; a larger length means the file is not one.
 MAX_HEADER_BYTES = 100_000_000
+#: The file types ComfyUI lists as models (``supported_pt_extensions`` of ComfyUI 0.8).
+MODEL_EXTENSIONS = frozenset(
+    {".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"}
+)
 #: ComfyUI's logical model folders and the subfolders of ``models/`` it searches for each
 #: (``folder_paths.py`` of ComfyUI 0.8: ``text_encoders`` also reads the older ``clip``).
 COMFY_FOLDERS: dict[str, tuple[str, ...]] = {
@@ -155,6 +160,21 @@ class LocalModels:
         return cls(
             {name: tuple(models / sub for sub in subs) for name, subs in COMFY_FOLDERS.items()}
         )
+
+    def names(self, folder: str) -> list[str]:
+        """Every model file of ``folder`` as ComfyUI would list it, read from disk.
+
+        Relative names with ``/`` between subfolders, sorted; links are followed as ComfyUI
+        follows them.
+        """
+        found: set[str] = set()
+        for root in self.roots.get(folder, ()):
+            for here, _dirs, files in os.walk(root, followlinks=True):
+                base = Path(here).relative_to(root)
+                for name in files:
+                    if Path(name).suffix.lower() in MODEL_EXTENSIONS:
+                        found.add((base / name).as_posix())
+        return sorted(found)
 
     def locate(self, folder: str, name: str) -> Path | None:
         """The file ComfyUI lists as ``name`` (with any slash between subfolders) in ``folder``."""

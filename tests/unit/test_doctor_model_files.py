@@ -90,3 +90,34 @@ def test_variants_layouts_and_damage_on_a_local_comfyui(
     assert remote["models:sdxl"].ok
     assert "by name only" in remote["models:sdxl"].summary
     assert remote["models:sdxl"].details["files_checked"] is False
+
+
+def test_a_local_comfyui_that_is_not_running_is_checked_on_disk(tmp_path: Path) -> None:
+    comfy = tmp_path / "ComfyUI"
+    models = comfy / "models"
+    write_model(models / "checkpoints" / "Sub" / "V1-5-PRUNED-EMAONLY.safetensors")
+    (models / "checkpoints" / "sd_xl_base_1.0.safetensors").parent.mkdir(exist_ok=True)
+    (models / "checkpoints" / "sd_xl_base_1.0.safetensors").write_bytes(b"")
+    (models / "checkpoints" / "notes.txt").write_text("not a model", encoding="utf-8")
+    settings = dataclasses.replace(
+        s.Settings(),
+        image_engine="comfyui",
+        comfyui=s.BackendSettings(path=str(comfy), port=comfy_free_port()),  # nobody answers
+        ollama=s.BackendSettings(port=comfy_free_port()),
+        swarmui=s.BackendSettings(port=comfy_free_port()),
+    )
+    checks = doctor.collect(AppPaths.under(tmp_path / "app"), settings, _gpu(tmp_path), CONTENT)
+    models_checks = {c.name: c for c in checks if c.name.startswith("models:")}
+    sd15 = models_checks["models:sd15"]
+    assert sd15.ok
+    assert sd15.summary.startswith("ComfyUI is not running; on disk: the model file found")
+    assert "using Sub/V1-5-PRUNED-EMAONLY.safetensors" in sd15.summary
+    assert sd15.details["on_disk"] is True
+    sdxl = models_checks["models:sdxl"]
+    assert sdxl.summary == (
+        "ComfyUI is not running; on disk: damaged: sd_xl_base_1.0.safetensors "
+        "(models/checkpoints, empty)"
+    )
+    sd35 = models_checks["models:sd35_large"]
+    assert not sd35.ok
+    assert "missing: sd3.5_large_fp8_scaled.safetensors" in sd35.summary

@@ -120,3 +120,18 @@ def test_locate_follows_comfyui_folders_subfolders_and_slashes(tmp_path: Path) -
     assert local.locate("checkpoints", "../checkpoints/SD1.5/v1-5.safetensors") is None
     assert local.locate("checkpoints", "nothing.safetensors") is None
     assert local.locate("unknown_folder", "v1-5.safetensors") is None
+
+
+def test_names_lists_model_files_as_comfyui_does(tmp_path: Path) -> None:
+    comfy = tmp_path / "ComfyUI"
+    write_model(comfy / "models" / "text_encoders" / "t5" / "t5xxl_fp16.safetensors")
+    write_model(comfy / "models" / "clip" / "clip_l.safetensors")
+    (comfy / "models" / "clip" / "readme.md").write_text("not a model", encoding="utf-8")
+    (comfy / "models" / "clip" / "old.PTH").write_bytes(b"x")
+    local = LocalModels.of_comfyui(comfy)
+    assert local.names("text_encoders") == [
+        "clip_l.safetensors",
+        "old.PTH",
+        "t5/t5xxl_fp16.safetensors",
+    ]
+    assert local.names("checkpoints") == []  # the folder does not exist
