@@ -453,7 +453,8 @@ class RunSession:
         """The exact ComfyUI graph a generation of ``prompt`` would submit, and its seed.
 
         Used by ``run --dry-run``; mapping, LoRA injection and seed are the same as in a
-        real run.
+        real run. ComfyUI is not asked, so the graph has the output's own template and model
+        file names; a real run uses the layout and the names the server lists.
 
         Raises:
             ConfigError: the output does not use a ComfyUI workflow.
