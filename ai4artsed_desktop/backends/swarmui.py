@@ -208,16 +208,23 @@ class SwarmClient:
             tracker = WsJobTracker(job_id, params.images)
             body = {**params.to_body(), "session_id": session.session_id}
             rejected = False
-            async with contextlib.aclosing(ws_frames(url, body)) as frames:
-                async for frame in frames:
-                    if isinstance(frame, WsError) and frame.error_id == INVALID_SESSION:
-                        rejected = True
-                        break
-                    events, done = tracker.handle(frame)
-                    for event in events:
-                        yield event
-                    if done:
-                        break
+            try:
+                async with contextlib.aclosing(ws_frames(url, body)) as frames:
+                    async for frame in frames:
+                        if isinstance(frame, WsError) and frame.error_id == INVALID_SESSION:
+                            rejected = True
+                            break
+                        events, done = tracker.handle(frame)
+                        for event in events:
+                            yield event
+                        if done:
+                            break
+            except BaseException:
+                # Stop, a cancel, a closed consumer or a broken socket: closing the socket
+                # does not stop SwarmUI's generation, only InterruptAll does.
+                if not tracker.over:
+                    await self._interrupt_quietly()
+                raise
             if not rejected:
                 for event in tracker.finish(interrupted=self._interrupts != interrupts_before):
                     yield event
@@ -280,6 +287,22 @@ class SwarmClient:
         """Cancel this session's queued and running generations."""
         self._interrupts += 1
         await self.call("InterruptAll", {"other_sessions": False})
+
+    async def _interrupt_quietly(self, within: float = 5.0) -> None:
+        """InterruptAll after an early end, even while the caller is being cancelled.
+
+        The call is shielded from the cancel and bounded in time; a failure is logged (the
+        run ends anyway; the generation then finishes on the server by itself).
+        """
+        task = asyncio.ensure_future(asyncio.wait_for(self.interrupt_all(), within))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), within)
+            raise
+        except Exception as exc:  # logged: nothing better to do while leaving
+            log.warning("%s: InterruptAll after an early close failed: %s", BACKEND, exc)
 
     async def free_backend_memory(self) -> int:
         """Unload models on every running backend; returns how many backends were freed."""

@@ -32,10 +32,19 @@ class WsProgress:
 
 @dataclass(frozen=True)
 class WsImage:
-    """A finished image (path or ``data:`` URL)."""
+    """An image (path or ``data:`` URL) with SwarmUI's own ``batch_index``.
+
+    The index is the server's: 0, 1, ... for results, -1 for a grid of them and -11 or
+    lower for intermediate images (``discard_indices`` names images by these numbers).
+    """
 
     path: str
     batch_index: int
+
+    @property
+    def is_result(self) -> bool:
+        """A generated image (not a grid, not an intermediate step)."""
+        return self.batch_index >= 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,23 @@ def _progress(data: Mapping[str, Any]) -> WsProgress:
     )
 
 
+_NONE = -(2**31)
+
+
+def _index(value: Any, default: int = _NONE) -> int:
+    """A ``batch_index`` (Swarm sends it as text: "0", "-11"); negative numbers kept."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return default
+    return default
+
+
 def parse_ws_frame(frame: Any) -> WsFrame:
     """Classify one decoded JSON frame of ``GenerateText2ImageWS``."""
     if not isinstance(frame, dict):
@@ -111,11 +137,9 @@ def parse_ws_frame(frame: Any) -> WsFrame:
     if isinstance(image, dict):  # the documented (nested) shape
         image, frame = image.get("image"), image
     if isinstance(image, str) and image:
-        return WsImage(image, as_int(frame.get("batch_index")))
+        return WsImage(image, _index(frame.get("batch_index"), 0))
     if isinstance(frame.get("discard_indices"), list):
-        return WsDiscard(
-            tuple(as_int(i, -1) for i in frame["discard_indices"] if as_int(i, -1) >= 0)
-        )
+        return WsDiscard(tuple(_index(i) for i in frame["discard_indices"] if _index(i) != _NONE))
     if frame.get("socket_intention") == "close":
         return WsClose()
     if frame.get("keep_alive") is True:

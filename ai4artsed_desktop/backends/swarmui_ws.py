@@ -84,6 +84,11 @@ def _decode(message: str) -> Any:
         return None
 
 
+def _is_interrupt(frame: WsError) -> bool:
+    """SwarmUI's answer to InterruptAll: "Generation session interrupted." (no error_id)."""
+    return not frame.error_id and "interrupted" in frame.message.lower()
+
+
 class WsJobTracker:
     """Turns ``GenerateText2ImageWS`` frames into ``events.py`` events for one job.
 
@@ -95,8 +100,9 @@ class WsJobTracker:
     def __init__(self, job_id: str, expected_images: int) -> None:
         self.job_id = job_id
         self.expected = expected_images
-        self.images: list[str] = []
+        self.images: list[tuple[int, str]] = []  # (server batch_index, path)
         self.discarded: set[int] = set()
+        self.interrupted = False
         self.queued = False
         self.started = False
         self.failed = False
@@ -116,9 +122,14 @@ class WsJobTracker:
             if frame.preview is not None:
                 events.append(JobPreview(self.job_id, frame.preview, frame.preview_mime))
         elif isinstance(frame, WsImage):
-            self.images.append(frame.path)
+            if frame.is_result:  # grids (-1) and intermediate steps (<= -11) are not results
+                self.images.append((frame.batch_index, frame.path))
         elif isinstance(frame, WsDiscard):
             self.discarded.update(frame.indices)
+        elif isinstance(frame, WsError) and _is_interrupt(frame):
+            self.interrupted = True
+            events.append(JobInterrupted(self.job_id))
+            return events, True
         elif isinstance(frame, WsError):
             self.failed = True
             detail = f"error_id={frame.error_id}" if frame.error_id else frame.message
@@ -133,9 +144,14 @@ class WsJobTracker:
         """The images that were not discarded, as ``OutputFile(type="swarm")``."""
         return tuple(
             OutputFile(filename=path, type="swarm")
-            for index, path in enumerate(self.images)
+            for index, path in self.images
             if index not in self.discarded
         )
+
+    @property
+    def over(self) -> bool:
+        """The server said the job ended (done, failed or interrupted)."""
+        return self.closed or self.failed or self.interrupted
 
     def finish(self, *, interrupted: bool) -> list[Event]:
         """The closing event after the socket ended.
@@ -143,7 +159,7 @@ class WsJobTracker:
         Raises:
             BackendProtocolError: the server closed before saying it was done.
         """
-        if self.failed:
+        if self.failed or self.interrupted:
             return []
         if interrupted and len(self.images) < self.expected:
             return [JobInterrupted(self.job_id)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -85,6 +86,9 @@ class SwarmServer:
         self.engine = Engine(self.backend, self.output_root, user, knobs)
         self.comfy = ComfyChild(log, self.backend, data_dir, knobs) if with_comfy else None
         self.request_counter = 0
+        #: Generations whose client left; they run on until done or InterruptAll.
+        self.detached: set[asyncio.Future[None]] = set()
+        self.stats = {"interrupted": 0, "finished_without_client": 0}
         self.routes: dict[str, Handler] = {
             "getnewsession": self.r_get_new_session,
             "generatetext2image": self.r_generate,
@@ -112,6 +116,7 @@ class SwarmServer:
             app.router.add_post("/__fake__/expire_sessions", self.fake_expire)
             app.router.add_post("/__fake__/crash", self.fake_crash)
             app.router.add_post("/__fake__/start_backends", self.fake_start_backends)
+            app.router.add_get("/__fake__/stats", self.fake_stats)
         return app
 
     # ------------------------------------------------------------------ conventions
@@ -309,6 +314,12 @@ class SwarmServer:
     async def fake_expire(self, request: web.Request) -> web.Response:
         """Control hook: drop every session."""
         return json_response({"expired": self.sessions.expire_all()})
+
+    async def fake_stats(self, request: web.Request) -> web.Response:
+        """Control hook: interrupt and "finished after the client left" counters."""
+        return json_response(
+            {**self.stats, "live_gens": self.engine.live_gens, "detached": len(self.detached)}
+        )
 
     async def fake_start_backends(self, request: web.Request) -> web.Response:
         """Control hook: end the ``FAKE_SWARM_COMFY_DELAY_MS`` wait now."""

@@ -86,6 +86,8 @@ class Knobs:
     comfy_delay_s: float
     comfy_start_port: int
     comfy_module: str = "ai4artsed_desktop.simulators.comfyui"
+    #: ``FAKE_SWARM_INTERMEDIATES=1``: also send an intermediate image (batch_index -11).
+    intermediates: bool = False
 
     @classmethod
     def from_env(cls) -> Knobs:
@@ -105,6 +107,7 @@ class Knobs:
             comfy_start_port=start_port,
             comfy_module=(os.environ.get("FAKE_SWARM_COMFY_MODULE", "") if control else "")
             or "ai4artsed_desktop.simulators.comfyui",
+            intermediates=os.environ.get("FAKE_SWARM_INTERMEDIATES") == "1",
         )
 
 

@@ -129,6 +129,8 @@ class GenResult:
 
     images: list[str] = field(default_factory=list)
     interrupted: bool = False
+    #: ``batch_index`` values the client should drop (the intermediate images).
+    discard: list[int] = field(default_factory=list)
 
 
 ProgressFn = Callable[[int, float, float, str | None, str | None], Awaitable[None]]
@@ -273,6 +275,11 @@ class Engine:
             for step in range(1, steps + 1):
                 await self._pause(self.knobs.step_s, cancel)
                 current = step / steps
+                if self.knobs.intermediates and step == max(1, steps // 2) and step < steps:
+                    # SwarmUI's own numbering: intermediate images are <= -11, not results
+                    jpeg = await asyncio.to_thread(preview_jpeg, req.prompt, seed, current)
+                    await on_image(-11 - index, data_url("image/jpeg", jpeg), metadata)
+                    result.discard.append(-11 - index)
                 preview = None
                 if step % preview_every == 0 and step < steps:
                     jpeg = await asyncio.to_thread(preview_jpeg, req.prompt, seed, current)

@@ -20,15 +20,22 @@ STATUS_POLL_S = 0.1
 
 
 class _Sender:
-    """Serialises frames from the generation and the status watcher onto one socket."""
+    """Serialises frames from the generation and the status watcher onto one socket.
+
+    Once the client has left, frames go nowhere (``gone``): the generation goes on, as
+    in SwarmUI, where only ``InterruptAll`` stops a generation.
+    """
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self._lock = asyncio.Lock()
         self.last_sent = asyncio.get_running_loop().time()
+        self.gone = False
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._lock:
+            if self.gone:
+                return
             await self.ws.send_str(json.dumps(frame))
             self.last_sent = asyncio.get_running_loop().time()
 
@@ -105,6 +112,8 @@ async def _one_request(server: SwarmServer, sender: _Sender, text: str) -> bool:
     generation = asyncio.ensure_future(_run_generation(server, sender, req))
     try:
         if await _client_left_during(sender.ws, generation):
+            sender.gone = True
+            _detach(server, generation)
             return False
         generation.result()
     except RouteError as exc:
@@ -116,9 +125,24 @@ async def _one_request(server: SwarmServer, sender: _Sender, text: str) -> bool:
         await sender.send({"error": "Generation failed: an internal error occurred."})
     finally:
         watcher.cancel()
-        generation.cancel()
-        await asyncio.gather(watcher, generation, return_exceptions=True)
+        await asyncio.gather(watcher, return_exceptions=True)
+        if generation not in server.detached:
+            generation.cancel()
+            await asyncio.gather(generation, return_exceptions=True)
     return True
+
+
+def _detach(server: SwarmServer, generation: asyncio.Future[None]) -> None:
+    """Let a generation whose client left run to its end (SwarmUI does not stop it)."""
+    server.log.info("Client left GenerateText2ImageWS; the generation goes on (InterruptAll).")
+    server.detached.add(generation)
+
+    def done(task: asyncio.Future[None]) -> None:
+        server.detached.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            server.stats["finished_without_client"] += 1
+
+    generation.add_done_callback(done)
 
 
 async def _client_left_during(ws: web.WebSocketResponse, generation: asyncio.Future[None]) -> bool:
@@ -162,8 +186,12 @@ async def _run_generation(server: SwarmServer, sender: _Sender, req: Any) -> Non
         frame = {"image": path, "batch_index": str(index), "request_id": request_id}
         await sender.send({**frame, "metadata": metadata})
 
-    await server.engine.generate(req, on_progress, on_image)
-    await sender.send({"discard_indices": []})
+    result = await server.engine.generate(req, on_progress, on_image)
+    if result.interrupted:
+        server.stats["interrupted"] += 1
+        if not result.images:  # SwarmUI's answer to an interrupt before any image
+            raise RouteError("Generation session interrupted.")
+    await sender.send({"discard_indices": list(result.discard)})
 
 
 async def _watch_status(server: SwarmServer, sender: _Sender) -> None:

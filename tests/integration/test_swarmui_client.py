@@ -210,6 +210,52 @@ async def test_generate_ws_early_close_by_consumer(swarm_sim_factory: SimFactory
                     break
         assert await _until(lambda: _idle(swarm), within=5)
         assert time.monotonic() - started < 8, "200 steps x 50 ms would take 10 s"
+    stats = await _stats(sim)
+    # the simulator would have finished it (it does not stop when the client leaves):
+    # only the client's InterruptAll stopped it
+    assert (stats["interrupted"], stats["finished_without_client"]) == (1, 0)
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_generation_is_interrupted_on_the_server(
+    swarm_sim_factory: SimFactory,
+) -> None:
+    """Stop in the app cancels the task that reads the stream: InterruptAll still goes out."""
+    sim = swarm_sim_factory(env={"FAKE_SWARM_STEP_MS": "50"})
+    async with SwarmClient(sim.base_url) as swarm:
+        progressed = asyncio.Event()
+
+        async def consume() -> None:
+            async with contextlib.aclosing(swarm.generate_text2image_ws(_params(steps=200))) as s:
+                async for event in s:
+                    if isinstance(event, JobProgress):
+                        progressed.set()
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(progressed.wait(), 20)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _until(lambda: _idle(swarm), within=5)
+    stats = await _stats(sim)
+    assert stats["interrupted"] == 1
+
+
+@pytest.mark.asyncio
+async def test_intermediate_images_are_not_results(swarm_sim_factory: SimFactory) -> None:
+    sim = swarm_sim_factory(env={"FAKE_SWARM_INTERMEDIATES": "1"})
+    async with SwarmClient(sim.base_url) as swarm:
+        events = await _collect(swarm, _params(images=2, steps=8))
+    finished = events[-1]
+    assert isinstance(finished, JobFinished)
+    assert len(finished.outputs) == 2
+    assert all(not o.filename.startswith("data:image/jpeg") for o in finished.outputs)
+
+
+async def _stats(sim: SwarmSim) -> dict[str, Any]:
+    async with httpx.AsyncClient(trust_env=False) as http:
+        stats: dict[str, Any] = (await http.get(f"{sim.base_url}/__fake__/stats")).json()
+    return stats
 
 
 async def _idle(client: SwarmClient) -> bool:

@@ -289,6 +289,46 @@ async def test_ws_errors(swarm_sim: SwarmSim) -> None:
     assert info.value.response.status_code == 404
 
 
+@pytest.mark.asyncio
+async def test_ws_generation_goes_on_after_the_client_leaves(swarm_sim_factory: SimFactory) -> None:
+    """As in SwarmUI, closing the socket does not cancel the generation."""
+    sim = swarm_sim_factory(env={"FAKE_SWARM_STEP_MS": "20"})
+    sid = sim.new_session()
+    body = {"session_id": sid, "images": 1, "model": SD35, "prompt": "owl", "steps": 40}
+    url = f"ws://127.0.0.1:{sim.port}/API/GenerateText2ImageWS"
+    async with connect(url, proxy=None) as ws:
+        await ws.send(json.dumps({**body, "width": 32, "height": 32}))
+        async for message in ws:
+            if "gen_progress" in json.loads(message):
+                break  # leave mid-generation
+    status = sim.post("GetCurrentStatus", {"session_id": sid}).json()["status"]
+    assert status["live_gens"] == 1  # still rendering without anyone listening
+    stats = _poll(lambda: _stats_if(sim, "finished_without_client"))
+    assert stats["interrupted"] == 0
+
+
+def _stats_if(sim: SwarmSim, key: str) -> dict[str, Any] | None:
+    stats: dict[str, Any] = httpx.get(f"{sim.base_url}/__fake__/stats", timeout=10).json()
+    return stats if stats[key] else None
+
+
+@pytest.mark.asyncio
+async def test_interrupt_before_any_image_says_interrupted(swarm_sim_factory: SimFactory) -> None:
+    sim = swarm_sim_factory(env={"FAKE_SWARM_STEP_MS": "50"})
+    sid = sim.new_session()
+    body = {"session_id": sid, "images": 1, "model": SD35, "prompt": "owl", "steps": 200}
+    url = f"ws://127.0.0.1:{sim.port}/API/GenerateText2ImageWS"
+    frames: list[dict[str, Any]] = []
+    async with connect(url, proxy=None) as ws:
+        await ws.send(json.dumps({**body, "width": 32, "height": 32}))
+        async for message in ws:
+            frames.append(json.loads(message))
+            if "gen_progress" in frames[-1] and not any("gen_progress" in f for f in frames[:-1]):
+                sim.post("InterruptAll", {"session_id": sid})
+    assert {"error": "Generation session interrupted."} in frames
+    assert not any("image" in f for f in frames)
+
+
 def test_interrupt_all_stops_a_running_generation(swarm_sim_factory: SimFactory) -> None:
     sim = swarm_sim_factory(env={"FAKE_SWARM_STEP_MS": "50"})
     sid = sim.new_session()

@@ -246,7 +246,12 @@ def test_ws_frames_classified() -> None:
     assert parse_ws_frame({"image": "View/a.png", "batch_index": "0"}) == WsImage("View/a.png", 0)
     nested = parse_ws_frame({"image": {"image": "View/b.png", "batch_index": "2"}})
     assert nested == WsImage("View/b.png", 2)
-    assert parse_ws_frame({"discard_indices": [1, "x", -3]}) == WsDiscard((1,))
+    # SwarmUI's own numbering: negative indices (grid -1, intermediate <= -11) are kept
+    assert parse_ws_frame({"discard_indices": [1, "x", -3, "-11"]}) == WsDiscard((1, -3, -11))
+    intermediate = parse_ws_frame({"image": "data:image/jpeg;base64,AA", "batch_index": "-11"})
+    assert intermediate == WsImage("data:image/jpeg;base64,AA", -11)
+    assert isinstance(intermediate, WsImage)
+    assert not intermediate.is_result
     assert parse_ws_frame({"socket_intention": "close"}) == WsClose()
     assert parse_ws_frame({"keep_alive": True}) == WsKeepAlive()
     assert parse_ws_frame({"error": "boom"}) == WsError("boom", "")
@@ -315,3 +320,29 @@ def test_tracker_error_interrupt_and_early_close() -> None:
     cut_off.handle(WsProgress(0, 0.5, 0.5))
     with pytest.raises(BackendProtocolError):
         cut_off.finish(interrupted=False)
+
+
+def test_tracker_uses_the_servers_batch_index() -> None:
+    """Intermediate images (<= -11) and grids (-1) are no results; discards name indices."""
+    tracker = WsJobTracker("j", 2)
+    for frame in (
+        WsImage("data:image/jpeg;base64,AA", -11),
+        WsImage("b.png", 1),  # the server may send image 1 before image 0
+        WsImage("a.png", 0),
+        WsImage("grid.png", -1),
+        WsDiscard((-11, 1)),
+        WsClose(),
+    ):
+        tracker.handle(frame)
+    assert tracker.finish(interrupted=False) == [
+        JobFinished("j", (OutputFile("a.png", type="swarm"),))
+    ]
+
+
+def test_an_interrupt_error_frame_is_a_cancel_not_a_failure() -> None:
+    tracker = WsJobTracker("j", 1)
+    tracker.handle(WsProgress(0, 0.1, 0.1))
+    events, done = tracker.handle(WsError("Generation session interrupted."))
+    assert done
+    assert events == [JobInterrupted("j")]
+    assert tracker.finish(interrupted=True) == []
