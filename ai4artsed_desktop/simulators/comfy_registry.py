@@ -151,9 +151,12 @@ def node_info(node: NodeDef, folders: Folders) -> dict[str, Any]:
         "category": node.category,
         "output_node": node.output_node,
     }
+    if node.tooltips:  # our own words: only the shape must be ComfyUI's
+        info["output_tooltips"] = [f"The {name.lower()}." for name in info["output_name"]]
     if node.v3:
         info.update({"deprecated": False, "experimental": False, "api_node": False})
         info["output_tooltips"] = [None] * len(node.outputs)
+        info["output_matchtypes"] = None
     return info
 
 

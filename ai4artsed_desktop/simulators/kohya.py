@@ -229,6 +229,7 @@ class Trainer:
         step, loss = 0, 0.42
         for epoch in range(1, epochs + 1):
             self.console.accel(f"\nepoch {epoch}/{epochs}\n")
+            self.console.accel(f"epoch is incremented. current_epoch: {epoch - 1}, epoch: {epoch}")
             for _ in range(per_epoch):
                 if step >= total:
                     break
@@ -244,9 +245,9 @@ class Trainer:
                 bar.set_postfix(avr_loss=loss)
             if save_epochs and epoch % save_epochs == 0 and epoch < epochs:
                 self._save(self._name(f"{epoch:06d}", f"epoch-{epoch:06d}"), step, epoch)
-        bar.close()
         self._save(self._name("", "last"), step, epochs)
         self.console.info("model saved.")
+        bar.close()  # sd-scripts leaves the bar open; tqdm closes it at exit
 
     def _fault_at(self, step: int, total: int) -> None:
         if self.fault == "oom" and step == 1:

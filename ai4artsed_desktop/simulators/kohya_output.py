@@ -86,19 +86,19 @@ class Bar:
         self._first = False
         self._stream.flush()
 
-    def update(self, steps: int = 1, **postfix: float) -> None:
-        """Advance and redraw."""
+    def update(self, steps: int = 1) -> None:
+        """Advance and redraw (the postfix is still the previous step's, as in tqdm)."""
         self.n += steps
-        self.postfix.update(postfix)
         self.refresh()
 
     def set_postfix(self, **postfix: float) -> None:
-        """Show new values after the bar (tqdm redraws at once)."""
+        """Set the postfix and redraw: real tqdm draws each sd-scripts step twice."""
         self.postfix.update(postfix)
         self.refresh()
 
     def close(self) -> None:
-        """End the bar's line."""
+        """Draw the final state once more and end the bar's line (tqdm's close)."""
+        self.refresh()
         self._stream.write("\n")
         self._stream.flush()
 
