@@ -130,3 +130,40 @@ def test_browse_and_url_are_detected_and_saved(
     assert current.demo_mode is False
     assert current.ui.first_run_done
     assert current.image_engine == "comfyui"  # no SwarmUI: ComfyUI runs the workflows
+
+
+def test_without_nvidia_the_cpu_option_is_offered_ticked_and_saved(
+    shell: Shell, qtbot: Any, app_paths: AppPaths, store: SettingsStore
+) -> None:
+    store.set("comfyui.launch_args", '--output-directory "D:/comfy out"')
+    page = _start(shell, app_paths)
+    page.language_combo.setCurrentIndex(page.language_combo.findData("en"))
+    page.next_button.click()
+    qtbot.waitUntil(lambda: bool(page.gpu_label.text()))
+    assert page.gpu_label.text().startswith("No NVIDIA graphics card")
+    assert page.cpu_check.isVisible()
+    assert page.cpu_check.isChecked()
+    assert page.cpu_check.text().startswith("Start ComfyUI on the processor (--cpu)")
+    page.finish_button.click()
+    saved = json.loads(store.path.read_text("utf-8"))
+    assert saved["comfyui"]["launch_args"] == '--cpu --output-directory "D:/comfy out"'
+
+
+def test_with_an_nvidia_card_no_cpu_option_and_unticking_removes_it(
+    shell: Shell, qtbot: Any, app_paths: AppPaths, store: SettingsStore
+) -> None:
+    gpu_file = app_paths.data_dir / "gpu.json"
+    card = {"index": 0, "name": "RTX 4060", "uuid": "GPU-1", "total_bytes": 8 << 30,
+            "used_bytes": 0, "free_bytes": 8 << 30}  # fmt: skip
+    gpu_file.write_text(json.dumps({"driver": "1", "gpus": [card]}), "utf-8")
+    page = start_first_run(
+        shell.window, shell.settings_vm, shell.translator, FakeGpuProvider(gpu_file)
+    )
+    page.next_button.click()
+    qtbot.waitUntil(lambda: "RTX 4060" in page.gpu_label.text())
+    assert page.cpu_check.isHidden()
+    assert page._vm.changes()["comfyui.launch_args"] == ""
+    page._vm.set_comfy_cpu(True)
+    assert page._vm.changes()["comfyui.launch_args"] == "--cpu"
+    page._vm.set_comfy_cpu(False)
+    assert page._vm.changes()["comfyui.launch_args"] == ""

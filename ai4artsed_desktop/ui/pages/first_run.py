@@ -213,16 +213,21 @@ class FirstRunPage(QWidget):
             column.addWidget(group)
         self.gpu_label = QLabel()
         self.gpu_label.setWordWrap(True)
+        self.cpu_check = QCheckBox()
+        self.cpu_check.setVisible(False)  # offered only when no NVIDIA card was found
         self.demo_check = QCheckBox()
         self.demo_help = QLabel()
         self.demo_help.setObjectName("hint")
         self.demo_help.setWordWrap(True)
         column.addWidget(self.gpu_label)
+        column.addWidget(self.cpu_check)
         column.addWidget(self.demo_check)
         column.addWidget(self.demo_help)
         column.addStretch(1)
         self.demo_check.setChecked(self._vm.demo)
         self.demo_check.toggled.connect(self._vm.set_demo)
+        self.cpu_check.setChecked(self._vm.comfy_cpu)
+        self.cpu_check.toggled.connect(self._vm.set_comfy_cpu)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -250,6 +255,8 @@ class FirstRunPage(QWidget):
         for name, group in self.groups.items():
             group.setTitle(tr(f"first_run.backend.{name}"))
             self.rows[name].retranslate()
+        self.cpu_check.setText(tr("first_run.comfy_cpu"))
+        self.cpu_check.setAccessibleName(tr("first_run.comfy_cpu"))
         self.demo_check.setText(tr("first_run.demo"))
         self.demo_check.setAccessibleName(tr("first_run.demo"))
         for button, key in (
@@ -304,9 +311,13 @@ class FirstRunPage(QWidget):
     def _on_detected(self) -> None:
         for row in self.rows.values():
             row.refresh()
-        self.demo_check.blockSignals(True)
-        self.demo_check.setChecked(self._vm.demo)
-        self.demo_check.blockSignals(False)
+        for check, value in (
+            (self.demo_check, self._vm.demo),
+            (self.cpu_check, self._vm.comfy_cpu),
+        ):
+            check.blockSignals(True)
+            check.setChecked(value)
+            check.blockSignals(False)
         self._show_gpu_and_demo()
 
     def _on_busy(self, busy: bool) -> None:
@@ -327,6 +338,7 @@ class FirstRunPage(QWidget):
             text = tr("first_run.gpu", name=best.name, gb=round(best.total_gb))
         self.gpu_label.setText(text)
         self.gpu_label.setAccessibleName(text)
+        self.cpu_check.setVisible(self._vm.no_nvidia or self._vm.comfy_cpu)
         nothing = self._vm.nothing_found
         self.demo_help.setText(tr("first_run.demo_nothing" if nothing else "first_run.demo_help"))
 

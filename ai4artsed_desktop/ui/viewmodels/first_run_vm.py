@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ...backends.launchers import DEFAULT_PORTS, Detection, detect
+from ...backends.launchers import DEFAULT_PORTS, Detection, comfy_launch_args, detect
 from ...settings import Settings
 from ...system.gpu import GpuProvider, GpuSnapshot
 from ...tasks import TaskRegistry
@@ -29,6 +30,9 @@ DETECTED = ("ollama", "comfyui", "swarmui", "kohya")
 URL_BACKENDS = ("ollama", "comfyui", "swarmui")
 #: Safety levels offered at first run (research needs a teacher PIN and a confirmation).
 FIRST_RUN_LEVELS = ("kids", "youth", "adult")
+#: ComfyUI's option for a PC without an NVIDIA graphics card.
+CPU_FLAG = "--cpu"
+_CPU_TOKEN = re.compile(r"(?<=\s)--cpu(?=\s)")
 #: Backends that do AI work: when none of them is found the assistant suggests demo backends.
 AI_BACKENDS = ("ollama", "comfyui", "swarmui")
 
@@ -76,6 +80,10 @@ class FirstRunViewModel(QObject):
         }
         self.demo = current.demo_mode
         self._demo_touched = False
+        self.comfy_args = current.comfyui.launch_args
+        #: Start ComfyUI with ``--cpu`` (offered when no NVIDIA card is found).
+        self.comfy_cpu = CPU_FLAG in comfy_launch_args(self.comfy_args)
+        self._cpu_touched = False
         self.detections: dict[str, Detection] = {}
         self.gpu: GpuSnapshot | None = None
         self._pending = False
@@ -91,6 +99,21 @@ class FirstRunViewModel(QObject):
         return bool(self.detections) and not any(
             self.detections[name].found for name in AI_BACKENDS if name in self.detections
         )
+
+    @property
+    def no_nvidia(self) -> bool:
+        """True after a detection that found no NVIDIA graphics card."""
+        return bool(self.detections) and (self.gpu is None or not self.gpu.gpus)
+
+    def set_comfy_cpu(self, cpu: bool) -> None:
+        """Start ComfyUI on the processor (``--cpu``): slow, but it runs without NVIDIA."""
+        self.comfy_cpu = cpu
+        self._cpu_touched = True
+
+    def _launch_args(self) -> str:
+        """The launch arguments with ``--cpu`` added or taken out (the rest kept as typed)."""
+        others = _CPU_TOKEN.sub(" ", f" {self.comfy_args} ").strip()
+        return f"{CPU_FLAG} {others}".strip() if self.comfy_cpu else others
 
     def set_location(self, name: str, value: str) -> None:
         """Set the program or folder of ``name`` (as "Browse…" found it); detects again."""
@@ -129,6 +152,7 @@ class FirstRunViewModel(QObject):
             "safety.level": self.safety_level,
             "training.kohya_dir": self.locations.get("kohya", ""),
             "demo_mode": self.demo,
+            "comfyui.launch_args": self._launch_args(),
         }
         for name in URL_BACKENDS:
             changes.update(self._backend_changes(name))
@@ -175,6 +199,8 @@ class FirstRunViewModel(QObject):
         self.detections, self.gpu = detections, gpu
         if not self._demo_touched:
             self.demo = self.nothing_found
+        if not self._cpu_touched and self.no_nvidia:
+            self.comfy_cpu = True  # offered, ticked: without it ComfyUI cannot start here
         log.info(
             "First run: found %s",
             ", ".join(n for n, d in detections.items() if d.found) or "no backends",
