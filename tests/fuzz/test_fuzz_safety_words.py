@@ -88,3 +88,30 @@ def test_decomposed_accents_do_not_split_words() -> None:
     for text in ("b\u0301omb", "bo\u0301mb", "\u0301bomb", "bo\u200b\u0301mb"):
         assert {hit.term for hit in match(text, "kids")} == {"=bomb"}, text
     assert [hit.span for hit in match("Eine b\u0301omb", "kids")] == [(5, 10)]
+
+
+#: (text, rule name): every word obfuscated on its own must leave the rule hit standing.
+RULE_CASES = [
+    ("er sticht mit dem Messer zu", "weapon used to attack"),
+    ("the robber shoots the cashier", "shooting at a person"),
+    ("sie schneidet sich", "cutting oneself"),
+    ("Crack rauchen", "taking drugs"),
+    ("the man beats his son", "hitting a person"),
+    ("ich bring mich um", "killing oneself (bringt sich um)"),
+    ("Blut überall", "blood and gore"),
+]
+
+
+@st.composite
+def obfuscated_sentence(draw: st.DrawFn) -> tuple[str, str]:
+    text, rule = draw(st.sampled_from(RULE_CASES))
+    words = [draw(obfuscated(word)) for word in text.split(" ")]
+    return " ".join(words), rule
+
+
+@FUZZ
+@given(case=obfuscated_sentence())
+def test_obfuscated_rule_sentences_still_hit(case: tuple[str, str]) -> None:
+    text, rule = case
+    hits = match(text, "kids")
+    assert any(hit.term.startswith(f"{rule}: ") for hit in hits), (text, hits)
