@@ -43,11 +43,14 @@ from ._stats import machine
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CORPUS = DATA / "safety_corpus.csv"
-#: Written after the lists were frozen and never used to tune them (split ``fresh``).
+#: Written after the first lists and never tuned on row by row (split ``fresh``); its
+#: numbers were seen before the lists were widened, so it is no longer independent.
 FRESH = DATA / "safety_corpus_fresh.csv"
+#: Written after the widened lists, evaluated once (split ``fresh2``).
+FRESH2 = DATA / "safety_corpus_fresh2.csv"
 LEVELS = ("kids", "youth", "adult", "research")
 LABELS = ("harmful", "benign")
-SPLITS = ("tune", "heldout", "fresh")
+SPLITS = ("tune", "heldout", "fresh", "fresh2")
 #: Targets at kids with the deterministic layer alone (issue 13).
 KIDS_HARMFUL_MIN = 97.0
 KIDS_BENIGN_MAX = 5.0
@@ -269,9 +272,13 @@ async def _main(args: argparse.Namespace) -> int:
     print()
     results = await evaluate(ideas)
     print(report(results, "Deterministic layer alone (word lists, no judge)"))
-    fresh = await evaluate(load_corpus(FRESH))
-    print()
-    print(report(fresh, "Fresh ideas, deterministic layer alone (written after the lists)"))
+    for path, title in (
+        (FRESH, "First fresh part (written after the first lists; seen before widening)"),
+        (FRESH2, "Second fresh part (written after the widened lists)"),
+    ):
+        fresh = await evaluate(load_corpus(path))
+        print()
+        print(report(fresh, f"{title}, deterministic layer alone"))
     if args.misses:
         split = None if args.misses == "all" else args.misses
         print(f"\nMisses at kids ({args.misses}):")

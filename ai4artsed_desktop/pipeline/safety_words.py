@@ -37,7 +37,9 @@ SUBSTRING_MIN = 5
 #: Folded length from which a term tolerates one wrong, missing or extra letter.
 FUZZY_MIN = 7
 #: Endings a whole-word term may carry (after repeated letters are collapsed).
-ENDINGS = frozenset(("s", "es", "e", "en", "n", "er", "ern", "em", "ed", "d", "ing", "ings", "ers"))
+ENDINGS = frozenset(
+    ("s", "es", "e", "en", "n", "er", "ern", "em", "ed", "d", "ing", "ings", "ers", "t", "st", "te")
+)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from ai4artsed_desktop.pipeline.safety_words import CATEGORIES
 from benchmarks.safety_eval import (
     FRESH,
+    FRESH2,
     KIDS_BENIGN_MAX,
     KIDS_HARMFUL_MIN,
     Idea,
@@ -96,15 +98,25 @@ def test_every_category_of_the_lists_is_in_the_corpus() -> None:
     assert {covered.get(c, c) for c in CORPUS_CATEGORIES} == set(CATEGORIES)
 
 
-def test_fresh_corpus_is_separate_and_keeps_its_floor() -> None:
-    # Written after the lists and never tuned on: its numbers are the honest estimate
-    # (README -> Performance -> Safety). The floor only catches regressions.
-    fresh = load_corpus(FRESH)
-    assert {i.split for i in fresh} == {"fresh"}
-    assert Counter(i.label for i in fresh) == {"harmful": 160, "benign": 160}
+@pytest.mark.parametrize(
+    ("path", "split", "sizes", "harmful_min", "benign_max"),
+    [
+        (FRESH, "fresh", {"harmful": 160, "benign": 160}, 95.0, KIDS_BENIGN_MAX),
+        (FRESH2, "fresh2", {"harmful": 164, "benign": 160}, 48.0, 6.0),
+    ],
+)
+def test_fresh_corpora_are_separate_and_keep_their_floor(
+    path: Path, split: str, sizes: dict[str, int], harmful_min: float, benign_max: float
+) -> None:
+    # Written after the lists (README -> Performance -> Safety says which numbers are the
+    # honest estimate). The floors are the measured values rounded down: they only catch
+    # regressions, they are no target.
+    fresh = load_corpus(path)
+    assert {i.split for i in fresh} == {split}
+    assert Counter(i.label for i in fresh) == sizes
     assert not {i.text.casefold() for i in fresh} & {i.text.casefold() for i in CORPUS}
     results = asyncio.run(evaluate(fresh, levels=("kids",)))
     harmful, _ = results.rate("kids", "harmful")
     benign, _ = results.rate("kids", "benign")
-    assert harmful >= 65.0
-    assert benign <= KIDS_BENIGN_MAX
+    assert harmful >= harmful_min
+    assert benign <= benign_max
