@@ -136,6 +136,7 @@ def test_keyboard_only_reaches_a_result(rig: Rig, qtbot: Any) -> None:
     chain = page.focus_chain()
     assert chain.index(page.idea_edit) < chain.index(panel.transform_button)
     tile = panel.outputs.tiles[0]
-    assert chain.index(panel.transform_button) < chain.index(tile)
-    assert chain.index(tile) < chain.index(panel.generate_button)
+    assert chain.index(page.idea_edit) < chain.index(tile)  # what it becomes, then the run
+    assert chain.index(tile) < chain.index(panel.transform_button)
+    assert chain.index(panel.transform_button) < chain.index(panel.generate_button)
     assert all(w.focusPolicy() & Qt.FocusPolicy.TabFocus for w in chain)

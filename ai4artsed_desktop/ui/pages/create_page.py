@@ -224,9 +224,10 @@ class CreatePage(QWidget):
         self.steps_scroll.setFixedWidth(width)
 
     def _follow_the_run(self, phase: str) -> None:
-        """The transformed text arrived: bring its card into view (the result is always)."""
+        """The transformed text arrived: bring it and Generate into view (the result is always)."""
         if self.run_panel is not None and phase == RunPhase.transformed.value:
-            self.show_in_steps(self.run_panel.interception_card)
+            self.show_in_steps(self.run_panel.generate_button)  # the next step ...
+            self.show_in_steps(self.run_panel.interception_card)  # ... under the new text
 
     def show_in_steps(self, widget: QWidget) -> None:
         """Scroll the steps column so that ``widget`` is in view."""
@@ -405,10 +406,10 @@ class RunPanel(QFrame):
         steps = QVBoxLayout(self.steps)
         steps.setContentsMargins(0, 0, 0, 0)
         steps.setSpacing(8)
+        steps.addWidget(self.outputs)  # what it becomes, chosen with the rule, before the run
+        steps.addWidget(self.expert_panel)
         steps.addWidget(self.transform_button, 0, Qt.AlignmentFlag.AlignLeft)
         steps.addWidget(self.interception_card)
-        steps.addWidget(self.outputs)
-        steps.addWidget(self.expert_panel)
         steps.addLayout(buttons)
         steps.addWidget(self.prompt_card)
         layout = QVBoxLayout(self)
@@ -455,10 +456,10 @@ class RunPanel(QFrame):
     def focus_chain(self) -> list[QWidget]:
         """The run column's controls in tab order (the order of the work)."""
         return [
-            self.transform_button,
-            self.interception_edit,
             *self.outputs.focus_chain(),
             *self.expert_panel.focus_chain(),
+            self.transform_button,
+            self.interception_edit,
             self.generate_button,
             self.cancel_button,
             self.prompt_edit,
@@ -568,8 +569,8 @@ class RunPanel(QFrame):
         self.interception_edit.setReadOnly(busy)
         self.prompt_edit.setReadOnly(busy)
         self.generate_button.setDefault(vm.has_transform)
-        if not busy and vm.phase is not RunPhase.generating:  # real steps only, never for code
-            self.progress_bar.setVisible(vm.phase is RunPhase.done and self._steps_seen)
+        if not busy and vm.phase is not RunPhase.generating:  # the result takes its room
+            self.progress_bar.hide()
         self._retranslate_prompt()
         self._show_message()
 

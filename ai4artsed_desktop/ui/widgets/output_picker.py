@@ -215,7 +215,9 @@ class OutputPicker(QWidget):
 
     def _arrange(self) -> None:
         spacing = self.grid.horizontalSpacing()
-        columns = max(1, (self.width() + spacing) // (TILE_WIDTH + spacing))
+        # As many columns as fit tiles wide enough for their longest name: never elided.
+        needed = max([TILE_WIDTH, *(tile.sizeHint().width() for tile in self.tiles)])
+        columns = max(1, (self.width() + spacing) // (needed + spacing))
         columns = min(columns, max(1, len(self.tiles)))
         if columns == self._columns:
             return

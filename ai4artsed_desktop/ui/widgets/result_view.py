@@ -134,7 +134,9 @@ class ResultView(QWidget):
         self.save_button.setVisible(image is not None)
         self.folder_button.show()
         self._show_code(self._code_of(result))
-        show_audio_result(self, self._tr, result.media)  # sound / music: the player
+        player = show_audio_result(self, self._tr, result.media)  # sound / music: the player
+        if player is not None and image is None:
+            self.image_label.hide()  # the player takes the room; no empty picture above it
         self._update_file_label()
 
     def save_as(self) -> None:
