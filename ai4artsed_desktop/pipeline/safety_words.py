@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -338,8 +339,13 @@ class WordLists:
         *,
         rules: Mapping[str, tuple[Rule, ...]] | None = None,
         concepts: Mapping[str, tuple[Term, ...]] | None = None,
+        codes: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
     ) -> None:
         self._levels = dict(levels)
+        self._codes = {
+            level: tuple((code, category, _code_pattern(code)) for code, category in entries)
+            for level, entries in (codes or {}).items()
+        }
         self._rules = dict(rules or {})
         self._concepts = dict(concepts or {})
         self._index: dict[str, _Compiled] = {}
@@ -369,9 +375,11 @@ class WordLists:
         raw = {level: _read(folder / f"{level}.json") for level in LIST_LEVELS}
         levels: dict[str, tuple[Term, ...]] = {}
         rules: dict[str, tuple[Rule, ...]] = {}
+        codes: dict[str, tuple[tuple[str, str], ...]] = {}
         for level in LIST_LEVELS:
             levels[level] = tuple(_resolve(level, raw, folder))
             rules[level] = tuple(_resolve_rules(level, raw, folder))
+            codes[level] = tuple(_resolve_codes(level, raw, folder))
         allow = _read(folder / "allow.json").get("allow", [])
         if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
             raise _broken(folder / "allow.json", "'allow' must be a list of texts")
@@ -380,7 +388,7 @@ class WordLists:
         if concepts_path.exists() or any(rules.values()):
             concepts = _read_concepts(concepts_path)
         try:
-            return cls(levels, allow, rules=rules, concepts=concepts)
+            return cls(levels, allow, rules=rules, concepts=concepts, codes=codes)
         except ValueError as exc:
             raise _broken(concepts_path, str(exc)) from exc
 
@@ -410,34 +418,39 @@ class WordLists:
         return self._concepts[name]
 
     def match(self, text: str, level: str) -> list[Hit]:
-        """Every hit of the ``level`` list and rules in ``text``, ordered by position."""
+        """Every hit of the ``level`` list, rules and codes in ``text``, ordered by position."""
         compiled = self._compiled(level)
         rules = self._rules.get(level, ())
-        if not text or (compiled is None and not rules):
-            return []
-        prepared = _Text(text)
-        if not prepared.tokens:
+        codes = self._codes.get(level, ())
+        if not text or (compiled is None and not rules and not codes):
             return []
         found: dict[tuple[str, tuple[int, int]], Hit] = {}
+        for code, category, pattern in codes:
+            for m in pattern.finditer(text):
+                found.setdefault((f"#{code}", m.span()), Hit(f"#{code}", category, m.span()))
+        prepared = _Text(text)
+        if not prepared.tokens:
+            return sorted(found.values(), key=lambda h: (h.span, h.term))
         if compiled is not None:
             for term, span in compiled.find(prepared):
                 found.setdefault((term.raw, span), Hit(term.raw, term.category, span))
-        allowed: list[tuple[int, int]] | None = None
-        if rules:
-            allowed = self._allowed_spans(prepared)
-            concepts: dict[str, list[tuple[int, tuple[int, int], str]]] = {}
-            for term, span in self._concept_index.find(prepared):
-                if not _inside_any(span, allowed):
-                    entry = (prepared.word_index(span), span, term.raw)
-                    concepts.setdefault(term.category, []).append(entry)
-            for hit in _rule_hits(rules, concepts):
-                found.setdefault((hit.term, hit.span), hit)
-        if not found:
-            return []
-        if allowed is None:
-            allowed = self._allowed_spans(prepared)
+        allowed = self._allowed_spans(prepared) if (found or rules) else []
+        for hit in self._rule_hits(prepared, rules, allowed):
+            found.setdefault((hit.term, hit.span), hit)
         hits = [h for h in found.values() if not _inside_any(h.span, allowed)]
         return sorted(hits, key=lambda h: (h.span, h.term))
+
+    def _rule_hits(
+        self, text: _Text, rules: Sequence[Rule], allowed: list[tuple[int, int]]
+    ) -> Iterator[Hit]:
+        if not rules:
+            return
+        concepts: dict[str, list[tuple[int, tuple[int, int], str]]] = {}
+        for term, span in self._concept_index.find(text):
+            if not _inside_any(span, allowed):
+                entry = (text.word_index(span), span, term.raw)
+                concepts.setdefault(term.category, []).append(entry)
+        yield from _rule_hits(rules, concepts)
 
     def _compiled(self, level: str) -> _Compiled | None:
         terms = self.terms(level)  # validates the level
@@ -546,6 +559,38 @@ def _resolve(level: str, raw: dict[str, dict[str, Any]], folder: Path) -> list[T
         parent = raw[current].get("extends", "")
         current = parent if isinstance(parent, str) else ""
     return terms
+
+
+def _code_pattern(code: str) -> re.Pattern[str]:
+    """Digits of a number code, optionally split by one separator, not inside a number."""
+    return re.compile(
+        r"(?<![0-9A-Za-z])" + r"[\s./_-]?".join(map(re.escape, code)) + r"(?![0-9A-Za-z])"
+    )
+
+
+def _resolve_codes(
+    level: str, raw: dict[str, dict[str, Any]], folder: Path
+) -> list[tuple[str, str]]:
+    """``(code, category)`` of the level's number codes (``"codes": {"hate": ["1488"]}``)."""
+    codes: list[tuple[str, str]] = []
+    current = level
+    seen: set[str] = set()
+    while current and current not in seen and current in raw:
+        seen.add(current)
+        entries = raw[current].get("codes", {})
+        path = folder / f"{current}.json"
+        if not isinstance(entries, dict):
+            raise _broken(path, "'codes' must be an object")
+        for category, items in entries.items():
+            ok = isinstance(items, list) and all(
+                isinstance(i, str) and i.isascii() and i.isdigit() for i in items
+            )
+            if category not in CATEGORIES or not ok:
+                raise _broken(path, f"codes.{category} must be a list of digit strings")
+            codes += [(item, category) for item in items]
+        parent = raw[current].get("extends", "")
+        current = parent if isinstance(parent, str) else ""
+    return codes
 
 
 def _parse_rule(entry: Any, path: Path) -> Rule:

@@ -14,7 +14,17 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai4artsed_desktop.pipeline.safety_words import LIST_LEVELS, load_lists, match
+from ai4artsed_desktop.pipeline.safety_normalize import merged_views, tokenize, within_one_edit
+from ai4artsed_desktop.pipeline.safety_words import (
+    LIST_LEVELS,
+    _inside_any,
+    _phrase_spans,
+    _stems,
+    _Text,
+    _token_spans,
+    load_lists,
+    match,
+)
 
 FUZZ = settings(max_examples=300)
 
@@ -115,3 +125,58 @@ def test_obfuscated_rule_sentences_still_hit(case: tuple[str, str]) -> None:
     text, rule = case
     hits = match(text, "kids")
     assert any(hit.term.startswith(f"{rule}: ") for hit in hits), (text, hits)
+
+
+# ------------------------------------------------------------------ the index is exact
+# WordLists.match looks terms up per word of the text (dictionaries, one-deletion keys for
+# fuzzy terms). The reference below checks every term against every word the slow way;
+# both must find the same hits for the level's own terms.
+
+_WORDS = sorted(
+    {w for level in LIST_LEVELS for t in LISTS.terms(level) for w in t.raw.strip("=!*").split()}
+)
+
+
+def _reference(text: str, level: str) -> set[tuple[str, tuple[int, int]]]:
+    tokens = tokenize(text)
+    views = tokens + merged_views(tokens)
+    found = set()
+    for term in LISTS.terms(level):
+        if term.mode == "phrase":
+            spans = _phrase_spans(term.words, term.counts, tokens)
+        else:
+            spans = []
+            for view in views:
+                near = term.fuzzy and any(
+                    within_one_edit(stem, term.words[0]) for stem in _stems(view.text)
+                )
+                spans += _token_spans(term, view, fuzzy=near)
+        found |= {(term.raw, span) for span in spans}
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.one_of(
+            st.sampled_from(_WORDS),
+            st.sampled_from(_WORDS).map(lambda w: w[:-1]),  # one letter short
+            st.sampled_from(_WORDS).map(lambda w: w + "en"),  # an ending
+            st.text(alphabet="abcdeikmnorstuäöüß", min_size=1, max_size=8),
+        ),
+        max_size=8,
+    ),
+    seps=st.lists(st.sampled_from([" ", "-", ".", " ", ", "]), min_size=8, max_size=8),
+    level=st.sampled_from(LIST_LEVELS),
+)
+def test_indexed_match_equals_checking_every_term(
+    words: list[str], seps: list[str], level: str
+) -> None:
+    text = "".join(w + s for w, s in zip(words, seps, strict=False))
+    own = {t.raw for t in LISTS.terms(level)}
+    got = {(h.term, h.span) for h in match(text, level) if h.term in own}
+    expected = _reference(text, level)
+    # hits inside allowed words are dropped by match(); drop them from the reference too
+    allowed = LISTS._allowed_spans(_Text(text))
+    expected = {(raw, span) for raw, span in expected if not _inside_any(span, allowed)}
+    assert got == expected, text

@@ -83,6 +83,8 @@ HARMFUL = [
     ("Ausländer raus", "hate"),
     ("Auslaender raus", "hate"),
     ("muslims are vermin", "hate"),  # rule: group + dehumanising word
+    ("ein 1488 Tattoo", "hate"),  # number code
+    ("14/88", "hate"),
     # abuse
     ("Der Onkel schlägt das Kind", "violence"),  # rule: hit + person
     ("a man kicking a puppy", "violence"),  # rule: hit + animal
@@ -141,6 +143,8 @@ LOOK_ALIKES = [
     "a heroine",
     "Ein Bild hängt an der Wand",
     "Ich bringe dich um acht Uhr zur Schule",
+    "Seite 148, Aufgabe 8",
+    "Postleitzahl 21488",
 ]
 
 
@@ -198,6 +202,16 @@ def test_unless_cancels_and_allowed_words_do_not_count(tmp_path: Path) -> None:
     assert lists.match("Er sticht eine Messerspitze Salz ab", "kids") == []  # allowed word
 
 
+def test_number_codes_match_whole_numbers_with_one_separator(tmp_path: Path) -> None:
+    lists = _lists(tmp_path, kids={"codes": {"hate": ["1488"]}}, concepts=None)
+    for text in ("1488", "a 1488 flag", "14-88", "14 88", "1.4.8.8"):
+        (hit,) = lists.match(text, "kids")
+        assert (hit.term, hit.category) == ("#1488", "hate"), text
+    for text in ("21488", "14888", "1488a", "14  88"):
+        assert lists.match(text, "kids") == [], text
+    assert lists.match("1488", "youth") == []
+
+
 def test_rules_are_inherited_and_checked_nowhere_at_research(tmp_path: Path) -> None:
     folder = tmp_path / "lists"
     folder.mkdir()
@@ -229,6 +243,9 @@ def test_rules_are_inherited_and_checked_nowhere_at_research(tmp_path: Path) -> 
         ({"rules": "blade"}, CONCEPTS, "must be a list"),
         ({"rules": [RULE]}, {"blade": ["knife"]}, "must be an object"),
         ({"rules": [RULE]}, {**CONCEPTS, "stab": {"en": ["=two words"]}}, "markers"),
+        ({"codes": {"hate": ["14a"]}}, CONCEPTS, "digit strings"),
+        ({"codes": {"weather": ["1"]}}, CONCEPTS, "digit strings"),
+        ({"codes": ["1488"]}, CONCEPTS, "must be an object"),
     ],
 )
 def test_broken_rules_and_concepts_raise_config_error(
