@@ -23,7 +23,7 @@ from typing import Any, Self
 
 import httpx
 
-from ..errors import AppError, BackendProtocolError, BackendRequestError
+from ..errors import AppError, BackendProtocolError, BackendRequestError, BackendUnavailable
 from ..events import (
     JobFailed,
     JobFinished,
@@ -96,6 +96,11 @@ class ComfyClient:
         client_id: the websocket ``clientId``; a fresh one by default.
         path_prefix: ``""`` for ComfyUI itself, ``"/ComfyBackendDirect"`` through SwarmUI.
         history_wait: how long to retry ``/history`` after completion (seconds).
+        silence: the inactivity watchdog. After this many seconds without a message about
+            a running job, ComfyUI is asked (``/queue``, then ``/history``) whether the job
+            is still there: a server that does not answer ends the run; a job that is still
+            queued or running is waited for again (a long model load is silent). No limit
+            on the whole job.
     """
 
     def __init__(
@@ -105,10 +110,13 @@ class ComfyClient:
         client_id: str | None = None,
         path_prefix: str = "",
         history_wait: float = 5.0,
+        silence: float = 30.0,
     ) -> None:
         self.client_id = client_id or uuid.uuid4().hex
         self.prefix = "/" + path_prefix.strip("/") if path_prefix.strip("/") else ""
         self.history_wait = history_wait
+        self.silence = silence
+        self._active: set[str] = set()  # prompts whose run() is still waiting
         self._http = make_client(base_url)
         ws_base = str(self._http.base_url).rstrip("/").replace("http", "ws", 1)
         self._ws = WsChannel(f"{ws_base}{self.prefix}/ws?clientId={self.client_id}")
@@ -126,7 +134,14 @@ class ComfyClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the websocket and the HTTP connection pool."""
+        """Close the websocket and the HTTP connection pool.
+
+        Jobs of this client that still run are interrupted (or dequeued) first, and every
+        run waiting for its events wakes with ``BackendUnavailable``: closing happens when
+        the image engine or a backend setting changes mid-run.
+        """
+        for prompt_id in list(self._active):
+            await self._abandon(prompt_id)
         await self._ws.aclose()
         await self._http.aclose()
 
@@ -333,10 +348,15 @@ class ComfyClient:
             except BackendProtocolError:
                 submitted = chosen  # the answer broke off; the job may be queued all the same
                 raise
+            self._active.add(submitted)
             yield JobQueued(submitted)
             tracker = RunTracker(submitted)
             while not tracker.done:
-                item = await inbox.get()
+                try:
+                    item = await asyncio.wait_for(inbox.get(), self.silence)
+                except TimeoutError:
+                    await self._watchdog(tracker)
+                    continue
                 for event in await self._handle(tracker, item):
                     yield event
             final = await self._final_event(tracker)
@@ -344,8 +364,10 @@ class ComfyClient:
             yield final
         finally:
             self._ws.unsubscribe(inbox)
-            if submitted is not None and not finished:
+            if submitted is not None and not finished and submitted in self._active:
                 await self._abandon(submitted)
+            if submitted is not None:
+                self._active.discard(submitted)
 
     async def _handle(self, tracker: RunTracker, item: WsItem) -> list[RunEvent]:
         if isinstance(item, WsMessage):
@@ -359,6 +381,23 @@ class ComfyClient:
         assert isinstance(item, WsReconnected)
         await self._reconcile(tracker)
         return []
+
+    async def _watchdog(self, tracker: RunTracker) -> None:
+        """The server was silent for ``silence`` s: is it alive, and is the job still there?
+
+        Raises:
+            BackendUnavailable: ComfyUI does not answer any more.
+        """
+        log.info("ComfyUI silent for %.0f s about %s; asking it", self.silence, tracker.prompt_id)
+        try:
+            await self._reconcile(tracker)
+        except BackendUnavailable as exc:
+            raise BackendUnavailable(
+                f"ComfyUI stopped answering while it worked on the picture (nothing for "
+                f"{self.silence:.0f} seconds, and it does not reply). It may have crashed; "
+                "restart it in Settings and try again.",
+                detail=exc.detail or exc.user_message,
+            ) from exc
 
     async def _reconcile(self, tracker: RunTracker) -> None:
         """After a reconnect: still queued or running? Else its history decides (§2.17)."""
@@ -417,6 +456,7 @@ class ComfyClient:
 
     async def _abandon(self, prompt_id: str) -> None:
         """The consumer left early: drop the prompt from the queue, or interrupt it."""
+        self._active.discard(prompt_id)
         try:
             async with asyncio.timeout(5.0):
                 await self.delete_queued([prompt_id])

@@ -94,7 +94,11 @@ class WsChannel:
             self._subscribers.remove(queue)
 
     async def aclose(self) -> None:
-        """Stop reading and close the socket."""
+        """Stop reading and close the socket; every waiting job is woken with :class:`WsLost`.
+
+        Closing happens when the image engine or a backend setting changes, or the app
+        quits. A job waiting for its events would otherwise wait forever.
+        """
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
@@ -103,6 +107,15 @@ class WsChannel:
         ws, self._ws = self._ws, None
         if ws is not None:
             await ws.close()
+        self._dispatch(
+            WsLost(
+                BackendUnavailable(
+                    "The connection to ComfyUI was closed while the job ran (the image engine "
+                    "or a server setting was changed, or the app is closing). Start it again.",
+                    detail=f"{self.url}: closed by the app",
+                )
+            )
+        )
 
     async def _connect(self) -> ClientConnection:
         try:
@@ -121,6 +134,21 @@ class WsChannel:
             queue.put_nowait(item)
 
     async def _read_loop(self) -> None:
+        try:
+            await self._read_frames()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a reader that dies must not leave jobs waiting
+            log.exception("ComfyUI websocket reader failed")
+            self._dispatch(
+                WsLost(
+                    BackendProtocolError(
+                        "The live connection to ComfyUI failed.", detail=f"{self.url}: {exc!r}"
+                    )
+                )
+            )
+
+    async def _read_frames(self) -> None:
         while self._ws is not None:
             try:
                 frame = await self._ws.recv()

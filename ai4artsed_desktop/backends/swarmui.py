@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any
 
-from ..errors import AppError, BackendProtocolError, BackendRequestError
+from ..errors import AppError, BackendProtocolError, BackendRequestError, BackendUnavailable
 from .http import (
     LONG_TIMEOUT,
     MAX_MEDIA_BYTES,
@@ -29,7 +29,7 @@ from .http import (
     request_capped,
     translate_errors,
 )
-from .swarmui_frames import WsError
+from .swarmui_frames import WsError, WsSilence
 from .swarmui_parsing import (
     BACKEND,
     INVALID_SESSION,
@@ -73,9 +73,12 @@ class SwarmClient:
 
     Args:
         base_url: ``http://127.0.0.1:7801`` (or ``host:port``).
+        silence: seconds without any frame during a generation before the watchdog asks
+            the server whether it is still there (no limit on the generation as a whole).
     """
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, silence: float = 90.0) -> None:
+        self.silence = silence  # the generation watchdog (seconds without any frame)
         self._base = normalize_base_url(base_url)
         self._http = make_client(self._base)
         self._session: SessionInfo | None = None
@@ -209,8 +212,12 @@ class SwarmClient:
             body = {**params.to_body(), "session_id": session.session_id}
             rejected = False
             try:
-                async with contextlib.aclosing(ws_frames(url, body)) as frames:
+                frames_of = ws_frames(url, body, silence=self.silence)
+                async with contextlib.aclosing(frames_of) as frames:
                     async for frame in frames:
+                        if isinstance(frame, WsSilence):
+                            await self._still_there(frame.seconds)
+                            continue
                         if isinstance(frame, WsError) and frame.error_id == INVALID_SESSION:
                             rejected = True
                             break
@@ -288,6 +295,23 @@ class SwarmClient:
         self._interrupts += 1
         await self.call("InterruptAll", {"other_sessions": False})
 
+    async def _still_there(self, seconds: float) -> None:
+        """The inactivity watchdog: SwarmUI was silent for ``seconds``; does it answer?
+
+        Raises:
+            BackendUnavailable: it does not; the generation cannot finish.
+        """
+        log.info("%s silent for %.0f s during a generation; asking it", BACKEND, seconds)
+        try:
+            await self.current_status()
+        except AppError as exc:
+            raise BackendUnavailable(
+                f"{BACKEND} stopped answering during the generation (nothing for "
+                f"{seconds:.0f} seconds, and it does not reply). It may have crashed; restart "
+                "it in Settings and try again.",
+                detail=exc.detail or exc.user_message,
+            ) from exc
+
     async def _interrupt_quietly(self, within: float = 5.0) -> None:
         """InterruptAll after an early end, even while the caller is being cancelled.
 
@@ -302,7 +326,7 @@ class SwarmClient:
                 await asyncio.wait_for(asyncio.shield(task), within)
             raise
         except Exception as exc:  # logged: nothing better to do while leaving
-            log.warning("%s: InterruptAll after an early close failed: %s", BACKEND, exc)
+            log.warning("%s: InterruptAll after an early close failed: %r", BACKEND, exc)
 
     async def free_backend_memory(self) -> int:
         """Unload models on every running backend; returns how many backends were freed."""

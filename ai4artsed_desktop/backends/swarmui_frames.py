@@ -73,11 +73,28 @@ class WsError:
 
 
 @dataclass(frozen=True)
+class WsSilence:
+    """Not a frame: the server sent nothing for the watchdog's time (the client checks)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class WsUnknown:
     """A frame of a shape this client does not know (ignored)."""
 
 
-WsFrame = WsStatus | WsProgress | WsImage | WsDiscard | WsKeepAlive | WsClose | WsError | WsUnknown
+WsFrame = (
+    WsStatus
+    | WsProgress
+    | WsImage
+    | WsDiscard
+    | WsKeepAlive
+    | WsClose
+    | WsError
+    | WsSilence
+    | WsUnknown
+)
 
 
 def _percent(value: Any) -> float:

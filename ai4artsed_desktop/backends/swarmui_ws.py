@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -27,6 +28,7 @@ from .swarmui_frames import (
     WsFrame,
     WsImage,
     WsProgress,
+    WsSilence,
     WsStatus,
     parse_ws_frame,
 )
@@ -39,11 +41,15 @@ MAX_FRAME_BYTES = 64 * 1024 * 1024
 OPEN_TIMEOUT_S = 10.0
 
 
-async def ws_frames(url: str, body: dict[str, Any]) -> AsyncGenerator[WsFrame, None]:
+async def ws_frames(
+    url: str, body: dict[str, Any], *, silence: float = 90.0
+) -> AsyncGenerator[WsFrame, None]:
     """Connect, send ``body`` as the one request frame, then yield parsed frames until close.
 
-    Binary frames are skipped. Always use it inside ``contextlib.aclosing`` so an early
-    exit closes the socket.
+    Binary frames are skipped. After ``silence`` seconds without any frame a
+    :class:`WsSilence` is yielded (SwarmUI sends keep-alive frames during long waits, so
+    silence means trouble) and reading goes on. Always use it inside
+    ``contextlib.aclosing`` so an early exit closes the socket.
 
     Raises:
         BackendUnavailable: the server cannot be reached.
@@ -54,7 +60,14 @@ async def ws_frames(url: str, body: dict[str, Any]) -> AsyncGenerator[WsFrame, N
             url, max_size=MAX_FRAME_BYTES, open_timeout=OPEN_TIMEOUT_S, proxy=None
         ) as socket:
             await socket.send(json.dumps(body))
-            async for message in socket:
+            while True:
+                try:
+                    message = await asyncio.wait_for(socket.recv(), silence)
+                except TimeoutError:
+                    yield WsSilence(silence)
+                    continue
+                except websockets.ConnectionClosedOK:
+                    return
                 if isinstance(message, str):
                     yield parse_ws_frame(_decode(message))
     except websockets.ConnectionClosedError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -401,3 +403,59 @@ async def test_prompt_deleted_while_disconnected_fails_clearly(slow_sim: ComfySi
         assert isinstance(failed, JobFailed)
         assert "disappeared" in failed.message
         assert comfy._ws.reconnects == 1
+
+
+# ---------------------------------------------------------------- runs never hang
+
+
+@pytest.mark.asyncio
+async def test_closing_the_client_mid_job_wakes_the_waiting_run(slow_sim: ComfySim) -> None:
+    """Changing the image engine or a backend setting closes the client during a run."""
+    comfy = ComfyClient(slow_sim.base_url)
+    started = asyncio.Event()
+    outcome: list[BaseException | str] = []
+
+    async def consume() -> None:
+        try:
+            async with contextlib.aclosing(comfy.run(sd35_graph(steps=400))) as stream:
+                async for event in stream:
+                    if isinstance(event, JobProgress):
+                        started.set()
+            outcome.append("finished")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.wait_for(started.wait(), 20)
+    await comfy.aclose()
+    await asyncio.wait_for(task, 10)  # before the fix this waited for ever
+    (error,) = outcome
+    assert isinstance(error, BackendUnavailable)
+    assert "was closed while the job ran" in error.user_message
+
+
+@pytest.mark.asyncio
+async def test_a_silent_server_is_noticed_by_the_watchdog(slow_sim: ComfySim) -> None:
+    """No wall-clock limit: a silent but answering server is waited for; a frozen one is not."""
+    async with ComfyClient(slow_sim.base_url, silence=0.3) as comfy:
+        events = await run_all(comfy, sd35_graph(steps=30))  # 20 ms steps: never silent
+        assert isinstance(events[-1], JobFinished)
+        started = asyncio.Event()
+
+        async def consume() -> list[Any]:
+            seen = []
+            async with contextlib.aclosing(comfy.run(sd35_graph(steps=400))) as stream:
+                async for event in stream:
+                    seen.append(event)
+                    started.set()
+            return seen
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(started.wait(), 20)
+        os.kill(slow_sim.proc.pid, signal.SIGSTOP)  # frozen: the socket stays open, silent
+        try:
+            with pytest.raises(BackendUnavailable) as info:
+                await asyncio.wait_for(task, 40)
+        finally:
+            os.kill(slow_sim.proc.pid, signal.SIGCONT)
+    assert "stopped answering" in info.value.user_message

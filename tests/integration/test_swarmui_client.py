@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +16,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from ai4artsed_desktop.backends.swarmui import SwarmClient, Text2ImageParams
-from ai4artsed_desktop.errors import BackendProtocolError, BackendRequestError
+from ai4artsed_desktop.errors import BackendProtocolError, BackendRequestError, BackendUnavailable
 from ai4artsed_desktop.events import (
     JobFailed,
     JobFinished,
@@ -345,3 +347,31 @@ async def test_two_stage_readiness(swarm_sim_factory: SimFactory) -> None:
 
 async def _waiting_backends(swarm: SwarmClient) -> bool:
     return (await swarm.current_status()).waiting_backends == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("expect_log_warnings")  # the InterruptAll to a frozen server fails
+async def test_a_frozen_server_is_noticed_by_the_generation_watchdog(
+    swarm_sim_factory: SimFactory,
+) -> None:
+    sim = swarm_sim_factory(env={"FAKE_SWARM_STEP_MS": "50"})
+    async with SwarmClient(sim.base_url, silence=0.3) as swarm:
+        events = await _collect(swarm, _params(steps=4))  # short silences are fine
+        assert isinstance(events[-1], JobFinished)
+        started = asyncio.Event()
+
+        async def consume() -> None:
+            async with contextlib.aclosing(swarm.generate_text2image_ws(_params(steps=400))) as s:
+                async for event in s:
+                    if isinstance(event, JobProgress):
+                        started.set()
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(started.wait(), 20)
+        os.kill(sim.proc.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(BackendUnavailable) as info:
+                await asyncio.wait_for(task, 45)
+        finally:
+            os.kill(sim.proc.pid, signal.SIGCONT)
+    assert "stopped answering" in info.value.user_message
