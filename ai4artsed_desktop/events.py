@@ -224,6 +224,14 @@ class StageText:
 
 
 @dataclass(frozen=True)
+class StageChecking:
+    """The stage's text (or image) is with the safety check now; the UI says "checking…"."""
+
+    run_id: str
+    stage: Stage
+
+
+@dataclass(frozen=True)
 class StageCompleted:
     """A stage finished; ``text`` is its full output for text stages ("" otherwise)."""
 

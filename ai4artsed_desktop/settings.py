@@ -75,6 +75,11 @@ class SafetySettings:
 
     level: str = setting("youth", "Safety level of checks and blocking", choices=SAFETY_LEVELS)
     local_only: bool = setting(True, "Refuse every non-local (cloud) provider")
+    media_check: bool = setting(
+        True,
+        "Check every generated image with the vision model (kids, youth); switching it off "
+        "is written to the review log",
+    )
 
 
 @dataclass(frozen=True)

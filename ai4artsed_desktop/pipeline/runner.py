@@ -48,6 +48,7 @@ from ..events import (
     RunStopped,
     SavedFile,
     Stage,
+    StageChecking,
     StageCompleted,
     StageStarted,
     StageText,
@@ -62,6 +63,7 @@ from ..store.record import (
     StageRecord,
     utc_now,
 )
+from ..store.review_log import ReviewLog
 from ..store.runs import RunStore, owner_id
 from . import generation
 from .answer_checks import strip_echoes
@@ -77,6 +79,9 @@ from .prompts import Message, build_adaptation, build_interception, build_transl
 from .providers import ProviderRegistry
 from .routing import resolve
 from .safety import SafetyError, SafetyGate, SafetyOutcome, needs_translation
+from .safety_media import MediaGate, MediaOutcome
+from .safety_policy import TextCheck, policy_for
+from .safety_steps import Block, log_block
 from .seeds import SeedPolicy
 from .workflow import Graph
 
@@ -102,6 +107,7 @@ TRANSLATION_PARAMS = LlmParams(temperature=0.1, top_p=0.9, max_tokens=900)
 
 RunEvent = (
     StageStarted
+    | StageChecking
     | StageText
     | StageCompleted
     | RunProgress
@@ -165,6 +171,10 @@ class RunServices:
     #: The output folder of a ComfyUI on this computer (None: remote or unknown); the
     #: run removes ComfyUI's copies there once it saved its own (comfy_cleanup).
     comfy_output: Callable[[], Path | None] | None = None
+    #: Stage 6 (the vision model looks at images); None: no media check can run.
+    media: MediaGate | None = None
+    #: The teacher's review log (every block); None: blocks are only in the run record.
+    review_log: ReviewLog | None = None
 
 
 class RunSession:
@@ -197,6 +207,7 @@ class RunSession:
         self._drafts: dict[Stage, str] = {}
         #: Stages a follow-up run takes over from the run before (see :meth:`continue_with`).
         self._carried: dict[Stage, StageRecord] = {}
+        self._unchecked_edit: Stage | None = None  # a student edit not yet safety-checked
 
     @classmethod
     def resume(cls, services: RunServices, record: RunRecord) -> RunSession:
@@ -295,6 +306,7 @@ class RunSession:
         ]
         self._next = STAGES.index(stage) + 1
         self._edited_since_generation = True
+        self._unchecked_edit = stage
         self.services.store.save(self.record)
 
     def draft(self, stage: Stage, text: str) -> None:
@@ -475,6 +487,12 @@ class RunSession:
         self, stage: Stage, blocked: list[RunEvent]
     ) -> AsyncGenerator[RunEvent, None]:
         req = self.request
+        if self._unchecked_edit is not None:  # a student's edit is checked before it is used
+            async with aclosing(self._check_edit(blocked)) as checks:
+                async for event in checks:
+                    yield event
+            if blocked:
+                return
         if stage in self._carried:
             events = self._carried_stage(stage)
         elif stage in (Stage.input_safety, Stage.output_safety):
@@ -482,13 +500,13 @@ class RunSession:
         elif stage is Stage.interception:
             messages = build_interception(req.idea, self.rules, lang=req.lang)
             params = self.config.llm if self.config else LlmParams()
-            events = self._llm_stage(stage, "interception", messages, params)
+            events = self._llm_stage(stage, "interception", messages, params, blocked=blocked)
         elif stage is Stage.adaptation:
-            events = self._adaptation()
+            events = self._adaptation(blocked)
         elif stage is Stage.translation:
-            events = self._translation()
+            events = self._translation(blocked)
         else:
-            events = self._generate()
+            events = self._generate(blocked)
         async with aclosing(events):
             async for event in events:
                 yield event
@@ -510,10 +528,13 @@ class RunSession:
         record = self._rec()
         record.safety.extend(outcome.decisions)
         if not outcome.allowed:
-            record.status = "blocked"
-            record.error = {"message": outcome.reason, "detail": ""}
-            blocked.append(RunBlocked(self.run_id, stage, outcome.reason))
-            await self._save()
+            judged = (
+                f"idea: {req.idea}\nrules: {self.rules}"
+                if stage is Stage.input_safety
+                else self.final_prompt
+            )
+            await self._block(Block(stage, judged, outcome.reason, outcome.cause,
+                                    outcome.decisions), blocked)  # fmt: skip
             return
         await self._save()
         yield StageCompleted(self.run_id, stage, badge=_safety_badge(outcome))
@@ -529,8 +550,38 @@ class RunSession:
             record.models[stage.value] = kept.model
         await self._save()
         yield StageCompleted(self.run_id, stage, kept.final_text, badge="kept")
+        self._unchecked_edit = stage  # checked again before use: the level may be stricter now
 
-    def _translation(self) -> AsyncGenerator[RunEvent, None]:
+    async def _check_edit(self, blocked: list[RunEvent]) -> AsyncGenerator[RunEvent, None]:
+        """A text the student changed is checked like their own input before anything uses it."""
+        stage, req = self._unchecked_edit, self.request
+        assert stage is not None
+        text = self._texts.get(stage, "")
+        yield StageChecking(self.run_id, stage)
+        outcome = await self._guarded(
+            self.services.gate.check_edit(stage, text, level=req.level, lang=req.lang)
+        )
+        self._rec().safety.extend(outcome.decisions)
+        if not outcome.allowed:
+            await self._block(Block(stage, text, outcome.reason, outcome.cause,
+                                    outcome.decisions), blocked)  # fmt: skip
+            return
+        self._unchecked_edit = None
+
+    async def _block(self, block: Block, blocked: list[RunEvent]) -> None:
+        """End the run as blocked: record, review log, and the event the caller yields."""
+        record = self._rec()
+        record.status = "blocked"
+        record.error = {"message": block.reason, "detail": block.detail}
+        blocked.append(RunBlocked(self.run_id, block.stage, block.reason))
+        await self._save()
+        log_path = self.services.review_log
+        if log_path is not None:
+            settings = self.services.settings()
+            entry = block.entry(self.request.level, settings.lesson.profile_name, self.run_id)
+            await log_block(log_path, entry)
+
+    def _translation(self, blocked: list[RunEvent]) -> AsyncGenerator[RunEvent, None]:
         text = self._texts[Stage.adaptation]
         if not needs_translation(self.request.level, self.output, text):
             return _nothing()
@@ -540,6 +591,7 @@ class RunSession:
             build_translation(text),
             TRANSLATION_PARAMS,
             badge="translated",
+            blocked=blocked,
         )
 
     async def _guarded(self, check: Awaitable[SafetyOutcome]) -> SafetyOutcome:
@@ -549,7 +601,7 @@ class RunSession:
         except SafetyError as exc:
             return SafetyOutcome(False, [], exc.user_message)
 
-    async def _adaptation(self) -> AsyncGenerator[RunEvent, None]:
+    async def _adaptation(self, blocked: list[RunEvent]) -> AsyncGenerator[RunEvent, None]:
         text = self._texts[Stage.interception]
         output, lang = self.output, self.request.lang
         if output.adaptation is None:  # the output takes the text as it is
@@ -558,7 +610,7 @@ class RunSession:
         messages = build_adaptation(text, output.adaptation.get(lang), lang=lang)
         params = ADAPTATION_PARAMS.get(output.media, DEFAULT_ADAPTATION)
         async for event in self._llm_stage(
-            Stage.adaptation, output.adaptation_role, messages, params
+            Stage.adaptation, output.adaptation_role, messages, params, blocked=blocked
         ):
             yield event
 
@@ -570,8 +622,11 @@ class RunSession:
         params: LlmParams,
         *,
         badge: str = "",
+        blocked: list[RunEvent] | None = None,
     ) -> AsyncGenerator[RunEvent, None]:
         services = self.services
+        checks = policy_for(self.request.level).stage_texts
+        hidden = checks is TextCheck.before_shown  # kids: nothing is shown before the check
         route = resolve(role, services.settings(), services.content)
         provider = services.providers.get(route.provider)
         options = llm_options(params, seed=self._llm_seed(stage))
@@ -589,7 +644,7 @@ class RunSession:
             async for event in events:
                 if isinstance(event, Checked):
                     checked = event
-                else:
+                elif not (hidden and isinstance(event, StageText)):  # kids: held back
                     yield event
         assert checked is not None, "ask_checked ends with its outcome"
         text = checked.text
@@ -602,6 +657,15 @@ class RunSession:
             )
         refuse_unusable(checked, route.label, self.output)
         duration = (time.perf_counter() - t0) * 1000
+        if checks is not TextCheck.never:
+            yield StageChecking(self.run_id, stage)
+            outcome = await self._check_text(stage, text)
+            if not outcome.allowed:  # the text is not kept where a student could see it
+                assert blocked is not None, "every LLM stage can block"
+                await self._block(Block(stage, text, outcome.reason, outcome.cause,
+                                        outcome.decisions), blocked)  # fmt: skip
+                return
+            badge = badge or "safety passed"
         self._texts[stage] = text
         record = self._rec()
         record.stages = [s for s in record.stages if s.stage is not stage]
@@ -620,12 +684,24 @@ class RunSession:
         return llm_seed(stage.value, req.seed, req.idea, self.rules, req.config_id,
                         req.output_id, req.lang, req.level)  # fmt: skip
 
+    async def _check_text(self, stage: Stage, text: str) -> SafetyOutcome:
+        """The safety check of an LLM stage's text (kids: before it is shown)."""
+        req = self.request
+        code = stage is Stage.adaptation and generation.is_code(self.output)
+        outcome = await self._guarded(
+            self.services.gate.check_stage_text(
+                stage, text, level=req.level, lang=req.lang, code=code
+            )
+        )
+        self._rec().safety.extend(outcome.decisions)
+        return outcome
+
     def _post_process(self, stage: Stage, answer: str) -> str:
         if stage is Stage.adaptation and generation.is_code(self.output):
             return extract_code(strip_echoes(answer))
         return clean_text(strip_echoes(answer))
 
-    async def _generate(self) -> AsyncGenerator[RunEvent, None]:
+    async def _generate(self, blocked: list[RunEvent]) -> AsyncGenerator[RunEvent, None]:
         services, output = self.services, self.output
         record = self._rec()
         prompt = self.final_prompt
@@ -634,6 +710,15 @@ class RunSession:
         busy = services.gpu_busy() if services.gpu_busy else None
         if busy and output.route in (OutputRoute.comfyui, OutputRoute.swarmui_t2i):
             raise AppError(busy)
+        media = self._media_gate() if output.media is MediaType.image else None
+        if media is not None:  # kids without a vision model: nothing is generated
+            ready = await self._media_guarded(media.precheck(self.request.level,
+                                                             self.request.lang))  # fmt: skip
+            if not ready.allowed:
+                record.safety.extend(ready.decisions)
+                await self._block(Block(Stage.media_check, prompt, ready.reason, ready.cause,
+                                        ready.decisions), blocked)  # fmt: skip
+                return
         job = self._job(prompt)
         record.seed = job.seed if output.route is not OutputRoute.code else None
         record.parameters = generation.used_parameters(job, services.workflows_dir)
@@ -641,9 +726,28 @@ class RunSession:
         outcome = generation.GenerationOutcome()
         async for step in self._route(job, outcome):
             if step.preview:
-                yield RunPreview(self.run_id, step.preview, step.preview_mime)
+                if media is None:  # a checked image is not shown before its check
+                    yield RunPreview(self.run_id, step.preview, step.preview_mime)
             else:
                 yield RunProgress(self.run_id, step.step, step.total)
+        if media is not None:
+            images = [(f.data, f.mime) for f in outcome.files if f.kind == "image"]
+            if images:
+                yield StageChecking(self.run_id, Stage.media_check)
+            checked = await self._media_guarded(
+                media.check_images(images, level=self.request.level, lang=self.request.lang)
+            )
+            record.safety.extend(checked.decisions)
+            if not checked.allowed:  # the image is never saved, so never seen
+                await self._block(Block(Stage.media_check, outcome.prompt or prompt,
+                                        checked.reason, checked.cause, checked.decisions),
+                                  blocked)  # fmt: skip
+                return
+            if checked.decisions:
+                media_badge = "not checked" if checked.note else "safety passed"
+                yield StageCompleted(
+                    self.run_id, Stage.media_check, checked.note, badge=media_badge
+                )
         record.prompt = outcome.prompt or prompt
         record.code = prompt if generation.is_code(output) else ""
         record.loras_applied = [_applied(a, job.loras) for a in outcome.applied]
@@ -681,6 +785,21 @@ class RunSession:
         if where is None or not server_files:
             return
         await asyncio.to_thread(discard_server_copies, server_files, where(), self.run_id)
+
+    def _media_gate(self) -> MediaGate | None:
+        """The media check when this run's level has one (else None: previews are shown)."""
+        media = self.services.media
+        if media is None:
+            media = MediaGate(
+                None, research_confirmed=lambda: self.services.gate.research_confirmed
+            )
+        return media if media.applies(self.request.level, self.request.lang) else None
+
+    async def _media_guarded(self, check: Awaitable[MediaOutcome]) -> MediaOutcome:
+        try:
+            return await check
+        except SafetyError as exc:
+            return MediaOutcome(False, [], exc.user_message)
 
     def _route(
         self, job: generation.GenerationJob, outcome: generation.GenerationOutcome

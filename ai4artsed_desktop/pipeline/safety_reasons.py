@@ -15,6 +15,40 @@ UNAVAILABLE = {
     "starten. Frag deine Lehrkraft.",
 }
 
+UNREADABLE = {
+    "en": "The safety check could not judge this text — ask your teacher.",
+    "de": "Die Sicherheitsprüfung konnte diesen Text nicht beurteilen – frag deine Lehrkraft.",
+}
+
+UNREADABLE_IMAGE = {
+    "en": "The safety check could not judge this picture, so it stays hidden — ask your teacher.",
+    "de": "Die Sicherheitsprüfung konnte dieses Bild nicht beurteilen, deshalb bleibt es "
+    "verborgen – frag deine Lehrkraft.",
+}
+
+NO_VISION = {
+    "en": "Pictures cannot be made here right now: at this level every picture is checked "
+    "before you see it, and the picture checker is missing on this computer. Ask your "
+    "teacher. (For the teacher: {why} Install it with “{command}”, or switch the picture "
+    "check off in Settings with the PIN.)",
+    "de": "Bilder können hier gerade nicht gemacht werden: Auf dieser Stufe wird jedes Bild "
+    "geprüft, bevor du es siehst, und der Bildprüfer fehlt auf diesem Computer. Frag deine "
+    "Lehrkraft. (Für die Lehrkraft: {why} Installieren mit „{command}“ oder die Bildprüfung "
+    "in den Einstellungen mit der PIN ausschalten.)",
+}
+
+NOT_CHECKED_NOTE = {
+    "en": "Not checked: this picture was not looked at by a picture checker ({why}).",
+    "de": "Nicht geprüft: Dieses Bild hat kein Bildprüfer angesehen ({why}).",
+}
+
+_IMAGE = {
+    "en": "The picture that came out shows {topic}, so it stays hidden. Try a different idea "
+    "or change the text.",
+    "de": "Das Bild, das herauskam, zeigt {topic}; deshalb bleibt es verborgen. Probier eine "
+    "andere Idee oder ändere den Text.",
+}
+
 RESEARCH_NOT_CONFIRMED = {
     "en": "The research level switches every safety check off. A teacher has to confirm "
     "this once per session before anything can run.",
@@ -23,8 +57,24 @@ RESEARCH_NOT_CONFIRMED = {
 }
 
 _WHERE = {
-    "en": {"idea": "Your idea", "rules": "Your rules", "prompt": "The final text", "code": ""},
-    "de": {"idea": "Deine Idee", "rules": "Deine Regeln", "prompt": "Der fertige Text", "code": ""},
+    "en": {
+        "idea": "Your idea",
+        "rules": "Your rules",
+        "prompt": "The final text",
+        "code": "",
+        "interception": "The transformed text",
+        "adaptation": "The adapted text",
+        "translation": "The translated text",
+    },
+    "de": {
+        "idea": "Deine Idee",
+        "rules": "Deine Regeln",
+        "prompt": "Der fertige Text",
+        "code": "",
+        "interception": "Der verwandelte Text",
+        "adaptation": "Der angepasste Text",
+        "translation": "Der übersetzte Text",
+    },
 }
 
 _TOPIC = {
@@ -130,13 +180,22 @@ def research_reason(lang: str) -> str:
     return RESEARCH_NOT_CONFIRMED[_lang(lang)]
 
 
-#: Llama Guard hazard codes -> our categories (others stay unnamed).
-GUARD_TO_CATEGORY = {
-    "S1": "violence",
-    "S9": "violence",
-    "S3": "sexual",
-    "S4": "sexual",
-    "S12": "sexual",
-    "S10": "hate",
-    "S11": "self_harm",
-}
+def unreadable_reason(lang: str, *, image: bool = False) -> str:
+    """The judge answered, but not with a verdict (prose, cut off): kids and youth block."""
+    return (UNREADABLE_IMAGE if image else UNREADABLE)[_lang(lang)]
+
+
+def no_vision_reason(lang: str, *, why: str, command: str) -> str:
+    """Kids without a vision model: why images cannot be made and the command that fixes it."""
+    return NO_VISION[_lang(lang)].format(why=why, command=command)
+
+
+def not_checked_note(lang: str, *, why: str) -> str:
+    """Youth without a vision model: the note shown with the unchecked image."""
+    return NOT_CHECKED_NOTE[_lang(lang)].format(why=why)
+
+
+def image_reason(category: str, *, lang: str) -> str:
+    """Why a generated picture is hidden (the vision model judged it unsafe)."""
+    lang = _lang(lang)
+    return _IMAGE[lang].format(topic=_TOPIC[lang].get(category, _TOPIC[lang][""]))

@@ -10,36 +10,92 @@ from ..backends.vram import VramArbiter
 from ..content.schema import ContentLibrary
 from ..errors import AppError
 from ..settings import Settings
+from ..store.review_log import ReviewLog
 from ..store.runs import RunStore
 from .model_status import ModelStatusBoard, local_models
 from .providers import ProviderRegistry
-from .routing import resolve
+from .routing import resolve, split_model
 from .runner import RunBackends, RunServices
-from .safety import SafetyGate, provider_judge
+from .safety import BoundJudge, JudgeSource, SafetyGate, provider_judge
+from .safety_media import MediaGate, Vision, VisionSource, installed, ollama_vision_judge
+from .safety_media import pull_command as _pull
 from .seeds import SeedPolicy
 
 log = logging.getLogger(__name__)
 
 
+def judge_source(
+    settings: Callable[[], Settings], content: ContentLibrary, providers: ProviderRegistry
+) -> JudgeSource:
+    """Looks up the safety model in the *current* settings at every check.
+
+    A safety role that cannot be routed (empty, malformed, a cloud model) gives no judge:
+    kids and youth runs then fail closed with a clear reason. A model chosen in Settings
+    applies to the next check at once.
+    """
+    cache: dict[str, BoundJudge] = {}
+
+    def source() -> BoundJudge | None:
+        current = settings()
+        value = current.roles.safety
+        if value in cache:
+            return cache[value]
+        try:
+            route = resolve("safety", current, content)
+            bound = BoundJudge(provider_judge(providers.get(route.provider, local_role=True), route.model),
+                               route.model)  # fmt: skip
+        except AppError as exc:
+            log.warning("No safety model: %s (%s)", exc.user_message, exc.detail)
+            return None
+        cache.clear()
+        cache[value] = bound
+        return bound
+
+    return source
+
+
 def safety_gate(
-    settings: Settings,
+    settings: Settings | Callable[[], Settings],
     content: ContentLibrary,
     providers: ProviderRegistry,
     *,
     research_confirmed: bool = False,
 ) -> SafetyGate:
-    """The gate with the configured local safety model as its judge.
+    """The gate with the configured local safety model as its judge (looked up per check)."""
+    current = settings if callable(settings) else (lambda: settings)
+    source = judge_source(current, content, providers)
+    return SafetyGate(source=source, research_confirmed=research_confirmed)
 
-    A safety role that cannot be routed (malformed, or a cloud model) leaves the gate
-    without a judge: kids and youth runs then fail closed with a clear reason.
+
+def vision_source(
+    settings: Callable[[], Settings], content: ContentLibrary, backends: RunBackends
+) -> VisionSource:
+    """Looks up the vision model (role ``vision``) and whether Ollama has it installed.
+
+    Raises from the returned coroutine: ``AppError`` when Ollama cannot be reached.
     """
-    try:
-        route = resolve("safety", settings, content)
-        judge = provider_judge(providers.get(route.provider, local_role=True), route.model)
-    except AppError as exc:
-        log.warning("No safety model: %s (%s)", exc.user_message, exc.detail)
-        return SafetyGate(None, research_confirmed=research_confirmed)
-    return SafetyGate(judge, model=route.model, research_confirmed=research_confirmed)
+
+    async def source() -> Vision:
+        current = settings()
+        value = current.roles.vision.strip()
+        if not value:
+            return Vision(None, missing="no vision model is chosen in Settings")
+        _prefix, model = split_model(value)
+        try:
+            route = resolve("vision", current, content)
+        except AppError as exc:
+            return Vision(None, model, f"the vision model “{value}” cannot be used here "
+                          f"({exc.user_message})")  # fmt: skip
+        if route.provider.id != "ollama":
+            return Vision(None, model, f"the vision model “{value}” is not an Ollama model")
+        client = await backends.ollama()
+        names = [info.name for info in await client.tags()]
+        if not installed(names, route.model):
+            return Vision(None, route.model, f"{route.model} is not installed",
+                          _pull(route.model))  # fmt: skip
+        return Vision(ollama_vision_judge(backends.ollama, route.model), route.model)
+
+    return source
 
 
 def build_services(
@@ -54,6 +110,7 @@ def build_services(
     research_confirmed: bool = False,
     demo: bool = False,
     comfy_output: Callable[[], Path | None] | None = None,
+    review_log: ReviewLog | None = None,
 ) -> RunServices:
     """Everything a :class:`~.runner.RunSession` needs, wired to ``backends``.
 
@@ -61,7 +118,12 @@ def build_services(
     ``comfy_output``: the output folder of a ComfyUI on this computer (see comfy_cleanup).
     """
     providers = ProviderRegistry(backends.ollama, local_only=lambda: settings().safety.local_only)
-    gate = safety_gate(settings(), content, providers, research_confirmed=research_confirmed)
+    gate = safety_gate(settings, content, providers, research_confirmed=research_confirmed)
+    media = MediaGate(
+        vision_source(settings, content, backends),
+        enabled=lambda: settings().safety.media_check,
+        research_confirmed=lambda: gate.research_confirmed,
+    )
     return RunServices(
         backends=backends,
         content=content,
@@ -75,4 +137,6 @@ def build_services(
         gpu_busy=gpu_busy,
         models=ModelStatusBoard(content, lambda: local_models(settings(), demo=demo)),
         comfy_output=comfy_output,
+        media=media,
+        review_log=review_log,
     )

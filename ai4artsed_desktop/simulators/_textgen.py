@@ -7,12 +7,13 @@ always gives the same answer:
 * **code**: "p5.js" / "createCanvas" -> a runnable p5.js sketch defining ``setup``/``draw``;
   "Tone.js" -> a Tone.js piece defining ``play``/``stop`` (plain code, no Markdown fences);
 * **safety**: "SAFE"/"UNSAFE", "safety", "verdict", "moderation", "unbedenklich" or a
-  ``llama-guard*`` model -> ``SAFE``, or ``UNSAFE: ...`` when the judged text contains one
-  of :data:`TRIGGER_WORDS` (the test triggers, e.g. "bomb" or "Waffe");
-  llama-guard models answer ``safe`` / ``unsafe\nS9`` like the real ones;
+  ``llama-guard*`` model -> the verdict of :mod:`._judge` (the app's word lists plus a
+  check for harmful concepts, answered the way the model would; ``FAKE_OLLAMA_JUDGE``
+  switches to prose or cut-off answers like small real models give);
 * **translation**: "translate" / "übersetze" -> a word-by-word German -> English mapping;
 * **image prompt**: "image prompt", "Bildprompt", "text-to-image" -> comma-separated tags;
-* **vision** (a request with images) -> a short description of a made-up picture;
+* **vision** (a request with images) -> a short description of a made-up picture; with a
+  safety prompt the judge looks at what ``FAKE_OLLAMA_VISION_SEES`` says is in it;
 * anything else is a **transformation**: the idea's words mixed with the rules' words.
 
 ``format: "json"`` (or a JSON schema) turns any of these into one valid JSON object.
@@ -27,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import _judge
 from ._textgen_words import (
     DE_EN,
     INSTRUCTION,
@@ -36,7 +38,6 @@ from ._textgen_words import (
     STOP_DE,
     STOP_EN,
     STYLE_POOL,
-    TRIGGER_WORDS,
 )
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -192,19 +193,23 @@ def _transform(req: TextRequest, rng: random.Random) -> str:
     return " ".join(lines[: 2 + rng.randrange(2)])
 
 
+def _judged(req: TextRequest) -> tuple[str, str]:
+    """The text a safety request judges and its context (what a vision model "sees")."""
+    if req.images:
+        return _judge.vision_sees(), ""
+    head, sep, tail = req.prompt.rpartition("Text:\n")
+    return (tail, head) if sep else (req.prompt, "")
+
+
 def _safety(req: TextRequest) -> tuple[bool, str]:
-    idea, _rules = split_idea_rules(req.system, req.prompt)
-    for word in _WORD.findall(idea):
-        if word.lower() in TRIGGER_WORDS:
-            return False, word
-    return True, ""
+    text, context = _judged(req)
+    safe, category, _context = _judge.verdict(text, req.system, context_text=context)
+    return safe, category
 
 
 def _safety_text(req: TextRequest) -> str:
-    safe, word = _safety(req)
-    if req.model.startswith("llama-guard"):
-        return "safe" if safe else "unsafe\nS9"
-    return "SAFE" if safe else f"UNSAFE: the text mentions “{word}”."
+    text, context = _judged(req)
+    return _judge.answer(text, req.system, req.model, context_text=context)
 
 
 def _image_prompt(req: TextRequest, rng: random.Random) -> str:
@@ -316,8 +321,8 @@ def _json_text(task: str, req: TextRequest, text: str, rng: random.Random) -> st
     if isinstance(req.fmt, dict) and req.fmt.get("type") == "object":
         value = _schema_value(req.fmt, text, rng)
     elif task == "safety":
-        safe, word = _safety(req)
-        value = {"safe": safe, "reason": "" if safe else f"mentions {word}"}
+        safe, category = _safety(req)
+        value = {"safe": safe, "category": category} if not safe else {"safe": True}
     else:
         value = {"text": text, "keywords": content_words(text)[:5]}
     return json.dumps(value, ensure_ascii=False)

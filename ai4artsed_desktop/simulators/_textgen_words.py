@@ -1,11 +1,6 @@
 """Word tables for the simulator's text generation (stop words, a tiny dictionary)."""
 
 # fmt: off
-#: Words that make the simulated safety check answer UNSAFE (lower case, whole words).
-TRIGGER_WORDS = frozenset((
-    "bomb", "bombe", "bomben", "waffe", "waffen", "weapon", "weapons", "gun", "kill", "töten"
-))
-
 STOP_EN = frozenset((
     "a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "for", "with", "from",
     "by", "as", "is", "are", "was", "were", "be", "been", "this", "that", "these", "those", "it",

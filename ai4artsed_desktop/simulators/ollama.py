@@ -29,6 +29,11 @@ Environment:
   (delay before an unload shows in ``/api/ps``), ``FAKE_OLLAMA_TOKEN_MS`` (per streamed
   piece) and ``FAKE_OLLAMA_PULL_MS`` (per pull progress step); all default 0.
 
+* ``FAKE_OLLAMA_JUDGE``: how safety verdicts are answered: ``verdict`` (default), ``prose``
+  (no verdict word, as small models often answer) or ``cutoff`` (runs into the token limit:
+  ``done_reason: "length"``). ``FAKE_OLLAMA_VISION_SEES``: what the vision model "sees" in
+  every picture it is asked about (default: a harmless description).
+
 Fault injection, only with ``FAKE_CONTROL=1`` (the real routes never change shape):
 
 * ``POST /__fake__/fault {"mode": M, "count": N}`` arms mode M for the next N model

@@ -18,7 +18,7 @@ RECORD_VERSION = 1
 #: "stopped": the run paused (after Transform) or was left before the end; it can go on.
 RunStatus = Literal["running", "done", "blocked", "failed", "cancelled", "stopped"]
 SafetyCheck = Literal["wordlist", "llm", "code_scan", "vision"]
-SafetyResult = Literal["pass", "block", "unavailable"]
+SafetyResult = Literal["pass", "block", "unavailable", "unreadable"]
 MediaKind = Literal["image", "audio", "code", "music"]
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)

@@ -24,6 +24,8 @@ from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.pipeline.runner import RunEvent, RunRequest, RunServices, RunSession
 from ai4artsed_desktop.pipeline.services import build_services
 from ai4artsed_desktop.settings import BackendSettings, ModelRoles, SafetySettings, Settings
+from ai4artsed_desktop.store.review_log import FILE_NAME as REVIEW_LOG_FILE
+from ai4artsed_desktop.store.review_log import ReviewLog
 from ai4artsed_desktop.store.runs import RunStore
 from tests.integration.comfy_fixtures import ComfySim
 from tests.integration.conftest import OllamaSim
@@ -39,6 +41,8 @@ class Rig:
     store: RunStore
     ollama: OllamaSim
     comfy: ComfySim
+    review_log: ReviewLog
+    settings: list[Settings]  # [current]; replace the item to change the settings
 
     def session(self, **request: Any) -> RunSession:
         values: dict[str, Any] = {"idea": IDEA, "output_id": "sd15", "level": "youth"}
@@ -88,13 +92,16 @@ async def make_rig(
         paths.ensure()
         manager = BackendManager(settings, paths, demo=False)
         store = RunStore(paths.runs_dir)
+        review_log = ReviewLog(paths.data_dir / REVIEW_LOG_FILE)
+        current = [settings]
         services = build_services(
             backends=manager,
             content=CONTENT,
-            settings=lambda: settings,
+            settings=lambda: current[0],
             store=store,
             workflows_dir=WORKFLOWS,
             research_confirmed=research_confirmed,
+            review_log=review_log,
         )
 
         async def cleanup() -> None:
@@ -103,7 +110,7 @@ async def make_rig(
             store.close()
 
         cleanups.append(cleanup)
-        return Rig(services, store, ollama, comfy)
+        return Rig(services, store, ollama, comfy, review_log, current)
 
     yield make
     for cleanup in cleanups:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from ai4artsed_desktop.errors import (
     BackendUnavailable,
     ConfigError,
 )
-from ai4artsed_desktop.events import TextDelta, TextDone
+from ai4artsed_desktop.events import Stage, TextDelta, TextDone
 from ai4artsed_desktop.pipeline.prompts import Message, build_interception, llm_options
 from ai4artsed_desktop.pipeline.providers import (
     OllamaProvider,
@@ -35,7 +35,7 @@ from ai4artsed_desktop.pipeline.providers import (
 )
 from ai4artsed_desktop.pipeline.routing import RoutingError
 from ai4artsed_desktop.pipeline.safety import SafetyGate, provider_judge
-from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE
+from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE, UNREADABLE
 from tests.integration.conftest import OllamaSim
 
 KEY = "sk-test-0123456789abcdefSECRET"
@@ -57,30 +57,36 @@ async def ollama_provider(sim: OllamaSim) -> AsyncIterator[OllamaProvider]:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("model", ["llama-guard3:1b", "qwen3:8b"])
-async def test_gate_with_simulator_blocks_trigger_and_passes_context(
-    ollama_sim: OllamaSim, model: str
-) -> None:
+async def test_gate_with_simulator_follows_the_policy(ollama_sim: OllamaSim, model: str) -> None:
     async with ollama_provider(ollama_sim) as provider:
         gate = SafetyGate(provider_judge(provider, model), model=model)
-        blocked = await gate.check_input("Ein Ritter baut eine Bombe", "", level="kids", lang="de")
+        idea = "Ein Soldat erschießt einen Mann, überall ist Blut"
+        blocked = await gate.check_input(idea, "", level="kids", lang="de")
         assert not blocked.allowed
-        assert [(d.check, d.result) for d in blocked.decisions] == [
-            ("wordlist", "block"),
-            ("llm", "block"),
-        ]
-        assert model in blocked.decisions[-1].detail
-        fairy = await gate.check_input(
-            "Ein Ritter mit Pistole", "Erzähle es als Märchen", level="kids", lang="de"
-        )
-        assert fairy.allowed
-        assert [(d.check, d.result) for d in fairy.decisions] == [
-            ("wordlist", "block"),
-            ("llm", "pass"),
-        ]
+        assert blocked.decisions[-1].result == "block"
+        stage = await gate.check_stage_text(Stage.interception, idea, level="youth", lang="de")
+        assert not stage.allowed
+        assert stage.decisions[-1].result == "block"
         before = ollama_sim.stats()["requests"]
-        harmless = await gate.check_input("Eine Katze im Garten", "", level="youth", lang="de")
+        harmless = await gate.check_input("Eine Katze im Garten", "", level="kids", lang="de")
         assert harmless.allowed
-        assert ollama_sim.stats()["requests"] == before  # no model call without a hit
+        assert ollama_sim.stats()["requests"] == before + 1  # kids: the judge sees every text
+        youth = await gate.check_input("Eine Katze im Garten", "", level="youth", lang="de")
+        assert youth.allowed
+        assert ollama_sim.stats()["requests"] == before + 1  # youth: only hits go to the judge
+
+
+@pytest.mark.asyncio
+async def test_gate_youth_context_with_simulator(ollama_sim: OllamaSim) -> None:
+    async with ollama_provider(ollama_sim) as provider:
+        gate = SafetyGate(provider_judge(provider, "qwen3:8b"), model="qwen3:8b")
+        fairy = await gate.check_input(
+            "Ein Ritter kämpft mit dem Schwert gegen den Drachen", "Erzähle es als Märchen",
+            level="youth", lang="de",
+        )  # fmt: skip
+        assert fairy.allowed
+        cleared = [d for d in fairy.decisions if d.check == "llm"]
+        assert all("context: fairy tale" in d.detail for d in cleared)
 
 
 @pytest.mark.asyncio
@@ -89,9 +95,25 @@ async def test_gate_output_check_with_simulator(ollama_sim: OllamaSim) -> None:
         gate = SafetyGate(provider_judge(provider, "qwen3:8b"), model="qwen3:8b")
         ok = await gate.check_prompt("a quiet lake at dawn, watercolour", level="kids", lang="en")
         assert ok.allowed
-        bad = await gate.check_prompt("a soldier with a gun", level="youth", lang="en")
+        bad = await gate.check_prompt("a soldier shoots people", level="youth", lang="en")
         assert not bad.allowed
-        assert bad.decisions[0].result == "block"
+        assert bad.decisions[-1].result == "block"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("style", "why"), [("prose", "prose"), ("cutoff", "cut off")])
+async def test_gate_fails_closed_on_small_model_answers(
+    ollama_sim_factory: Callable[..., OllamaSim], style: str, why: str
+) -> None:
+    sim = ollama_sim_factory(env={"FAKE_OLLAMA_JUDGE": style})
+    async with ollama_provider(sim) as provider:
+        gate = SafetyGate(provider_judge(provider, "qwen3:8b"), model="qwen3:8b")
+        outcome = await gate.check_prompt("a quiet lake", level="youth", lang="en")
+    assert not outcome.allowed
+    assert outcome.reason == UNREADABLE["en"]
+    assert outcome.decisions[-1].result == "unreadable"
+    assert why in outcome.decisions[-1].detail
+    assert "qwen3:8b answered" in outcome.decisions[-1].detail
 
 
 @pytest.mark.asyncio
@@ -99,7 +121,7 @@ async def test_gate_fails_closed_when_ollama_is_gone(ollama_sim: OllamaSim) -> N
     async with ollama_provider(ollama_sim) as provider:
         ollama_sim.stop()
         gate = SafetyGate(provider_judge(provider, "llama-guard3:1b"), model="llama-guard3:1b")
-        outcome = await gate.check_input("a gun", "", level="kids", lang="en")
+        outcome = await gate.check_input("a cat", "", level="kids", lang="en")
     assert not outcome.allowed
     assert outcome.reason == UNAVAILABLE["en"]
     assert outcome.decisions[-1].result == "unavailable"

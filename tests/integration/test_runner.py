@@ -19,6 +19,7 @@ from ai4artsed_desktop.events import (
     RunResult,
     RunStopped,
     Stage,
+    StageChecking,
     StageCompleted,
     StageStarted,
     StageText,
@@ -57,14 +58,22 @@ async def test_image_run_streams_every_stage_and_records_it(make_rig: RigFactory
     ]
     done = completed(events)
     assert done[Stage.input_safety].badge == "safety passed"
+    assert done[Stage.interception].badge == "safety passed"
     assert done[Stage.translation].badge == "translated"
     assert done[Stage.output_safety].badge == "safety passed"
-    # Streamed deltas add up to the completed text of each LLM stage.
-    for stage in (Stage.interception, Stage.adaptation):
-        assert stage_texts(events, stage).strip() == done[stage].text
+    assert done[Stage.media_check].badge == "safety passed"
+    # Kids: no LLM text reaches the UI before it was judged, no image before its check.
+    checking = [e.stage for e in events if isinstance(e, StageChecking)]
+    assert checking == [
+        Stage.interception, Stage.adaptation, Stage.translation, Stage.media_check
+    ]  # fmt: skip
+    assert not any(isinstance(e, StageText) for e in events)
+    assert not any(isinstance(e, RunPreview) for e in events)
+    for stage in (Stage.interception, Stage.adaptation, Stage.translation):
+        index = events.index(done[stage])
+        assert isinstance(events[index - 1], StageChecking)  # judged, then shown
     progress = [e for e in events if isinstance(e, RunProgress)]
     assert progress[-1].step == progress[-1].total == 25  # sd15's default steps
-    assert any(isinstance(e, RunPreview) for e in events)
     result = events[-1]
     assert isinstance(result, RunResult)
     assert [m.mime for m in result.media] == ["image/png"]
@@ -81,7 +90,12 @@ async def test_image_run_streams_every_stage_and_records_it(make_rig: RigFactory
     assert record["prompt"] == done[Stage.translation].text
     assert isinstance(record["seed"], int)
     assert record["models"]["interception"] == "ollama/qwen3:8b"
-    assert {d["stage"] for d in record["safety"]} == {"input_safety", "output_safety"}
+    assert {d["stage"] for d in record["safety"]} == {
+        "input_safety", "interception", "adaptation", "translation", "output_safety",
+        "media_check",
+    }  # fmt: skip
+    vision = [r for r in rig.llm_requests() if r["model"] == "qwen2.5vl:7b"]
+    assert len(vision) == 1  # the one image was shown to the vision model
     media = record["media"][0]
     data = (rig.store.folder(session.run_id) / media["path"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == media["sha256"]
@@ -92,8 +106,7 @@ async def test_config_llm_parameters_reach_the_model(make_rig: RigFactory) -> No
     rig = await make_rig()
     config = CONTENT.interceptions["bauhaus"]
     await collect(rig.session(config_id="bauhaus"), until=Stage.interception)
-    chat = rig.llm_requests()[-1]
-    assert chat["model"] == "qwen3:8b"
+    chat = [r for r in rig.llm_requests() if r["model"] == "qwen3:8b"][-1]
     assert chat["options"]["temperature"] == pytest.approx(config.llm.temperature)
     assert chat["options"]["top_p"] == pytest.approx(config.llm.top_p)
     assert chat["options"]["num_predict"] == config.llm.max_tokens
@@ -237,19 +250,17 @@ async def test_blocked_idea_or_rules_ends_the_run_before_any_llm_call(
     assert rig.llm_requests() == []
     record = rig.run_json(session)
     assert record["status"] == "blocked"
-    assert record["safety"][0]["result"] == "block"
-    assert where in record["safety"][0]["detail"]
+    block = next(d for d in record["safety"] if d["result"] == "block")
+    assert where in block["detail"]
 
 
 @pytest.mark.asyncio
-async def test_kids_word_hit_is_judged_in_context_by_the_local_model(
-    make_rig: RigFactory,
-) -> None:
+async def test_kids_judge_sees_the_idea_with_deterministic_options(make_rig: RigFactory) -> None:
     rig = await make_rig()
-    session = rig.session(idea="Ein Ritter mit einer Waffe und einer Pistole", level="kids")
-    events = await collect(session)
-    assert isinstance(events[-1], RunBlocked)  # the simulator judges "Waffe" UNSAFE
-    guard = rig.llm_requests()[0]
+    session = rig.session(level="kids")
+    events = await collect(session, until=Stage.input_safety)
+    assert completed(events)[Stage.input_safety].badge == "safety passed"
+    (guard,) = rig.llm_requests()  # kids: the judge sees even a harmless idea
     assert guard["model"] == "llama-guard3:1b"
     assert guard["options"]["temperature"] == 0
 
@@ -258,7 +269,7 @@ async def test_kids_word_hit_is_judged_in_context_by_the_local_model(
 async def test_kids_fail_closed_when_the_safety_model_is_down(make_rig: RigFactory) -> None:
     rig = await make_rig()
     rig.ollama.fault("http500", count=5)
-    session = rig.session(idea="Ein Ritter mit einer Pistole", level="kids")
+    session = rig.session(level="kids")
     events = await collect(session)
     blocked = events[-1]
     assert isinstance(blocked, RunBlocked)
@@ -347,7 +358,7 @@ async def _cancel_in(session: RunSession, target: Stage) -> list[RunEvent]:
         (Stage.input_safety, "kids"),
         (Stage.interception, "adult"),
         (Stage.adaptation, "adult"),
-        (Stage.translation, "kids"),
+        (Stage.translation, "youth"),
         (Stage.output_safety, "kids"),
         (Stage.generation, "adult"),
     ],

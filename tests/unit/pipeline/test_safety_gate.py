@@ -1,130 +1,177 @@
-"""SafetyGate policy per level, with scripted safety-model callables."""
+"""SafetyGate: the policy table carried out per level, with a recording judge and tiny lists."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import pytest
 
 from ai4artsed_desktop.content.schema import MediaType, OutputConfig, Route, Text
 from ai4artsed_desktop.errors import BackendProtocolError, BackendUnavailable
 from ai4artsed_desktop.events import Stage
-from ai4artsed_desktop.pipeline.prompts import Message
 from ai4artsed_desktop.pipeline.safety import (
+    BoundJudge,
+    JudgeReply,
     SafetyDecision,
     SafetyError,
     SafetyGate,
     needs_translation,
 )
-from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE
-
-HARMLESS_P5 = "function setup() {\n  createCanvas(400, 400);\n}\nfunction draw() {}\n"
-
-
-@dataclass
-class Scripted:
-    """A safety model that answers from a script and records what it was asked."""
-
-    answers: list[str | Exception]
-    calls: list[list[Message]] = field(default_factory=list)
-
-    async def __call__(self, messages: list[Message]) -> str:
-        self.calls.append(messages)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def judged(self, index: int = 0) -> str:
-        return self.calls[index][-1].content
+from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE, UNREADABLE
+from tests.unit.pipeline.safety_fakes import HARMLESS_P5, Lists, Scripted
 
 
 def results(decisions: list[SafetyDecision]) -> list[tuple[str, str]]:
     return [(d.check, d.result) for d in decisions]
 
 
+def gate_for(judge: Scripted | None, model: str = "qwen3:8b") -> SafetyGate:
+    return SafetyGate(judge, model=model, lists=Lists())
+
+
+# ------------------------------------------------------------------ kids
+
+
 @pytest.mark.asyncio
-async def test_harmless_input_passes_without_asking_the_model() -> None:
-    judge = Scripted([])
-    gate = SafetyGate(judge, model="qwen3:8b")
-    outcome = await gate.check_input(
+async def test_kids_word_list_hit_blocks_and_the_judge_cannot_clear_it() -> None:
+    judge = Scripted(["SAFE: fairy tale"])
+    outcome = await gate_for(judge).check_input(
+        "Ein Ritter mit Schwert", "Erzähle es als Märchen", level="kids", lang="de"
+    )
+    assert not outcome.allowed
+    assert outcome.cause == "wordlist"
+    assert results(outcome.decisions) == [("wordlist", "block")]
+    assert "Gewalt oder Waffen" in outcome.reason
+    assert "Schwert" not in outcome.reason  # kids never see the word
+    assert judge.calls == []  # nobody asked: a kids hit cannot be cleared
+
+
+@pytest.mark.asyncio
+async def test_kids_judge_adds_a_block_the_lists_missed() -> None:
+    judge = Scripted(["UNSAFE: violence, a person is shot"])
+    outcome = await gate_for(judge).check_input(
+        "Ein Soldat zielt auf einen Mann", "", level="kids", lang="de"
+    )
+    assert not outcome.allowed
+    assert outcome.cause == "llm"
+    assert results(outcome.decisions) == [("wordlist", "pass"), ("llm", "block")]
+    assert "Gewalt oder Waffen" in outcome.reason
+    assert judge.judged().endswith("Text:\nEin Soldat zielt auf einen Mann")
+    assert "children aged 8 to 12" in judge.system()
+    assert "a person is shot" in outcome.decisions[-1].detail  # the model's answer is kept
+
+
+@pytest.mark.asyncio
+async def test_kids_harmless_idea_and_rules_are_both_judged() -> None:
+    judge = Scripted(["SAFE", "SAFE"])
+    outcome = await gate_for(judge).check_input(
         "Eine Katze im Garten", "Male es wie Bauhaus", level="kids", lang="de"
     )
     assert outcome.allowed
-    assert outcome.reason == ""
-    assert results(outcome.decisions) == [("wordlist", "pass")]
-    assert outcome.decisions[0].stage is Stage.input_safety
-    assert judge.calls == []
-
-
-@pytest.mark.asyncio
-async def test_context_check_flips_a_word_list_hit_to_pass() -> None:
-    judge = Scripted(["SAFE"])
-    gate = SafetyGate(judge, model="qwen3:8b")
-    outcome = await gate.check_input(
-        "Ein Ritter mit Pistole", "Erzähle es als Märchen", level="kids", lang="de"
-    )
-    assert outcome.allowed
-    assert results(outcome.decisions) == [("wordlist", "block"), ("llm", "pass")]
-    assert "Pistole" in outcome.decisions[0].detail
-    # the model saw the idea as the judged text and the rules as context
-    user = judge.judged()
-    assert user.endswith("Text:\nEin Ritter mit Pistole")
-    assert "Erzähle es als Märchen" in user.split("Text:")[0]
-    assert "children aged 8 to 12" in judge.calls[0][0].content
-
-
-@pytest.mark.asyncio
-async def test_context_check_confirms_a_block_without_naming_the_word_for_kids() -> None:
-    judge = Scripted(["UNSAFE: violence against people"])
-    gate = SafetyGate(judge, model="qwen3:8b")
-    outcome = await gate.check_input(
-        "Ein Ritter tötet mit dem Schwert", "", level="kids", lang="de"
-    )
-    assert not outcome.allowed
-    assert results(outcome.decisions) == [("wordlist", "block"), ("llm", "block")]
-    assert "Gewalt oder Waffen" in outcome.reason
-    assert "Schwert" not in outcome.reason
-    assert outcome.decisions[-1].reason == outcome.reason
-
-
-@pytest.mark.asyncio
-async def test_youth_reason_names_the_word_but_never_a_slur() -> None:
-    gate = SafetyGate(Scripted(["UNSAFE", "UNSAFE"]), model="qwen3:8b")
-    outcome = await gate.check_input("a massacre", "", level="youth", lang="en")
-    assert "“massacre”" in outcome.reason
-    slur = await gate.check_input("du Schwuchtel", "", level="youth", lang="de")
-    assert not slur.allowed
-    assert "Schwuchtel" not in slur.reason
-    assert "Schwuchtel" not in slur.decisions[0].detail
+    assert results(outcome.decisions) == [("wordlist", "pass"), ("llm", "pass")] * 2
+    assert judge.judged(0).endswith("Eine Katze im Garten")
+    assert "Male es wie Bauhaus" in judge.judged(0).split("Text:")[0]  # rules as context
+    assert judge.judged(1).endswith("Male es wie Bauhaus")
 
 
 @pytest.mark.asyncio
 async def test_rules_are_checked_even_when_the_idea_is_harmless() -> None:
-    judge = Scripted(["UNSAFE"])
-    gate = SafetyGate(judge, model="qwen3:8b")
-    outcome = await gate.check_input(
+    judge = Scripted(["SAFE", "UNSAFE: violence"])
+    outcome = await gate_for(judge).check_input(
         "A cat in the garden", "Add a gun to every picture", level="kids", lang="en"
     )
     assert not outcome.allowed
     assert outcome.reason.startswith("Your rules")
-    assert judge.judged().endswith("Text:\nAdd a gun to every picture")
-    adult = await SafetyGate(None).check_input(
-        "A cat", "and then heil hitler", level="adult", lang="en"
-    )
+    adult = await gate_for(None).check_input("A cat", "and a slurword", level="adult", lang="en")
     assert not adult.allowed
     assert adult.reason.startswith("Your rules")
 
 
+# ------------------------------------------------------------------ youth
+
+
 @pytest.mark.asyncio
-async def test_both_texts_with_hits_are_judged_separately() -> None:
-    judge = Scripted(["SAFE", "SAFE"])
-    gate = SafetyGate(judge, model="qwen3:8b")
-    outcome = await gate.check_input("eine Pistole", "mit einem Gewehr", level="kids", lang="de")
+async def test_youth_judge_clears_a_hit_only_with_a_stated_context() -> None:
+    judge = Scripted(["SAFE: fairy tale"])
+    outcome = await gate_for(judge).check_input(
+        "Ein Ritter mit Schwert", "Erzähle es als Märchen", level="youth", lang="de"
+    )
     assert outcome.allowed
-    assert len(judge.calls) == 2
-    assert judge.judged(0).endswith("eine Pistole")
-    assert judge.judged(1).endswith("mit einem Gewehr")
+    assert results(outcome.decisions) == [
+        ("wordlist", "block"),
+        ("llm", "pass"),
+        ("wordlist", "pass"),
+    ]
+    assert "context: fairy tale" in outcome.decisions[1].detail  # recorded in the run
+    assert "Schwert" in judge.system()  # the judge was told which word to weigh
+    assert "name that context" in judge.system()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("answer", ["SAFE", "safe", '{"safe": true}'])
+async def test_youth_a_safe_without_context_leaves_the_hit_standing(answer: str) -> None:
+    outcome = await gate_for(Scripted([answer])).check_input(
+        "a sword", "", level="youth", lang="en"
+    )
+    assert not outcome.allowed
+    assert outcome.cause == "llm"
+    assert "“sword”" in outcome.reason  # youth see the word
+    assert "without naming a context" in outcome.decisions[-1].detail
+
+
+@pytest.mark.asyncio
+async def test_youth_llama_guard_cannot_name_a_context_so_a_hit_stays_blocked() -> None:
+    judge = Scripted(["safe"])
+    outcome = await gate_for(judge, "llama-guard3:1b").check_input(
+        "a sword", "", level="youth", lang="en"
+    )
+    assert not outcome.allowed
+    assert [m.as_dict() for m in judge.calls[0]] == [{"role": "user", "content": "a sword"}]
+
+
+@pytest.mark.asyncio
+async def test_youth_harmless_input_is_not_sent_to_the_judge() -> None:
+    judge = Scripted([])
+    outcome = await gate_for(judge).check_input("a cat", "", level="youth", lang="en")
+    assert outcome.allowed
+    assert judge.calls == []
+
+
+@pytest.mark.asyncio
+async def test_youth_reason_names_the_word_but_never_a_slur() -> None:
+    gate = gate_for(Scripted(["UNSAFE", "UNSAFE"]))
+    outcome = await gate.check_input("a sword", "", level="youth", lang="en")
+    assert "“sword”" in outcome.reason
+    slur = await gate.check_input("du slurword", "", level="youth", lang="de")
+    assert not slur.allowed
+    assert "slurword" not in slur.reason
+    assert "slurword" not in slur.decisions[0].detail
+
+
+# ------------------------------------------------------------------ fail closed
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("level", ["kids", "youth"])
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ("I would rather not say.", "prose"),
+        (JudgeReply("SAFE\nThe picture shows a", truncated=True), "cut off"),
+        ("<think>hmm", "unfinished think"),
+        ("SAFE or UNSAFE", "contradictory"),
+    ],
+)
+async def test_an_unreadable_verdict_fails_closed_with_the_true_message(
+    level: str, answer: str | JudgeReply, why: str
+) -> None:
+    gate = gate_for(Scripted([answer]))
+    outcome = await gate.check_prompt("a calm sea", level=level, lang="en")
+    assert not outcome.allowed
+    assert outcome.cause == "unreadable"
+    assert outcome.reason == UNREADABLE["en"]
+    detail = outcome.decisions[-1].detail
+    assert why in detail
+    raw = answer.text if isinstance(answer, JudgeReply) else answer
+    assert repr(raw.strip()) in detail or raw.strip()[:20] in detail  # the raw answer is kept
 
 
 @pytest.mark.asyncio
@@ -134,49 +181,54 @@ async def test_both_texts_with_hits_are_judged_separately() -> None:
     [
         BackendUnavailable("Ollama is not reachable.", detail="connect refused"),
         BackendProtocolError("broken", detail="x"),
-        "I would rather not say.",
-        "<think>hmm",
     ],
 )
-async def test_kids_and_youth_fail_closed(level: str, failure: Exception | str) -> None:
-    gate = SafetyGate(Scripted([failure]), model="qwen3:8b")
-    outcome = await gate.check_input("b0mb", "", level=level, lang="en")
+async def test_an_unreachable_judge_fails_closed_as_not_available(
+    level: str, failure: Exception
+) -> None:
+    outcome = await gate_for(Scripted([failure])).check_prompt("a calm sea", level=level, lang="de")
     assert not outcome.allowed
-    assert outcome.reason == UNAVAILABLE["en"]
-    assert results(outcome.decisions) == [("wordlist", "block"), ("llm", "unavailable")]
-    prompt = await SafetyGate(Scripted([failure]), model="m").check_prompt(
-        "a calm sea", level=level, lang="de"
-    )
-    assert not prompt.allowed
-    assert prompt.reason == UNAVAILABLE["de"]
+    assert outcome.cause == "unavailable"
+    assert outcome.reason == UNAVAILABLE["de"]
 
 
 @pytest.mark.asyncio
-async def test_without_a_safety_model_kids_fail_closed_on_a_hit() -> None:
-    outcome = await SafetyGate(None).check_input("a gun", "", level="kids", lang="en")
-    assert not outcome.allowed
-    assert outcome.decisions[-1].detail == "no safety model set"
+async def test_without_a_safety_model_kids_and_youth_fail_closed() -> None:
+    kids = await gate_for(None).check_input("a cat", "", level="kids", lang="en")
+    assert not kids.allowed
+    assert kids.decisions[-1].detail == "no safety model set"
+    youth = await gate_for(None).check_input("a sword", "", level="youth", lang="en")
+    assert not youth.allowed
+    assert youth.cause == "unavailable"
+
+
+# ------------------------------------------------------------------ adult, research, unknown
 
 
 @pytest.mark.asyncio
-async def test_adult_uses_the_word_list_only() -> None:
+async def test_adult_uses_word_lists_at_input_and_final_prompt_only() -> None:
     judge = Scripted([])
-    gate = SafetyGate(judge, model="qwen3:8b")
-    sword = await gate.check_input("a sword and a massacre", "", level="adult", lang="en")
+    gate = gate_for(judge)
+    sword = await gate.check_input("a sword", "", level="adult", lang="en")
     assert sword.allowed
     hard = await gate.check_input("kinderporno", "", level="adult", lang="de")
     assert not hard.allowed
     assert results(hard.decisions) == [("wordlist", "block")]
-    prompt = await gate.check_prompt("anything at all", level="adult", lang="en")
-    assert prompt.allowed
-    assert prompt.decisions == []
+    prompt = await gate.check_prompt("a slurword on a wall", level="adult", lang="en")
+    assert not prompt.allowed
+    assert prompt.decisions[0].stage is Stage.output_safety
+    fine = await gate.check_prompt("anything else", level="adult", lang="en")
+    assert fine.allowed
+    stage = await gate.check_stage_text(Stage.interception, "kinderporno", level="adult", lang="en")
+    assert stage.allowed
+    assert stage.decisions == []
     assert judge.calls == []
 
 
 @pytest.mark.asyncio
 async def test_research_needs_the_teachers_confirmation() -> None:
     judge = Scripted([])
-    gate = SafetyGate(judge)
+    gate = gate_for(judge)
     with pytest.raises(SafetyError) as info:
         await gate.check_input("kinderporno", "", level="research", lang="en")
     assert "teacher" in info.value.user_message
@@ -192,41 +244,72 @@ async def test_research_needs_the_teachers_confirmation() -> None:
 
 
 @pytest.mark.asyncio
-async def test_unknown_level_is_a_programming_error() -> None:
-    with pytest.raises(ValueError, match="unknown safety level"):
-        await SafetyGate(None).check_input("x", "", level="toddlers", lang="en")
+@pytest.mark.parametrize("level", ["toddlers", "", "KIDS ", "Youth\x00"])
+async def test_an_unreadable_level_gets_the_kids_policy(level: str) -> None:
+    judge = Scripted(["SAFE: fairy tale"])
+    outcome = await gate_for(judge).check_input("a sword", "", level=level, lang="en")
+    assert not outcome.allowed  # a kids hit blocks; the judge is not even asked
+    assert judge.calls == []
+
+
+# ------------------------------------------------------------------ stage texts, final prompt
 
 
 @pytest.mark.asyncio
-async def test_output_prompt_is_judged_for_kids_and_youth() -> None:
+async def test_stage_texts_are_judged_at_kids_and_youth() -> None:
+    judge = Scripted(["SAFE", "UNSAFE: violence, an animal is hurt"])
+    gate = gate_for(judge)
+    ok = await gate.check_stage_text(
+        Stage.interception, "a lion in the sun", level="kids", lang="en"
+    )
+    assert ok.allowed
+    assert "written by a language model" in judge.system(0)
+    bad = await gate.check_stage_text(
+        Stage.adaptation, "a lion who was skinned and roasted", level="youth", lang="en"
+    )
+    assert not bad.allowed
+    assert bad.reason.startswith("The adapted text")
+    assert judge.judged(1).endswith("a lion who was skinned and roasted")
+    hit = await gate.check_stage_text(Stage.translation, "blood", level="kids", lang="en")
+    assert not hit.allowed
+    assert hit.cause == "wordlist"
+
+
+@pytest.mark.asyncio
+async def test_the_final_prompt_itself_reaches_the_judge() -> None:
     judge = Scripted(["SAFE", "unsafe\nS1"])
-    gate = SafetyGate(judge, model="qwen3:8b")
+    gate = gate_for(judge)
     ok = await gate.check_prompt("a quiet lake at dawn", level="youth", lang="en")
     assert ok.allowed
-    assert results(ok.decisions) == [("llm", "pass")]
-    assert ok.decisions[0].stage is Stage.output_safety
-    assert "teenagers aged 13 to 17" in judge.calls[0][0].content
-    assert "final prompt" in judge.calls[0][0].content
+    assert results(ok.decisions) == [("wordlist", "pass"), ("llm", "pass")]
+    assert judge.judged(0).endswith("Text:\na quiet lake at dawn")
+    assert "teenagers aged 13 to 17" in judge.system(0)
+    assert "final prompt" in judge.system(0)
     blocked = await gate.check_prompt("something", level="kids", lang="en")
     assert not blocked.allowed
     assert blocked.reason.startswith("The final text is about violence or weapons")
 
 
 @pytest.mark.asyncio
-async def test_llama_guard_gets_the_bare_text() -> None:
-    judge = Scripted(["safe"])
-    gate = SafetyGate(judge, model="llama-guard3:1b")
-    outcome = await gate.check_input("a gun", "", level="kids", lang="en")
-    assert outcome.allowed
-    assert [m.as_dict() for m in judge.calls[0]] == [{"role": "user", "content": "a gun"}]
+async def test_a_new_safety_model_applies_at_the_next_check() -> None:
+    first, second = Scripted(["SAFE"]), Scripted(["UNSAFE: violence"])
+    bound = {"now": BoundJudge(first, "qwen3:8b")}
+    gate = SafetyGate(source=lambda: bound["now"], lists=Lists())
+    assert (await gate.check_prompt("a boat", level="kids", lang="en")).allowed
+    bound["now"] = BoundJudge(second, "gemma3:4b")
+    assert not (await gate.check_prompt("a boat", level="kids", lang="en")).allowed
+    assert len(first.calls) == 1
+    assert len(second.calls) == 1
+
+
+# ------------------------------------------------------------------ code
 
 
 @pytest.mark.asyncio
 async def test_code_scan_blocks_with_line_and_category() -> None:
     judge = Scripted([])
-    gate = SafetyGate(judge, model="qwen3:8b")
     code = "function setup() {\n  createCanvas(400, 400);\n  localStorage.setItem('a', 1);\n}\n"
-    outcome = await gate.check_code(code, "p5", level="adult", lang="de")
+    outcome = await gate_for(judge).check_code(code, "p5", level="adult", lang="de")
     assert not outcome.allowed
     assert results(outcome.decisions) == [("code_scan", "block")]
     assert "Zeile 3" in outcome.reason
@@ -236,12 +319,12 @@ async def test_code_scan_blocks_with_line_and_category() -> None:
 
 
 @pytest.mark.asyncio
-async def test_clean_code_gets_the_model_verdict_for_kids() -> None:
+async def test_clean_code_gets_the_model_verdict_for_kids_and_youth() -> None:
     judge = Scripted(["SAFE", "UNSAFE"])
-    gate = SafetyGate(judge, model="qwen3:8b")
+    gate = gate_for(judge)
     ok = await gate.check_code(HARMLESS_P5, "p5", level="kids", lang="en")
     assert ok.allowed
-    assert results(ok.decisions) == [("code_scan", "pass"), ("llm", "pass")]
+    assert results(ok.decisions) == [("code_scan", "pass"), ("wordlist", "pass"), ("llm", "pass")]
     assert judge.judged().endswith(HARMLESS_P5.strip())
     bad = await gate.check_code(HARMLESS_P5, "p5", level="youth", lang="en")
     assert not bad.allowed
@@ -249,6 +332,9 @@ async def test_clean_code_gets_the_model_verdict_for_kids() -> None:
     adult = await gate.check_code(HARMLESS_P5, "p5", level="adult", lang="en")
     assert adult.allowed
     assert len(judge.calls) == 2
+
+
+# ------------------------------------------------------------------ translation
 
 
 def _output(*, needs_english: bool, media: MediaType = MediaType.image) -> OutputConfig:
@@ -270,6 +356,7 @@ def _output(*, needs_english: bool, media: MediaType = MediaType.image) -> Outpu
         ("youth", True, "A cat sits on the roof", False),
         ("adult", True, "Der Hund und die Katze", True),
         ("research", False, "Der Hund und die Katze", False),
+        ("nonsense", False, "Der Hund und die Katze", True),  # unknown level: as kids
     ],
 )
 def test_needs_translation(level: str, needs_english: bool, text: str, expected: bool) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ai4artsed_desktop.pipeline.safety_verdict import Verdict, parse_verdict, strip_think
+from ai4artsed_desktop.pipeline.safety_verdict import (
+    Unreadable,
+    Verdict,
+    parse_verdict,
+    strip_think,
+)
 
 S, U, X = Verdict.safe, Verdict.unsafe, Verdict.unknown
 
@@ -41,8 +46,23 @@ TABLE = [
     ("I cannot decide.", X),
     ("SAFE or UNSAFE", X),
     ("Safe, although some would say unsafe", X),
-    ("Not safe", X),
+    ("Not safe", U),
     ("The text is fine", X),
+    # a verdict word anywhere in the first line, as small models answer
+    ("The text is SAFE.", S),
+    ("I would say this is unsafe because of the blood.", U),
+    ("Answer: **Unsafe** (violence)", U),
+    ("This text is not safe for children.", U),
+    ("Das ist nicht sicher.", U),
+    ("Der Text ist unbedenklich.", S),
+    ("Der Text ist bedenklich: Gewalt", U),
+    ("Ich bin mir sicher, dass das ein Bild ist", X),
+    ("It is not unsafe", X),
+    ("UNSAFE? No, SAFE", X),
+    ("The text describes a fox in the snow, which seems fine for children.", X),
+    ('{"safe": false, "category": "violence"}', U),
+    ('{"safe": true, "context": "fairy tale"}', S),
+    ('{"verdict": "unsicher"}', U),
     ('{"verdict": "maybe"}', X),
     ('{"safe": "yes"}', X),
     ("[1, 2]", X),
@@ -73,3 +93,55 @@ def test_strip_think() -> None:
     assert strip_think("<think>x</think>SAFE") == "SAFE"
     assert strip_think("<THINK>x</THINK> SAFE") == "SAFE"
     assert strip_think("<think>x") is None
+
+
+def test_a_cut_off_answer_is_unreadable_whatever_it_says() -> None:
+    parsed = parse_verdict("SAFE\nThe text describes", truncated=True)
+    assert parsed.verdict is X
+    assert parsed.unreadable is Unreadable.cut_off
+    assert parsed.reason.startswith("SAFE")  # the raw answer is kept for the record
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("", Unreadable.empty),
+        ("The picture is colourful.", Unreadable.prose),
+        ("SAFE or UNSAFE", Unreadable.contradictory),
+        ("<think>hmm", Unreadable.unfinished_think),
+    ],
+)
+def test_unreadable_answers_say_why(raw: str, why: Unreadable) -> None:
+    assert parse_verdict(raw).unreadable is why
+
+
+@pytest.mark.parametrize(
+    ("raw", "category"),
+    [
+        ('{"safe": false, "category": "violence"}', "violence"),
+        ('{"safe": false, "category": "Self-harm"}', "self_harm"),
+        ("UNSAFE: sexual content", "sexual"),
+        ("UNSAFE: Gewalt gegen Menschen", "violence"),
+        ("unsafe\nS11", "self_harm"),
+        ("UNSAFE", ""),
+    ],
+)
+def test_categories_are_recognised(raw: str, category: str) -> None:
+    assert parse_verdict(raw).category == category
+
+
+@pytest.mark.parametrize(
+    ("raw", "context"),
+    [
+        ("SAFE: fairy tale", "fairy tale"),
+        ("SAFE - context: history lesson", "history lesson"),
+        ('{"safe": true, "context": "sport"}', "sport"),
+        ("SICHER: Märchen", "Märchen"),
+        ("SAFE", ""),
+        ("SAFE.", ""),
+    ],
+)
+def test_a_safe_answer_names_its_context(raw: str, context: str) -> None:
+    parsed = parse_verdict(raw)
+    assert parsed.verdict is S
+    assert parsed.context == context
