@@ -25,6 +25,8 @@ from .pipeline.runner import RunServices
 from .pipeline.services import build_services
 from .settings import Settings
 from .settings_store import SettingsStore
+from .store.review_log import FILE_NAME as REVIEW_LOG_FILE
+from .store.review_log import ReviewLog
 from .store.runs import RunStore
 from .system import gpu as gpu_mod
 from .tasks import TaskRegistry
@@ -274,6 +276,13 @@ async def _open_run_services(
     except AppError as exc:
         log.error("Run history unavailable: %s (%s)", exc.user_message, exc.detail)
         return None
+    review_log = ReviewLog(paths.data_dir / REVIEW_LOG_FILE)
+    if days > 0:
+        try:
+            removed = await asyncio.to_thread(review_log.apply_retention, days)
+            log.info("Retention: %d review-log entries older than %d days deleted", removed, days)
+        except AppError as exc:  # blocks still block; the log says why it is not written
+            log.error("Review log unavailable: %s (%s)", exc.user_message, exc.detail)
     return build_services(
         backends=manager,
         content=content,
@@ -284,6 +293,7 @@ async def _open_run_services(
         gpu_busy=training.gpu_busy_reason,
         demo=demo,
         comfy_output=manager.comfy_output_dir,
+        review_log=review_log,
     )
 
 

@@ -47,6 +47,8 @@ from .pipeline.services import build_services
 from .pipeline.workflow import apply_inputs
 from .settings import Settings, replace_path
 from .settings import load as load_settings
+from .store.review_log import FILE_NAME as REVIEW_LOG_FILE
+from .store.review_log import ReviewLog
 from .store.runs import RunStore
 
 log = logging.getLogger(__name__)
@@ -381,6 +383,7 @@ async def _run_session(
         research_confirmed=bool(args.confirm_research),
         demo=demo,
         comfy_output=manager.comfy_output_dir,
+        review_log=ReviewLog(paths.data_dir / REVIEW_LOG_FILE),
     )
     try:
         check_parameters(request, content, resources_dir() / "workflows")

@@ -441,6 +441,7 @@ class RunPanel(QFrame):
         vm.stage_completed.connect(self._on_stage_completed)
         vm.progress.connect(self._on_progress)
         vm.blocked.connect(lambda reason: self._say("create.blocked", reason=reason))
+        vm.stage_blocked.connect(self._on_stage_blocked)
         vm.failed.connect(self._on_failed)
         vm.cancelled.connect(lambda: self._say("create.cancelled"))
         vm.result.connect(self._on_result)
@@ -620,6 +621,19 @@ class RunPanel(QFrame):
     def _on_texts_kept(self, _stages: object) -> None:
         self._note = "create.texts_kept"
         self._show_message()
+
+    def _on_stage_blocked(self, stage: Stage) -> None:
+        """A blocked text is hidden for good (not undoable); the reason shows instead."""
+        if stage in _TEXT_STAGES or stage is Stage.translation:
+            edit = self._box(stage) if stage in _TEXT_STAGES else None
+            if edit is not None:
+                self._syncing = True
+                try:
+                    edit.setPlainText("")  # resets the undo stack: Ctrl+Z cannot bring it back
+                finally:
+                    self._syncing = False
+            self._translation = ""
+            self._retranslate_prompt()
 
     def _on_progress(self, step: int, total: int) -> None:
         self._steps_seen = True

@@ -34,6 +34,7 @@ from ...events import (
     RunResult,
     RunStopped,
     Stage,
+    StageChecking,
     StageCompleted,
     StageStarted,
     StageText,
@@ -132,6 +133,8 @@ class RunViewModel(QObject):
         stage_completed(object, str, str): a stage finished: stage, full text, badge.
         progress(int, int): generation steps done and total.
         preview(bytes): a live preview frame (encoded image).
+        stage_checking(object): the safety check looks at the stage's text or image now.
+        stage_blocked(object): safety stopped the run at this stage (its text must go).
         blocked(str): safety stopped the run (student-friendly reason).
         failed(str, str): the run failed: message and technical detail.
         cancelled(): the user cancelled the run.
@@ -152,6 +155,8 @@ class RunViewModel(QObject):
     stage_completed = Signal(object, str, str)
     progress = Signal(int, int)
     preview = Signal(bytes)
+    stage_checking = Signal(object)
+    stage_blocked = Signal(object)
     blocked = Signal(str)
     failed = Signal(str, str)
     cancelled = Signal()
@@ -431,6 +436,8 @@ class RunViewModel(QObject):
             self.stage_text.emit(event.stage, event.delta)
         elif isinstance(event, StageStarted):
             self.stage_started.emit(event.stage, event.model)
+        elif isinstance(event, StageChecking):
+            self.stage_checking.emit(event.stage)
         elif isinstance(event, StageCompleted):
             self.stage_completed.emit(event.stage, event.text, event.badge)
         elif isinstance(event, RunProgress):
@@ -449,6 +456,7 @@ class RunViewModel(QObject):
             self.result.emit(event)
         elif isinstance(event, RunBlocked):
             self._set_phase(RunPhase.blocked)
+            self.stage_blocked.emit(event.stage)
             self.blocked.emit(event.reason)
         elif isinstance(event, RunFailed):
             self._set_phase(RunPhase.failed)

@@ -16,7 +16,10 @@ STAGE_KEYS = {
     Stage.translation: "create.stage_translation",
     Stage.output_safety: "create.stage_output_safety",
     Stage.generation: "create.stage_generation",
+    Stage.media_check: "create.stage_media_check",
 }
+#: The rows of the panel: the pipeline's stages, then the media check (part of generation).
+ROWS = (*STAGES, Stage.media_check)
 #: The pipeline's badge strings and the keys that translate them.
 BADGE_KEYS = {
     "safety passed": "create.badge_safety_passed",
@@ -51,7 +54,7 @@ class StagePanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(0)
-        for i, stage in enumerate(STAGES):  # compact: three stages a row, state under name
+        for i, stage in enumerate(ROWS):  # compact: three stages a row, state under name
             name, state = QLabel(), QLabel()
             state.setObjectName("hint")
             state.setContentsMargins(0, 0, 0, 6)
@@ -63,6 +66,7 @@ class StagePanel(QWidget):
             grid.setColumnStretch(column, 1)
         vm.stage_started.connect(self._on_started)
         vm.stage_completed.connect(self._on_completed)
+        vm.stage_checking.connect(lambda stage: self._set(stage, "create.state_checking"))
         vm.blocked.connect(lambda _reason: self._stop("create.state_blocked"))
         vm.failed.connect(lambda _m, _d: self._stop("create.state_failed"))
         vm.cancelled.connect(lambda: self._stop("create.state_cancelled"))
@@ -81,12 +85,12 @@ class StagePanel(QWidget):
 
     def reset(self, first: Stage = Stage.input_safety) -> None:
         """Forget the states of ``first`` and every later stage."""
-        for stage in STAGES[STAGES.index(first) :]:
+        for stage in ROWS[ROWS.index(first) :]:
             self._states.pop(stage, None)
         self.retranslate()
 
     def retranslate(self, _language: str = "") -> None:
-        for stage in STAGES:
+        for stage in ROWS:
             self.names[stage].setText(self._tr.tr(STAGE_KEYS[stage]))
             key, fmt = self._states.get(stage, ("", {}))
             if key == "create.state_running_model" and not self._show_models:
@@ -116,6 +120,7 @@ class StagePanel(QWidget):
         self._set(stage, key or "create.state_done")
 
     def _stop(self, key: str) -> None:
-        running = [s for s, (k, _f) in self._states.items() if k.startswith("create.state_run")]
+        busy = ("create.state_run", "create.state_checking")
+        running = [s for s, (k, _f) in self._states.items() if k.startswith(busy)]
         for stage in running:
             self._set(stage, key)
