@@ -36,6 +36,7 @@ from .events import (
     RunFailed,
     RunResult,
     Stage,
+    StageChecking,
     StageCompleted,
     StageStarted,
     StageText,
@@ -62,6 +63,7 @@ LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.W
 EVENT_NAMES = {
     "StageStarted": "stage_started",
     "StageText": "text",
+    "StageChecking": "stage_checking",
     "StageCompleted": "stage_completed",
     "RunProgress": "progress",
     "RunPreview": "preview",
@@ -165,6 +167,8 @@ class _Printer:
                 self._in_text = False
             if event.badge:
                 self._say(f"   {event.badge}")
+            if event.stage is Stage.media_check and event.text:  # "not checked" and why
+                self._say(f"   {event.text}")
         else:
             for line in _describe(event):
                 self._say(line)
@@ -218,6 +222,8 @@ def _describe(event: RunEvent) -> list[str]:
     if isinstance(event, StageStarted):
         model = f" ({event.model})" if event.model else ""
         return [f"== {event.stage.value}{model}"]
+    if isinstance(event, StageChecking):
+        return [f"   checking {event.stage.value} …"]
     if isinstance(event, RunBlocked):
         return [f"Blocked ({event.stage.value}): {event.reason}"]
     if isinstance(event, RunFailed):

@@ -42,8 +42,8 @@ def judge_source(
             return cache[value]
         try:
             route = resolve("safety", current, content)
-            bound = BoundJudge(provider_judge(providers.get(route.provider, local_role=True), route.model),
-                               route.model)  # fmt: skip
+            provider = providers.get(route.provider, local_role=True)
+            bound = BoundJudge(provider_judge(provider, route.model), route.model)
         except AppError as exc:
             log.warning("No safety model: %s (%s)", exc.user_message, exc.detail)
             return None
