@@ -29,6 +29,7 @@ from .viewmodels.create_vm import CreateViewModel
 from .viewmodels.history_vm import HistoryViewModel
 from .viewmodels.lesson_vm import LessonViewModel
 from .viewmodels.lock_vm import LockViewModel
+from .viewmodels.review_log_vm import ReviewLogViewModel
 from .viewmodels.run_vm import RunViewModel
 from .viewmodels.settings_vm import SettingsViewModel
 from .viewmodels.status_vm import StatusViewModel
@@ -38,6 +39,7 @@ from .wheel_guard import install_wheel_guard
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
 from .widgets.output_picker import OutputPicker
+from .widgets.review_log_panel import ReviewLogPanel
 from .widgets.status_bar import StatusBar
 from .window_geometry import FILE_NAME as GEOMETRY_FILE
 
@@ -60,12 +62,15 @@ class Shell:
     lesson_vm: LessonViewModel | None = None
     warmup_vm: WarmupViewModel | None = None
     history_vm: HistoryViewModel | None = None
+    review_vm: ReviewLogViewModel | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
 
         The backend manager itself is shut down by its owner afterwards.
         """
+        if self.review_vm is not None:
+            await self.review_vm.shutdown()
         for school_vm in (self.warmup_vm, self.lesson_vm, self.lock_vm):
             if school_vm is not None:
                 await school_vm.shutdown()
@@ -158,6 +163,9 @@ def build_shell(
     lesson_vm = LessonViewModel(settings_vm, content, translator)
     warmup_vm = WarmupViewModel(services, content, translator)
     lesson_panel = LessonPanel(lesson_vm, lock_vm, warmup_vm, translator)
+    review_vm = ReviewLogViewModel(services.review_log if services else None, tasks)
+    review_vm.watch_settings(settings_vm.current)  # from now on a switch is logged
+    settings_vm.settings_changed.connect(review_vm.watch_settings)
     pages: dict[str, QWidget] = {
         "create": CreatePage(
             create_vm, translator, icons / "configs", icons / "app" / "rule.svg", run_vm=run_vm
@@ -165,7 +173,12 @@ def build_shell(
         "history": HistoryPage(translator, history_vm),
         "training": training_page,
         "settings": SettingsPage(
-            settings_vm, translator, paths.log_dir, backends_vm, lesson=lesson_panel
+            settings_vm,
+            translator,
+            paths.log_dir,
+            backends_vm,
+            lesson=lesson_panel,
+            review=ReviewLogPanel(review_vm, translator),
         ),
     }
     window = MainWindow(
@@ -208,6 +221,7 @@ def build_shell(
         lock_vm=lock_vm,
         lesson_vm=lesson_vm,
         warmup_vm=warmup_vm,
+        review_vm=review_vm,
     )
 
 

@@ -320,6 +320,9 @@ class _StandInRun(QObject):
     result = Signal(object)
     file_saved = Signal(str)
     save_failed = Signal(str, str)
+    stage_blocked = Signal(object)
+    blocked = Signal(str)
+    stage_completed = Signal(object, str, str)
 
     def __init__(self) -> None:
         super().__init__()

@@ -20,16 +20,18 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from ...pipeline.safety_policy import policy_help
 from ...settings import Settings
 from ..i18n import Translator
 from ..viewmodels.backends_vm import BackendsViewModel
 from ..viewmodels.settings_vm import SettingsViewModel
 from ..widgets.error_banner import ErrorBanner
 from ..widgets.lesson_panel import LessonPanel
+from ..widgets.review_log_panel import ReviewLogPanel
 from .backends_panel import BackendsPanel
 from .settings_form import BACKEND_SECTIONS, FormSection, SettingEditor, fields_by_section
 
-TAB_IDS = ("general", "backends", "lesson")
+TAB_IDS = ("general", "backends", "lesson", "review")
 
 
 class SettingsPage(QWidget):
@@ -47,12 +49,16 @@ class SettingsPage(QWidget):
         backends_vm: BackendsViewModel | None = None,
         parent: QWidget | None = None,
         lesson: LessonPanel | None = None,
+        review: ReviewLogPanel | None = None,
     ):
         super().__init__(parent)
         self.lesson = lesson
         self._vm = vm
         self._tr = translator
         self.editors: dict[str, SettingEditor] = {}
+        self.policy_label = QLabel()
+        self.policy_label.setObjectName("hint")
+        self.policy_label.setWordWrap(True)
         self._loaded: dict[str, Any] = {}
         self.groups: dict[str, QGroupBox] = {}
         self._sections: dict[str, FormSection] = {}
@@ -83,6 +89,12 @@ class SettingsPage(QWidget):
         if lesson is not None:  # profiles, teacher PIN, warm-up; research needs confirming
             self.tabs.addTab(lesson, "")
             lesson.research_bar.on_confirmed = self.save
+        self.review = review
+        if review is not None:  # the teacher's review log (the page is behind the PIN)
+            self.tabs.addTab(review, "")
+        self._tab_ids = [t for t in TAB_IDS if t not in ("lesson", "review")]
+        self._tab_ids += ["lesson"] if lesson is not None else []
+        self._tab_ids += ["review"] if review is not None else []
         self._register(self.backends.sections, self.backends.groups)
         self._build_layout()
         vm.settings_changed.connect(self._on_vm_settings_changed)
@@ -105,6 +117,8 @@ class SettingsPage(QWidget):
             found[section] = FormSection(QFormLayout(group), fields, self._tr, self)
             groups[section] = group
             column.addWidget(group)
+            if section == "safety":  # the policy table, from the one table in code
+                found[section].form.addRow(self.policy_label)
         column.addStretch(1)
         self._register(found, groups)
         scroll = QScrollArea()
@@ -139,12 +153,13 @@ class SettingsPage(QWidget):
     def retranslate(self) -> None:
         tr = self._tr.tr
         self.title.setText(tr("settings.title"))
+        self.policy_label.setText(policy_help(self._tr.language))
         for section, group in self.groups.items():
             group.setTitle(tr(f"settings.section.{section}"))
         for section_id, form_section in self._sections.items():
             if section_id not in BACKEND_SECTIONS:  # the panel retranslates its own
                 form_section.retranslate()
-        for index, tab_id in enumerate(TAB_IDS):
+        for index, tab_id in enumerate(self._tab_ids):
             self.tabs.setTabText(index, tr(f"settings.tab.{tab_id}"))
             self.tabs.setTabToolTip(index, tr(f"settings.tab.{tab_id}_help"))
         self.tabs.setAccessibleName(tr("settings.tabs_accessible"))
@@ -161,10 +176,10 @@ class SettingsPage(QWidget):
     # ------------------------------------------------------------------ state
     @property
     def current_tab(self) -> str:
-        return TAB_IDS[self.tabs.currentIndex()]
+        return self._tab_ids[self.tabs.currentIndex()]
 
     def show_tab(self, tab_id: str) -> None:
-        self.tabs.setCurrentIndex(TAB_IDS.index(tab_id))
+        self.tabs.setCurrentIndex(self._tab_ids.index(tab_id))
 
     def changes(self) -> dict[str, Any]:
         """Fields whose editor differs from the saved settings."""

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...events import RunResult, SavedFile
+from ...events import RunResult, SavedFile, Stage
 from ..desktop import FolderOpener
 from ..i18n import Translator
 from ..viewmodels.run_vm import RunViewModel
@@ -53,8 +53,13 @@ class ResultView(QWidget):
         self.image_label = QLabel()
         self.image_label.setObjectName("resultImage")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setWordWrap(True)  # a long text: why the picture is hidden
         self.image_label.setMinimumSize(160, 160)
         self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.note_label = QLabel()  # the picture check's "not checked" note
+        self.note_label.setObjectName("safetyNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.hide()
         self.file_label = QLabel()
         self.file_label.setObjectName("hint")
         self.file_label.setWordWrap(True)
@@ -69,12 +74,18 @@ class ResultView(QWidget):
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.note_label)
         layout.addWidget(self.image_label, 1)
         self._layout = layout
         layout.addWidget(self.file_label)
         layout.addLayout(buttons)
         vm.preview.connect(self.show_preview)
         vm.result.connect(self.show_result)
+        vm.stage_blocked.connect(self._on_stage_blocked)
+        vm.blocked.connect(self._on_blocked)
+        vm.stage_completed.connect(self._on_stage_completed)
+        self._hidden = False
+        self._hidden_text = ""
         vm.file_saved.connect(lambda path: self._set_saved("create.result_saved", path))
         vm.save_failed.connect(lambda path, _detail: self._set_saved("create.save_failed", path))
         translator.language_changed.connect(self.retranslate)
@@ -104,6 +115,10 @@ class ResultView(QWidget):
         self.image_label.clear()
         self._show_placeholder()
         self.image_label.show()
+        self.note_label.clear()
+        self.note_label.hide()
+        self._hidden = False
+        self._hidden_text = ""
         if self.sandbox is not None:
             self.sandbox.set_code("")
             self.sandbox.hide()
@@ -111,6 +126,25 @@ class ResultView(QWidget):
         self.save_button.hide()
         self.folder_button.hide()
         show_audio_result(self, self._tr, ())  # stop and hide the audio player
+
+    def show_hidden(self, reason: str) -> None:
+        """The picture check hid the picture: say so where the picture would be."""
+        self._image = QImage()
+        self.image_label.clear()
+        self._hidden_text = reason
+        self._show_placeholder()
+
+    def _on_stage_blocked(self, stage: Stage) -> None:
+        self._hidden = stage is Stage.media_check
+
+    def _on_blocked(self, reason: str) -> None:
+        if self._hidden:
+            self.show_hidden(reason)
+
+    def _on_stage_completed(self, stage: Stage, text: str, _badge: str) -> None:
+        if stage is Stage.media_check and text:  # shown with the picture: "not checked …"
+            self.note_label.setText(text)
+            self.note_label.show()
 
     def show_preview(self, data: bytes) -> None:
         """A live frame; undecodable data is skipped."""
@@ -205,7 +239,9 @@ class ResultView(QWidget):
 
     def _show_placeholder(self) -> None:
         """Nothing to show yet: say where the result will appear."""
-        if self._image.isNull() and self._result is None:
+        if self._hidden_text:  # the picture check hid it: say why, where it would be
+            self.image_label.setText(self._tr.tr("create.picture_hidden", reason=self._hidden_text))
+        elif self._image.isNull() and self._result is None:
             self.image_label.setText(self._tr.tr("create.result_empty"))
 
     def _update_file_label(self) -> None:
