@@ -130,16 +130,17 @@ async def test_youth_stage_text_streams_then_is_judged_before_the_next_stage(
 @pytest.mark.asyncio
 async def test_a_students_edit_is_checked_before_anything_uses_it(make_rig: RigFactory) -> None:
     rig = await make_rig()
-    judge = KindJudge(lambda _k, text, _s: "UNSAFE: violence" if "roasted" in text else "SAFE")
+    edited = "ein Löwe liegt gebraten auf dem Teller"  # no list word: only the judge sees it
+    judge = KindJudge(lambda _k, text, _s: "UNSAFE: violence" if "Teller" in text else "SAFE")
     use_judge(rig, judge)
     session = rig.session(level="kids")
     await collect(session, until=Stage.interception)
-    session.edit(Stage.interception, "a lion who was skinned and roasted")
+    session.edit(Stage.interception, edited)
     events = await collect(session)
     block = blocked_at(events)
     assert block.stage is Stage.interception
-    assert judge.seen[-1] == ("input", "a lion who was skinned and roasted")
-    assert rig.review_log.entries()[0].text == "a lion who was skinned and roasted"
+    assert judge.seen[-1] == ("input", edited)
+    assert rig.review_log.entries()[0].text == edited
 
 
 # ------------------------------------------------------------------ the final prompt

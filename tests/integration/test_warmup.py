@@ -105,7 +105,7 @@ async def test_first_click_after_warm_up_reloads_nothing_and_keeps_the_lesson(
     loads = rig.ollama.stats()["loads"]
     assert loads == 2
     first = len(rig.llm_requests())
-    session = rig.session(idea="Ein Ritter mit Pistole", level="kids")  # the judge is asked
+    session = rig.session(idea="Ein Fuchs im Schnee", level="kids")  # kids: the judge is asked
     await collect(session, until=Stage.interception)
     assert session.text(Stage.interception)
     assert (rig.ollama.stats()["loads"], rig.ollama.stats()["reloads"]) == (loads, 0)
@@ -119,9 +119,7 @@ async def test_first_click_after_warm_up_reloads_nothing_and_keeps_the_lesson(
     # After "Release" the requests go back to the short default.
     await _events(release(rig.services))
     before = len(rig.llm_requests())
-    await collect(
-        rig.session(idea="Ein Ritter mit Pistole", level="kids"), until=Stage.interception
-    )
+    await collect(rig.session(idea="Ein Fuchs im Schnee", level="kids"), until=Stage.interception)
     assert {r.get("keep_alive") for r in rig.llm_requests()[before:]} == {"5m"}
 
 
