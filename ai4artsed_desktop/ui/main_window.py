@@ -27,6 +27,7 @@ from .. import APP_NAME
 from .i18n import Translator
 from .pages.create_page import CreatePage
 from .viewmodels.settings_vm import SettingsViewModel
+from .wheel_guard import guard_wheel
 from .widgets.error_banner import ErrorBanner
 from .widgets.path_dialog import open_folder
 from .widgets.status_bar import StatusBar
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
     def show_assistant(self, widget: QWidget) -> None:
         """Show ``widget`` (the first-run assistant) in place of the navigation and pages."""
         self.assistant = widget
+        guard_wheel(widget)
         self._content_column.addWidget(widget, 1)
         self.nav.hide()
         self.stack.hide()
@@ -252,6 +254,9 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(PAGE_IDS.index("create"))
             return
         self.stack.setCurrentIndex(row)
+        page = self.stack.currentWidget()
+        if page is not None:
+            guard_wheel(page)  # controls the page built since
 
     # ------------------------------------------------------------------ actions
     def open_log_folder(self) -> None:

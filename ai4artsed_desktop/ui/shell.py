@@ -35,7 +35,7 @@ from .viewmodels.settings_vm import SettingsViewModel
 from .viewmodels.status_vm import StatusViewModel
 from .viewmodels.training_vm import TrainingViewModel
 from .viewmodels.warmup_vm import WarmupViewModel
-from .wheel_guard import install_wheel_guard
+from .wheel_guard import guard_wheel
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
 from .widgets.output_picker import OutputPicker
@@ -114,7 +114,6 @@ def build_shell(
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app)
-        install_wheel_guard(app)  # no value changes by a wheel meant to scroll the page
     translator = Translator(store.current.ui.language)
     excepthook.use_translator(translator)
     settings_vm = SettingsViewModel(store, translator)
@@ -196,6 +195,7 @@ def build_shell(
         window.show_settings_notice(store.load_problems, store.damaged_copy)
     window.set_quit_guard(lambda: _work_running(translator, run_vm, training_vm))
     translator.setParent(window)
+    guard_wheel(window)  # no value changes by a wheel meant to scroll the page
     _wire_school(window, settings_vm, lock_vm, lesson_vm, services)
     training_page.settings_requested.connect(lambda: window.show_page("settings"))
     run_vm.busy_changed.connect(history_vm.on_create_run_ended)  # a finished run shows up

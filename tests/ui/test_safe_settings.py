@@ -11,10 +11,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
     QApplication,
     QComboBox,
     QLineEdit,
     QScrollArea,
+    QScrollBar,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -26,9 +29,10 @@ from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
 from ai4artsed_desktop.ui.shell import Shell, build_shell
-from ai4artsed_desktop.ui.wheel_guard import install_wheel_guard
+from ai4artsed_desktop.ui.wheel_guard import GUARDED_PROPERTY, guard_wheel
 from ai4artsed_desktop.ui.window_geometry import FILE_NAME, write_geometry
 
 from .helpers import run
@@ -126,25 +130,44 @@ def test_wheel_over_unfocused_settings_scrolls_the_page_and_changes_nothing(
 
 
 def test_guard_covers_sliders_but_not_scroll_bars(qapp: Any, qtbot: Any) -> None:
-    install_wheel_guard(qapp)
-    assert install_wheel_guard(qapp) is install_wheel_guard(qapp)  # installed once
     host = QWidget()
     qtbot.addWidget(host)
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(0, 10)
-    QVBoxLayout(host).addWidget(slider)
-    host.show()
-    _wheel(slider, 1)
-    assert slider.value() == 0
     area = QScrollArea()
-    qtbot.addWidget(area)
     tall = QWidget()
     tall.setMinimumHeight(2000)
     area.setWidget(tall)
-    area.resize(200, 200)
-    area.show()
+    column = QVBoxLayout(host)
+    column.addWidget(slider)
+    column.addWidget(area)
+    assert guard_wheel(host) == 1  # the slider; not the scroll area's scroll bars
+    assert guard_wheel(host) == 0  # guarded once
+    host.resize(300, 300)
+    host.show()
+    _wheel(slider, 1)
+    assert slider.value() == 0
     _wheel(area.verticalScrollBar(), -1)
     assert area.verticalScrollBar().value() > 0
+
+
+def test_every_control_of_the_window_is_guarded(shell: Shell) -> None:
+    """Every page, the header and the widgets built later (audio player) are covered."""
+    from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer
+
+    for page_id in ("create", "history", "training", "settings"):
+        shell.window.show_page(page_id)
+    controls = [
+        w
+        for w in shell.window.findChildren(QWidget)
+        if isinstance(w, QComboBox | QAbstractSpinBox | QAbstractSlider)
+        and not isinstance(w, QScrollBar)
+    ]
+    assert len(controls) > 20
+    assert [w for w in controls if not w.property(GUARDED_PROPERTY)] == []
+    player = AudioPlayer(Translator("de"), shell.window)
+    assert player.position_slider.property(GUARDED_PROPERTY)
+    assert player.volume_slider.property(GUARDED_PROPERTY)
 
 
 def test_after_save_the_focus_stays_on_the_field_and_down_keeps_the_language(

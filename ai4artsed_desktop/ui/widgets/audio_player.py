@@ -36,6 +36,7 @@ from ...events import SavedFile
 from ...media.waveform import Waveform, WaveformError, compute_waveform
 from ...tasks import TaskRegistry
 from ..i18n import Translator
+from ..wheel_guard import guard_wheel
 
 if TYPE_CHECKING:
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
@@ -199,6 +200,7 @@ class AudioPlayer(QWidget):
         self.error_label = QLabel()
         self.hint_label = QLabel()
         self._build_layout()
+        guard_wheel(self)  # built after the window: the seek and volume sliders need it too
         self._player: QMediaPlayer | None = None
         self._output: QAudioOutput | None = None
         self._create_player()
