@@ -86,6 +86,13 @@ RULES: tuple[Rule, ...] = (
         "Install the .NET 8 SDK from dotnet.microsoft.com and start SwarmUI again.",
     ),
     Rule(
+        "swarm_no_backends",
+        _rx(r"No backends (?:are )?present|no backends are available"),
+        _fixed("SwarmUI runs, but it has no image backend yet (a fresh install)."),
+        "Open SwarmUI once in a browser (its address is in Settings), finish its install "
+        "steps and add a ComfyUI backend under Server, Backends; then start it here again.",
+    ),
+    Rule(
         "no_gpu",
         _rx(
             r"Found no NVIDIA driver|NVIDIA driver on your system is too old"

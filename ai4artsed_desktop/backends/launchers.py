@@ -282,6 +282,7 @@ def swarmui_spec(
     script = swarmui_script(folder)
     args = ("--launch_mode", "none", "--port", str(port), "--host", LOOPBACK)
     prefix: tuple[str, ...] = ("cmd.exe", "/c") if _WINDOWS else ("bash",)
+    first = swarmui_first_start(folder)
     return LaunchSpec(
         name="swarmui",
         display_name=DISPLAY_NAMES["swarmui"],
@@ -291,10 +292,28 @@ def swarmui_spec(
         port=port,
         ready_probe=probe or http_probe(port, PROBE_PATHS["swarmui"]),
         ready_line=READY_LINES["swarmui"],
-        startup_timeout=_timeout(settings),
+        startup_timeout=max(_timeout(settings), SWARM_FIRST_START_S)
+        if first
+        else _timeout(settings),
         required_paths=(script,),
         install_hint=INSTALL_HINTS["swarmui"],
+        starting_message=SWARM_INSTALLING if first else "",
     )
+
+
+#: A first start may install .NET and build SwarmUI before it serves anything.
+SWARM_FIRST_START_S = 1800.0
+SWARM_INSTALLING = (
+    "SwarmUI is installing: its first start installs .NET and builds SwarmUI, which can "
+    "take 10 to 30 minutes. Its log shows what it does."
+)
+#: What SwarmUI's launch script builds (``dotnet build ... -o src/bin/live_release``).
+SWARM_BUILD_OUTPUT = Path("src") / "bin" / "live_release" / "SwarmUI.dll"
+
+
+def swarmui_first_start(folder: Path) -> bool:
+    """True when SwarmUI was never built in ``folder``: its start installs and builds."""
+    return folder.is_dir() and not (folder / SWARM_BUILD_OUTPUT).is_file()
 
 
 # ------------------------------------------------------------------ demo simulators

@@ -296,7 +296,8 @@ class ProcessSupervisor(StateNotifier):
     async def _launch(self, argv: tuple[str, ...]) -> None:
         spec = self.spec
         if self._state is not BackendState.restarting:
-            self._set_state(BackendState.starting, f"{spec.display_name} is starting…")
+            starting = spec.starting_message or f"{spec.display_name} is starting…"
+            self._set_state(BackendState.starting, starting)
         self._pump.reset()
         first_line = self._pump.count
         self._pump.emit("supervisor", f"starting: {' '.join(argv)}")

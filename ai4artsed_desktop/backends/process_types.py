@@ -35,6 +35,8 @@ class LaunchSpec:
         install_hint: plain advice shown when the program or a required file is missing.
         one_shot: a job rather than a server (training): its exit is the normal end, never
             a crash, and it is never restarted.
+        starting_message: what the "starting" state says instead of "<name> is starting…"
+            (SwarmUI's first start installs .NET and builds; it says so).
     """
 
     name: str
@@ -53,6 +55,7 @@ class LaunchSpec:
     required_paths: tuple[Path, ...] = ()
     install_hint: str = ""
     one_shot: bool = False
+    starting_message: str = ""
 
     @property
     def logger_name(self) -> str:

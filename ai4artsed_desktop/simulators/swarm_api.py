@@ -219,7 +219,9 @@ class SwarmServer:
         return self.catalog.listing(subtype, path, depth, self.backend.current_model)
 
     async def r_list_backends(self, body: dict[str, Any], _sid: str) -> dict[str, Any]:
-        """The one backend, keyed by its id string."""
+        """The one backend, keyed by its id string (none on a fresh install)."""
+        if self.knobs.no_backends:
+            return {}
         backend = self.backend
         idle = int(time.monotonic() - backend.last_used)
         entry: dict[str, Any] = {

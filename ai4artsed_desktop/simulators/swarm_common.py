@@ -88,6 +88,8 @@ class Knobs:
     comfy_module: str = "ai4artsed_desktop.simulators.comfyui"
     #: ``FAKE_SWARM_INTERMEDIATES=1``: also send an intermediate image (batch_index -11).
     intermediates: bool = False
+    #: ``FAKE_SWARM_NO_BACKENDS=1``: a fresh install: no backend is configured.
+    no_backends: bool = False
 
     @classmethod
     def from_env(cls) -> Knobs:
@@ -108,6 +110,7 @@ class Knobs:
             comfy_module=(os.environ.get("FAKE_SWARM_COMFY_MODULE", "") if control else "")
             or "ai4artsed_desktop.simulators.comfyui",
             intermediates=os.environ.get("FAKE_SWARM_INTERMEDIATES") == "1",
+            no_backends=os.environ.get("FAKE_SWARM_NO_BACKENDS") == "1",
         )
 
 

@@ -59,6 +59,9 @@ def _bind_host(host: str) -> str:
 
 async def _start_backends(server: SwarmServer) -> None:
     """Bring backend 0 up: start the ComfyUI child, or mark the built-in backend running."""
+    if server.knobs.no_backends:  # a fresh install, as SwarmUI says it
+        server.log.warning("No backends present. Add a backend under Server -> Backends.")
+        return
     if server.comfy is not None:
         try:
             await server.comfy.run()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from ai4artsed_desktop.backends import launchers
+from ai4artsed_desktop.backends.process import ProcessSupervisor
 from ai4artsed_desktop.backends.swarmui import SwarmClient, Text2ImageParams
 from ai4artsed_desktop.errors import BackendProtocolError, BackendRequestError, BackendUnavailable
 from ai4artsed_desktop.events import (
@@ -375,3 +379,29 @@ async def test_a_frozen_server_is_noticed_by_the_generation_watchdog(
         finally:
             os.kill(sim.proc.pid, signal.SIGCONT)
     assert "stopped answering" in info.value.user_message
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_swarm_without_backends_is_explained(tmp_path: Path) -> None:
+    """A fresh SwarmUI has no backend: the start fails with what to do, not a bare timeout."""
+    port = free_port()
+    spec = launchers.demo_spec("swarmui", port=port, work_dir=tmp_path)
+
+    async def probe() -> bool:  # the manager's two-stage readiness
+        async with SwarmClient(f"http://127.0.0.1:{port}") as client:
+            return await client.health() and await client.comfy_ready()
+
+    spec = dataclasses.replace(
+        spec,
+        env={**spec.env, "FAKE_SWARM_NO_BACKENDS": "1"},
+        startup_timeout=6.0,
+        ready_probe=probe,
+    )
+    supervisor = ProcessSupervisor(spec, log_dir=tmp_path / "logs", state_dir=tmp_path / "state")
+    try:
+        with pytest.raises(BackendUnavailable) as info:
+            await supervisor.ensure_ready()
+    finally:
+        await supervisor.stop()
+    assert "no image backend yet" in info.value.user_message
+    assert "add a ComfyUI backend" in info.value.user_message

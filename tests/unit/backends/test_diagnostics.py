@@ -17,6 +17,7 @@ from ai4artsed_desktop.backends.diagnostics import RULES, diagnose, rule_key
          "('127.0.0.1', 8188): address already in use", "port_in_use"),
         ("System.IO.IOException: Failed to bind to address http://127.0.0.1:7801", "port_in_use"),
         ("./launch-linux.sh: line 30: dotnet: command not found", "dotnet_missing"),
+        ("10:20:04.507 [Warning] No backends present. Add one.", "swarm_no_backends"),
         ("RuntimeError: Found no NVIDIA driver on your system.", "no_gpu"),
         ("AssertionError: Torch not compiled with CUDA enabled", "no_gpu"),
         ("ModuleNotFoundError: No module named 'safetensors'", "missing_module"),

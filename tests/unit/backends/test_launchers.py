@@ -96,6 +96,19 @@ def test_swarmui_spec_runs_the_launch_script_headless(tmp_path: Path) -> None:
     assert spec.ready_line.search("10:20:04.507 [Init] SwarmUI v0.9.8.2 - Local is now running.")
 
 
+def test_swarmui_first_start_says_installing_and_waits_longer(tmp_path: Path) -> None:
+    folder = tmp_path / "SwarmUI"
+    folder.mkdir()
+    fresh = launchers.swarmui_spec(BackendSettings(path=str(folder), startup_timeout_s=180))
+    assert fresh.startup_timeout == launchers.SWARM_FIRST_START_S
+    assert "installing" in fresh.starting_message
+    built = folder / launchers.SWARM_BUILD_OUTPUT
+    built.parent.mkdir(parents=True)
+    built.write_bytes(b"MZ")
+    again = launchers.swarmui_spec(BackendSettings(path=str(folder), startup_timeout_s=180))
+    assert (again.startup_timeout, again.starting_message) == (180, "")
+
+
 def test_demo_specs_start_the_simulators_like_the_real_servers(tmp_path: Path) -> None:
     ollama = launchers.demo_spec("ollama", port=5001, work_dir=tmp_path)
     assert ollama.argv == (sys.executable, "-m", "ai4artsed_desktop.simulators.ollama", "serve")
