@@ -66,7 +66,7 @@ def test_app_started_comfyui_killed_mid_run_is_named_as_died_and_leaves_no_orpha
         path=str(install), port=peers.free_port(), startup_timeout_s=600, launch_args=args
     ))  # fmt: skip
     save(settings, AppPaths.under(data).settings_file)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONDONTWRITEBYTECODE": "1"}
     run = subprocess.Popen(
         [
             sys.executable, "-m", "ai4artsed_desktop", "run", "--json", "--data-dir", str(data),
