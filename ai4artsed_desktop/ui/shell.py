@@ -86,6 +86,16 @@ class Shell:
         self.settings_vm.shutdown()
 
 
+def _show_content_problems(page: QWidget, content: ContentLibrary, translator: Translator) -> None:
+    """Tell the teacher (on the Settings page) about skipped files and unknown keys."""
+    if not content.problems or not isinstance(page, SettingsPage):
+        return
+    skipped = sum(1 for p in content.problems if not p.used)
+    ignored = len(content.problems) - skipped
+    message = translator.tr("content.problems", skipped=skipped, ignored=ignored)
+    page.banner.show_error(message, "\n".join(str(p) for p in content.problems))
+
+
 def build_shell(
     *,
     paths: AppPaths,
@@ -193,6 +203,7 @@ def build_shell(
     )
     if store.load_problems:
         window.show_settings_notice(store.load_problems, store.damaged_copy)
+    _show_content_problems(pages["settings"], content, translator)
     window.set_quit_guard(lambda: _work_running(translator, run_vm, training_vm))
     translator.setParent(window)
     guard_wheel(window)  # no value changes by a wheel meant to scroll the page

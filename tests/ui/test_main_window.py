@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -11,13 +12,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QWidget
 
-from ai4artsed_desktop.content.schema import ContentLibrary
+from ai4artsed_desktop.content.schema import ContentLibrary, ContentProblem
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import load_catalogue
 from ai4artsed_desktop.ui.main_window import PAGE_IDS
+from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
 from ai4artsed_desktop.ui.shell import Shell, build_shell
 
 from .helpers import run
@@ -175,3 +177,41 @@ def _next_tab_stop(widget: QWidget) -> QWidget:
         nxt = nxt.nextInFocusChain()
         assert nxt is not None
     return nxt
+
+
+@pytest.fixture
+def shell_with_content_problems(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    content: ContentLibrary,
+    fake_gpu: FakeGpuProvider,
+) -> Any:
+    problems = (
+        ContentProblem("providers.json", "[4].base_ulr", "Unknown key, ignored.", used=True),
+        ContentProblem("interception/x.json", "", "The file is not valid JSON.", used=False),
+    )
+    tasks = TaskRegistry("test")
+    built = build_shell(
+        paths=app_paths, store=store, content=dataclasses.replace(content, problems=problems),
+        gpu=fake_gpu, tasks=tasks, demo=True,
+    )  # fmt: skip
+    qtbot.addWidget(built.window)
+    built.window.resize(1366, 768)
+    built.window.show()
+    yield built
+    run(qtbot, built.shutdown())
+    run(qtbot, tasks.cancel_all())
+
+
+def test_content_problems_are_shown_to_the_teacher_in_settings(
+    shell_with_content_problems: Shell,
+) -> None:
+    """Skipped content entries and unknown (misspelt) keys are not only in the log."""
+    page = shell_with_content_problems.window.pages["settings"]
+    assert isinstance(page, SettingsPage)
+    assert not page.banner.isHidden()
+    text = page.banner.message_label.text() + page.banner.message_label.toolTip()
+    assert "1 Einträge übersprungen, 1 unbekannte Schlüssel" in text
+    assert "[4].base_ulr" in page.banner.detail
