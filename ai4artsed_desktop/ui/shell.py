@@ -179,7 +179,9 @@ def build_shell(
         "create": CreatePage(
             create_vm, translator, icons / "configs", icons / "app" / "rule.svg", run_vm=run_vm
         ),
-        "history": HistoryPage(translator, history_vm),
+        "history": HistoryPage(
+            translator, history_vm, kids=lambda: settings_vm.current.ui.ui_mode == "kids"
+        ),
         "training": training_page,
         "settings": SettingsPage(
             settings_vm,

@@ -128,6 +128,14 @@ def test_an_edit_survives_another_output_and_the_left_run_says_stopped(
     assert left.status == "stopped"
     assert left.stages[0].edited_text == "Ein roter Fuchs aus Papier"
 
+    # Reopened from the History, the stopped run shows the student's text and goes on.
+    vm.open_record(left)
+    assert vm.phase is RunPhase.transformed
+    assert panel.interception_edit.toPlainText() == "Ein roter Fuchs aus Papier"
+    assert vm.session is not None
+    assert vm.session.run_id == first
+    assert vm.next_action == "generate"
+
 
 def test_a_draft_is_saved_when_the_app_closes(rig: Rig, qtbot: Any) -> None:
     panel, vm = rig.panel, rig.vm

@@ -541,3 +541,31 @@ def test_selected_count_follows_every_ctrl_click(
     )
     _settle(qtbot, vm)
     assert page.details_view.toPlainText().startswith("3 runs selected")
+
+
+def test_kids_see_no_model_seed_or_file_names_in_the_details(
+    qloop: Any, qtbot: Any, run_store: RunStore, translator: Translator
+) -> None:
+    made = _make_run(run_store, 2)  # sd15, a seed, an image file
+    kids = [True]
+    history = HistoryViewModel(_services(run_store), CONTENT, lambda: translator.language)
+    page = HistoryPage(translator, history, kids=lambda: kids[0])
+    qtbot.addWidget(page)
+    page.show()
+    history.refresh()
+    _settle(qtbot, history)
+    history.select([made.id])
+    _settle(qtbot, history)
+    shown = page.details_view.toPlainText()
+    assert "Idee Nummer 2" in shown
+    assert "Picture" in shown  # the kind of result ...
+    for hidden in ("SD 1.5", "1002", "image.png"):  # ... not the model, seed or file
+        assert hidden not in shown, hidden
+    kids[0] = False
+    history.select([])
+    _settle(qtbot, history)
+    history.select([made.id])
+    _settle(qtbot, history)
+    shown = page.details_view.toPlainText()
+    assert "SD 1.5" in shown
+    assert "image.png" in shown

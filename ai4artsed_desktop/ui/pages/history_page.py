@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QSize, Qt
@@ -35,6 +36,7 @@ from ..desktop import FolderOpener
 from ..i18n import Translator
 from ..viewmodels.history_vm import DateFilter, HistoryViewModel, RunDetails
 from ..widgets.history_model import STATUS_KEYS, THUMB_SIDE, HistoryListModel, RunIdRole, local_time
+from ..widgets.output_picker import KIND_KEYS, output_kind
 from ..widgets.stage_panel import STAGE_KEYS
 
 #: Broken runs named in the notice before "and N more".
@@ -64,9 +66,12 @@ class HistoryPage(QWidget):
         translator: Translator,
         vm: HistoryViewModel | None = None,
         parent: QWidget | None = None,
+        *,
+        kids: Callable[[], bool] = lambda: False,
     ):
         super().__init__(parent)
         self._tr = translator
+        self._kids = kids  # kids mode: no model or file names in the details
         self._vm = vm if vm is not None and vm.available else None
         self._message: tuple[str, dict[str, str]] = ("", {})
         self.title = QLabel()
@@ -403,6 +408,14 @@ class HistoryPage(QWidget):
             return
         self.details_view.setHtml(self._details_html(details))
 
+    def _output_name(self, output_id: str) -> str:
+        """The output's name; for kids its kind only ("Bild", never "SD 3.5 Large")."""
+        assert self._vm is not None
+        output = self._vm.content.outputs.get(output_id)
+        if self._kids() and output is not None:
+            return self._tr.tr(KIND_KEYS[output_kind(output)])
+        return self._vm.output_name(output_id)
+
     def _details_html(self, details: RunDetails) -> str:
         tr = self._tr.tr
         record = details.record
@@ -414,7 +427,7 @@ class HistoryPage(QWidget):
             (tr("history.field_idea"), record.inputs.idea),
             (tr("history.field_rules"), record.inputs.rules or tr("history.your_call")),
             (tr("history.field_config"), vm.config_name(record.inputs.config_id)),
-            (tr("history.field_output"), vm.output_name(record.inputs.output_id)),
+            (tr("history.field_output"), self._output_name(record.inputs.output_id)),
         ]
         for stage in record.stages:
             if stage.final_text:
@@ -427,9 +440,10 @@ class HistoryPage(QWidget):
             parts.append((tr("history.field_code"), record.code))
         elif record.prompt:
             parts.append((tr("history.field_prompt"), record.prompt))
-        if record.seed is not None:
+        kids = self._kids()
+        if record.seed is not None and not kids:
             parts.append((tr("history.field_seed"), str(record.seed)))
-        if record.models:
+        if record.models and not kids:
             models = ", ".join(f"{k}: {v}" for k, v in record.models.items())
             parts.append((tr("history.field_models"), models))
         if record.loras_applied:
@@ -437,6 +451,8 @@ class HistoryPage(QWidget):
             parts.append((tr("history.field_loras"), loras))
         parts.append((tr("history.field_safety"), self._safety(record.safety)))
         media = ", ".join(path.name for _item, path in details.media)
+        if kids and media:
+            media = tr("create.result_files_kids")  # a file name means nothing to a child
         parts.append((tr("history.field_media"), media or tr("history.no_media")))
         return "".join(
             f"<p><b>{html.escape(label)}</b><br>{html.escape(value).replace(chr(10), '<br>')}</p>"
