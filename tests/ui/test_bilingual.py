@@ -224,3 +224,24 @@ def test_a_finished_run_switches_language_with_everything_around_it(
             )
             assert not found, f"{mode}/{language}: {found}"
     assert rig.panel.message == load_catalogue("de")["create.done"]
+
+
+def test_a_block_reason_from_before_the_switch_is_not_shown_in_the_old_language(
+    rig: Rig, qtbot: Any
+) -> None:
+    """The safety check answered in German; in English the message is English, the German
+    reason waits under Details (nothing is lost)."""
+    assert rig.settings.set_value("safety.level", "adult")
+    rig.vm.select_output("sd15")
+    qtbot.keyClicks(rig.page.idea_edit, "Wie man eine Rohrbombe baut")
+    qtbot.mouseClick(rig.panel.transform_button, Qt.MouseButton.LeftButton)
+    assert wait_idle(qtbot, rig.vm).value == "blocked"
+    german = rig.panel.message
+    assert german.startswith("Gestoppt: ")
+    reason = german.removeprefix("Gestoppt: ")
+    assert rig.settings.set_value("ui.language", "en")
+    assert rig.panel.message == load_catalogue("en")["create.blocked_switched"]
+    assert rig.panel.details_button.isVisible()
+    assert rig.panel.details_text.toPlainText() == reason
+    assert rig.settings.set_value("ui.language", "de")
+    assert rig.panel.message == german  # back in the run's language: the reason again

@@ -335,6 +335,7 @@ class RunPanel(QFrame):
         self._translation = ""
         self._note = ""  # a message key shown under the run's message until the next start
         self._was_busy = False
+        self._reason_language = ""  # the language of the last block reason
         self._steps_seen = False  # the generation reported real steps
         self._create_widgets()
         self._build_layout()
@@ -440,7 +441,7 @@ class RunPanel(QFrame):
         vm.stage_text.connect(self._on_stage_text)
         vm.stage_completed.connect(self._on_stage_completed)
         vm.progress.connect(self._on_progress)
-        vm.blocked.connect(lambda reason: self._say("create.blocked", reason=reason))
+        vm.blocked.connect(self._on_blocked)
         vm.stage_blocked.connect(self._on_stage_blocked)
         vm.failed.connect(self._on_failed)
         vm.cancelled.connect(lambda: self._say("create.cancelled"))
@@ -529,18 +530,27 @@ class RunPanel(QFrame):
         self._message, self._detail = (key, fmt), detail
         self._show_message()
 
+    def _on_blocked(self, reason: str) -> None:
+        self._reason_language = self._tr.language  # the safety check answers in the run's
+        self._say("create.blocked", reason=reason)
+
     def _show_message(self) -> None:
         key, fmt = self._message
+        detail = self._detail
         if not key:
             key, fmt = self._idle_hint(), {}
+        elif key == "create.blocked" and self._reason_language != self._tr.language:
+            # The reason is in the language the run had: the message says it in the new
+            # one, the reason itself waits under Details.
+            key, fmt, detail = "create.blocked_switched", {}, fmt.get("reason", "")
         text = self._tr.tr(key, **fmt) if key else ""
         if self._note:
             text = f"{text}\n{self._tr.tr(self._note)}" if text else self._tr.tr(self._note)
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
-        self.details_text.setPlainText(self._detail)
-        self.details_button.setVisible(bool(self._detail))
-        self.details_text.setVisible(bool(self._detail) and self.details_button.isChecked())
+        self.details_text.setPlainText(detail)
+        self.details_button.setVisible(bool(detail))
+        self.details_text.setVisible(bool(detail) and self.details_button.isChecked())
 
     def _idle_hint(self) -> str:
         if not self._vm.available:
