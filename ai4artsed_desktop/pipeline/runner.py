@@ -991,11 +991,12 @@ def replay_events(record: RunRecord, folder: Path) -> list[RunEvent]:
     for stage in STAGES:
         decisions = [d for d in record.safety if d.stage is stage]
         unchecked = any(d.result == "unavailable" for d in decisions)
+        badge = ""
         if decisions and all(d.result != "block" for d in decisions):
             badge = "not checked" if unchecked else "safety passed"
-            events.append(StageCompleted(record.id, stage, "", badge))
-        elif stage in saved and stage is not Stage.generation:
-            events.append(StageCompleted(record.id, stage, saved[stage].final_text))
+        text = saved[stage].final_text if stage in saved and stage is not Stage.generation else ""
+        if badge or text:  # a text stage that was also judged keeps its text
+            events.append(StageCompleted(record.id, stage, text, badge))
     error = record.error or {"message": "", "detail": ""}
     last = next((s for s in reversed(STAGES) if s in saved), Stage.input_safety)
     if record.status == "done":
