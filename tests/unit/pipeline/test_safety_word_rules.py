@@ -44,6 +44,10 @@ HARMFUL = [
     ("er hält ihm ein Messer an die Kehle", "violence"),  # rule: weapon + body
     ("Kehle durchschneiden", "violence"),  # rule: cut + throat
     ("zu Tode geprügelt", "violence"),
+    ("Er stößt den Wanderer von der Klippe", "violence"),  # rule: push + fall + person
+    ("she holds her sister under water", "violence"),  # rule: hold + water + person
+    ("die Tante schüttelt das Baby", "violence"),  # rule: shake + child
+    ("ein Mann schlägt den Jungen bis er blutet", "violence"),  # rule: hit + blood
     # weapons used on people (kids: firearms and bombs on their own)
     ("ein Sturmgewehr", "violence"),
     ("Kalaschnikow", "violence"),
@@ -143,6 +147,11 @@ LOOK_ALIKES = [
     "a heroine",
     "Ein Bild hängt an der Wand",
     "Ich bringe dich um acht Uhr zur Schule",
+    "Das Baby schüttelt die Rassel",
+    "Opa nimmt seine Herztabletten mit Wasser",
+    "Ich habe mich an der Herdplatte verbrannt",
+    "Wir werfen Steine vom Steg ins Wasser",
+    "humming a song",
     "Seite 148, Aufgabe 8",
     "Postleitzahl 21488",
 ]
