@@ -144,6 +144,21 @@ class _Text:
         self.letters = "\n".join(view.text for view in self.views)  # letters never hold "\n"
         self.starts = [t.span[0] for t in self.tokens]
         self._fuzzy_keys: list[tuple[int, str, str]] | None = None
+        self._candidates: list[list[str]] | None = None
+        self._trigrams: set[str] | None = None
+
+    def candidates(self) -> list[list[str]]:
+        """Per view: the word and the word without each ending it has."""
+        if self._candidates is None:
+            self._candidates = [_word_candidates(view.text) for view in self.views]
+        return self._candidates
+
+    def trigrams(self) -> set[str]:
+        """Every three letters in a row of the text (scan terms are looked up by theirs)."""
+        if self._trigrams is None:
+            letters = self.letters
+            self._trigrams = {letters[i : i + 3] for i in range(len(letters) - 2)}
+        return self._trigrams
 
     def fuzzy_keys(self) -> list[tuple[int, str, str]]:
         """``(view index, stem, key)`` for every stem (:func:`_stems`) of every view."""
@@ -174,7 +189,8 @@ class _Compiled:
         self.exact: dict[str, list[Term]] = {}
         self.word: dict[str, list[Term]] = {}
         self.phrase: dict[str, list[Term]] = {}
-        self.scan: list[Term] = []
+        self.scan: dict[str, list[Term]] = {}  # by the first three letters
+        self.short: list[Term] = []  # scan terms of fewer than three letters
         self.fuzzy: dict[str, list[Term]] = {}
         for term in terms:
             first = term.words[0]
@@ -184,8 +200,10 @@ class _Compiled:
                 self.word.setdefault(first, []).append(term)
             elif term.mode == "phrase":
                 self.phrase.setdefault(first, []).append(term)
+            elif len(first) >= 3:
+                self.scan.setdefault(first[:3], []).append(term)
             else:
-                self.scan.append(term)
+                self.short.append(term)
             if term.fuzzy:
                 for key in _keys(first):
                     self.fuzzy.setdefault(key, []).append(term)
@@ -203,17 +221,21 @@ class _Compiled:
         return found.pairs() + self._phrases(text)
 
     def _whole_words(self, text: _Text, found: _Found) -> None:
+        candidates = text.candidates()
         for index, view in enumerate(text.views):
             for term in self.exact.get(view.text, ()):
                 if view.covers(0, term.counts[0]):
                     found.add(term, index, [view.span])
-            for stem in _word_candidates(view.text):
+            if not self.word:
+                continue
+            for stem in candidates[index]:
                 for term in self.word.get(stem, ()):
                     if view.covers(0, term.counts[0]):
                         found.add(term, index, [view.span])
 
     def _scan(self, text: _Text, found: _Found) -> None:
-        for term in self.scan:
+        terms = [t for tri in text.trigrams() for t in self.scan.get(tri, ())]
+        for term in terms + self.short:
             first = term.words[0]
             if first not in text.letters:
                 continue
@@ -255,12 +277,16 @@ class _Found:
         ]  # fmt: skip
 
 
-def _word_candidates(word: str) -> Iterator[str]:
+_ENDING_SIZES = sorted({len(ending) for ending in ENDINGS})
+
+
+def _word_candidates(word: str) -> list[str]:
     """The word itself and the word without each ending it has."""
-    yield word
-    for ending in ENDINGS:
-        if len(word) > len(ending) and word.endswith(ending):
-            yield word[: -len(ending)]
+    out = [word]
+    for size in _ENDING_SIZES:
+        if len(word) > size and word[-size:] in ENDINGS:
+            out.append(word[:-size])
+    return out
 
 
 def _phrase_at(
