@@ -3,7 +3,7 @@
 The corpus (``tests/data/safety_corpus.csv``) holds harmful ideas and benign ideas that
 look harmful (Blutorange, killer whale, a cooking knife), in German, English and mixed,
 each with a category, a language and a split: ``tune`` rows were used to tune the word
-lists, ``heldout`` rows (about 30 %, chosen by a hash of the text before any tuning) were
+lists, ``heldout`` rows (30 % of the first 729, chosen by a hash of the text before any tuning) were
 not looked at, so their numbers show how the lists do on ideas they were not fitted to.
 
 Every idea goes through the app's own gate (:meth:`SafetyGate.check_input`, the idea with
