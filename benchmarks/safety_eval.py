@@ -3,8 +3,12 @@
 The corpus (``tests/data/safety_corpus.csv``) holds harmful ideas and benign ideas that
 look harmful (Blutorange, killer whale, a cooking knife), in German, English and mixed,
 each with a category, a language and a split: ``tune`` rows were used to tune the word
-lists, ``heldout`` rows (30 % of the first 729, chosen by a hash of the text before any tuning) were
-not looked at, so their numbers show how the lists do on ideas they were not fitted to.
+lists; ``heldout`` rows (30 % of the first 729, chosen by a hash of the text before any
+tuning) were not looked at while tuning. Both were written with the lists, so they share
+their vocabulary. ``safety_corpus_fresh.csv`` (split ``fresh``) was written after the
+first lists, measured once and then used for tuning; ``safety_corpus_fresh2.csv``
+(``fresh2``) was written after that and its misses are never printed here: it is the
+honest estimate of how the lists do on new wording.
 
 Every idea goes through the app's own gate (:meth:`SafetyGate.check_input`, the idea with
 empty rules), once per level:
@@ -20,7 +24,8 @@ empty rules), once per level:
 
 Run: ``python -m benchmarks.safety_eval [--misses tune] [--ollama URL --model NAME |
 --simulator]``. ``--misses tune`` lists what the tune split gets wrong at kids; held-out
-misses are not printed unless asked for with ``--misses heldout``.
+misses are not printed unless asked for with ``--misses heldout``; the fresh parts'
+misses are never printed.
 """
 
 from __future__ import annotations
