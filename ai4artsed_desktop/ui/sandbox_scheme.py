@@ -2,12 +2,15 @@
 
 The ``ai4a-sandbox:`` scheme serves exactly five things from memory: the sandbox page, our
 runner script, the bundled p5.js and Tone.js, and the student's code of the current run.
-Nothing is served from disk by path. A request interceptor on the sandbox's own
-off-the-record profile blocks and logs every other request (http, https, file, ws, other
-schemes). Every run gets a fresh profile, so nothing a sketch stores (IndexedDB, Cache API)
+Nothing is served from disk by path. Every answer carries a strict Content-Security-Policy
+and Permissions-Policy; what the policy blocks, the browser reports back to this handler.
+A request interceptor on the sandbox's own off-the-record profile blocks and logs every
+other request (http, https, file, ws, other schemes), and ``harden.js`` runs in every frame
+before the page's own scripts. Every run gets a fresh profile, so nothing a sketch stores
 reaches the next one, and nothing is written to disk. :func:`register_sandbox_scheme` must
 run before the ``QApplication`` exists; it also caps the JavaScript heap of the web engine's
-renderer processes.
+renderer processes and adds the Chromium switches that leave the browser no way out.
+``docs/sandbox.md`` lists every channel and the layers that close it.
 """
 
 from __future__ import annotations
@@ -128,15 +131,21 @@ RESPONSE_HEADERS = {
 # traffic that no request interceptor sees is switched off at the source, and whatever is
 # left has nowhere to go: every host name fails to resolve and every connection would go
 # through a proxy whose name fails to resolve too.
+# Checked by tests/ui/test_sandbox_channels.py (see docs/sandbox.md): the proxy (with the
+# implicit loopback bypass removed) stops TURN over TCP, preconnect and every other
+# connection; the WebRTC policy stops STUN over UDP; FedCm off removes the sign-in API.
+# ("WebTransport" and "NetworkPrediction" as feature names were tried and changed nothing
+# in this Chromium, so they are not listed.) The last three are cheap extra hardening
+# whose effect no test here can see.
 NO_NETWORK_FLAGS = (
-    "--disable-features=FedCm,WebTransport,NetworkPrediction,SpeculationRulesPrefetchFuture",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=FedCm",
     "--disable-background-networking",
     "--dns-prefetch-disable",
     "--no-pings",
-    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--proxy-server=http://127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
 )
 
 _registered = False
