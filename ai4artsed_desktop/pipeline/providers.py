@@ -343,10 +343,41 @@ class OpenAICompatibleProvider:
                             break
                         for event in assembler.feed(data):
                             yield event
-                done = assembler.finish((time.monotonic() - started) * 1000)
+                if assembler.empty:
+                    # llama.cpp's server answers a refused streamed request (e.g. a prompt
+                    # beyond the context) with 200 and an empty stream; the same request
+                    # without streaming returns the real error (or the answer).
+                    once = await self._without_stream(url, body, headers, model, started)
+                    if once.text:
+                        yield TextDelta(once.text)
+                    done = once
+                else:
+                    done = assembler.finish((time.monotonic() - started) * 1000)
         except (BackendRequestError, BackendProtocolError, BackendUnavailable) as exc:
             raise (_redacted(exc, key) if key else exc) from None
         yield done
+
+    async def _without_stream(
+        self,
+        url: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        model: str,
+        started: float,
+    ) -> TextDone:
+        """The same request with ``stream: false`` (after an empty stream)."""
+        log.info("%s: empty stream from %s; asking again without streaming", self._label, model)
+        plain = {**body, "stream": False}
+        headers = {**headers, "Accept": "application/json"}
+        resp = await request_capped(
+            self._http, "POST", url, backend=self._label, what="answer", json=plain,
+            headers=headers, timeout=LONG_TIMEOUT,
+        )  # fmt: skip
+        if resp.status_code != 200:
+            raise _status_error(self._label, model, resp.status_code, resp.content)
+        assembler = _ChunkAssembler(self._label, model)
+        assembler.feed(resp.text)
+        return assembler.finish((time.monotonic() - started) * 1000)
 
     async def chat_once(
         self,
@@ -436,6 +467,11 @@ class _ChunkAssembler:
             if isinstance(choice.get("finish_reason"), str):
                 self._finish = choice["finish_reason"]
         return self._keep(deltas)
+
+    @property
+    def empty(self) -> bool:
+        """No chunk arrived at all."""
+        return self._chunks == 0
 
     def _unexpected(self, data: str) -> BackendProtocolError:
         return BackendProtocolError(f"{self._label} sent an unexpected answer.", detail=data[:300])

@@ -232,8 +232,29 @@ async def _open_models(request: web.Request) -> web.Response:
     )
 
 
+CONTEXT_FULL = {
+    "error": {
+        "message": "This model's maximum context length is 2048 tokens. However, you "
+        "requested 4135 tokens.",
+        "type": "invalid_request_error",
+        "code": "context_length_exceeded",
+    }
+}
+
+
 async def _answer(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
     model = body.get("model")
+    if model in ("context-full", "empty-stream") and body.get("stream"):
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)  # llama.cpp: 200 and nothing, then the end
+        await response.write_eof()
+        return response
+    if model == "context-full":
+        return web.json_response(CONTEXT_FULL, status=400)
+    if model == "empty-stream":
+        message = {"role": "assistant", "content": "Hello from the plain answer."}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return web.json_response({"object": "chat.completion", "choices": [choice]})
     if model == "missing":
         return web.json_response(
             {"object": "error", "message": "Invalid model: missing"}, status=404
@@ -541,3 +562,21 @@ async def test_lan_name_that_does_not_resolve_locally_is_refused_under_local_onl
 
 async def _unused_ollama() -> OllamaClient:
     raise AssertionError("Ollama is not used here")
+
+
+@pytest.mark.asyncio
+async def test_an_empty_stream_is_asked_again_without_streaming(cloud_server: CloudServer) -> None:
+    """llama.cpp answers a refused streamed request with 200 and an empty stream."""
+    base = cloud_server.base_url.replace("/v1", "/open/v1")
+    registry = ProviderRegistry(_unused_ollama, env={})
+    try:
+        provider = registry.get(_lab(base))
+        with pytest.raises(BackendRequestError) as info:
+            await provider.chat_once("context-full", MESSAGES)
+        done = await provider.chat_once("empty-stream", MESSAGES)
+    finally:
+        await registry.aclose()
+    assert info.value.status == 400
+    assert "maximum context length" in info.value.user_message
+    assert (done.text, done.done_reason) == ("Hello from the plain answer.", "stop")
+    assert [b["stream"] for b in cloud_server.bodies[-4:]] == [True, False, True, False]
