@@ -567,6 +567,8 @@ class RunSession:
                                     outcome.decisions), blocked)  # fmt: skip
             return
         self._unchecked_edit = None
+        # The stage said "checking": it is done again (else it shows "checking" for good).
+        yield StageCompleted(self.run_id, stage, text, badge=_safety_badge(outcome))
 
     async def _block(self, block: Block, blocked: list[RunEvent]) -> None:
         """End the run as blocked: record, review log, and the event the caller yields."""

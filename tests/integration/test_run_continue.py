@@ -83,9 +83,10 @@ async def test_another_output_keeps_the_students_text(make_rig: RigFactory) -> N
     assert follow is not session
     assert session.dropped_on(follow) == ()
     events = await collect(follow)
-    done = {e.stage: e for e in events if isinstance(e, StageCompleted)}
-    assert done[Stage.interception].text == EDIT
-    assert done[Stage.interception].badge == "kept"
+    kept = [e for e in events if isinstance(e, StageCompleted) and e.stage is Stage.interception]
+    assert kept[0].text == EDIT
+    assert kept[0].badge == "kept"
+    assert kept[-1].badge == "safety passed"  # the student's text is checked before use
     assert Stage.interception not in started(events)  # not transformed again
     assert isinstance(events[-1], RunResult)
 
@@ -209,3 +210,18 @@ async def test_replay_of_a_blocked_and_a_finished_run(make_rig: RigFactory) -> N
     folder = rig.store.folder(done.run_id)
     replayed = replay_events(rig.store.load(done.run_id), folder)
     assert replayed[-1] == result
+
+
+@pytest.mark.asyncio
+async def test_a_checked_edit_ends_checked_not_checking(make_rig: RigFactory) -> None:
+    """The student's text is checked again before use; its stage then says done."""
+    rig = await make_rig()
+    session = rig.session(level="kids")
+    await collect(session, until=Stage.interception)
+    session.draft(Stage.interception, "Ein kleiner Fuchs schläft im Schnee")
+    follow = await session.continue_with(replace(session.request, output_id="sdxl"))
+    events = await collect(follow)
+    assert isinstance(events[-1], RunResult), events[-1]
+    last = [e for e in events if getattr(e, "stage", None) is Stage.interception][-1]
+    assert isinstance(last, StageCompleted)
+    assert last.text == "Ein kleiner Fuchs schläft im Schnee"
