@@ -166,6 +166,8 @@ async def _flows(shell: Shell, out_dir: Path) -> list[Path]:
     settings_page.show_tab("review")
     review = settings_page.review
     assert review is not None
+    await asyncio.sleep(0.5)  # the two teacher entries are written in worker threads
+    review.refresh_button.click()
     await _until(lambda: review.table.rowCount() >= 4, "the review log")
     saved.append(await _grab(window, out_dir / "settings_review_log_de.png"))
     return saved

@@ -43,10 +43,8 @@ NOT_CHECKED_NOTE = {
 }
 
 _IMAGE = {
-    "en": "The picture that came out shows {topic}, so it stays hidden. Try a different idea "
-    "or change the text.",
-    "de": "Das Bild, das herauskam, zeigt {topic}; deshalb bleibt es verborgen. Probier eine "
-    "andere Idee oder ändere den Text.",
+    "en": "The picture that came out shows {topic}. Try a different idea or change the text.",
+    "de": "Das Bild, das herauskam, zeigt {topic}. Probier eine andere Idee oder ändere den Text.",
 }
 
 RESEARCH_NOT_CONFIRMED = {
@@ -102,6 +100,16 @@ _KIDS = {
     "de": "{where} handelt von {topic}. Das ist hier nicht erlaubt. Probier eine andere "
     "Idee aus – was könnte sonst in deinem Bild passieren?",
 }
+#: Kids, for a text the AI wrote (interception, adaptation, translation): the child did
+#: nothing wrong and never saw the text.
+_KIDS_AI = {
+    "en": "The AI turned your idea into a text about {topic}. That is not allowed here, so "
+    "you do not see it. Press “Transform” to try again, or change your idea a little.",
+    "de": "Die KI hat aus deiner Idee einen Text über {topic} gemacht. Das ist hier nicht "
+    "erlaubt, deshalb siehst du ihn nicht. Drück noch einmal auf „Verwandeln“ oder ändere "
+    "deine Idee ein bisschen.",
+}
+AI_STAGES = frozenset({"interception", "adaptation", "translation"})
 _OLDER = {
     "en": "{where} contains {topic}{word}, which is not allowed at this level. Change the "
     "text and try again.",
@@ -156,6 +164,8 @@ def content_reason(category: str, *, level: str, lang: str, where: Where, term: 
     if where == "code":
         return _CODE_CONTENT[lang].format(topic=topic)
     place = _WHERE[lang].get(where, _WHERE[lang]["prompt"])
+    if level == "kids" and where in AI_STAGES:
+        return _KIDS_AI[lang].format(topic=topic)
     if level == "kids":
         return _KIDS[lang].format(where=place, topic=topic)
     show = term and category != "hate"

@@ -31,6 +31,11 @@ from ..i18n import Translator
 from ..viewmodels.review_log_vm import ReviewLogViewModel
 
 COLUMNS = ("time", "level", "stage", "text", "reason", "profile")
+#: Teacher actions as the log stores them -> their translation keys.
+_TEACHER_TEXTS = {
+    "picture check switched off": "review.media_off",
+    "picture check switched on": "review.media_on",
+}
 PathAsker = Callable[[], Path | None]
 Confirm = Callable[[], bool]
 
@@ -146,9 +151,11 @@ class ReviewLogPanel(QWidget):
                 else entry.level,
                 "stage": tr(f"review.stage.{entry.stage}"),
                 "text": entry.text,
-                "reason": entry.reason or entry.cause,
+                "reason": entry.reason or "–",
                 "profile": entry.profile or "–",
             }
+            if entry.stage == "settings" and entry.text in _TEACHER_TEXTS:
+                values["text"] = tr(_TEACHER_TEXTS[entry.text])
             for column, name in enumerate(COLUMNS):
                 item = QTableWidgetItem(values[name])
                 item.setToolTip(

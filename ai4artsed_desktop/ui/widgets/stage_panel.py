@@ -66,7 +66,7 @@ class StagePanel(QWidget):
             grid.setColumnStretch(column, 1)
         vm.stage_started.connect(self._on_started)
         vm.stage_completed.connect(self._on_completed)
-        vm.stage_checking.connect(lambda stage: self._set(stage, "create.state_checking"))
+        vm.stage_checking.connect(self._on_checking)
         vm.blocked.connect(lambda _reason: self._stop("create.state_blocked"))
         vm.failed.connect(lambda _m, _d: self._stop("create.state_failed"))
         vm.cancelled.connect(lambda: self._stop("create.state_cancelled"))
@@ -118,6 +118,11 @@ class StagePanel(QWidget):
             return
         key = BADGE_KEYS.get(badge)
         self._set(stage, key or "create.state_done")
+
+    def _on_checking(self, stage: Stage) -> None:
+        if stage is Stage.media_check:  # the picture was made; now it is looked at
+            self._set(Stage.generation, "create.state_done")
+        self._set(stage, "create.state_checking")
 
     def _stop(self, key: str) -> None:
         busy = ("create.state_run", "create.state_checking")

@@ -270,6 +270,11 @@ async def test_stage_texts_are_judged_at_kids_and_youth() -> None:
     assert not bad.allowed
     assert bad.reason.startswith("The adapted text")
     assert judge.judged(1).endswith("a lion who was skinned and roasted")
+    kids = await gate_for(Scripted(["UNSAFE: violence"])).check_stage_text(
+        Stage.interception, "a lion who was skinned", level="kids", lang="de"
+    )
+    assert kids.reason.startswith("Die KI hat aus deiner Idee einen Text")  # not the child's
+    assert "siehst du ihn nicht" in kids.reason
     hit = await gate.check_stage_text(Stage.translation, "blood", level="kids", lang="en")
     assert not hit.allowed
     assert hit.cause == "wordlist"
