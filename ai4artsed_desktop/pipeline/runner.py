@@ -713,14 +713,8 @@ class RunSession:
         if busy and output.route in (OutputRoute.comfyui, OutputRoute.swarmui_t2i):
             raise AppError(busy)
         media = self._media_gate() if output.media is MediaType.image else None
-        if media is not None:  # kids without a vision model: nothing is generated
-            ready = await self._media_guarded(media.precheck(self.request.level,
-                                                             self.request.lang))  # fmt: skip
-            if not ready.allowed:
-                record.safety.extend(ready.decisions)
-                await self._block(Block(Stage.media_check, prompt, ready.reason, ready.cause,
-                                        ready.decisions), blocked)  # fmt: skip
-                return
+        if media is not None and not await self._media_ready(media, prompt, blocked):
+            return  # kids without a vision model: nothing is generated
         job = self._job(prompt)
         record.seed = job.seed if output.route is not OutputRoute.code else None
         record.parameters = generation.used_parameters(job, services.workflows_dir)
@@ -732,24 +726,15 @@ class RunSession:
                     yield RunPreview(self.run_id, step.preview, step.preview_mime)
             else:
                 yield RunProgress(self.run_id, step.step, step.total)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # a backend client absorbed the cancel
+            raise asyncio.CancelledError
         if media is not None:
-            images = [(f.data, f.mime) for f in outcome.files if f.kind == "image"]
-            if images:
-                yield StageChecking(self.run_id, Stage.media_check)
-            checked = await self._media_guarded(
-                media.check_images(images, level=self.request.level, lang=self.request.lang)
-            )
-            record.safety.extend(checked.decisions)
-            if not checked.allowed:  # the image is never saved, so never seen
-                await self._block(Block(Stage.media_check, outcome.prompt or prompt,
-                                        checked.reason, checked.cause, checked.decisions),
-                                  blocked)  # fmt: skip
+            async with aclosing(self._media_checked(media, outcome, prompt, blocked)) as checks:
+                async for event in checks:
+                    yield event
+            if blocked:
                 return
-            if checked.decisions:
-                media_badge = "not checked" if checked.note else "safety passed"
-                yield StageCompleted(
-                    self.run_id, Stage.media_check, checked.note, badge=media_badge
-                )
         record.prompt = outcome.prompt or prompt
         record.code = prompt if generation.is_code(output) else ""
         record.loras_applied = [_applied(a, job.loras) for a in outcome.applied]
@@ -787,6 +772,43 @@ class RunSession:
         if where is None or not server_files:
             return
         await asyncio.to_thread(discard_server_copies, server_files, where(), self.run_id)
+
+    async def _media_ready(self, media: MediaGate, prompt: str, blocked: list[RunEvent]) -> bool:
+        """Before generating: can the picture be checked at all (kids need a vision model)?"""
+        req = self.request
+        ready = await self._media_guarded(media.precheck(req.level, req.lang))
+        if ready.allowed:
+            return True
+        self._rec().safety.extend(ready.decisions)
+        block = Block(Stage.media_check, prompt, ready.reason, ready.cause, ready.decisions)
+        await self._block(block, blocked)
+        return False
+
+    async def _media_checked(
+        self,
+        media: MediaGate,
+        outcome: generation.GenerationOutcome,
+        prompt: str,
+        blocked: list[RunEvent],
+    ) -> AsyncGenerator[RunEvent, None]:
+        """Stage 6: the vision model looks at the pictures; a blocked one is never saved."""
+        req = self.request
+        images = [(f.data, f.mime) for f in outcome.files if f.kind == "image"]
+        if images:
+            yield StageChecking(self.run_id, Stage.media_check)
+        checked = await self._media_guarded(
+            media.check_images(images, level=req.level, lang=req.lang)
+        )
+        self._rec().safety.extend(checked.decisions)
+        if not checked.allowed:
+            block = Block(Stage.media_check, outcome.prompt or prompt, checked.reason,
+                          checked.cause, checked.decisions)  # fmt: skip
+            await self._discard_server_copies(outcome)  # not even the server keeps it
+            await self._block(block, blocked)
+            return
+        if checked.decisions:
+            badge = "not checked" if checked.note else "safety passed"
+            yield StageCompleted(self.run_id, Stage.media_check, checked.note, badge=badge)
 
     def _media_gate(self) -> MediaGate | None:
         """The media check when this run's level has one (else None: previews are shown)."""
