@@ -8,6 +8,7 @@ LoRA are built once per hash of their build script and the venv's requirements.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -15,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +49,16 @@ def peer_env(**extra: str) -> dict[str, str]:
     env.update(TRANSFORMERS_OFFLINE="1", DO_NOT_TRACK="1")
     env.update(extra)
     return env
+
+
+def die_with_parent() -> None:
+    """``preexec_fn``: the kernel SIGKILLs the child when the test process dies (Linux).
+
+    A CI step's timeout kills pytest with SIGTERM, which runs no fixture teardown; the
+    server (in its own session, so that the tests can kill its whole group) must not stay.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -170,6 +182,7 @@ class ComfyServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
