@@ -353,7 +353,10 @@ class ComfyClient:
             tracker = RunTracker(submitted)
             while not tracker.done:
                 try:
-                    item = await asyncio.wait_for(inbox.get(), self.silence)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                    # cancel that arrives as the queue hands over an item (Stop is lost).
+                    async with asyncio.timeout(self.silence):
+                        item = await inbox.get()
                 except TimeoutError:
                     await self._watchdog(tracker)
                     continue

@@ -62,7 +62,10 @@ async def ws_frames(
             await socket.send(json.dumps(body))
             while True:
                 try:
-                    message = await asyncio.wait_for(socket.recv(), silence)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                    # cancel that arrives together with a frame (Stop is lost).
+                    async with asyncio.timeout(silence):
+                        message = await socket.recv()
                 except TimeoutError:
                     yield WsSilence(silence)
                     continue

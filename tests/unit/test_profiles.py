@@ -214,11 +214,26 @@ def test_v2_settings_file_migrates_to_an_empty_lesson_section(tmp_path: Path) ->
 @pytest.mark.usefixtures("expect_log_warnings")
 def test_bad_allowed_list_falls_back_to_all(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
-    data = {"schema_version": 3, "lesson": {"profile_name": "X", "allowed_configs": [1, "dada"]}}
+    data = {
+        "schema_version": 3,
+        "safety": {"level": "youth"},
+        "lesson": {"profile_name": "X", "allowed_configs": [1, "dada"]},
+    }
     path.write_text(json.dumps(data), "utf-8")
     result = s.load(path)
     assert result.settings.lesson == s.LessonSettings(profile_name="X")
     assert [p.split(":")[0] for p in result.problems] == ["lesson.allowed_configs"]
+    assert result.settings.safety.level == "youth"  # a readable level survives the damage
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+def test_damaged_file_without_a_level_falls_back_to_kids(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    data = {"schema_version": 3, "lesson": {"profile_name": "X", "allowed_configs": [1]}}
+    path.write_text(json.dumps(data), "utf-8")
+    result = s.load(path)
+    assert result.settings.safety.level == "kids"
+    assert [p.split(":")[0] for p in result.problems] == ["lesson.allowed_configs", "safety.level"]
 
 
 def test_lesson_lists_via_replace_path_and_hidden_from_the_form() -> None:
