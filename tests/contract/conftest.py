@@ -97,6 +97,7 @@ def ollama_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ai4artsed_desktop.simulators.ollama", "serve"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=peers.die_with_parent,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
