@@ -58,6 +58,27 @@ def _read_catalogue(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
 
 
+_QT_TEXTS = "ai4artsedQtTexts"
+
+
+def _qt_texts_translator() -> QTranslator:
+    """The one translator for Qt's own texts in this application.
+
+    Qt's texts are application-wide, so every Translator shares one ``QTranslator`` (a child
+    of the application): the last language set wins, and a Translator that is gone cannot
+    leave its old language installed behind the current one.
+    """
+    app = QCoreApplication.instance()
+    if app is None:
+        return QTranslator()
+    found = app.findChild(QTranslator, _QT_TEXTS)
+    if isinstance(found, QTranslator):
+        return found
+    translator = QTranslator(app)
+    translator.setObjectName(_QT_TEXTS)
+    return translator
+
+
 class Translator(QObject):
     """Looks up UI texts in the current language and announces language switches.
 
@@ -76,7 +97,7 @@ class Translator(QObject):
         super().__init__(parent)
         self._catalogues = {lang: load_catalogue(lang, folder) for lang in LANGUAGES}
         self._language = language if language in LANGUAGES else FALLBACK_LANGUAGE
-        self._qt = QTranslator(self)
+        self._qt = _qt_texts_translator()
         self._install_qt_texts()
 
     @property
