@@ -334,15 +334,19 @@ class OpenAICompatibleProvider:
                     answer = await read_capped(resp, MAX_JSON_BYTES, self._label, "error")
                     raise _status_error(self._label, model, resp.status_code, answer)
                 assembler = _ChunkAssembler(self._label, model)
-                async with (
-                    response_lines(resp, self._label) as lines,
-                    contextlib.aclosing(_sse_data(lines)) as payloads,
-                ):
-                    async for data in payloads:
-                        if data.strip() == "[DONE]":
-                            break
-                        for event in assembler.feed(data):
-                            yield event
+                try:
+                    async with (
+                        response_lines(resp, self._label) as lines,
+                        contextlib.aclosing(_sse_data(lines)) as payloads,
+                    ):
+                        async for data in payloads:
+                            if data.strip() == "[DONE]":
+                                break
+                            for event in assembler.feed(data):
+                                yield event
+                except (BackendProtocolError, BackendUnavailable):
+                    if not assembler.empty:
+                        raise  # a real break in the middle of an answer
                 if assembler.empty:
                     # llama.cpp's server answers a refused streamed request (e.g. a prompt
                     # beyond the context) with 200 and an empty stream; the same request
