@@ -325,16 +325,16 @@ class OpenAICompatibleProvider:
         url = f"{self._base_url}/chat/completions"
         log.debug("%s: streaming chat with %s", self._label, model)
         started = time.monotonic()
+        assembler = _ChunkAssembler(self._label, model)
         try:
-            async with (
-                translate_errors(self._label),
-                self._http.stream("POST", url, json=body, headers=headers) as resp,
-            ):
-                if resp.status_code != 200:
-                    answer = await read_capped(resp, MAX_JSON_BYTES, self._label, "error")
-                    raise _status_error(self._label, model, resp.status_code, answer)
-                assembler = _ChunkAssembler(self._label, model)
-                try:
+            try:
+                async with (
+                    translate_errors(self._label),
+                    self._http.stream("POST", url, json=body, headers=headers) as resp,
+                ):
+                    if resp.status_code != 200:
+                        answer = await read_capped(resp, MAX_JSON_BYTES, self._label, "error")
+                        raise _status_error(self._label, model, resp.status_code, answer)
                     async with (
                         response_lines(resp, self._label) as lines,
                         contextlib.aclosing(_sse_data(lines)) as payloads,
@@ -344,19 +344,19 @@ class OpenAICompatibleProvider:
                                 break
                             for event in assembler.feed(data):
                                 yield event
-                except (BackendProtocolError, BackendUnavailable):
-                    if not assembler.empty:
-                        raise  # a real break in the middle of an answer
-                if assembler.empty:
-                    # llama.cpp's server answers a refused streamed request (e.g. a prompt
-                    # beyond the context) with 200 and an empty stream; the same request
-                    # without streaming returns the real error (or the answer).
-                    once = await self._without_stream(url, body, headers, model, started)
-                    if once.text:
-                        yield TextDelta(once.text)
-                    done = once
-                else:
-                    done = assembler.finish((time.monotonic() - started) * 1000)
+            except BackendProtocolError:
+                if not assembler.empty:
+                    raise  # a real break in the middle of an answer
+            if assembler.empty:
+                # llama.cpp's server answers a refused streamed request (e.g. a prompt beyond
+                # the context) with 200 and an empty, broken stream; the same request without
+                # streaming (on a fresh connection) returns the real error, or the answer.
+                async with translate_errors(self._label):
+                    done = await self._without_stream(url, body, headers, model, started)
+                if done.text:
+                    yield TextDelta(done.text)
+            else:
+                done = assembler.finish((time.monotonic() - started) * 1000)
         except (BackendRequestError, BackendProtocolError, BackendUnavailable) as exc:
             raise (_redacted(exc, key) if key else exc) from None
         yield done
@@ -373,10 +373,12 @@ class OpenAICompatibleProvider:
         log.info("%s: empty stream from %s; asking again without streaming", self._label, model)
         plain = {**body, "stream": False}
         headers = {**headers, "Accept": "application/json"}
-        resp = await request_capped(
-            self._http, "POST", url, backend=self._label, what="answer", json=plain,
-            headers=headers, timeout=LONG_TIMEOUT,
-        )  # fmt: skip
+        # a fresh connection: the server closed the one of the broken stream
+        async with httpx.AsyncClient(timeout=LONG_TIMEOUT, trust_env=self._http.trust_env) as http:
+            resp = await request_capped(
+                http, "POST", url, backend=self._label, what="answer", json=plain,
+                headers=headers,
+            )  # fmt: skip
         if resp.status_code != 200:
             raise _status_error(self._label, model, resp.status_code, resp.content)
         assembler = _ChunkAssembler(self._label, model)
