@@ -121,12 +121,13 @@ class RunQuery:
 
     ``text`` is split into words; a run matches when each word occurs (case-insensitive,
     as a substring) in its idea, rules, stage texts or prompt. Times are POSIX seconds,
-    ``since`` inclusive and ``until`` exclusive.
+    ``since`` inclusive and ``until`` exclusive. ``output_id`` may name several outputs
+    (a run of any of them matches), e.g. every output of one kind.
     """
 
     text: str = ""
     config_id: str | None = None
-    output_id: str | None = None
+    output_id: str | tuple[str, ...] | None = None
     model: str | None = None
     favourites_only: bool = False
     since: float | None = None
@@ -328,7 +329,10 @@ def _where(query: RunQuery, *, use_fts: bool) -> tuple[str, list[object]]:
     clauses = ["1"]
     params: list[object] = []
     for column, value in (("config_id", query.config_id), ("output_id", query.output_id)):
-        if value is not None:
+        if isinstance(value, tuple):
+            clauses.append(f"{column} IN ({', '.join('?' * len(value))})" if value else "0")
+            params.extend(value)
+        elif value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
     if query.model is not None:

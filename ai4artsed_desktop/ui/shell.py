@@ -175,13 +175,15 @@ def build_shell(
     review_vm = ReviewLogViewModel(services.review_log if services else None, tasks)
     review_vm.watch_settings(settings_vm.current)  # from now on a switch is logged
     settings_vm.settings_changed.connect(review_vm.watch_settings)
+    history_page = HistoryPage(
+        translator, history_vm, kids=lambda: settings_vm.current.ui.ui_mode == "kids"
+    )
+    settings_vm.settings_changed.connect(lambda _new: history_page.mode_changed())
     pages: dict[str, QWidget] = {
         "create": CreatePage(
             create_vm, translator, icons / "configs", icons / "app" / "rule.svg", run_vm=run_vm
         ),
-        "history": HistoryPage(
-            translator, history_vm, kids=lambda: settings_vm.current.ui.ui_mode == "kids"
-        ),
+        "history": history_page,
         "training": training_page,
         "settings": SettingsPage(
             settings_vm,

@@ -569,3 +569,55 @@ def test_kids_see_no_model_seed_or_file_names_in_the_details(
     shown = page.details_view.toPlainText()
     assert "SD 1.5" in shown
     assert "image.png" in shown
+
+
+def test_kids_filter_outputs_by_kind_never_by_model(
+    qloop: Any, qtbot: Any, run_store: RunStore, translator: Translator
+) -> None:
+    made = {o: _make_run(run_store, n, output_id=o) for n, o in enumerate(("sd15", "sdxl", "p5js"))}
+    kids = [True]
+    history = HistoryViewModel(_services(run_store), CONTENT, lambda: translator.language)
+    page = HistoryPage(translator, history, kids=lambda: kids[0])
+    qtbot.addWidget(page)
+    page.show()
+    history.refresh()
+    _settle(qtbot, history)
+
+    def entries() -> list[str]:
+        return [page.output_combo.itemText(i) for i in range(page.output_combo.count())]
+
+    names = entries()
+    assert names[0] == "All outputs"
+    assert "Picture" in names
+    assert "Drawing code" in names
+    assert len(names) == len(set(names))  # one entry per kind
+    model_names = {o.name.get("en") for o in CONTENT.outputs.values()}
+    model_names |= {o.name.get("de") for o in CONTENT.outputs.values()}
+    assert not model_names & set(names)
+    page.output_combo.setCurrentIndex(names.index("Picture"))
+    page.output_combo.activated.emit(names.index("Picture"))
+    _settle(qtbot, history)
+    assert {r.id for r in history.rows} == {made["sd15"].id, made["sdxl"].id}  # every picture
+    translator.set_language("de")
+    try:
+        german = entries()
+        assert "Bild" in german
+        assert "Zeichen-Code" in german
+        assert not model_names & set(german)
+        assert page.output_combo.currentText() == "Bild"  # the filter stays
+    finally:
+        translator.set_language("en")
+    kids[0] = False  # an expert now: the kind widens to every output, then models are named
+    page.mode_changed()
+    _settle(qtbot, history)
+    assert page.output_combo.currentIndex() == 0
+    assert len(history.rows) == 3
+    assert CONTENT.outputs["sd15"].name.get("en") in entries()
+    page.output_combo.setCurrentIndex(page.output_combo.findData("sdxl"))
+    page.output_combo.activated.emit(page.output_combo.currentIndex())
+    _settle(qtbot, history)
+    kids[0] = True  # back to kids: the expert's model becomes its kind
+    page.mode_changed()
+    _settle(qtbot, history)
+    assert page.output_combo.currentText() == "Picture"
+    assert {r.id for r in history.rows} == {made["sd15"].id, made["sdxl"].id}

@@ -218,7 +218,7 @@ class HistoryPage(QWidget):
             lambda _i: vm.set_config_filter(str(self.config_combo.currentData() or ""))
         )
         self.output_combo.activated.connect(
-            lambda _i: vm.set_output_filter(str(self.output_combo.currentData() or ""))
+            lambda _i: vm.set_output_filter(self._output_data(self.output_combo.currentIndex()))
         )
         self.date_combo.activated.connect(
             lambda _i: vm.set_date_filter(DateFilter(self.date_combo.currentData()))
@@ -307,15 +307,12 @@ class HistoryPage(QWidget):
 
     def _fill_combos(self, vm: HistoryViewModel) -> None:
         tr = self._tr.tr
-        for combo, key, choices, current in (
-            (self.config_combo, "history.all_configs", vm.config_choices(), vm.config_filter),
-            (self.output_combo, "history.all_outputs", vm.output_choices(), vm.output_filter),
-        ):
-            combo.clear()
-            combo.addItem(tr(key), "")
-            for item_id, name in choices:
-                combo.addItem(name, item_id)
-            combo.setCurrentIndex(max(combo.findData(current), 0))
+        self.config_combo.clear()
+        self.config_combo.addItem(tr("history.all_configs"), "")
+        for item_id, name in vm.config_choices():
+            self.config_combo.addItem(name, item_id)
+        self.config_combo.setCurrentIndex(max(self.config_combo.findData(vm.config_filter), 0))
+        self._fill_output_combo(vm)
         self.config_combo.setAccessibleName(tr("history.config_filter"))
         self.output_combo.setAccessibleName(tr("history.output_filter"))
         self.date_combo.clear()
@@ -407,6 +404,43 @@ class HistoryPage(QWidget):
             self.details_view.setHtml(f"<p>{html.escape(self._tr.tr(key, count=str(count)))}</p>")
             return
         self.details_view.setHtml(self._details_html(details))
+
+    def _fill_output_combo(self, vm: HistoryViewModel) -> None:
+        """Every output by name; for kids one entry per kind ("Bild" = all picture outputs).
+
+        A switch between kids and experts widens a chosen filter, never hides runs: an
+        expert's model becomes its kind, a kid's kind becomes "all outputs".
+        """
+        combo = self.output_combo
+        combo.clear()
+        combo.addItem(self._tr.tr("history.all_outputs"), "")
+        current = vm.output_filter
+        if self._kids():
+            kinds: dict[str, list[str]] = {}
+            for output in vm.content.sorted_outputs():
+                kinds.setdefault(output_kind(output), []).append(output.id)
+            for kind, ids in kinds.items():
+                combo.addItem(self._tr.tr(KIND_KEYS[kind]), "\n".join(ids))
+            chosen = {current} if isinstance(current, str) else set(current)
+            index = next((i for i, ids in enumerate(kinds.values(), 1) if chosen & set(ids)), 0)
+        else:
+            for item_id, name in vm.output_choices():
+                combo.addItem(name, item_id)
+            index = combo.findData(current) if isinstance(current, str) else 0
+        combo.setCurrentIndex(max(index, 0))
+        if self._output_data(combo.currentIndex()) != current:
+            vm.set_output_filter(self._output_data(combo.currentIndex()))
+
+    def _output_data(self, index: int) -> str | tuple[str, ...]:
+        """The filter an output-combo entry stands for: one id, a kind's ids (kids) or ""."""
+        data = str(self.output_combo.itemData(index) or "")
+        return tuple(data.split("\n")) if data and self._kids() else data
+
+    def mode_changed(self) -> None:
+        """Kids or experts now: the output filter and the details name things accordingly."""
+        if self._vm is not None:
+            self._fill_output_combo(self._vm)
+            self._show_details(self._vm.details)
 
     def _output_name(self, output_id: str) -> str:
         """The output's name; for kids its kind only ("Bild", never "SD 3.5 Large")."""

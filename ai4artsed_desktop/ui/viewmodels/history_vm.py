@@ -60,7 +60,7 @@ class RunDetails:
 class _Query:
     text: str
     config_id: str | None
-    output_id: str | None
+    output_id: str | tuple[str, ...] | None
     favourites_only: bool
     date_from: date | None
 
@@ -140,7 +140,7 @@ class HistoryViewModel(QObject):
         self._page_size = page_size
         self._search = ""
         self._config = ""
-        self._output = ""
+        self._output: str | tuple[str, ...] = ""
         self._date = DateFilter.all
         self._favourites = False
         self._gen = 0
@@ -218,7 +218,8 @@ class HistoryViewModel(QObject):
         return self._config
 
     @property
-    def output_filter(self) -> str:
+    def output_filter(self) -> str | tuple[str, ...]:
+        """The output (or outputs, e.g. all of one kind) the grid shows; "" for all."""
         return self._output
 
     @property
@@ -296,10 +297,11 @@ class HistoryViewModel(QObject):
             self._config = config_id
             self._filter_now()
 
-    def set_output_filter(self, output_id: str) -> None:
-        """Show only runs of ``output_id`` ("" for all)."""
-        if output_id != self._output:
-            self._output = output_id
+    def set_output_filter(self, output_id: str | tuple[str, ...]) -> None:
+        """Show only runs of ``output_id``, or of any output in a tuple ("" or () for all)."""
+        value = output_id or ""
+        if value != self._output:
+            self._output = value
             self._filter_now()
 
     def set_date_filter(self, value: DateFilter) -> None:
