@@ -199,6 +199,8 @@ async def _run_app(
         # Check the outputs' model files whenever the image engine becomes ready.
         board = services.models
         manager.add_listener(board.watch(manager, lambda: store.current.image_engine))
+        # Look the vision model up whenever Ollama is ready (kids grey pictures without one).
+        manager.add_listener(board.watch_vision())
         store.subscribe(lambda old, new: board.forget() if _engine_changed(old, new) else None)
     shell = build_shell(
         paths=paths,

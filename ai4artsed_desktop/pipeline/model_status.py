@@ -3,6 +3,9 @@
 The board is filled when the image engine (ComfyUI, or SwarmUI's ComfyUI) becomes ready and
 again by every generation's own check, so Create can grey an output with the missing file and
 its folder named before anyone typed an idea, and doctor and Create tell the same story.
+The board also keeps what is known of the vision model (role ``vision``): at *kids* with the
+media check on, image outputs are greyed before a run when there is none, with the
+``ollama pull ...`` that fixes it (:meth:`ModelStatusBoard.images_unavailable`).
 View-models listen with :meth:`ModelStatusBoard.add_listener`.
 """
 
@@ -21,10 +24,14 @@ from ..events import BackendState, BackendStateChanged
 from ..settings import Settings
 from .availability import Availability, ModelState, ObjectInfoSource, resolve_models
 from .model_files import LocalModels
+from .safety_media import VisionState, images_unavailable
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[], None]
+
+#: Looks the vision model up now; None when Ollama cannot be asked (``MediaGate.vision_state``).
+VisionLookup = Callable[[], Awaitable[VisionState | None]]
 
 
 class ComfySource(Protocol):
@@ -60,15 +67,20 @@ class ModelStatusBoard:
     Args:
         content: The outputs to check (``None``: only outputs passed to :meth:`check`).
         local: Returns the local models folders now (settings may change), or None.
+        vision: Looks the vision model up (None: image outputs are never greyed for it).
     """
 
     def __init__(
         self,
         content: ContentLibrary | None = None,
         local: Callable[[], LocalModels | None] = lambda: None,
+        vision: VisionLookup | None = None,
     ) -> None:
         self._content = content
         self._local = local
+        self._vision_lookup = vision
+        self._vision: VisionState | None = None  # not known until looked up
+        self._ollama_ready = False
         self._results: dict[str, Availability] = {}
         self._listeners: list[Listener] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -82,6 +94,16 @@ class ModelStatusBoard:
     def results(self) -> dict[str, Availability]:
         """Every result, by output id."""
         return dict(self._results)
+
+    @property
+    def vision(self) -> VisionState | None:
+        """The vision model as last looked up; None when not known yet."""
+        return self._vision
+
+    def images_unavailable(self, level: str, *, media_check: bool) -> VisionState | None:
+        """The missing vision model when image outputs cannot run at ``level``, else None."""
+        vision = self._vision
+        return vision if images_unavailable(level, enabled=media_check, vision=vision) else None
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` whenever a result changes; returns the remover."""
@@ -127,6 +149,48 @@ class ModelStatusBoard:
             return False
         self._spawn(self._refresh_from(self._ready.comfy))
         return True
+
+    async def check_vision(self) -> VisionState | None:
+        """Look the vision model up now and record it; listeners hear of a change.
+
+        When Ollama cannot be asked the last known state stays (the run checks again).
+        """
+        if self._vision_lookup is None:
+            return None
+        state = await self._vision_lookup()
+        if state is not None and state != self._vision:
+            self._vision = state
+            log.info("Vision model: %s", state.missing or f"{state.model} installed")
+            self._tell()
+        return self._vision
+
+    def recheck_vision(self) -> bool:
+        """Look the vision model up again in the background while Ollama is ready.
+
+        Never starts Ollama (that is the first run's or the Backends page's job). False when
+        nothing is looked up.
+        """
+        if self._vision_lookup is None or not self._ollama_ready:
+            return False
+        self._spawn(self._lookup_vision())
+        return True
+
+    def watch_vision(self) -> Callable[[BackendStateChanged], None]:
+        """A backend-state listener that looks the vision model up whenever Ollama is ready."""
+
+        def on_state(event: BackendStateChanged) -> None:
+            if event.backend != "ollama":
+                return
+            self._ollama_ready = event.state is BackendState.ready
+            self.recheck_vision()
+
+        return on_state
+
+    async def _lookup_vision(self) -> None:
+        try:
+            await self.check_vision()
+        except AppError as exc:
+            log.info("Vision model lookup failed: %s", exc)
 
     async def check(self, client: ObjectInfoSource, output: OutputConfig) -> Availability:
         """Check one output now, record and return the result.

@@ -72,6 +72,46 @@ class Vision:
 #: Looks the vision model up now (settings, installed models).
 VisionSource = Callable[[], Awaitable[Vision]]
 
+#: What fixes a missing vision model when none is named (the default of the larger presets).
+FALLBACK_PULL = "ollama pull qwen2.5vl:7b"
+
+
+@dataclass(frozen=True)
+class VisionState:
+    """The vision model as known before a run (comparable: no judge to call).
+
+    Attributes:
+        model: The model name, also when it is not installed ("" when none is chosen).
+        missing: Why there is no usable model; "" when it is installed.
+        pull: The command that fixes a missing model (``ollama pull ...``), or "".
+    """
+
+    model: str = ""
+    missing: str = ""
+    pull: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """True when the vision model is installed and can be asked."""
+        return not self.missing
+
+
+def needs_vision(policy: LevelPolicy, *, enabled: bool) -> bool:
+    """Whether images of this level cannot be made without a vision model (kids, check on)."""
+    return policy.media is MediaCheck.required and enabled
+
+
+def images_unavailable(level: str, *, enabled: bool, vision: VisionState | None) -> bool:
+    """Whether image outputs must be greyed before a run: kids, check on, no vision model.
+
+    ``vision`` None means not known yet (Ollama not asked): nothing is greyed, the run's own
+    check (:meth:`MediaGate.precheck`) still refuses.
+    """
+    if vision is None or vision.ready:
+        return False
+    return needs_vision(policy_for(level), enabled=enabled)
+
+
 _AUDIENCE = {
     "kids": "children aged 8 to 12: UNSAFE is any violence or weapon used on someone, blood "
     "or wounds, dead bodies, nudity or anything sexual, self-harm, drugs, alcohol or smoking, "
@@ -145,7 +185,7 @@ class MediaGate:
     async def precheck(self, level: str, lang: str) -> MediaOutcome:
         """Before an image is generated: at kids, is there a vision model to check it?"""
         policy = self._policy(level, lang)
-        if policy.media is not MediaCheck.required or not self._enabled():
+        if not needs_vision(policy, enabled=self._enabled()):
             return MediaOutcome(True)
         vision = await self._vision()
         if isinstance(vision, SafetyDecision):
@@ -153,6 +193,16 @@ class MediaGate:
         if vision.judge is not None:
             return MediaOutcome(True)
         return self._missing(vision, policy, lang)
+
+    async def vision_state(self) -> VisionState | None:
+        """The vision model as things stand now; None when Ollama cannot be asked."""
+        vision = await self._vision()
+        if isinstance(vision, SafetyDecision):
+            return None
+        if vision.judge is not None:
+            return VisionState(vision.model)
+        missing = vision.missing or "no vision model is set"
+        return VisionState(vision.model, missing, vision.pull or FALLBACK_PULL)
 
     async def check_images(
         self, images: Sequence[tuple[bytes, str]], *, level: str, lang: str
@@ -207,7 +257,7 @@ class MediaGate:
         stage = Stage.media_check
         detail = f"{vision.missing}; fix: {vision.pull or 'choose a vision model in Settings'}"
         if policy.media is MediaCheck.required:
-            command = vision.pull or "ollama pull qwen2.5vl:7b"
+            command = vision.pull or FALLBACK_PULL
             reason = no_vision_reason(lang, why=_sentence(vision.missing), command=command)
             decision = SafetyDecision(stage, "vision", "unavailable", reason, detail)
             return MediaOutcome(False, [decision], reason)

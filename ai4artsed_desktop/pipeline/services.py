@@ -135,7 +135,9 @@ def build_services(
         workflows_dir=workflows_dir,
         arbiter=arbiter,
         gpu_busy=gpu_busy,
-        models=ModelStatusBoard(content, lambda: local_models(settings(), demo=demo)),
+        models=ModelStatusBoard(
+            content, lambda: local_models(settings(), demo=demo), vision=media.vision_state
+        ),
         comfy_output=comfy_output,
         media=media,
         review_log=review_log,

@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ...content.schema import ContentLibrary, OutputConfig
+from ...content.schema import ContentLibrary, MediaType, OutputConfig
 from ...content.schema import Route as OutputRoute
 from ...errors import AppError
 from ...events import (
@@ -42,6 +42,7 @@ from ...events import (
 from ...pipeline.availability import Availability, ModelState
 from ...pipeline.model_status import ModelStatusBoard
 from ...pipeline.runner import EDITABLE, RunEvent, RunRequest, RunServices, RunSession
+from ...pipeline.safety_media import VisionState
 from ...settings import Settings
 from ...store.record import RunRecord
 from ...tasks import TaskRegistry
@@ -75,6 +76,7 @@ class Unavailable(enum.Enum):
     disabled = "disabled"
     models_missing = "models_missing"  # ComfyUI lacks a model file (``models.missing``)
     models_damaged = "models_damaged"  # a model file is empty or cut off (``models.damaged``)
+    no_vision = "no_vision"  # kids, media check on, no vision model (``vision.pull`` fixes it)
 
 
 _MODEL_REASONS = {
@@ -89,11 +91,13 @@ class OutputChoice:
 
     ``models`` is the latest check of its model files (None: never checked, or none
     needed); when they are missing or damaged it names each file and its folder.
+    ``vision`` is the missing vision model when ``unavailable`` is ``no_vision``.
     """
 
     output: OutputConfig
     unavailable: Unavailable | None = None
     models: Availability | None = None
+    vision: VisionState | None = None
 
     @property
     def runnable(self) -> bool:
@@ -107,12 +111,20 @@ def output_choices(
     """Every output in display order with the reason it cannot run (if any).
 
     ``models``: outputs whose model files are missing or damaged cannot run either (an
-    unchecked output can: ComfyUI may not have started yet).
+    unchecked output can: ComfyUI may not have started yet). Image outputs cannot run at
+    kids with the media check on while the board knows of no vision model.
     """
     choices = []
+    safety = settings.safety
+    vision = (
+        models.images_unavailable(safety.level, media_check=safety.media_check) if models else None
+    )
     for output in content.sorted_outputs():
         status = models.get(output.id) if models is not None else None
         reason: Unavailable | None = _MODEL_REASONS.get(status.state) if status else None
+        missing_vision = vision if output.media is MediaType.image else None
+        if missing_vision is not None:
+            reason = Unavailable.no_vision
         if output.route is OutputRoute.planned:
             reason = Unavailable.planned
         elif output.route is OutputRoute.cloud_image:
@@ -120,7 +132,8 @@ def output_choices(
                 reason = Unavailable.local_only
             elif not output.enabled:
                 reason = Unavailable.disabled
-        choices.append(OutputChoice(output, reason, status))
+        missing_vision = missing_vision if reason is Unavailable.no_vision else None
+        choices.append(OutputChoice(output, reason, status, missing_vision))
     return choices
 
 
@@ -207,6 +220,7 @@ class RunViewModel(QObject):
         self._forget_models = (
             self._models.add_listener(self._on_models_checked) if self._models else None
         )
+        self._vision_role = settings_vm.current.roles.vision
         self._sync_params()
 
     # ------------------------------------------------------------------ properties
@@ -238,9 +252,13 @@ class RunViewModel(QObject):
     def recheck_models(self) -> bool:
         """Check the outputs' model files again if the image engine is ready (starts nothing).
 
-        ``outputs_changed`` follows when something changed. False when nothing was checked.
+        The vision model is looked up again too (while Ollama is ready). ``outputs_changed``
+        follows when something changed. False when no model files were checked.
         """
-        return self._models.recheck() if self._models is not None else False
+        if self._models is None:
+            return False
+        self._models.recheck_vision()
+        return self._models.recheck()
 
     def output_choice(self, output_id: str) -> OutputChoice | None:
         """The choice of ``output_id`` (runnable or not), None if unknown."""
@@ -531,6 +549,9 @@ class RunViewModel(QObject):
         self._on_settings_changed(self._settings_vm.current)
 
     def _on_settings_changed(self, settings: Settings) -> None:
+        if self._models is not None and settings.roles.vision != self._vision_role:
+            self._vision_role = settings.roles.vision
+            self._models.recheck_vision()  # another vision model: is it installed?
         choices = output_choices(self._create.content, settings, self._models)
         if choices != self._choices:
             self._choices = choices

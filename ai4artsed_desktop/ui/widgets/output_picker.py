@@ -42,6 +42,7 @@ REASON_KEYS = {
     Unavailable.disabled: "create.output_disabled",
     Unavailable.models_missing: "create.output_models_missing",
     Unavailable.models_damaged: "create.output_models_damaged",
+    Unavailable.no_vision: "create.output_no_vision",
 }
 #: The reason in a few words, for the tile (the tooltip has the whole sentence).
 SHORT_REASON_KEYS = {
@@ -50,6 +51,7 @@ SHORT_REASON_KEYS = {
     Unavailable.disabled: "create.output_short_disabled",
     Unavailable.models_missing: "create.output_short_models_missing",
     Unavailable.models_damaged: "create.output_short_models_damaged",
+    Unavailable.no_vision: "create.output_short_no_vision",
 }
 TILE_WIDTH = 132
 TILE_HEIGHT = 96
@@ -57,9 +59,14 @@ ICON_SIDE = 30
 
 
 def model_reason(choice: OutputChoice, tr: Callable[..., str]) -> str:
-    """The reason an output cannot run, naming the first missing or damaged file."""
+    """The reason an output cannot run, naming the first missing or damaged file.
+
+    Without a vision model (kids) it names the ``ollama pull ...`` that fixes it.
+    """
     assert choice.unavailable is not None
     key = REASON_KEYS[choice.unavailable]
+    if choice.vision is not None:
+        return tr(key, command=choice.vision.pull)
     models = choice.models
     if models is not None and models.missing:
         first = models.missing[0]
@@ -242,6 +249,8 @@ class OutputPicker(QWidget):
             # Kids get the short reason only: no file names (a teacher sees them).
             reason = second if kids else model_reason(choice, tr)
             full = "" if kids or choice.models is None else choice.models.reason
+            if choice.vision is not None:  # the teacher at a kids' PC needs the command
+                full = model_reason(choice, tr) if kids else ""
             tooltip = "\n".join(part for part in (tooltip, reason, full) if part)
         seconds = tr("create.output_seconds", seconds=round(choice.output.estimated_seconds))
         tile.setText(f"{name}\n{second}" if second else name)
