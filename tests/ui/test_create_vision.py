@@ -98,7 +98,8 @@ def test_kids_without_vision_model_see_greyed_pictures_until_the_check_is_off(
     for output_id in IMAGES:
         assert vm.output_choice(output_id).unavailable is not None  # type: ignore[union-attr]
     choice = vm.output_choice(LOCAL_IMAGE)
-    assert choice is not None and choice.unavailable is Unavailable.no_vision
+    assert choice is not None
+    assert choice.unavailable is Unavailable.no_vision
     assert _image_tile_greyed(vm, picker)
     tile = next(t for t in picker.tiles if t.tile.kind == "image")
     assert "picture check missing" in tile.text()

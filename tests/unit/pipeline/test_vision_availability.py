@@ -108,7 +108,8 @@ async def test_vision_state_names_the_pull_command() -> None:
     current[0] = settings(vision="")  # no role: Ollama is not even asked
     asked = ollama.asked
     unset = await gate.vision_state()
-    assert unset is not None and not unset.ready
+    assert unset is not None
+    assert not unset.ready
     assert unset.pull == FALLBACK_PULL
     assert ollama.asked == asked
     assert await MediaGate(None).vision_state() == VisionState("", "no vision model is set",
@@ -159,7 +160,8 @@ async def test_board_looks_the_vision_model_up_only_while_ollama_is_ready() -> N
     assert ollama.asked == 0
     on_state(BackendStateChanged("ollama", BackendState.ready))
     await asyncio.wait_for(told.wait(), 5)
-    assert board.vision is not None and board.vision.pull == "ollama pull qwen2.5vl:7b"
+    assert board.vision is not None
+    assert board.vision.pull == "ollama pull qwen2.5vl:7b"
     on_state(BackendStateChanged("ollama", BackendState.stopped))
     assert not board.recheck_vision()
     await board.aclose()
