@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,8 @@ from ai4artsed_desktop.content.schema import (
     LlmParams,
     Text,
 )
+from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.shell import build_shell
 
 T = TypeVar("T")
 
@@ -139,3 +142,22 @@ def close_sandbox(widget: Any) -> None:
     widget.close()
     widget.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@contextlib.contextmanager
+def open_shell(qtbot: Any, *, size: tuple[int, int] = (1366, 768), **build: Any) -> Iterator[Any]:
+    """The whole window from ``build_shell(**build)``, shown at ``size``; shut down after.
+
+    One place for what every window-level test fixture did by hand: its own task registry,
+    the window handed to qtbot, the ordered shutdown and the cancelled leftovers.
+    """
+    tasks = TaskRegistry("test")
+    built = build_shell(tasks=tasks, **build)
+    qtbot.addWidget(built.window)
+    built.window.resize(*size)
+    built.window.show()
+    try:
+        yield built
+    finally:
+        run(qtbot, built.shutdown())
+        run(qtbot, tasks.cancel_all())

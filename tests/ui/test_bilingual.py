@@ -34,13 +34,12 @@ from ai4artsed_desktop.content.schema import ContentLibrary
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
-from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import load_catalogue
 from ai4artsed_desktop.ui.main_window import LANGUAGE_NAMES
-from ai4artsed_desktop.ui.shell import Shell, build_shell
+from ai4artsed_desktop.ui.shell import Shell
 
 from .create_rig import Rig, wait_idle
-from .helpers import run
+from .helpers import open_shell
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 MAX_ROWS = 300
@@ -55,16 +54,10 @@ def shell(
     content: ContentLibrary,
     fake_gpu: FakeGpuProvider,
 ) -> Iterator[Shell]:
-    tasks = TaskRegistry("test")
-    built = build_shell(
-        paths=app_paths, store=store, content=content, gpu=fake_gpu, tasks=tasks, demo=True
-    )
-    qtbot.addWidget(built.window)
-    built.window.resize(1366, 768)
-    built.window.show()
-    yield built
-    run(qtbot, built.shutdown())
-    run(qtbot, tasks.cancel_all())
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
+    ) as built:
+        yield built
 
 
 def _model_texts(view: QAbstractItemView) -> Iterator[str]:

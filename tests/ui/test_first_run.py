@@ -14,11 +14,10 @@ from ai4artsed_desktop.content.schema import ContentLibrary
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
-from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.pages.first_run import FirstRunPage, start_first_run
-from ai4artsed_desktop.ui.shell import Shell, build_shell
+from ai4artsed_desktop.ui.shell import Shell
 
-from .helpers import run
+from .helpers import open_shell
 
 
 @pytest.fixture
@@ -39,17 +38,11 @@ def shell(
     content: ContentLibrary,
     empty_path: Path,
 ) -> Iterator[Shell]:
-    tasks = TaskRegistry("test")
     gpu = FakeGpuProvider(app_paths.data_dir / "no-gpu.json")
-    built = build_shell(
-        paths=app_paths, store=store, content=content, gpu=gpu, tasks=tasks, demo=False
-    )
-    qtbot.addWidget(built.window)
-    built.window.resize(1366, 768)
-    built.window.show()
-    yield built
-    run(qtbot, built.shutdown())
-    run(qtbot, tasks.cancel_all())
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=content, gpu=gpu, demo=False
+    ) as built:
+        yield built
 
 
 def _start(shell: Shell, app_paths: AppPaths) -> FirstRunPage:

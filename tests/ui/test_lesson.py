@@ -15,12 +15,11 @@ from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.settings import LessonSettings
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
-from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
-from ai4artsed_desktop.ui.shell import Shell, build_shell
+from ai4artsed_desktop.ui.shell import Shell
 from ai4artsed_desktop.ui.widgets.lesson_panel import LessonPanel, checked_ids
 
-from .helpers import run
+from .helpers import open_shell
 
 CONTENT = load_content(resources_dir() / "configs")
 
@@ -29,16 +28,10 @@ CONTENT = load_content(resources_dir() / "configs")
 def shell(
     qloop: Any, qtbot: Any, app_paths: AppPaths, store: SettingsStore, fake_gpu: FakeGpuProvider
 ) -> Iterator[Shell]:
-    tasks = TaskRegistry("test")
-    built = build_shell(
-        paths=app_paths, store=store, content=CONTENT, gpu=fake_gpu, tasks=tasks, demo=True
-    )
-    qtbot.addWidget(built.window)
-    built.window.resize(1366, 768)
-    built.window.show()
-    yield built
-    run(qtbot, built.shutdown())
-    run(qtbot, tasks.cancel_all())
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=CONTENT, gpu=fake_gpu, demo=True
+    ) as built:
+        yield built
 
 
 def _panel(shell: Shell) -> LessonPanel:

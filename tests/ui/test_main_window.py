@@ -22,7 +22,7 @@ from ai4artsed_desktop.ui.main_window import PAGE_IDS
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
 from ai4artsed_desktop.ui.shell import Shell, build_shell
 
-from .helpers import run
+from .helpers import open_shell, run
 
 
 @pytest.fixture
@@ -34,16 +34,10 @@ def shell(
     content: ContentLibrary,
     fake_gpu: FakeGpuProvider,
 ) -> Any:
-    tasks = TaskRegistry("test")
-    built = build_shell(
-        paths=app_paths, store=store, content=content, gpu=fake_gpu, tasks=tasks, demo=True
-    )
-    qtbot.addWidget(built.window)
-    built.window.resize(1366, 768)
-    built.window.show()
-    yield built
-    run(qtbot, built.shutdown())
-    run(qtbot, tasks.cancel_all())
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
+    ) as built:
+        yield built
 
 
 def test_window_has_title_four_pages_and_fits_small_screens(shell: Shell) -> None:

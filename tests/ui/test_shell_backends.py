@@ -14,14 +14,13 @@ from ai4artsed_desktop.events import BackendState
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
-from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import load_catalogue
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
-from ai4artsed_desktop.ui.shell import Shell, build_shell
+from ai4artsed_desktop.ui.shell import Shell
 from ai4artsed_desktop.ui.widgets.status_bar import STATE_COLOURS, StatusBar
 
 from .backend_helpers import START_TIMEOUT_MS, simulator_children
-from .helpers import run
+from .helpers import open_shell, run
 
 
 @pytest.fixture
@@ -33,21 +32,15 @@ def shell(
     no_gpu: FakeGpuProvider,
     demo_manager: BackendManager,
 ) -> Iterator[Shell]:
-    tasks = TaskRegistry("test")
-    built = build_shell(
+    with open_shell(
+        qtbot,
         paths=app_paths,
         store=demo_store,
         content=content,
         gpu=no_gpu,
-        tasks=tasks,
         manager=demo_manager,
-    )
-    qtbot.addWidget(built.window)
-    built.window.resize(1366, 768)
-    built.window.show()
-    yield built
-    run(qtbot, built.shutdown())
-    run(qtbot, tasks.cancel_all())
+    ) as built:
+        yield built
 
 
 def _settings_page(shell: Shell) -> SettingsPage:

@@ -17,16 +17,15 @@ from ai4artsed_desktop.content.schema import ContentLibrary
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
-from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.teacher_lock import MIN_ITERATIONS, TeacherLock
 from ai4artsed_desktop.ui.i18n import Translator
-from ai4artsed_desktop.ui.shell import Shell, _work_running, build_shell
+from ai4artsed_desktop.ui.shell import Shell, _work_running
 from ai4artsed_desktop.ui.viewmodels.lock_vm import LockViewModel
 from ai4artsed_desktop.ui.widgets.lock_dialog import LockButton
 from ai4artsed_desktop.ui.widgets.path_dialog import PathDialog
 
 from .create_rig import RUN_TIMEOUT_MS, Rig
-from .helpers import run
+from .helpers import open_shell, run
 
 
 @pytest.fixture
@@ -38,16 +37,10 @@ def shell(
     content: ContentLibrary,
     fake_gpu: FakeGpuProvider,
 ) -> Iterator[Shell]:
-    tasks = TaskRegistry("test")
-    built = build_shell(
-        paths=app_paths, store=store, content=content, gpu=fake_gpu, tasks=tasks, demo=True
-    )
-    qtbot.addWidget(built.window)
-    built.window.resize(1366, 768)
-    built.window.show()
-    yield built
-    run(qtbot, built.shutdown())
-    run(qtbot, tasks.cancel_all())
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
+    ) as built:
+        yield built
 
 
 def _fake_xdg_open(folder: Path, exit_code: int) -> None:
