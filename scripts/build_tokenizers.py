@@ -1,4 +1,4 @@
-"""Build resources/tokenizers/ (the CLIP tokenizers sd-scripts needs) from open-clip-torch.
+"""Build resources/tokenizers/ (the tokenizers sd-scripts needs) from two MIT-licensed wheels.
 
 sd-scripts loads its tokenizers with ``CLIPTokenizer.from_pretrained`` from
 ``<tokenizer_cache_dir>/<hub id with "/" as "_">/``; without them it asks the Hugging Face
@@ -10,10 +10,22 @@ the first 48,894 merges, ``<|startoftext|>`` and ``<|endoftext|>`` (49,408 token
 configuration files are written here, not copied. CLIP-L (SD 1.5, SDXL, SD 3.5) and
 CLIP-G (SDXL, SD 3.5) share the vocabulary; CLIP-G pads with "!" as its hub files do.
 
+SD 3.5 also needs T5-XXL's tokenizer (``T5TokenizerFast`` from ``google_t5-v1_1-xxl/``). Its
+``tokenizer.json`` (Google's T5 SentencePiece vocabulary, 32,000 pieces and 100 extra ids,
+Apache-2.0) is embedded as a C byte array in stable-diffusion.cpp (MIT), which PyPI's
+``stable-diffusion-cpp-python`` source archive vendors
+(``vendor/stable-diffusion.cpp/src/tokenizers/vocab/clip_t5.hpp``, ``t5_tokenizer_json_str``).
+This script decodes those bytes unchanged into ``tokenizer.json`` and writes the small
+configuration files itself; ``T5TokenizerFast`` needs no ``spiece.model`` (nor protobuf)
+when ``tokenizer.json`` is there.
+
 Usage::
 
     pip download --no-deps -d /tmp/oc open-clip-torch
-    python scripts/build_tokenizers.py /tmp/oc/open_clip_torch-*.whl
+    pip download --no-deps --no-binary stable-diffusion-cpp-python -d /tmp/sd \\
+        stable-diffusion-cpp-python==0.4.7
+    python scripts/build_tokenizers.py /tmp/oc/open_clip_torch-*.whl \\
+        /tmp/sd/stable_diffusion_cpp_python-*.tar.gz
 
 tests/unit/training/test_tokenizers.py checks the result; tests/contract/test_training.py
 proves that sd-scripts trains offline with it.
@@ -23,7 +35,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -36,6 +50,11 @@ FOLDERS = {
     "openai_clip-vit-large-patch14": "<|endoftext|>",
     "laion_CLIP-ViT-bigG-14-laion2B-39B-b160k": "!",
 }
+T5_FOLDER = "google_t5-v1_1-xxl"
+T5_HEADER = "vendor/stable-diffusion.cpp/src/tokenizers/vocab/clip_t5.hpp"
+T5_LICENCE = "vendor/stable-diffusion.cpp/LICENSE"
+T5_ARRAY = "t5_tokenizer_json_str[]"
+T5_EXTRA_IDS = 100
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -91,5 +110,45 @@ def build(wheel: Path) -> None:
     print(f"wrote {TARGET}")
 
 
+def _member(archive: tarfile.TarFile, suffix: str) -> str:
+    member = next(m for m in archive.getmembers() if m.name.endswith("/" + suffix))
+    handle = archive.extractfile(member)
+    assert handle is not None, member.name
+    return handle.read().decode("utf-8")
+
+
+def build_t5(sdist: Path) -> None:
+    """``google_t5-v1_1-xxl/`` from stable-diffusion.cpp's embedded T5 ``tokenizer.json``."""
+    with tarfile.open(sdist) as archive:
+        header = _member(archive, T5_HEADER)
+        licence = _member(archive, T5_LICENCE)
+    start = header.index("{", header.index(T5_ARRAY)) + 1
+    body = header[start : header.index("};", start)]
+    data = bytes(int(h, 16) for h in re.findall(r"0x([0-9a-fA-F]{2})", body)).rstrip(b"\0")
+    tokenizer = json.loads(data.decode("utf-8"))
+    assert tokenizer["model"]["type"] == "Unigram", tokenizer["model"]["type"]
+    assert len(tokenizer["model"]["vocab"]) == 32000 + T5_EXTRA_IDS
+    (TARGET / "LICENSE-stable-diffusion.cpp.txt").write_text(licence, encoding="utf-8")
+    out = TARGET / T5_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tokenizer.json").write_bytes(data)
+    special = {
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "additional_special_tokens": [f"<extra_id_{i}>" for i in range(T5_EXTRA_IDS)],
+    }
+    (out / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
+    config = {
+        "tokenizer_class": "T5Tokenizer",
+        "model_max_length": 512,
+        "extra_ids": T5_EXTRA_IDS,
+        **special,
+    }
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
 if __name__ == "__main__":
     build(Path(sys.argv[1]))
+    build_t5(Path(sys.argv[2]))

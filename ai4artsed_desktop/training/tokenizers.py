@@ -2,11 +2,12 @@
 
 sd-scripts asks the Hugging Face hub for its tokenizers on every start, unless its
 ``tokenizer_cache_dir`` holds them as ``<dir>/<hub id with "/" as "_">/``; offline it then
-dies with a line that tells a teacher nothing. The app ships CLIP-L's and CLIP-G's
-(``resources/tokenizers``, built from open-clip-torch's MIT-licensed vocabulary by
-``scripts/build_tokenizers.py``) and copies them into a writable cache folder, which is what
-the TOML names: sd-scripts writes a tokenizer it had to fetch itself there (T5 for SD 3.5 is
-not shipped: no package with a suitable licence carries it), so the next start is offline too.
+dies with a line that tells a teacher nothing. The app ships all three SD 3.5 needs in
+``resources/tokenizers`` (built by ``scripts/build_tokenizers.py``): CLIP-L's and CLIP-G's from
+open-clip-torch's MIT-licensed vocabulary, and T5-XXL's ``tokenizer.json`` (Google's
+Apache-2.0 vocabulary as stable-diffusion.cpp, MIT, embeds it). They are copied into a
+writable cache folder, which is what the TOML names: a tokenizer sd-scripts saved there
+itself is kept.
 """
 
 from __future__ import annotations

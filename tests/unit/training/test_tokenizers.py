@@ -35,16 +35,45 @@ def test_shipped_clip_tokenizers_are_complete_and_licensed() -> None:
         assert config["model_max_length"] == 77
 
 
+T5_FILES = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
+
+
+def test_shipped_t5_tokenizer_is_complete_and_licensed() -> None:
+    shipped = shipped_dir()
+    assert "Apache License" in (shipped / "LICENSE-t5-vocabulary.txt").read_text("utf-8")
+    assert "MIT" in (shipped / "LICENSE-stable-diffusion.cpp.txt").read_text("utf-8")
+    folder = shipped / folder_name("google/t5-v1_1-xxl")
+    assert folder.name == "google_t5-v1_1-xxl"  # sd-scripts' T5_XXL_TOKENIZER_ID, "/" -> "_"
+    assert {p.name for p in folder.iterdir()} == T5_FILES
+    tokenizer = json.loads((folder / "tokenizer.json").read_text("utf-8"))
+    assert tokenizer["model"]["type"] == "Unigram"
+    vocab = [piece for piece, _score in tokenizer["model"]["vocab"]]
+    assert len(vocab) == 32100
+    assert vocab[:3] == ["<pad>", "</s>", "<unk>"]
+    assert vocab[32099] == "<extra_id_0>"
+    assert vocab[32000] == "<extra_id_99>"
+    assert tokenizer["post_processor"]["single"][-1] == {
+        "SpecialToken": {"id": "</s>", "type_id": 0}
+    }
+    config = json.loads((folder / "tokenizer_config.json").read_text("utf-8"))
+    assert config["tokenizer_class"] == "T5Tokenizer"
+    assert config["extra_ids"] == 100
+    assert (config["eos_token"], config["unk_token"], config["pad_token"]) == (
+        "</s>",
+        "<unk>",
+        "<pad>",
+    )
+    special = json.loads((folder / "special_tokens_map.json").read_text("utf-8"))
+    assert len(special["additional_special_tokens"]) == 100
+
+
 def test_cache_gets_the_shipped_tokenizers_and_keeps_what_is_there(tmp_path: Path) -> None:
     cache = prepare_cache(tmp_path / "cache")
     assert missing(ModelFamily.sd15, cache) == []
     assert missing(ModelFamily.sdxl, cache) == []
-    assert missing(ModelFamily.sd35, cache) == ["google/t5-v1_1-xxl"]  # not shipped
+    assert missing(ModelFamily.sd35, cache) == []
     clip_l = cache / folder_name(NEEDED[ModelFamily.sd15][0])
     (clip_l / "vocab.json").write_text("{}", "utf-8")  # sd-scripts' own copy wins
-    t5 = cache / "google_t5-v1_1-xxl"
-    t5.mkdir()
     assert prepare_cache(tmp_path / "cache") == cache
     assert (clip_l / "vocab.json").read_text("utf-8") == "{}"
-    assert missing(ModelFamily.sd35, cache) == []
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
