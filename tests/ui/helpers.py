@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox
 
 from ai4artsed_desktop.content.schema import (
     Audience,
@@ -161,3 +161,23 @@ def open_shell(qtbot: Any, *, size: tuple[int, int] = (1366, 768), **build: Any)
     finally:
         run(qtbot, built.shutdown())
         run(qtbot, tasks.cancel_all())
+
+
+def combo_text_width(combo: QComboBox) -> int:
+    """The width ``combo`` needs to show its current text uncut.
+
+    That is Qt's own size hint of a twin box (same parent, name, font and icon size) that
+    holds just that text.
+    """
+    twin = QComboBox(combo.parentWidget())
+    try:
+        twin.hide()
+        twin.setObjectName(combo.objectName())
+        twin.setFont(combo.font())
+        twin.setIconSize(combo.iconSize())
+        twin.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        twin.addItem(combo.itemIcon(combo.currentIndex()), combo.currentText())
+        return twin.sizeHint().width()
+    finally:
+        twin.setParent(None)
+        twin.deleteLater()

@@ -15,6 +15,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QScrollArea,
     QScrollBar,
     QWidget,
@@ -28,6 +29,8 @@ from ai4artsed_desktop.ui.pages.create_page import CreatePage
 from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
 from ai4artsed_desktop.ui.viewmodels.run_vm import RunViewModel
 from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
+
+from .helpers import combo_text_width
 
 CONTENT = load_content(resources_dir() / "configs")
 
@@ -151,6 +154,20 @@ def test_generate_is_reachable_at_1366x768(
         if widget.isVisibleTo(panel.steps):
             right = widget.mapTo(scroll.viewport(), QPoint(widget.width(), 0)).x()
             assert right <= scroll.viewport().width(), widget.accessibleName()
+    # Every box shows its whole current text ("1024 × 1024 · Quadrat (Standard)" too).
+    for language in ("de", "en"):
+        assert settings_vm.set_value("ui.language", language)
+        QApplication.processEvents()  # the posted layout requests
+        combos = [c for c in column.findChildren(QComboBox) if c.isVisibleTo(column)]
+        assert combos or mode == "kids"
+        for combo in combos:
+            chosen = combo.currentIndex()
+            for index in range(combo.count()):
+                combo.setCurrentIndex(index)
+                QApplication.processEvents()
+                needed = combo_text_width(combo)
+                assert combo.width() >= needed - 1, (combo.currentText(), combo.width(), needed)
+            combo.setCurrentIndex(chosen)
     # The result takes at least half the window, in full view (it never scrolls away).
     assert panel.width() >= page.window().width() // 2
     assert panel.visibleRegion().boundingRect() == panel.rect()

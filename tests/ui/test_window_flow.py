@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QWidget
 from pytestqt.exceptions import TimeoutError as QtTimeout
 
 from ai4artsed_desktop.backends.manager import BackendManager
@@ -33,7 +33,7 @@ from ai4artsed_desktop.ui.widgets.config_model import ConfigIdRole
 
 from .backend_helpers import START_TIMEOUT_MS
 from .create_rig import CONTENT, RUN_TIMEOUT_MS
-from .helpers import run
+from .helpers import combo_text_width, run
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 EDIT = "Ein roter Fuchs aus Papier"
@@ -183,25 +183,32 @@ def test_a_student_goes_through_the_whole_flow_with_mouse_and_keys(
 
 
 def _too_small(widget: QWidget) -> bool:
-    """A label or button with less room than its text needs (cut off or elided)."""
+    """A label, button or combo box with less room than its text needs (cut off or elided)."""
     if isinstance(widget, QLabel) and widget.text() and widget.pixmap().isNull():
         if widget.wordWrap():
             return widget.height() < widget.heightForWidth(widget.width()) - 1
         return widget.width() < widget.sizeHint().width() - 1
     if isinstance(widget, QAbstractButton) and widget.text():
         return widget.width() < widget.sizeHint().width() - 1
+    if isinstance(widget, QComboBox) and widget.currentText():
+        return widget.width() < combo_text_width(widget) - 1
     return False
 
 
+def _text(widget: QWidget) -> str:
+    return widget.currentText() if isinstance(widget, QComboBox) else widget.text()  # type: ignore[attr-defined, no-any-return]
+
+
 def _cut_texts(root: QWidget) -> list[str]:
-    """Visible labels and buttons too small for their text."""
+    """Visible labels, buttons and combo boxes too small for their (current) text."""
     return [
-        f"{type(w).__name__} {w.text()!r} {w.size().toTuple()}"  # type: ignore[attr-defined]
+        f"{type(w).__name__} {_text(w)!r} {w.size().toTuple()}"
         for w in root.findChildren(QWidget)
         if w.isVisible() and not w.visibleRegion().isEmpty() and _too_small(w)
     ]
 
 
+@pytest.mark.parametrize("size", [(1100, 680), (1366, 768)])
 @pytest.mark.parametrize("mode", ["kids", "expert"])
 def test_no_text_is_cut_in_a_small_window(
     qloop: Any,
@@ -210,14 +217,16 @@ def test_no_text_is_cut_in_a_small_window(
     store: SettingsStore,
     fake_gpu: FakeGpuProvider,
     mode: str,
+    size: tuple[int, int],
 ) -> None:
-    """At 1100 x 680 every label and button has the room its text needs."""
+    """At 1100 x 680 and 1366 x 768 every label, button and combo box (the expert's size
+    box too) has the room its text needs."""
     tasks = TaskRegistry("small-window")
     shell = build_shell(
         paths=app_paths, store=store, content=CONTENT, gpu=fake_gpu, tasks=tasks, demo=True
     )
     qtbot.addWidget(shell.window)
-    shell.window.resize(1100, 680)
+    shell.window.resize(*size)
     shell.window.show()
     qtbot.waitExposed(shell.window)
     assert shell.settings_vm.set_value("ui.ui_mode", mode)
@@ -228,12 +237,23 @@ def test_no_text_is_cut_in_a_small_window(
     try:
         for language in ("de", "en"):
             assert shell.settings_vm.set_value("ui.language", language)
-            for widget in (page.idea_edit, page.run_panel.outputs, page.run_panel.prompt_card):
+            size_box = page.run_panel.expert_panel.size_combo
+            steps = (page.idea_edit, page.run_panel.outputs, size_box, page.run_panel.prompt_card)
+            for widget in steps:
                 page.show_in_steps(widget)  # down the steps column, a screen at a time
                 with contextlib.suppress(QtTimeout):  # layouts settle on the next loop turns
                     qtbot.waitUntil(lambda: not _cut_texts(shell.window), timeout=2000)
                 found = _cut_texts(shell.window)
                 assert not found, f"{mode}/{language}: {found}"
+                if widget is size_box and mode == "expert":  # every size, not just one
+                    assert not size_box.visibleRegion().isEmpty()
+                    chosen = size_box.currentIndex()
+                    for index in range(size_box.count()):
+                        size_box.setCurrentIndex(index)
+                        with contextlib.suppress(QtTimeout):
+                            qtbot.waitUntil(lambda: not _cut_texts(shell.window), timeout=2000)
+                        assert not _cut_texts(shell.window), size_box.currentText()
+                    size_box.setCurrentIndex(chosen)
     finally:
         run(qtbot, shell.shutdown())
         run(qtbot, tasks.cancel_all())

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -171,6 +172,9 @@ class ConfigPicker(QWidget):
         self.heading = QLabel()
         self.heading.setObjectName("sectionHeading")
         self.category_combo = QComboBox()
+        # Its longest category in either language, never cut: the search box gives way.
+        self.category_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.category_combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.search_edit = QLineEdit()
         self.search_edit.setClearButtonEnabled(True)
         self.view = self._make_view()
@@ -211,8 +215,8 @@ class ConfigPicker(QWidget):
     def _build_layout(self) -> None:
         filters = QHBoxLayout()
         filters.setSpacing(8)
-        filters.addWidget(self.category_combo, 1)
-        filters.addWidget(self.search_edit, 2)
+        filters.addWidget(self.category_combo)
+        filters.addWidget(self.search_edit, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -38,10 +39,14 @@ LABEL_KEYS = {
 }
 
 
-def _shape_key(size: Size) -> str:
+def _shape_key(size: Size) -> str | None:
+    """The shape word of a size; none for a square.
+
+    Equal numbers say "square", and the entry must fit the steps column of a 1100 px window.
+    """
     width, height = size
     if width == height:
-        return "create.expert_square"
+        return None
     return "create.expert_landscape" if width > height else "create.expert_portrait"
 
 
@@ -100,11 +105,14 @@ class ExpertPanel(QFrame):
         self.config_loras_label.setObjectName("hint")
         self.config_loras_label.setWordWrap(True)
         self.reset_button = QPushButton()
-        for combo in (self.size_combo, self.lora_combo):  # long entries must not widen the column
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(10)
+        # A size entry is short ("1024 × 1024 · Quadrat (Standard)"): shown whole, always.
+        self.size_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.size_combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        # A LoRA's name can be long: it must not widen the column, the box takes the row.
+        self.lora_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.lora_combo.setMinimumContentsLength(10)
 
     def _build_layout(self) -> None:
         seed_row = QHBoxLayout()
@@ -232,7 +240,9 @@ class ExpertPanel(QFrame):
         default = self._vm.default("size")
         for size in self._vm.sizes:
             text = tr("create.expert_size_entry", width=size[0], height=size[1])
-            text = f"{text} · {tr(_shape_key(size))}"
+            shape = _shape_key(size)
+            if shape is not None:
+                text = f"{text} · {tr(shape)}"
             if size == default:
                 text = tr("create.expert_default", value=text)
             self.size_combo.addItem(text, _size_data(size))
