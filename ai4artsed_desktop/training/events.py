@@ -15,7 +15,7 @@ from .loras import TrainedLora
 
 ProblemKind = Literal["oom", "no_data", "missing_model", "empty_caption", "error"]
 FailureCause = Literal[
-    "oom", "no_data", "missing_model", "empty_caption", "no_output", "crashed", "error"
+    "oom", "no_data", "missing_model", "empty_caption", "no_output", "tokenizer", "crashed", "error"
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,11 +32,24 @@ CAUSES: dict[FailureCause, tuple[str, str]] = {
         "Prepare the dataset again; the images must be in images/<repeats>_<trigger>/ "
         "inside the project folder.",
     ),
+    "tokenizer": (
+        "The trainer could not load one of its text tokenizers (CLIP-L, CLIP-G or, for "
+        "SD 3.5, T5-XXL) from the app's cache and could not fetch it from the internet.",
+        "The app ships these tokenizers and copies them into the folder 'tokenizers' in its "
+        "cache folder before each training. Delete that folder so the app copies them "
+        "anew; if that does not help, reinstall the app (its tokenizers are missing).",
+    ),
     "no_output": (
         "The trainer ended without writing the LoRA file.",
         "See the log for details, then start the training again.",
     ),
 }
+#: transformers' lines when a tokenizer is neither in sd-scripts' ``tokenizer_cache_dir`` nor
+#: fetchable (offline, a missing T5 ends in an ImportError about protobuf that names nothing).
+_TOKENIZER_FAILED = re.compile(
+    r"requires the (?:protobuf|SentencePiece) library but it was not found"
+    r"|Can't load tokenizer for|couldn't connect to 'https://huggingface\.co'"
+)
 _PROBLEM_ORDER: tuple[ProblemKind, ...] = ("oom", "missing_model", "empty_caption", "no_data")
 
 
@@ -53,6 +67,9 @@ def failure(
     if outcome.returncode == 0:
         message, advice = CAUSES["no_output"]
         return TrainingFailed("no_output", message, advice, tuple(tail), log_file)
+    if any(_TOKENIZER_FAILED.search(line) for line in tail):
+        message, advice = CAUSES["tokenizer"]
+        return TrainingFailed("tokenizer", message, advice, tuple(tail), log_file)
     hint = diagnose(tail)
     error = parser.last_problem("error")  # the fatal line ends the traceback
     summary = outcome.summary().replace(outcome.display_name, "The trainer", 1)

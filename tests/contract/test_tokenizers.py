@@ -3,18 +3,24 @@
 The app's cache (``prepare_cache``) is handed to the real ``Sd3TokenizeStrategy`` as
 ``tokenizer_cache_dir`` in the peers venv with ``HF_HUB_OFFLINE=1``: CLIP-L, CLIP-G and
 T5-XXL must all come from the cache (sd-scripts logs "load tokenizer from cache" for each and
-saves nothing), and a prompt must tokenize to what the three text encoders expect.
+saves nothing), and a prompt must tokenize to what the three text encoders expect. Without
+T5's folder, the real failure (transformers' protobuf ImportError) must be reported as a
+tokenizer problem.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from ai4artsed_desktop.backends.process_types import ProcessOutcome
 from ai4artsed_desktop.training.models import ModelFamily
+from ai4artsed_desktop.training.outcome import failure
+from ai4artsed_desktop.training.progress import ProgressParser
 from ai4artsed_desktop.training.tokenizers import NEEDED, folder_name, prepare_cache
 from tests.contract import peers, peers_env
 
@@ -35,10 +41,9 @@ print("RESULT " + json.dumps({
 """
 
 
-def test_sd_scripts_sd3_strategy_tokenizes_offline_from_the_shipped_cache(tmp_path: Path) -> None:
-    cache = prepare_cache(tmp_path / "cache")
-    before = sorted(str(p.relative_to(cache)) for p in cache.rglob("*"))
-    done = subprocess.run(
+def _tokenize(cache: Path) -> subprocess.CompletedProcess[str]:
+    """sd-scripts' Sd3TokenizeStrategy on ``cache`` in the peers venv, offline."""
+    return subprocess.run(
         [str(peers_env.ensure_venv()), "-c", SCRIPT, str(cache), PROMPT],
         cwd=peers.sd_scripts_dir(),
         env=peers.peer_env(
@@ -50,6 +55,12 @@ def test_sd_scripts_sd3_strategy_tokenizes_offline_from_the_shipped_cache(tmp_pa
         timeout=300,
         check=False,
     )
+
+
+def test_sd_scripts_sd3_strategy_tokenizes_offline_from_the_shipped_cache(tmp_path: Path) -> None:
+    cache = prepare_cache(tmp_path / "cache")
+    before = sorted(str(p.relative_to(cache)) for p in cache.rglob("*"))
+    done = _tokenize(cache)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     for hub in NEEDED[ModelFamily.sd35]:
@@ -74,3 +85,18 @@ def test_sd_scripts_sd3_strategy_tokenizes_offline_from_the_shipped_cache(tmp_pa
     assert set(t5[length:]) == {0}
     assert 2 not in t5  # no <unk>
     assert result["t5_text"] == PROMPT
+
+
+def test_a_missing_t5_tokenizer_is_reported_as_such(tmp_path: Path) -> None:
+    cache = prepare_cache(tmp_path / "cache")
+    shutil.rmtree(cache / "google_t5-v1_1-xxl")
+    done = _tokenize(cache)
+    assert done.returncode != 0
+    lines = (done.stdout + done.stderr).splitlines()
+    assert any("protobuf" in line for line in lines)  # what transformers says offline
+    parser = ProgressParser()
+    for line in lines:
+        parser.feed_line(line)
+    verdict = failure(ProcessOutcome("kohya sd-scripts", done.returncode), parser, lines, None)
+    assert verdict.cause == "tokenizer"
+    assert "T5-XXL" in verdict.message

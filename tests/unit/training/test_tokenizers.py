@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ai4artsed_desktop.backends.process_types import ProcessOutcome
 from ai4artsed_desktop.training.models import ModelFamily
+from ai4artsed_desktop.training.outcome import failure
+from ai4artsed_desktop.training.progress import ProgressParser
 from ai4artsed_desktop.training.tokenizers import (
     NEEDED,
     folder_name,
@@ -77,3 +80,40 @@ def test_cache_gets_the_shipped_tokenizers_and_keeps_what_is_there(tmp_path: Pat
     assert prepare_cache(tmp_path / "cache") == cache
     assert (clip_l / "vocab.json").read_text("utf-8") == "{}"
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
+
+
+#: The end of sd-scripts' output when T5's tokenizer is neither cached nor fetchable
+#: (recorded with HF_HUB_OFFLINE=1 and a cache without google_t5-v1_1-xxl/).
+OFFLINE_T5_TAIL = (
+    'File ".../transformers/tokenization_utils_base.py", line 87, in import_protobuf_decode_error',
+    "raise ImportError(PROTOBUF_IMPORT_ERROR.format(error_message))",
+    "ImportError: ",
+    " requires the protobuf library but it was not found in your environment. Check out "
+    "the instructions on the",
+    "installation page of its repo: https://github.com/protocolbuffers/protobuf/tree/master/"
+    "python#installation and follow the ones",
+    "that match your environment. Please note that you may need to restart your runtime "
+    "after installation.",
+)
+
+
+def test_a_tokenizer_that_cannot_be_loaded_is_named_not_a_protobuf_error() -> None:
+    parser = ProgressParser()
+    for line in OFFLINE_T5_TAIL:
+        parser.feed_line(line)
+    verdict = failure(ProcessOutcome("kohya sd-scripts", 1), parser, OFFLINE_T5_TAIL, None)
+    assert verdict.cause == "tokenizer"
+    assert "T5-XXL" in verdict.message
+    assert "protobuf" not in verdict.message
+    assert "'tokenizers'" in verdict.advice
+    assert verdict.log_tail == OFFLINE_T5_TAIL  # the raw lines stay in the details
+
+
+def test_other_crashes_are_not_taken_for_a_tokenizer_problem() -> None:
+    tail = ("Traceback (most recent call last):", "RuntimeError: shape mismatch")
+    parser = ProgressParser()
+    for line in tail:
+        parser.feed_line(line)
+    verdict = failure(ProcessOutcome("kohya sd-scripts", 1), parser, tail, None)
+    assert verdict.cause == "crashed"
+    assert verdict.message.endswith("Last error: RuntimeError: shape mismatch")
