@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class AppError(Exception):
     """An error with a message meant for a student or teacher, plus technical detail.
 
-    ``user_message`` says what happened and what to do, in plain words. ``detail`` holds
-    the raw text (server answer, log tail, exception) behind a "copy details" button.
+    ``user_message`` says what happened and what to do, in plain words (English: the log,
+    the CLI). ``detail`` holds the raw text (server answer, log tail, exception) behind a
+    "copy details" button. ``key`` (optional) names the same message in the UI's
+    catalogues, ``params`` fill its ``{placeholders}``: the window shows it in the UI
+    language and falls back to ``user_message`` when the key is unknown.
     """
 
-    def __init__(self, user_message: str, *, detail: str = "") -> None:
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        detail: str = "",
+        key: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.detail = detail
+        self.key = key
+        self.params = {name: str(value) for name, value in (params or {}).items()}
 
     def __str__(self) -> str:
         return self.user_message
@@ -45,8 +59,16 @@ class BackendRequestError(AppError):
     ``status`` is the HTTP status (0 when the refusal came inside a 200 answer).
     """
 
-    def __init__(self, user_message: str, *, detail: str = "", status: int = 0) -> None:
-        super().__init__(user_message, detail=detail)
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        detail: str = "",
+        status: int = 0,
+        key: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(user_message, detail=detail, key=key, params=params)
         self.status = status
 
 

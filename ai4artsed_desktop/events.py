@@ -270,12 +270,18 @@ class RunBlocked:
 
 @dataclass(frozen=True)
 class RunFailed:
-    """The run failed; ``message`` says what happened and what to do."""
+    """The run failed; ``message`` says what happened and what to do.
+
+    ``key`` and ``params`` name the message in the UI catalogues (see ``AppError``); an
+    empty key means only the English ``message`` exists.
+    """
 
     run_id: str
     stage: Stage
     message: str
     detail: str = ""
+    key: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

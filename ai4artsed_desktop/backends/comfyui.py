@@ -400,6 +400,8 @@ class ComfyClient:
                 f"{self.silence:.0f} seconds, and it does not reply). It may have crashed; "
                 "restart it in Settings and try again.",
                 detail=exc.detail or exc.user_message,
+                key="error.image_server_silent",
+                params={"seconds": f"{self.silence:.0f}"},
             ) from exc
 
     async def _reconcile(self, tracker: RunTracker) -> None:

@@ -113,6 +113,7 @@ class WsChannel:
                     "The connection to ComfyUI was closed while the job ran (the image engine "
                     "or a server setting was changed, or the app is closing). Start it again.",
                     detail=f"{self.url}: closed by the app",
+                    key="error.image_server_closed",
                 )
             )
         )
@@ -127,6 +128,7 @@ class WsChannel:
             raise BackendUnavailable(
                 "The live connection to ComfyUI could not be opened. It may still be starting.",
                 detail=f"{self.url}: {exc!r}",
+                key="error.image_server_no_live",
             ) from exc
 
     def _dispatch(self, item: WsItem) -> None:
@@ -190,6 +192,7 @@ class WsChannel:
                     "The connection to ComfyUI broke off and could not be restored: ComfyUI "
                     "has stopped or cannot be reached any more.",
                     detail=f"{self.url}: {last.detail or last.user_message}",
+                    key="error.image_server_lost",
                 )
             )
         )

@@ -57,16 +57,22 @@ async def translate_errors(backend: str) -> AsyncIterator[None]:
         raise BackendUnavailable(
             f"{backend} is not reachable. It may still be starting or it has stopped.",
             detail=repr(exc),
+            key="error.backend_unreachable",
+            params={"backend": backend},
         ) from exc
     except httpx.TimeoutException as exc:
         raise BackendUnavailable(
             f"{backend} did not answer in time. It may be busy loading a model.",
             detail=repr(exc),
+            key="error.backend_timeout",
+            params={"backend": backend},
         ) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         raise BackendProtocolError(
             f"The connection to {backend} broke off in the middle of an answer.",
             detail=repr(exc),
+            key="error.backend_broke_off",
+            params={"backend": backend},
         ) from exc
 
 

@@ -64,7 +64,9 @@ def early_exit_error(
     return ProcessCrashed(
         f"{spec.display_name} stopped while starting: {outcome.summary()}"
         f"{advice} See the log for details.",
-        detail=detail,
+        detail=f"{outcome.summary()}{advice}\n{detail}",
+        key="error.backend_start_died",
+        params={"backend": spec.display_name},
     )
 
 
@@ -74,5 +76,7 @@ def timeout_error(spec: LaunchSpec, lines: Sequence[str], log_file: Path) -> Bac
     return BackendUnavailable(
         f"{spec.display_name} did not become ready within {spec.startup_timeout:g} seconds "
         f"and was stopped.{advice} See the log for details.",
-        detail=detail,
+        detail=f"{advice.strip()}\n{detail}".strip(),
+        key="error.backend_start_timeout",
+        params={"backend": spec.display_name, "seconds": f"{spec.startup_timeout:g}"},
     )

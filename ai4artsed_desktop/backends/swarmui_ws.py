@@ -75,7 +75,10 @@ async def ws_frames(
                     yield parse_ws_frame(_decode(message))
     except websockets.ConnectionClosedError as exc:
         raise BackendProtocolError(
-            f"The connection to {BACKEND} broke off during generation.", detail=repr(exc)
+            f"The connection to {BACKEND} broke off during generation.",
+            detail=repr(exc),
+            key="error.backend_broke_off",
+            params={"backend": BACKEND},
         ) from exc
     except websockets.InvalidStatus as exc:
         raise BackendProtocolError(

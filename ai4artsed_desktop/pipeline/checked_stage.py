@@ -52,6 +52,7 @@ def refuse_unusable(checked: Checked, model: str, output: OutputConfig) -> None:
             "Could not translate: the language model answered in German again instead of "
             "English. Try again, or write the prompt in English yourself and go on.",
             detail=detail,
+            key="error.untranslated",
         )
     if checked.problem == "not_code":
         what = _CODE_NAMES.get(output.framework, "program")
@@ -59,6 +60,7 @@ def refuse_unusable(checked: Checked, model: str, output: OutputConfig) -> None:
             f"The language model did not write a working {what} (it answered with text "
             "instead of code, twice). Try again, or ask your teacher for a bigger code model.",
             detail=detail,
+            key=f"error.no_code_{output.framework}" if output.framework in _CODE_NAMES else "",
         )
 
 

@@ -210,16 +210,22 @@ async def _check_available(
     if result.missing or result.damaged:
         raise ConfigError(
             f"“{job.output.name.en}” cannot run here yet: {result.reason}",
-            detail="; ".join(
-                [f"{m.node_class}.{m.input}={m.file}" for m in result.missing]
+            detail="\n".join(
+                [result.reason]  # the UI's own words for it leave out file names
+                + [f"{m.node_class}.{m.input}={m.file}" for m in result.missing]
                 + [f"{d.path}: {d.check.detail}" for d in result.damaged]
             ),
+            key="error.output_not_ready",
         )
     missing = await missing_loras(client, job.loras)
     if missing:
         raise ConfigError(
             f"“{job.output.name.en}” cannot run here yet: {describe_missing(missing)}",
-            detail="; ".join(f"{m.node_class}.{m.input}={m.file}" for m in missing),
+            detail="\n".join(
+                [describe_missing(missing)]
+                + [f"{m.node_class}.{m.input}={m.file}" for m in missing]
+            ),
+            key="error.lora_missing",
         )
     return result.choice
 
@@ -273,7 +279,8 @@ def _died(exc: AppError, cause: str) -> BackendUnavailable:
     return BackendUnavailable(
         f"The image server stopped during the generation: {cause} The app starts it again; "
         "try once more in a minute, and see the log if it happens again.",
-        detail=f"{exc.user_message} {exc.detail}".strip(),
+        detail=f"{cause}\n{exc.user_message} {exc.detail}".strip(),
+        key="error.image_server_died",  # the cause (English, from the supervisor): detail
     )
 
 
@@ -296,7 +303,10 @@ async def _steps(
                 await finished(event)
             elif isinstance(event, JobFailed):
                 raise AppError(
-                    f"The generation failed: {event.message}", detail=event.detail or event.node
+                    f"The generation failed: {event.message}",
+                    detail=event.detail or event.node,
+                    key="error.generation_failed",
+                    params={"message": event.message},
                 )
             elif isinstance(event, JobInterrupted):
                 raise UserCancelled()
@@ -310,7 +320,7 @@ async def _collect(
 ) -> None:
     wanted = [f for f in files if f.type == "output"] or list(files)
     if not wanted:
-        raise AppError("The generation finished without producing a file.")
+        raise AppError("The generation finished without producing a file.", key="error.no_file")
     for file in wanted:
         data = await client.view(file)
         mime = guess_mime(file.filename)

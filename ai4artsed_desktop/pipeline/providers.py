@@ -449,6 +449,8 @@ class _ChunkAssembler:
             raise BackendRequestError(
                 f"{self._label} stopped the answer from “{self._model}”: {_message(obj)}",
                 detail=data[:500],
+                key="error.llm_stopped",
+                params={"backend": self._label, "message": _message(obj)},
             )
         self._chunks += 1
         usage = obj.get("usage")

@@ -450,7 +450,9 @@ class RunSession:
             yield RunCancelled(self.run_id, stage)
         except AppError as exc:
             await self._finish_saving()
-            yield await self._fail(stage, exc.user_message, exc.detail)
+            yield await self._fail(
+                stage, exc.user_message, exc.detail, exc.key, tuple(exc.params.items())
+            )
         except Exception as exc:
             log.exception("Run %s failed in %s", self.run_id, stage.value)
             await self._finish_saving()
@@ -459,6 +461,7 @@ class RunSession:
                 "Something went wrong inside the app. The run was saved; please tell your "
                 "teacher and try again.",
                 f"{type(exc).__name__}: {exc}",
+                "error.internal",
             )
 
     def graph_for(self, prompt: str) -> tuple[Graph, int]:
@@ -656,6 +659,7 @@ class RunSession:
                 "The language model gave an empty answer. Try again, or change the idea or "
                 "the rules a little.",
                 detail=f"{route.label} answered nothing for {stage.value}",
+                key="error.llm_empty",
             )
         refuse_unusable(checked, route.label, self.output)
         duration = (time.perf_counter() - t0) * 1000
@@ -965,11 +969,18 @@ class RunSession:
         except AppError as exc:
             log.error("Could not save run %s: %s (%s)", self.run_id, exc, exc.detail)
 
-    async def _fail(self, stage: Stage, message: str, detail: str) -> RunFailed:
+    async def _fail(
+        self,
+        stage: Stage,
+        message: str,
+        detail: str,
+        key: str = "",
+        params: tuple[tuple[str, str], ...] = (),
+    ) -> RunFailed:
         if self.record is not None:
             self.record.error = {"message": message, "detail": detail}
             await self._end("failed")
-        return RunFailed(self.run_id, stage, message, detail)
+        return RunFailed(self.run_id, stage, message, detail, key, params)
 
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a store call in a worker thread, one at a time, never torn by a cancel."""

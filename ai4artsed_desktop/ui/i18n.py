@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,14 @@ class Translator(QObject):
     def text(self, value: Text) -> str:
         """A content text (config name, rules, ...) in the current language."""
         return value.get(self._language)
+
+
+def user_message(translator: Translator, key: str, params: Mapping[str, str], english: str) -> str:
+    """An ``AppError``'s message in the UI language.
+
+    The catalogue text of ``key`` filled with ``params``; the English ``english`` the error
+    was raised with when there is no key, or the current catalogue does not have it.
+    """
+    if not key or not translator.has(key):
+        return english
+    return translator.tr(key, **params)

@@ -14,6 +14,7 @@ import pytest
 
 from ai4artsed_desktop.events import RunFailed, RunProgress, RunResult, Stage, StageText
 from ai4artsed_desktop.store import runs as runs_mod
+from ai4artsed_desktop.ui.i18n import load_catalogue
 from tests.integration.run_rig import RigFactory, collect, run_to_failure, wait_until
 
 
@@ -30,6 +31,7 @@ async def test_comfyui_killed_mid_generation_fails_the_run_clearly(make_rig: Rig
     assert failed is not None
     assert failed.stage is Stage.generation
     assert "ComfyUI" in failed.message
+    assert failed.key in load_catalogue("de")  # a student in German mode reads it in German
     record = rig.run_json(session)
     assert record["status"] == "failed"
     assert record["error"]["message"] == failed.message
@@ -50,6 +52,7 @@ async def test_ollama_killed_mid_stream_fails_the_stage(make_rig: RigFactory) ->
     assert isinstance(failed, RunFailed)
     assert failed.stage is Stage.interception
     assert "Ollama" in failed.message
+    assert failed.key in load_catalogue("de")
     assert rig.run_json(session)["status"] == "failed"
 
 

@@ -96,6 +96,7 @@ async def test_untranslated_twice_is_could_not_translate(make_rig: RigFactory) -
     assert isinstance(failed, RunFailed), failed
     assert failed.stage is Stage.translation
     assert failed.message.startswith("Could not translate")
+    assert failed.key == "error.untranslated"  # the window says it in its own language
     assert "German" in failed.detail
     assert Stage.translation not in completed(events)  # never badged "translated"
     assert rig.run_json(session)["status"] == "failed"
@@ -124,6 +125,7 @@ async def test_prose_twice_saves_no_sketch(make_rig: RigFactory) -> None:
     assert isinstance(failed, RunFailed)
     assert failed.stage is Stage.adaptation
     assert "working p5.js sketch" in failed.message
+    assert failed.key == "error.no_code_p5"
     assert "not valid JavaScript" in failed.detail
     assert rig.run_json(session)["media"] == []
 

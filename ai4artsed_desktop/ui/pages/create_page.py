@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ...content.schema import MediaType
 from ...events import RunResult, Stage
-from ..i18n import Translator
+from ..i18n import Translator, user_message
 from ..viewmodels.create_vm import CreateViewModel
 from ..viewmodels.run_vm import RunPhase, RunViewModel
 from ..widgets.config_picker import ConfigPicker
@@ -331,6 +331,7 @@ class RunPanel(QFrame):
         self._tr = translator
         self._syncing = False  # True while run text is written into a box
         self._message: tuple[str, dict[str, str]] = ("", {})
+        self._failure: tuple[str, dict[str, str], str] = ("", {}, "")  # key, params, English
         self._detail = ""
         self._translation = ""
         self._note = ""  # a message key shown under the run's message until the next start
@@ -543,6 +544,8 @@ class RunPanel(QFrame):
             # The reason is in the language the run had: the message says it in the new
             # one, the reason itself waits under Details.
             key, fmt, detail = "create.blocked_switched", {}, fmt.get("reason", "")
+        if key == "create.failed":  # the pipeline's message, in the UI language when known
+            fmt = {"message": user_message(self._tr, *self._failure)}
         text = self._tr.tr(key, **fmt) if key else ""
         if self._note:
             text = f"{text}\n{self._tr.tr(self._note)}" if text else self._tr.tr(self._note)
@@ -652,6 +655,8 @@ class RunPanel(QFrame):
         self.progress_bar.setFormat(self._tr.tr("create.progress", step=step, total=total))
 
     def _on_failed(self, message: str, detail: str) -> None:
+        key, params = self._vm.failure_key
+        self._failure = (key, params, message)
         self._say("create.failed", detail=detail, message=message)
 
     def _on_result(self, _result: RunResult) -> None:

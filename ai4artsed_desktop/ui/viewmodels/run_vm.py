@@ -197,6 +197,7 @@ class RunViewModel(QObject):
         self._settings_vm = settings_vm
         self._services = services
         self._tasks = tasks or TaskRegistry("create-run")
+        self._failure_key: tuple[str, dict[str, str]] = ("", {})
         #: UI mode, safety level and the expert parameters the requests take.
         self.params = ParamsViewModel(
             settings_vm, default_lora_dir=default_lora_dir, tasks=self._tasks, parent=self
@@ -232,6 +233,15 @@ class RunViewModel(QObject):
     @property
     def busy(self) -> bool:
         return self._action.busy
+
+    @property
+    def failure_key(self) -> tuple[str, dict[str, str]]:
+        """The catalogue key and parameters of the last ``failed`` message ("" for none).
+
+        The page shows that text in the UI language; the English message that ``failed``
+        carries is the fallback for a message without a key.
+        """
+        return self._failure_key
 
     @property
     def phase(self) -> RunPhase:
@@ -405,6 +415,7 @@ class RunViewModel(QObject):
         """An error of the run itself (the pipeline's own come as events) becomes ``failed``."""
         log.info("Run could not start: %s (%s)", exc.user_message, exc.detail)
         self._set_phase(RunPhase.failed)
+        self._failure_key = (exc.key, dict(exc.params))
         self.failed.emit(exc.user_message, exc.detail)
 
     def _on_run_cancelled(self) -> None:
@@ -478,6 +489,7 @@ class RunViewModel(QObject):
             self.blocked.emit(event.reason)
         elif isinstance(event, RunFailed):
             self._set_phase(RunPhase.failed)
+            self._failure_key = (event.key, dict(event.params))
             self.failed.emit(event.message, event.detail)
         elif isinstance(event, RunCancelled):
             self._set_phase(RunPhase.cancelled)
