@@ -57,6 +57,7 @@ from ..settings import Settings
 from ..store.record import (
     LoraApplied,
     MediaKind,
+    RunError,
     RunInputs,
     RunRecord,
     RunStatus,
@@ -978,7 +979,10 @@ class RunSession:
         params: tuple[tuple[str, str], ...] = (),
     ) -> RunFailed:
         if self.record is not None:
-            self.record.error = {"message": message, "detail": detail}
+            error: RunError = {"message": message, "detail": detail}
+            if key:
+                error["key"], error["params"] = key, dict(params)
+            self.record.error = error
             await self._end("failed")
         return RunFailed(self.run_id, stage, message, detail, key, params)
 
@@ -1043,7 +1047,8 @@ def replay_events(record: RunRecord, folder: Path) -> list[RunEvent]:
         stage = next((d.stage for d in record.safety if d.result == "block"), last)
         events.append(RunBlocked(record.id, stage, error["message"]))
     elif record.status == "failed":
-        events.append(RunFailed(record.id, last, error["message"], error["detail"]))
+        key, params = error.get("key", ""), tuple(error.get("params", {}).items())
+        events.append(RunFailed(record.id, last, error["message"], error["detail"], key, params))
     elif record.status == "cancelled":
         events.append(RunCancelled(record.id, last))
     else:  # stopped, or "running" in another window of this app

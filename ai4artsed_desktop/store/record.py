@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, TypeVar, cast, get_args
+from typing import Any, Literal, NotRequired, TypedDict, TypeVar, cast, get_args
 
 from .. import __version__
 from ..events import Stage
@@ -84,10 +84,16 @@ class LoraApplied(TypedDict):
 
 
 class RunError(TypedDict):
-    """Why a run failed: the user-facing message and the technical detail."""
+    """Why a run failed: the user-facing message and the technical detail.
+
+    ``key`` and ``params`` (when the message has them) name it in the UI catalogues, so a
+    reopened run says it in the language of the window.
+    """
 
     message: str
     detail: str
+    key: NotRequired[str]
+    params: NotRequired[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -422,4 +428,8 @@ def _lora_from(f: _Fields) -> LoraApplied:
 def _error_from(f: _Fields | None) -> RunError | None:
     if f is None:
         return None
-    return RunError(message=f.text("message", ""), detail=f.text("detail", ""))
+    error = RunError(message=f.text("message", ""), detail=f.text("detail", ""))
+    if f.text("key", ""):
+        error["key"] = f.text("key")
+        error["params"] = f.str_map("params")
+    return error

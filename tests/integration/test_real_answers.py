@@ -18,7 +18,7 @@ from ai4artsed_desktop.events import (
     StageStarted,
 )
 from ai4artsed_desktop.pipeline.checked_stage import CUT_OFF
-from ai4artsed_desktop.pipeline.runner import RunEvent
+from ai4artsed_desktop.pipeline.runner import RunEvent, replay_events
 from tests.integration.run_rig import RigFactory, collect
 
 
@@ -97,6 +97,9 @@ async def test_untranslated_twice_is_could_not_translate(make_rig: RigFactory) -
     assert failed.stage is Stage.translation
     assert failed.message.startswith("Could not translate")
     assert failed.key == "error.untranslated"  # the window says it in its own language
+    reopened = replay_events(rig.store.load(session.run_id), rig.store.folder(session.run_id))
+    assert isinstance(reopened[-1], RunFailed)  # ... and so does a run reopened from History
+    assert (reopened[-1].key, reopened[-1].message) == (failed.key, failed.message)
     assert "German" in failed.detail
     assert Stage.translation not in completed(events)  # never badged "translated"
     assert rig.run_json(session)["status"] == "failed"
