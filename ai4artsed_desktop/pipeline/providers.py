@@ -526,19 +526,26 @@ def _status_error(label: str, model: str, status: int, body: bytes) -> Exception
     except json.JSONDecodeError:
         message = text[:300]
     detail = f"HTTP {status} from {label}: {message}"
+    params = {"backend": label, "message": message}
     if status in (401, 403):
-        user = f"{label} refused the API key. Ask your teacher to check it."
+        user, key = f"{label} refused the API key. Ask your teacher to check it.", "api_key"
     elif status == 404:
-        user = f"{label} does not offer the model “{model}”. Choose another model."
+        user, key = f"{label} does not offer the model “{model}”. Choose another model.", "model"
     elif status == 429:
         user = f"{label} says there were too many requests or the quota is used up."
+        key = "quota"
     elif status >= 500:
         return BackendUnavailable(
-            f"{label} has a problem right now. Try again later.", detail=detail
+            f"{label} has a problem right now. Try again later.",
+            detail=detail,
+            key="error.provider_down",
+            params=params,
         )
     else:
-        user = f"{label} refused the request: {message}"
-    return BackendRequestError(user, detail=detail, status=status)
+        user, key = f"{label} refused the request: {message}", "refused"
+    return BackendRequestError(
+        user, detail=detail, status=status, key=f"error.provider_{key}", params=params
+    )
 
 
 def _redacted(exc: Exception, key: str) -> Exception:
