@@ -94,10 +94,15 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="one headless run of the pipeline (scripting, lesson preparation)",
         description="Exit codes: 0 done, 2 blocked by safety, 1 error.",
     )
-    run.add_argument("--idea", required=True, help="the idea (WHAT)")
+    run.add_argument("--idea", help="the idea (WHAT); required unless --resume")
     run.add_argument("--config", metavar="ID", help="interception config id (default: your_call)")
     run.add_argument("--rules", help="rules text (HOW); overrides the config's rules")
-    run.add_argument("--output", required=True, metavar="ID", help="output config id")
+    run.add_argument("--output", metavar="ID", help="output config id; required unless --resume")
+    run.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="continue a stopped or interrupted run with its saved texts (edits included) and seed",
+    )
     run.add_argument("--level", choices=("kids", "youth", "adult", "research"))
     run.add_argument("--lang", choices=("de", "en"))
     run.add_argument("--seed", type=int)

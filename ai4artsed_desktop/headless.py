@@ -6,6 +6,9 @@ run like Ctrl+C does: a job already on the image server is interrupted there (on
 server it would otherwise block every seat's queue). With ``--json`` every event is one
 JSON object per line on stdout and the last line is exactly one ``{"event": "done", ...}``
 with the run folder and media paths.
+``--resume RUN_ID`` continues a stopped or interrupted run from its ``run.json``: its idea,
+rules, output, level, language, seed and stage texts (the user's edits included) are the
+saved ones; output parameters, LoRAs and ``--stop-after`` given again apply.
 ``--dry-run`` prints the exact ComfyUI graph (the idea is used as the prompt, no LLM is
 asked) and submits nothing.
 """
@@ -43,14 +46,16 @@ from .events import (
 )
 from .paths import AppPaths, resources_dir
 from .pipeline.lora import LoraSpec
-from .pipeline.runner import RunEvent, RunRequest, RunSession
+from .pipeline.runner import RunEvent, RunRequest, RunServices, RunSession
 from .pipeline.services import build_services
 from .pipeline.workflow import apply_inputs
 from .settings import Settings, replace_path
 from .settings import load as load_settings
+from .store.record import RunRecord, is_run_id
 from .store.review_log import FILE_NAME as REVIEW_LOG_FILE
 from .store.review_log import ReviewLog
-from .store.runs import RunStore
+from .store.runs import INTERRUPTED, RunStore
+from .system.processes import owner_alive
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +262,8 @@ def run_headless(
     received: list[int] = []
     try:
         settings = with_backends(loaded.settings, args.backend)
-        request = _request(args, settings)
+        check_resume_args(args)
+        request = None if args.resume else _request(args, settings)
         return asyncio.run(_run(args, paths, settings, request, printer, received))
     except AppError as exc:
         printer.error(exc.user_message, exc.detail)
@@ -302,6 +308,62 @@ def _stop_on_signals(received: list[int]) -> Iterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+#: Options that a resumed run takes from its record, never from the command line.
+RECORDED_OPTIONS = ("idea", "output", "config", "rules", "level", "lang")
+
+
+def check_resume_args(args: argparse.Namespace) -> None:
+    """``--resume`` takes the run's own inputs; a new run needs ``--idea`` and ``--output``.
+
+    Raises:
+        UsageError: a recorded input given again with ``--resume``, ``--dry-run`` with it,
+            or a new run without its idea or output.
+    """
+    if args.resume is None:
+        missing = [f"--{name}" for name in ("idea", "output") if not getattr(args, name)]
+        if missing:
+            raise UsageError(f"run needs {' and '.join(missing)} (or --resume RUN_ID).")
+        return
+    given = [f"--{name}" for name in RECORDED_OPTIONS if getattr(args, name) is not None]
+    if given:
+        raise UsageError(
+            f"--resume continues the run with its saved inputs; leave out {', '.join(given)}."
+        )
+    if args.dry_run:
+        raise UsageError("--dry-run starts nothing; it cannot be combined with --resume.")
+    if not is_run_id(args.resume):
+        raise UsageError(
+            f"--resume {args.resume!r}: there is no run with this id (run ids look like "
+            "20260105-101500-ab12cd; the run folder has the same name)."
+        )
+
+
+def resumable(record: RunRecord) -> None:
+    """Refuse a run that cannot be continued: finished, blocked, failed, or still running.
+
+    A stopped or cancelled run, one marked interrupted, and one still saying "running"
+    whose process is gone can be continued.
+
+    Raises:
+        UsageError: naming the run and what to do instead.
+    """
+    status = record.status
+    message = record.error["message"] if record.error else ""
+    interrupted = (status == "failed" and message == INTERRUPTED) or (
+        status == "running" and not owner_alive(record.owner)
+    )
+    if status in ("stopped", "cancelled") or interrupted:
+        return
+    reasons = {
+        "done": "is already done; start a new run to make another",
+        "blocked": "was stopped by the safety check and cannot be continued",
+        "failed": "failed; start a new run",
+        "running": "is still running in another window or process",
+    }
+    reason = reasons.get(status, f"has the status '{status}'")
+    raise UsageError(f"The run {record.id} {reason}.")
 
 
 def _request(args: argparse.Namespace, settings: Settings) -> RunRequest:
@@ -359,7 +421,7 @@ async def _run(
     args: argparse.Namespace,
     paths: AppPaths,
     settings: Settings,
-    request: RunRequest,
+    request: RunRequest | None,
     printer: _Printer,
     received: list[int] | None = None,
 ) -> int:
@@ -371,7 +433,7 @@ async def _run_session(
     args: argparse.Namespace,
     paths: AppPaths,
     settings: Settings,
-    request: RunRequest,
+    request: RunRequest | None,
     printer: _Printer,
 ) -> int:
     content = load_content(resources_dir() / "configs", paths.user_content_dir)
@@ -392,6 +454,9 @@ async def _run_session(
         review_log=ReviewLog(paths.data_dir / REVIEW_LOG_FILE),
     )
     try:
+        if request is None:
+            session = await _resumed(args, services)
+            return await _follow(session, args.stop_after, printer)
         check_parameters(request, content, resources_dir() / "workflows")
         session = RunSession(services, request)
         if args.dry_run:
@@ -404,6 +469,30 @@ async def _run_session(
         await services.providers.aclose()
         await manager.shutdown()
         store.close()
+
+
+async def _resumed(args: argparse.Namespace, services: RunServices) -> RunSession:
+    """The session that continues the saved run ``args.resume`` (RunSession.resume).
+
+    Output parameters, LoRAs and a seed given on the command line apply to it.
+
+    Raises:
+        ConfigError: the run does not exist, cannot be read, or its output or config
+            no longer exists; a parameter the output does not have.
+        UsageError: the run cannot be continued (see :func:`resumable`).
+    """
+    record = await asyncio.to_thread(services.store.load, args.resume)
+    resumable(record)
+    session = RunSession.resume(services, record)
+    seed = args.seed if args.seed is not None else session.request.seed
+    session.request = dataclasses.replace(
+        session.request,
+        seed=seed,
+        values=parameter_values(args),
+        loras=tuple(parse_lora(v) for v in args.lora),
+    )
+    check_parameters(session.request, services.content, resources_dir() / "workflows")
+    return session
 
 
 async def _follow(session: RunSession, stop_after: str | None, printer: _Printer) -> int:

@@ -214,9 +214,9 @@ class RunSession:
     def resume(cls, services: RunServices, record: RunRecord) -> RunSession:
         """A session that continues a saved run (reopened from the history).
 
-        Its texts are the recorded ones (the user's edits where there are any); the next
-        :meth:`advance` starts after the last text stage that ran, so the final prompt is
-        checked again before anything is generated. A finished run continues after
+        Its texts and fixed seed are the recorded ones (the user's edits where there are
+        any); the next :meth:`advance` starts after the last text stage that ran, so the
+        final prompt is checked again before anything is generated. A finished run continues after
         :meth:`edit` or :meth:`rewind`; new media land in the same run folder.
 
         Raises:
@@ -231,6 +231,7 @@ class RunSession:
             level=inputs.level or "youth",
             lang=inputs.language or "de",
             ui_mode=inputs.ui_mode,
+            seed=inputs.seed,
         )
         session = cls(services, request)
         session.record = record
@@ -899,6 +900,7 @@ class RunSession:
             level=req.level,
             language=req.lang,
             ui_mode=req.ui_mode,
+            seed=req.seed,
         )
 
     def _stage_record(self, stage: Stage) -> StageRecord | None:

@@ -107,6 +107,8 @@ class RunInputs:
     level: str = ""
     language: str = ""
     ui_mode: str = ""
+    #: The seed the user fixed (None: the seed policy chose); a resumed run keeps it.
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ def _inputs_json(inputs: RunInputs) -> dict[str, Any]:
         "level": inputs.level,
         "language": inputs.language,
         "ui_mode": inputs.ui_mode,
+        "seed": inputs.seed,
     }
 
 
@@ -381,6 +384,7 @@ def _inputs_from(f: _Fields) -> RunInputs:
         level=f.text("level", ""),
         language=f.text("language", ""),
         ui_mode=f.text("ui_mode", ""),
+        seed=f.integer("seed"),
     )
 
 

@@ -118,3 +118,109 @@ def test_dry_run_of_a_code_output_explains_there_is_no_graph(tmp_path: Path) -> 
     )
     assert result.returncode == 1
     assert "does not use a ComfyUI workflow" in result.stderr
+
+
+def _stopped_run(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    """A demo run stopped after the interception; returns its final ``done`` line."""
+    result = run_cli(
+        "run", "--demo", "--json", "--data-dir", str(tmp_path), "--idea", "Ein Fuchs im Schnee",
+        "--config", "bauhaus", "--output", "sd15", "--stop-after", "interception", *extra,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    final = events_of(result.stdout)[-1]
+    assert final["status"] == "stopped after interception"
+    return final
+
+
+def _resume(tmp_path: Path, run_id: str, *extra: str) -> Any:
+    return run_cli(
+        "run", "--demo", "--json", "--data-dir", str(tmp_path), "--resume", run_id, *extra,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_resume_continues_a_stopped_run_with_its_edit_and_seed(tmp_path: Path) -> None:
+    stopped = _stopped_run(tmp_path, "--seed", "4242")
+    path = Path(stopped["folder"]) / "run.json"
+    record = json.loads(path.read_text("utf-8"))
+    assert record["status"] == "stopped"
+    edit = "Ein roter Fuchs aus Kreisen und Quadraten, im Schnee"
+    for stage in record["stages"]:
+        if stage["stage"] == "interception":
+            stage["edited_text"] = edit
+    path.write_text(json.dumps(record), "utf-8")
+
+    result = _resume(tmp_path, stopped["run_id"])
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    assert [e["event"] for e in events].count("done") == 1
+    final = events[-1]
+    assert final == {**final, "event": "done", "status": "done", "run_id": stopped["run_id"]}
+    assert final["folder"] == stopped["folder"]
+    assert [Path(p).suffix for p in final["media"]] == [".png"]
+    started = [e["stage"] for e in events if e["event"] == "stage_started"]
+    assert "interception" not in started  # the saved (edited) text is used, not re-made
+    assert "generation" in started
+    done = json.loads(path.read_text("utf-8"))
+    assert done["status"] == "done"
+    assert done["seed"] == 4242
+    interception = next(s for s in done["stages"] if s["stage"] == "interception")
+    assert interception["edited_text"] == edit
+
+
+def test_resume_can_stop_again_after_the_adaptation(tmp_path: Path) -> None:
+    stopped = _stopped_run(tmp_path)
+
+    result = _resume(tmp_path, stopped["run_id"], "--stop-after", "adaptation")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    assert events[-1]["status"] == "stopped after adaptation"
+    assert [e["event"] for e in events].count("done") == 1
+    assert not any(e["event"] == "result" for e in events)
+    record = json.loads((Path(stopped["folder"]) / "run.json").read_text("utf-8"))
+    assert record["status"] == "stopped"
+    assert {s["stage"] for s in record["stages"]} >= {"interception", "adaptation"}
+
+
+def test_resume_refuses_an_unknown_run(tmp_path: Path) -> None:
+    result = _resume(tmp_path, "20990101-000000-abcdef")
+    assert result.returncode == 1
+    events = events_of(result.stdout)
+    assert events[-1]["event"] == "error"
+    assert "no longer exists" in events[-1]["message"]
+    malformed = _resume(tmp_path, "../runs")
+    assert malformed.returncode == 1
+    assert "no run with this id" in events_of(malformed.stdout)[-1]["message"]
+
+
+def test_resume_refuses_a_finished_run_and_a_vanished_output(tmp_path: Path) -> None:
+    stopped = _stopped_run(tmp_path)
+    path = Path(stopped["folder"]) / "run.json"
+    record = json.loads(path.read_text("utf-8"))
+
+    record["status"] = "done"
+    path.write_text(json.dumps(record), "utf-8")
+    done = _resume(tmp_path, stopped["run_id"])
+    assert done.returncode == 1
+    assert "already done" in events_of(done.stdout)[-1]["message"]
+
+    record["status"], record["inputs"]["output_id"] = "stopped", "gone_output"
+    path.write_text(json.dumps(record), "utf-8")
+    gone = _resume(tmp_path, stopped["run_id"])
+    assert gone.returncode == 1
+    assert "no output called “gone_output”" in events_of(gone.stdout)[-1]["message"]
+    assert json.loads(path.read_text("utf-8"))["inputs"]["output_id"] == "gone_output"
+
+
+def test_resume_refuses_the_inputs_it_takes_from_the_run(tmp_path: Path) -> None:
+    result = run_cli(
+        "run", "--data-dir", str(tmp_path), "--resume", "x", "--idea", "y", "--output", "sd15"
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "leave out --idea, --output" in result.stderr
+    missing = run_cli("run", "--data-dir", str(tmp_path), "--idea", "y")
+    assert missing.returncode == 1
+    assert "--output" in missing.stderr
