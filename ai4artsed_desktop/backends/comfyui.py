@@ -347,6 +347,7 @@ class ComfyClient:
                 submitted = await self._submit(graph, chosen)
             except BackendProtocolError:
                 submitted = chosen  # the answer broke off; the job may be queued all the same
+                self._active.add(submitted)  # so the finally below takes it back
                 raise
             self._active.add(submitted)
             yield JobQueued(submitted)

@@ -124,7 +124,7 @@ def integer(low: int, high: int) -> Converter:
     """A whole JSON number in ``[low, high]``."""
 
     def convert(value: Any, path: str) -> int:
-        if not _is_number(value) or value != int(value):
+        if not _is_number(value) or not math.isfinite(value) or value != int(value):
             raise FieldError(path, f"Expected a whole number, found {describe(value)}.")
         if not low <= value <= high:
             raise FieldError(path, f"Expected a whole number from {low} to {high}, found {value}.")

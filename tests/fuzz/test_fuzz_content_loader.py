@@ -153,7 +153,8 @@ def test_random_user_files_never_break_the_loader(
         }
         for rel, _data in folder_files:
             accepted = (user / rel) in sources
-            blamed = any(p.file == rel for p in library.problems)
+            # Warnings about an entry that is still used (an unknown key) are not blame.
+            blamed = any(p.file == rel and not p.used for p in library.problems)
             assert accepted != blamed, (rel, library.problems)
         for rel, data in list_files:
             _check_list_file(library, rel, data)

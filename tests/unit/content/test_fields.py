@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ai4artsed_desktop.content import specs
-from ai4artsed_desktop.content.fields import FieldError, child, record, text
+from ai4artsed_desktop.content.fields import FieldError, child, integer, record, text
 from ai4artsed_desktop.content.schema import Category, Text
 
 json_values = st.recursive(
@@ -65,3 +65,10 @@ def test_nan_and_infinity_are_not_numbers() -> None:
         with pytest.raises(FieldError) as info:
             specs.LLM({"temperature": value}, "llm")
         assert info.value.field == "llm.temperature"
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 2.5, "3", True])
+def test_integer_refuses_what_is_not_a_whole_number(value: Any) -> None:
+    # JSON's Infinity once raised OverflowError out of the loader instead of a FieldError.
+    with pytest.raises(FieldError, match="whole number"):
+        integer(0, 100)(value, "order")
