@@ -17,6 +17,8 @@ class BackendState(enum.Enum):
     not_installed = "not_installed"
     stopped = "stopped"
     starting = "starting"
+    #: A first start that installs and builds before it serves (SwarmUI: .NET, a build).
+    installing = "installing"
     ready = "ready"
     failed = "failed"
     crashed = "crashed"

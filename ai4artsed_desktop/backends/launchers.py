@@ -298,6 +298,7 @@ def swarmui_spec(
         required_paths=(script,),
         install_hint=INSTALL_HINTS["swarmui"],
         starting_message=SWARM_INSTALLING if first else "",
+        installs=first,
     )
 
 

@@ -14,7 +14,8 @@ Typical use (a backend service owns one supervisor per managed backend)::
 
 States: not_installed, stopped -> starting -> ready -> crashed -> restarting -> ready, and
 failed when a start fails or the restart budget is used up. A trainer uses ``one_shot``
-specs, ``add_line_listener`` for progress and ``wait_exit`` for the result.
+specs, ``add_line_listener`` for progress and ``wait_exit`` for the result. A spec with
+``installs`` (SwarmUI's first start builds) says ``installing`` instead of ``starting``.
 """
 
 from __future__ import annotations
@@ -297,7 +298,8 @@ class ProcessSupervisor(StateNotifier):
         spec = self.spec
         if self._state is not BackendState.restarting:
             starting = spec.starting_message or f"{spec.display_name} is starting…"
-            self._set_state(BackendState.starting, starting)
+            state = BackendState.installing if spec.installs else BackendState.starting
+            self._set_state(state, starting)
         self._pump.reset()
         first_line = self._pump.count
         self._pump.emit("supervisor", f"starting: {' '.join(argv)}")

@@ -37,6 +37,8 @@ class LaunchSpec:
             a crash, and it is never restarted.
         starting_message: what the "starting" state says instead of "<name> is starting…"
             (SwarmUI's first start installs .NET and builds; it says so).
+        installs: this start installs and builds first: the state is ``installing``
+            instead of ``starting`` until the server is ready or the start fails.
     """
 
     name: str
@@ -56,6 +58,7 @@ class LaunchSpec:
     install_hint: str = ""
     one_shot: bool = False
     starting_message: str = ""
+    installs: bool = False
 
     @property
     def logger_name(self) -> str:

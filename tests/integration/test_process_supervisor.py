@@ -235,3 +235,21 @@ async def test_unstartable_program_fails_with_a_plain_message(
         await sup.ensure_ready()
     assert "missing-folder" in info.value.detail
     assert rec.states == [BackendState.starting, BackendState.failed]
+
+
+async def test_a_start_that_installs_first_says_installing_until_ready(
+    app_paths: AppPaths,
+) -> None:
+    """SwarmUI's first start builds: the same state machine says "installing", then "ready"."""
+    port = processes.free_port()
+    message = "Fake Server is installing: its log shows what it does."
+    spec = fake_spec(port, "--ready-delay", "0.2", installs=True, starting_message=message)
+    rec = StateRecorder()
+    sup = make_supervisor(app_paths, spec, rec)
+    try:
+        await sup.ensure_ready()
+        assert rec.states == [BackendState.installing, BackendState.ready]
+        assert rec.events[0].message == message
+        assert not BackendState.installing.is_usable
+    finally:
+        await sup.stop()

@@ -28,7 +28,12 @@ TAIL_LINES = 80
 #: Settings that decide how the backends run; a change rebuilds the affected backends.
 BACKEND_FIELDS = ("ollama", "swarmui", "comfyui", "image_engine", "demo_mode")
 
-_RUNNING = (BackendState.ready, BackendState.starting, BackendState.restarting)
+_RUNNING = (
+    BackendState.ready,
+    BackendState.starting,
+    BackendState.installing,
+    BackendState.restarting,
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from ..viewmodels.status_vm import StatusViewModel
 STATE_COLOURS: dict[BackendState, str] = {
     BackendState.ready: "#2f9e5b",
     BackendState.starting: "#d99a1e",
+    BackendState.installing: "#d99a1e",
     BackendState.restarting: "#d99a1e",
     BackendState.failed: "#d2453b",
     BackendState.crashed: "#d2453b",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QWidget
 
 from ai4artsed_desktop.backends.manager import BackendManager
+from ai4artsed_desktop.backends.process import ProcessSupervisor
 from ai4artsed_desktop.events import BackendState
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings import BackendSettings, Settings
@@ -210,3 +212,33 @@ def test_without_a_view_model_the_cards_show_only_fields(
     assert not card.log_view.isVisible()
     assert not page.backends.following_tails
     vm.shutdown()
+
+
+def test_a_first_swarmui_start_shows_installing_with_its_log(
+    built: Built, demo_manager: BackendManager, qtbot: Any
+) -> None:
+    # A first start that installs (as launchers.swarmui_spec marks an unbuilt SwarmUI).
+    supervisor = demo_manager.entry("swarmui").impl
+    assert isinstance(supervisor, ProcessSupervisor)
+    supervisor.spec = dataclasses.replace(
+        supervisor.spec, installs=True, starting_message="SwarmUI is installing."
+    )
+    card = built.page.backends.cards["swarmui"]
+    seen: list[tuple[BackendState, str, str]] = []
+    built.vm.row_changed.connect(
+        lambda name: (
+            seen.append((card.light.state, card.light.label.text(), card.message_label.text()))
+            if name == "swarmui"
+            else None
+        )
+    )
+    card.start_button.click()
+    qtbot.waitUntil(lambda: card.light.state is BackendState.ready, timeout=START_TIMEOUT_MS)
+    installing = [s for s in seen if s[0] is BackendState.installing]
+    assert installing, seen
+    _state, light, message = installing[0]
+    assert "installiert" in light
+    assert "Protokoll" in message  # the log on this card shows what it does
+    assert card.log_view.accessibleName()
+    assert card.log_button.isVisible()
+    assert any(line for line in card.log_view.toPlainText().splitlines())

@@ -102,11 +102,12 @@ def test_swarmui_first_start_says_installing_and_waits_longer(tmp_path: Path) ->
     fresh = launchers.swarmui_spec(BackendSettings(path=str(folder), startup_timeout_s=180))
     assert fresh.startup_timeout == launchers.SWARM_FIRST_START_S
     assert "installing" in fresh.starting_message
+    assert fresh.installs
     built = folder / launchers.SWARM_BUILD_OUTPUT
     built.parent.mkdir(parents=True)
     built.write_bytes(b"MZ")
     again = launchers.swarmui_spec(BackendSettings(path=str(folder), startup_timeout_s=180))
-    assert (again.startup_timeout, again.starting_message) == (180, "")
+    assert (again.startup_timeout, again.starting_message, again.installs) == (180, "", False)
 
 
 def test_demo_specs_start_the_simulators_like_the_real_servers(tmp_path: Path) -> None:
