@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import psutil
 
 from ai4artsed_desktop.store.runs import INTERRUPTED, RunStore
 
-REPO = Path(__file__).resolve().parents[2]
+from .headless_run import read_until_progress, start_demo_run
 
 
 def _children_in(folder: Path) -> list[psutil.Process]:
@@ -30,22 +27,9 @@ def _children_in(folder: Path) -> list[psutil.Process]:
 def test_killed_headless_run_leaves_no_orphans_and_an_interrupted_record(
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FAKE_COMFY_STEP_MS": "200"}
-    args = [
-        sys.executable, "-m", "ai4artsed_desktop", "run", "--demo", "--json",
-        "--data-dir", str(tmp_path), "--level", "adult", "--idea", "Ein Fuchs im Schnee",
-        "--output", "sd15",
-    ]  # fmt: skip
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    proc = start_demo_run(tmp_path, step_ms=200)
     assert proc.stdout is not None
-    run_id = ""
-    for line in proc.stdout:
-        event = json.loads(line)
-        run_id = event.get("run_id", run_id)
-        if event["event"] == "progress":
-            break
-    else:
-        raise AssertionError(f"no progress before the end (exit {proc.wait()})")
+    run_id = read_until_progress(proc)
     assert _children_in(tmp_path), "the demo servers should run below the data folder"
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)

@@ -8,10 +8,7 @@ tests/contract/test_managed_comfyui.py; here the demo ComfyUI (a managed child) 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
@@ -19,7 +16,7 @@ import psutil
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings import Settings, replace_path, save
 
-REPO = Path(__file__).resolve().parents[2]
+from .headless_run import read_until_progress, start_demo_run
 
 
 def comfy_simulators(parent: int) -> list[psutil.Process]:
@@ -35,20 +32,10 @@ def test_killed_comfyui_is_named_as_died_with_its_cause(tmp_path: Path) -> None:
     save(
         replace_path(Settings(), "image_engine", "comfyui"), AppPaths.under(tmp_path).settings_file
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FAKE_COMFY_STEP_MS": "300"}
-    args = [
-        sys.executable, "-m", "ai4artsed_desktop", "run", "--demo", "--json",
-        "--data-dir", str(tmp_path), "--level", "adult", "--idea", "Ein Fuchs im Schnee",
-        "--output", "sd15",
-    ]  # fmt: skip
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    proc = start_demo_run(tmp_path, step_ms=300)
     assert proc.stdout is not None
     try:
-        for line in proc.stdout:
-            if json.loads(line)["event"] == "progress":
-                break
-        else:
-            raise AssertionError(f"no progress (exit {proc.wait()})")
+        read_until_progress(proc)
         (server,) = comfy_simulators(proc.pid)
         server.send_signal(signal.SIGKILL)
         rest = [json.loads(line) for line in proc.stdout]

@@ -7,17 +7,14 @@ tests/contract/test_headless_run.py; here the demo backends answer.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ai4artsed_desktop.store.runs import RunStore
 
-REPO = Path(__file__).resolve().parents[2]
+from .headless_run import read_until_progress, start_demo_run
 
 
 @pytest.mark.parametrize(
@@ -28,22 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_stop_signal_cancels_with_exactly_one_done_line(
     tmp_path: Path, signum: int, code: int
 ) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FAKE_COMFY_STEP_MS": "200"}
-    args = [
-        sys.executable, "-m", "ai4artsed_desktop", "run", "--demo", "--json",
-        "--data-dir", str(tmp_path), "--level", "adult", "--idea", "Ein Fuchs im Schnee",
-        "--output", "sd15",
-    ]  # fmt: skip
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    proc = start_demo_run(tmp_path, step_ms=200)
     assert proc.stdout is not None
-    run_id = ""
-    for line in proc.stdout:
-        event = json.loads(line)
-        run_id = event.get("run_id", run_id)
-        if event["event"] == "progress":
-            break
-    else:
-        raise AssertionError(f"no progress before the end (exit {proc.wait()})")
+    run_id = read_until_progress(proc)
     proc.send_signal(signum)
     rest = [json.loads(line) for line in proc.stdout]
     assert proc.wait(30) == code
