@@ -16,12 +16,13 @@ from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.ui.desktop import FolderOpener
 from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.shell import Shell
 from ai4artsed_desktop.ui.wheel_guard import WheelGuard
 from ai4artsed_desktop.ui.widgets.code_sandbox import CodeSandbox
 
 from .backend_helpers import managed_manager
 from .create_rig import create_rig
-from .helpers import close_sandbox, make_content, write_gpu_file
+from .helpers import close_sandbox, make_content, open_shell, write_gpu_file
 from .training_env import TrainingEnv
 
 
@@ -135,3 +136,19 @@ def sandbox(qapp: Any) -> Iterator[CodeSandbox]:
     widget.show()
     yield widget
     close_sandbox(widget)
+
+
+@pytest.fixture
+def shell(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    content: ContentLibrary,
+    fake_gpu: FakeGpuProvider,
+) -> Iterator[Shell]:
+    """The whole demo window at 1366x768 (files that need another window define their own)."""
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
+    ) as built:
+        yield built

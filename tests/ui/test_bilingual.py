@@ -31,33 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from ai4artsed_desktop.content.schema import ContentLibrary
-from ai4artsed_desktop.paths import AppPaths
-from ai4artsed_desktop.settings_store import SettingsStore
-from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.ui.i18n import load_catalogue
 from ai4artsed_desktop.ui.main_window import LANGUAGE_NAMES
 from ai4artsed_desktop.ui.shell import Shell
 
 from .create_rig import Rig, wait_idle
-from .helpers import open_shell
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 MAX_ROWS = 300
-
-
-@pytest.fixture
-def shell(
-    qloop: Any,
-    qtbot: Any,
-    app_paths: AppPaths,
-    store: SettingsStore,
-    content: ContentLibrary,
-    fake_gpu: FakeGpuProvider,
-) -> Iterator[Shell]:
-    with open_shell(
-        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
-    ) as built:
-        yield built
 
 
 def _model_texts(view: QAbstractItemView) -> Iterator[str]:

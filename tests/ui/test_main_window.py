@@ -22,22 +22,7 @@ from ai4artsed_desktop.ui.main_window import PAGE_IDS
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
 from ai4artsed_desktop.ui.shell import Shell, build_shell
 
-from .helpers import open_shell, run
-
-
-@pytest.fixture
-def shell(
-    qloop: Any,
-    qtbot: Any,
-    app_paths: AppPaths,
-    store: SettingsStore,
-    content: ContentLibrary,
-    fake_gpu: FakeGpuProvider,
-) -> Any:
-    with open_shell(
-        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
-    ) as built:
-        yield built
+from .helpers import run
 
 
 def test_window_has_title_four_pages_and_fits_small_screens(shell: Shell) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
-from ai4artsed_desktop.content.schema import ContentLibrary
 from ai4artsed_desktop.paths import AppPaths
-from ai4artsed_desktop.settings_store import SettingsStore
-from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.teacher_lock import MIN_ITERATIONS, TeacherLock
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.shell import Shell, _work_running
@@ -25,22 +21,7 @@ from ai4artsed_desktop.ui.widgets.lock_dialog import LockButton
 from ai4artsed_desktop.ui.widgets.path_dialog import PathDialog
 
 from .create_rig import RUN_TIMEOUT_MS, Rig
-from .helpers import open_shell, run
-
-
-@pytest.fixture
-def shell(
-    qloop: Any,
-    qtbot: Any,
-    app_paths: AppPaths,
-    store: SettingsStore,
-    content: ContentLibrary,
-    fake_gpu: FakeGpuProvider,
-) -> Iterator[Shell]:
-    with open_shell(
-        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
-    ) as built:
-        yield built
+from .helpers import run
 
 
 def _fake_xdg_open(folder: Path, exit_code: int) -> None:
