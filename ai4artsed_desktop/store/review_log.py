@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "review_log.sqlite3"
 SCHEMA_VERSION = 1
+#: The cause of a teacher's own action (a switch of the media check), not a block.
+TEACHER_CAUSE = "teacher"
 #: The longest text kept per entry (a whole p5.js sketch fits).
 MAX_TEXT = 20_000
 
@@ -135,6 +137,16 @@ class ReviewLog:
                 rows = conn.execute(sql + " LIMIT ?", (limit,)).fetchall()
             else:
                 rows = conn.execute(sql).fetchall()
+        return [ReviewEntry(*(str(v) for v in row)) for row in rows]
+
+    def blocks(self, limit: int) -> list[ReviewEntry]:
+        """The newest blocks (teacher actions left out), newest first, at most ``limit``."""
+        sql = (
+            f"SELECT {', '.join(COLUMNS)} FROM entries WHERE cause != ? "
+            "ORDER BY time DESC, id DESC LIMIT ?"
+        )
+        with self._db() as conn:
+            rows = conn.execute(sql, (TEACHER_CAUSE, max(limit, 0))).fetchall()
         return [ReviewEntry(*(str(v) for v in row)) for row in rows]
 
     def count(self) -> int:

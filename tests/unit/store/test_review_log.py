@@ -39,6 +39,18 @@ def test_round_trip_newest_first(tmp_path: Path) -> None:
         assert (log.path.stat().st_mode & 0o777) == 0o600  # only the user can read it
 
 
+def test_blocks_leave_teacher_actions_out(tmp_path: Path) -> None:
+    log = ReviewLog(tmp_path / "review.sqlite3")
+    now = datetime.now(UTC)
+    block = entry(now - timedelta(minutes=2), "a sword")
+    switch = entry(now, "media check off", stage="settings", cause="teacher", reason="")
+    log.add(block)
+    log.add(switch)
+    assert log.blocks(10) == [block]
+    assert log.blocks(0) == []
+    assert log.entries(limit=1) == [switch]
+
+
 def test_retention_deletes_old_entries_only(tmp_path: Path) -> None:
     log = ReviewLog(tmp_path / "review.sqlite3")
     now = datetime.now(UTC)
