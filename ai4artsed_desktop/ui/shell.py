@@ -39,6 +39,7 @@ from .wheel_guard import guard_wheel
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
 from .widgets.output_picker import OutputPicker
+from .widgets.pause_overlay import PauseOverlay
 from .widgets.review_log_panel import ReviewLogPanel
 from .widgets.status_bar import StatusBar
 from .window_geometry import FILE_NAME as GEOMETRY_FILE
@@ -63,6 +64,7 @@ class Shell:
     warmup_vm: WarmupViewModel | None = None
     history_vm: HistoryViewModel | None = None
     review_vm: ReviewLogViewModel | None = None
+    pause_overlay: PauseOverlay | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
@@ -211,6 +213,7 @@ def build_shell(
     window.set_quit_guard(lambda: _work_running(translator, run_vm, training_vm))
     translator.setParent(window)
     guard_wheel(window)  # no value changes by a wheel meant to scroll the page
+    pause_overlay = PauseOverlay(window, translator)  # the lab console's "eyes on me"
     _wire_school(window, settings_vm, lock_vm, lesson_vm, services)
     training_page.settings_requested.connect(lambda: window.show_page("settings"))
     run_vm.busy_changed.connect(history_vm.on_create_run_ended)  # a finished run shows up
@@ -237,6 +240,7 @@ def build_shell(
         lesson_vm=lesson_vm,
         warmup_vm=warmup_vm,
         review_vm=review_vm,
+        pause_overlay=pause_overlay,
     )
 
 
