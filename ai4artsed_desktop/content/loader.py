@@ -84,6 +84,10 @@ def _each(field: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
 def _check_output(output: OutputConfig, context: _Context) -> None:
     if output.route is Route.code and not output.framework:
         raise FieldError("framework", "A code output needs a framework (p5 or tone).")
+    if output.video is not None and "frames" not in output.mapping:
+        raise FieldError("mapping", "A video output needs a 'frames' mapping for its length.")
+    if output.video is not None and "fps" not in output.defaults:
+        raise FieldError("defaults", "A video output needs a default frame rate ('fps').")
     check_output_workflow(output, context.workflows_dir)
 
 

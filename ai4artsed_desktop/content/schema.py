@@ -144,6 +144,20 @@ class ModelLayout:
 
 
 @dataclass(frozen=True)
+class VideoSpec:
+    """How a video output turns seconds into frames.
+
+    Video models take a frame count of a fixed form: ``frame_step * n + 1`` (Wan 2.x: 4n+1,
+    LTX-Video: 8n+1), so their temporal compression comes out whole. ``max_frames`` is the
+    longest clip the model was trained for (Wan 2.2 TI2V 5B: 121 frames, 5 s at 24 fps);
+    longer requests are cut to it.
+    """
+
+    frame_step: int = 4
+    max_frames: int = 121
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """How a (transformed) text becomes media."""
 
@@ -168,6 +182,7 @@ class OutputConfig:
     needs_english: bool = False  # the model understands English prompts best
     framework: str = ""  # "p5" or "tone" for code outputs
     engine_options: dict[str, str] = field(default_factory=dict)  # route-specific (model, ...)
+    video: VideoSpec | None = None  # video outputs: the frame-count rule (mapping key "frames")
     source: Path | None = None
     builtin: bool = True
 

@@ -31,6 +31,7 @@ from .schema import (
     Provider,
     RequiredModel,
     Route,
+    VideoSpec,
     VramPreset,
 )
 
@@ -113,6 +114,8 @@ LAYOUT = record(
     },
 )
 
+VIDEO = record(VideoSpec, {"frame_step": integer(1, 64), "max_frames": integer(1, 100_000)})
+
 OUTPUT = record(
     OutputConfig,
     {
@@ -136,6 +139,7 @@ OUTPUT = record(
         "needs_english": boolean(),
         "framework": choice(FRAMEWORKS),
         "engine_options": dict_of(string(), key=NONEMPTY),
+        "video": nullable(VIDEO),
     },
 )
 

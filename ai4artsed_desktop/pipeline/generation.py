@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ from .comfy_cleanup import run_prefix
 from .lora import AppliedLora, LoraSpec, add_trigger_words, inject_loras
 from .model_status import ModelStatusBoard
 from .routing import RoutingError
-from .workflow import Graph, apply_inputs, set_filename_prefix, set_model_files
+from .workflow import Graph, apply_inputs, clip_seconds, set_filename_prefix, set_model_files
 
 GIB = 2**30
 #: Media types the platform tables may lack (Windows' has no FLAC or Opus).
@@ -58,6 +58,8 @@ MEDIA_TYPES = {
     ".opus": "audio/ogg",
     ".ogg": "audio/ogg",
     ".wav": "audio/wav",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
 }
 
 
@@ -92,7 +94,7 @@ class Produced:
     data: bytes = field(repr=False)
     filename: str
     mime: str
-    kind: str  # "image", "audio", "music", "code"
+    kind: str  # "image", "audio", "music", "video", "code"
     server_file: OutputFile | None = None  # ComfyUI's own copy (removed once saved)
 
 
@@ -162,9 +164,20 @@ def prepare_graph(
     graph = set_filename_prefix(graph, run_prefix(job.run_id))
     applied: tuple[AppliedLora, ...] = ()
     if job.loras:
-        result = inject_loras(graph, job.loras)
+        result = inject_loras(graph, loras_for(job.output, job.loras))
         graph, applied = result.graph, result.applied
     return graph, prompt, applied
+
+
+def loras_for(output: OutputConfig, loras: Sequence[LoraSpec]) -> list[LoraSpec]:
+    """The LoRAs as injected into ``output``'s graph.
+
+    Video models' LoRAs adapt the diffusion model only (their UMT5/T5 encoder is never
+    trained), so they go in as ``LoraLoaderModelOnly``.
+    """
+    if output.media is not MediaType.video:
+        return list(loras)
+    return [replace(lora, model_only=True) for lora in loras]
 
 
 #: Mapping keys that are texts or the seed: recorded elsewhere in the run, not as parameters.
@@ -187,11 +200,15 @@ def used_parameters(job: GenerationJob, workflows_dir: Path) -> dict[str, object
     output = job.output
     if output.route is Route.comfyui:
         graph, _, _ = prepare_graph(job, workflows_dir)
-        return {
+        used = {
             key: graph[targets[0].node]["inputs"][targets[0].input]
             for key, targets in output.mapping.items()
             if key not in _NOT_PARAMETERS and targets
         }
+        frames, fps = used.get("frames"), used.get("fps")
+        if isinstance(frames, int) and isinstance(fps, float):
+            used["seconds"] = clip_seconds(frames, fps)
+        return used
     if output.route is Route.swarmui_t2i:
         values = {**output.defaults, **job.values}
         return {key: values[key] for key in _SWARM_PARAMETERS if key in values}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..content.schema import InputTarget, OutputConfig, RequiredModel
+from ..content.schema import InputTarget, OutputConfig, RequiredModel, VideoSpec
 from ..errors import ConfigError
 
 Graph = dict[str, Any]
@@ -23,13 +23,24 @@ SEED_MAX = 2**64 - 1
 """The largest seed ComfyUI accepts (seeds are integers in [0, 2**64 - 1])."""
 
 #: Semantic keys and input names whose values are whole numbers.
-INT_NAMES = frozenset({"seed", "noise_seed", "steps", "width", "height", "batch_size", "length"})
+INT_NAMES = frozenset(
+    {"seed", "noise_seed", "steps", "width", "height", "batch_size", "length", "frames"}
+)
 #: Semantic keys and input names whose values are floating-point numbers.
 FLOAT_NAMES = frozenset(
-    {"cfg", "seconds", "seconds_total", "seconds_start", "denoise", "shift", "lyrics_strength"}
+    {
+        "cfg",
+        "seconds",
+        "seconds_total",
+        "seconds_start",
+        "denoise",
+        "shift",
+        "lyrics_strength",
+        "fps",
+    }
 )
 #: Whole-number keys that must be at least 1.
-_POSITIVE_NAMES = frozenset({"steps", "width", "height", "batch_size", "length"})
+_POSITIVE_NAMES = frozenset({"steps", "width", "height", "batch_size", "length", "frames"})
 #: Output classes of a stock ComfyUI that a template may use (``output_node: true``).
 OUTPUT_CLASSES = frozenset(
     {
@@ -222,6 +233,46 @@ def _coerce(
     return converted
 
 
+def video_frames(seconds: float, fps: float, spec: VideoSpec) -> int:
+    """The frame count for a clip of about ``seconds`` at ``fps`` that ``spec``'s model takes.
+
+    The count has the form ``frame_step * n + 1`` with ``n`` at least 1, rounded to the
+    nearest such count and cut to the longest the model takes (``max_frames``, itself
+    rounded down to that form).
+
+    Raises:
+        ValueError: ``seconds`` or ``fps`` is not a positive finite number.
+    """
+    if not (math.isfinite(seconds) and math.isfinite(fps) and seconds > 0 and fps > 0):
+        raise ValueError(f"no clip of {seconds!r} s at {fps!r} fps")
+    step = spec.frame_step
+    longest = max(1, (spec.max_frames - 1) // step)
+    steps = min(longest, max(1, round(seconds * fps / step)))
+    return step * steps + 1
+
+
+def clip_seconds(frames: int, fps: float) -> float:
+    """The length in seconds a user chose for ``frames`` at ``fps`` (``frames - 1`` intervals)."""
+    return round((frames - 1) / fps, 2) if fps > 0 else 0.0
+
+
+def _with_frames(output: OutputConfig, values: Mapping[str, object]) -> Mapping[str, object]:
+    """``values`` plus ``frames`` from ``seconds`` and ``fps`` for a video output."""
+    if output.video is None or "frames" not in output.mapping or "frames" in values:
+        return values
+    seconds = _to_float(values.get("seconds", output.defaults.get("seconds")))
+    fps = _to_float(values.get("fps", output.defaults.get("fps")))
+    if seconds is None or fps is None or seconds <= 0 or fps <= 0:
+        raise ConfigError(
+            f"The length of a clip of “{_title(output)}” must be a positive number of seconds "
+            "at a positive frame rate.",
+            detail=f"output {output.id}: seconds {values.get('seconds')!r} "
+            f"(default {output.defaults.get('seconds')!r}), fps {values.get('fps')!r} "
+            f"(default {output.defaults.get('fps')!r})",
+        )
+    return {**values, "frames": video_frames(seconds, fps, output.video)}
+
+
 def apply_inputs(
     graph: Mapping[str, Any], output: OutputConfig, values: Mapping[str, object]
 ) -> Graph:
@@ -231,7 +282,9 @@ def apply_inputs(
     ``output.defaults[key]``; a key with neither keeps the template's value. Keys of ``values``
     that the output does not map are ignored (an output without a negative prompt simply has
     none). Values are converted to the input's type: whole numbers for seed, steps, width and
-    height, floats for cfg and seconds, otherwise the type the template holds there.
+    height, floats for cfg and seconds, otherwise the type the template holds there. A video
+    output (``output.video``) gets ``frames`` from ``seconds`` and ``fps`` by its frame rule
+    (:func:`video_frames`) unless ``values`` names ``frames`` itself.
 
     Args:
         graph: The template (left unchanged).
@@ -246,6 +299,7 @@ def apply_inputs(
             link, or a value cannot be converted or is out of range (seeds: 0..2**64-1).
     """
     _check_targets(graph, output)
+    values = _with_frames(output, values)
     result: Graph = copy.deepcopy(dict(graph))
     for key, targets in output.mapping.items():
         if key in values:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ai4artsed_desktop.content.loader import load_workflow
 from ai4artsed_desktop.paths import resources_dir
+from ai4artsed_desktop.pipeline.generation import loras_for
 from ai4artsed_desktop.pipeline.lora import LoraSpec, inject_loras
 from ai4artsed_desktop.pipeline.workflow import apply_inputs, set_filename_prefix, set_model_files
 from tests.contract.conftest import LORA_FILE, OUTPUTS, installed_name, layouts
@@ -40,5 +41,5 @@ def template_graph(
     graph = load_workflow(output, resources_dir() / "workflows", workflow)
     graph = set_model_files(graph, [(slot, installed_name(slot)) for slot in slots])
     graph = apply_inputs(graph, output, {**TINY, **values})
-    graph = inject_loras(graph, list(loras)).graph
+    graph = inject_loras(graph, loras_for(output, loras)).graph
     return set_filename_prefix(graph, f"{prefix}_{output_id}")

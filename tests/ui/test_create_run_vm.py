@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
 from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.content.schema import Route, Text
 from ai4artsed_desktop.events import RunResult, SavedFile, Stage
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.settings import SafetySettings, Settings
@@ -35,7 +36,19 @@ from ai4artsed_desktop.ui.widgets.stage_panel import BADGE_KEYS, badge_text
 
 from .helpers import run
 
-CONTENT = load_content(resources_dir() / "configs")
+_SHIPPED = load_content(resources_dir() / "configs")
+#: A planned output (none ships any more): the route must still show greyed, with its reason.
+PLANNED = replace(
+    _SHIPPED.outputs["sd15"],
+    id="hologram_planned",
+    name=Text("Hologramm (geplant)", "Hologram (planned)"),
+    route=Route.planned,
+    workflow="",
+    mapping={},
+    required_models=(),
+    enabled=False,
+)
+CONTENT = replace(_SHIPPED, outputs={**_SHIPPED.outputs, PLANNED.id: PLANNED})
 
 
 @pytest.fixture
@@ -80,7 +93,8 @@ def panel(page: CreatePage) -> RunPanel:
 
 def test_planned_and_cloud_outputs_cannot_run_and_say_why() -> None:
     reasons = {c.output.id: c.unavailable for c in output_choices(CONTENT, Settings())}
-    assert reasons["video_planned"] is Unavailable.planned
+    assert reasons["hologram_planned"] is Unavailable.planned
+    assert reasons["wan22_video"] is None
     assert reasons["cloud_image"] is Unavailable.local_only
     assert reasons["sd15"] is None
     assert reasons["p5js"] is None
@@ -99,7 +113,7 @@ def test_the_default_output_follows_the_chosen_config(
     assert run_vm.selected_output_id == CONTENT.interceptions["your_call"].default_output
     create_vm.choose_config("p5_listifier")
     assert run_vm.selected_output_id == "p5js"
-    assert not run_vm.select_output("video_planned")
+    assert not run_vm.select_output("hologram_planned")
     assert not run_vm.select_output("cloud_image")
     assert not run_vm.select_output("nonexistent")
     assert run_vm.select_output("sd15")
@@ -130,7 +144,7 @@ def test_picker_greys_out_what_cannot_run_with_the_reason(
     picker = panel.outputs
     assert len(picker.tiles) == len(CONTENT.outputs)
     for output_id, reason, short in (
-        ("video_planned", "kommt später", "kommt später"),
+        ("hologram_planned", "kommt später", "kommt später"),
         ("cloud_image", "nur lokale Dienste erlaubt", "nicht erlaubt"),
     ):
         tile = picker.tile_for(output_id)
@@ -181,7 +195,9 @@ def test_kids_see_one_tile_per_kind_and_no_model_names(
     assert run_vm.selected_output is not None
     assert run_vm.selected_output.media.value == "image"
     film = next(t for t in picker.tiles if t.tile.kind == "video")
-    assert not film.isEnabled()  # greyed, with the reason on it
+    assert film.isEnabled()
+    film.click()
+    assert run_vm.selected_output_id == "wan22_video"
 
 
 def test_without_a_run_store_the_page_explains_and_cannot_run(

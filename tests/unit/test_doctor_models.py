@@ -83,9 +83,9 @@ def test_missing_model_file_is_named_with_its_folder(
     assert checks["models:sdxl"].ok is True
     assert checks["models:sdxl"].details["missing"] == []
     assert checks["comfyui"].ok is True
-    # Outputs without model files (code, planned, cloud) are not listed.
+    # Outputs without model files (code, cloud) are not listed.
     assert "models:p5js" not in checks
-    assert "models:video_planned" not in checks
+    assert "models:cloud_image" not in checks
 
 
 def test_unreachable_comfyui_is_reported_per_output(
@@ -97,7 +97,7 @@ def test_unreachable_comfyui_is_reported_per_output(
     )
     models = [c for c in checks if c.name.startswith("models:")]
     assert {c.details["output"] for c in models} == {
-        "sd35_large", "sdxl", "sd15", "stable_audio", "ace_step"
+        "sd35_large", "sdxl", "sd15", "stable_audio", "ace_step", "wan22_video"
     }  # fmt: skip
     for check in models:
         assert check.ok is False

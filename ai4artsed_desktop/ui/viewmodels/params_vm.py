@@ -51,6 +51,8 @@ def applicable(output: OutputConfig | None) -> frozenset[str]:
         return frozenset()
     keys = set(output.mapping)
     found: set[str] = {k for k in ("steps", "cfg", "seconds", "negative", "seed") if k in keys}
+    if output.video is not None:
+        found.add("seconds")  # becomes the frame count (mapping key "frames")
     if {"width", "height"} <= keys:
         found.add("size")
     if output.media is MediaType.image:

@@ -14,6 +14,7 @@ from ai4artsed_desktop.content.schema import (
     MediaType,
     OutputConfig,
     Route,
+    VideoSpec,
 )
 from ai4artsed_desktop.errors import ConfigError
 
@@ -50,8 +51,16 @@ KNOWN_NODE_CLASSES = {
     "EmptyAceStepLatentAudio",
     "LatentOperationTonemapReinhard",
     "LatentApplyOperationCFG",
+    "UNETLoader",
+    "Wan22ImageToVideoLatent",
+    "CreateVideo",
+    "SaveVideo",
 }
-SAVE_CLASSES = {"SaveImage", "SaveAudio", "SaveAudioMP3", "SaveAudioOpus"}
+SAVE_CLASSES = {"SaveImage", "SaveAudio", "SaveAudioMP3", "SaveAudioOpus", "SaveVideo"}
+#: The folders our templates' model files live in.
+MODEL_FOLDERS = {"checkpoints", "text_encoders", "diffusion_models", "vae"}
+#: Where each kind of output saves on the ComfyUI side.
+SAVE_PREFIXES = {MediaType.image: "ai4artsed_", MediaType.video: "video/ai4artsed_"}
 MODEL_FILE_INPUTS = {"ckpt_name", "clip_name", "clip_name1", "clip_name2", "clip_name3"}
 MODEL_FILE_INPUTS |= {"vae_name", "lora_name", "unet_name"}
 
@@ -65,7 +74,7 @@ OUTPUT_IDS = {
     "p5js",
     "tonejs",
     "cloud_image",
-    "video_planned",
+    "wan22_video",
 }
 REQUIRED_CONFIGS = {
     "your_call",
@@ -223,7 +232,7 @@ def test_required_models_list_every_model_file_of_the_template(library: ContentL
         }
         listed = {(m.node_class, m.input, m.file) for m in output.required_models}
         assert named == listed, output.id
-        assert all(m.folder in {"checkpoints", "text_encoders"} for m in output.required_models)
+        assert all(m.folder in MODEL_FOLDERS for m in output.required_models)
 
 
 def test_save_nodes_use_our_file_prefixes(library: ContentLibrary) -> None:
@@ -232,7 +241,7 @@ def test_save_nodes_use_our_file_prefixes(library: ContentLibrary) -> None:
         prefixes = [
             n["inputs"]["filename_prefix"] for n in graph.values() if "Save" in n["class_type"]
         ]
-        expected = "ai4artsed_" if output.media is MediaType.image else "audio/ai4artsed_"
+        expected = SAVE_PREFIXES.get(output.media, "audio/ai4artsed_")
         assert prefixes, output.id
         assert all(p.startswith(expected) for p in prefixes), output.id
 
@@ -270,7 +279,10 @@ def test_sd35_uses_sd3_latent_and_triple_clip(library: ContentLibrary) -> None:
 def test_defaults_cover_every_tunable_mapping_key(library: ContentLibrary) -> None:
     per_run = {"prompt", "tags", "lyrics", "seed"}
     for output in comfy_outputs(library):
-        assert set(output.mapping) - per_run <= set(output.defaults), output.id
+        derived = {"frames"} if output.video is not None else set()  # from seconds and fps
+        assert set(output.mapping) - per_run - derived <= set(output.defaults), output.id
+        if output.video is not None:
+            assert {"seconds", "fps"} <= set(output.defaults), output.id
 
 
 def test_image_outputs_want_english_and_have_adaptations(library: ContentLibrary) -> None:
@@ -334,8 +346,9 @@ def test_routes_and_switches_of_special_outputs(library: ContentLibrary) -> None
     assert cloud.data_protection is DataProtection.non_eu
     assert not cloud.enabled
     assert cloud.engine_options == {"provider": "openai", "model": "gpt-image-1"}
-    video = library.outputs["video_planned"]
-    assert (video.media, video.route, video.enabled) == (MediaType.video, Route.planned, False)
+    video = library.outputs["wan22_video"]
+    assert (video.media, video.route, video.enabled) == (MediaType.video, Route.comfyui, True)
+    assert video.video == VideoSpec(frame_step=4, max_frames=121)
     assert library.outputs["stable_audio"].media is MediaType.audio
     local = [o for o in library.outputs.values() if o.id != "cloud_image"]
     assert all(o.data_protection is DataProtection.local for o in local)
@@ -407,7 +420,7 @@ def test_load_workflow_returns_an_independent_deep_copy(library: ContentLibrary)
     assert third["7"]["inputs"]["model"] == ["3", 0]
 
 
-@pytest.mark.parametrize("output_id", ["p5js", "swarmui_t2i", "video_planned"])
+@pytest.mark.parametrize("output_id", ["p5js", "swarmui_t2i", "cloud_image"])
 def test_load_workflow_refuses_outputs_without_a_template(
     library: ContentLibrary, output_id: str
 ) -> None:

@@ -209,13 +209,13 @@ def test_duplicate_id_in_one_folder_keeps_the_first_file(configs_copy: Path) -> 
 
 def test_bad_enum_in_output_is_skipped(configs_copy: Path) -> None:
     before = baseline(configs_copy)
-    edit_file(configs_copy / "outputs" / "video_planned.json", set_at("media", "hologram"))
+    edit_file(configs_copy / "outputs" / "wan22_video.json", set_at("media", "hologram"))
     library = load_content(configs_copy)
     problem = only_problem(library)
-    assert (problem.file, problem.field) == ("outputs/video_planned.json", "media")
+    assert (problem.file, problem.field) == ("outputs/wan22_video.json", "media")
     assert "hologram" in problem.problem
     assert "image" in problem.problem
-    assert set(library.outputs) == set(before.outputs) - {"video_planned"}
+    assert set(library.outputs) == set(before.outputs) - {"wan22_video"}
     assert library.interceptions == before.interceptions
 
 

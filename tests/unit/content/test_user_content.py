@@ -165,3 +165,23 @@ def test_provider_with_a_bad_base_url_is_skipped(user_dir: Path) -> None:
     assert "bad" not in library.providers
     (problem,) = library.problems
     assert (problem.field, problem.used) == ("[4].base_url", False)
+
+
+def test_a_video_output_needs_its_frames_mapping_and_frame_rate(user_dir: Path) -> None:
+    data = read_json(BUILTIN_CONFIGS / "outputs" / "wan22_video.json")
+    no_frames = {**data, "id": "film_a", "mapping": dict(data["mapping"])}
+    del no_frames["mapping"]["frames"]
+    no_fps = {**data, "id": "film_b", "defaults": dict(data["defaults"])}
+    del no_fps["defaults"]["fps"]
+    bad_rule = {**data, "id": "film_c", "video": {"frame_step": 0, "max_frames": 121}}
+    for item in (no_frames, no_fps, bad_rule):
+        write_json(user_dir / "outputs" / f"{item['id']}.json", item)
+    library = load_content(BUILTIN_CONFIGS, user_dir)
+    found = {(p.file, p.field) for p in library.problems}
+    assert found == {
+        ("outputs/film_a.json", "mapping"),
+        ("outputs/film_b.json", "defaults"),
+        ("outputs/film_c.json", "video.frame_step"),
+    }
+    assert {"film_a", "film_b", "film_c"}.isdisjoint(library.outputs)
+    assert library.outputs["wan22_video"].video is not None
