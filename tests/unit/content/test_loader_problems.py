@@ -209,13 +209,16 @@ def test_duplicate_id_in_one_folder_keeps_the_first_file(configs_copy: Path) -> 
 
 def test_bad_enum_in_output_is_skipped(configs_copy: Path) -> None:
     before = baseline(configs_copy)
-    edit_file(configs_copy / "outputs" / "wan22_video.json", set_at("media", "hologram"))
+    # An output nothing refers to, so that its loss is the only problem.
+    extra = {**read_json(configs_copy / "outputs" / "sd15.json"), "id": "extra_sd15"}
+    write_json(configs_copy / "outputs" / "extra_sd15.json", extra)
+    edit_file(configs_copy / "outputs" / "extra_sd15.json", set_at("media", "hologram"))
     library = load_content(configs_copy)
     problem = only_problem(library)
-    assert (problem.file, problem.field) == ("outputs/wan22_video.json", "media")
+    assert (problem.file, problem.field) == ("outputs/extra_sd15.json", "media")
     assert "hologram" in problem.problem
     assert "image" in problem.problem
-    assert set(library.outputs) == set(before.outputs) - {"wan22_video"}
+    assert set(library.outputs) == set(before.outputs)
     assert library.interceptions == before.interceptions
 
 
