@@ -22,7 +22,7 @@ from typing import Protocol
 
 from ..backends.comfyui_parsing import NodeInfo, combo_options
 from ..content.schema import OutputConfig, RequiredModel
-from .model_files import FileCheck, LocalModels, check_model_file
+from .model_files import FileCheck, LocalModels
 
 LORA_CLASS = "LoraLoader"
 LORA_INPUT = "lora_name"
@@ -247,7 +247,7 @@ def _check_files(
         path = local.locate(slot.folder, name)
         if path is None:  # listed by ComfyUI but from a folder we do not know (extra paths)
             continue
-        check = check_model_file(path)
+        check = local.check(path)
         if check.damaged:
             damaged.append(DamagedModel(name, slot.folder, str(path), check))
     return damaged
@@ -370,6 +370,7 @@ _HEALTH_WORDS = {
     "truncated": "is cut off (the download did not finish)",
     "bad_header": "is not a readable model file",
     "unreadable": "cannot be read",
+    "wrong_size": "has another size than the published file",
 }
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: safetensors refuses headers above 100 MB; a larger length means the file is not one.
@@ -47,6 +47,7 @@ class FileHealth(enum.Enum):
     truncated = "truncated"  # shorter than its header says
     bad_header = "bad_header"  # not a readable safetensors header
     unreadable = "unreadable"  # the file could not be opened
+    wrong_size = "wrong_size"  # longer than the published file: another file or a mix-up
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,34 @@ def _header_end(header: object) -> int | None:
     return end
 
 
-def check_model_file(path: Path) -> FileCheck:
+def check_model_file(path: Path, expected_size: int | None = None) -> FileCheck:
     """Is the model file at ``path`` whole? Reads its size and, for safetensors, its header.
 
     Files that are not ``.safetensors`` (``.ckpt``, ``.pt``) are only checked for being empty.
-    A file longer than its header says is accepted (no false alarm on formats we do not know).
+    A file longer than its header says is accepted (no false alarm on formats we do not know)
+    unless ``expected_size`` (the published size, from the model catalogue) says otherwise:
+    then any other size is damage. Cost: one ``stat`` and at most one header read.
     """
+    check = _check_model_file(path)
+    if expected_size is None or check.damaged or check.size == expected_size:
+        return check
+    if check.size < expected_size:
+        return FileCheck(
+            FileHealth.truncated,
+            check.size,
+            expected_size,
+            f"{check.size} bytes, but the published file has {expected_size} "
+            f"({expected_size - check.size} bytes missing)",
+        )
+    return FileCheck(
+        FileHealth.wrong_size,
+        check.size,
+        expected_size,
+        f"{check.size} bytes, but the published file has {expected_size}",
+    )
+
+
+def _check_model_file(path: Path) -> FileCheck:
     try:
         size = path.stat().st_size
         if size == 0:
@@ -149,17 +172,25 @@ class LocalModels:
 
     Attributes:
         roots: Logical folder (``checkpoints``) -> the folders that hold it, in search order.
+        sizes: Published sizes by lower-case file name (from the model catalogue): a file of
+            another size counts as damaged (:meth:`check`).
     """
 
     roots: Mapping[str, tuple[Path, ...]]
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of_comfyui(cls, comfy_dir: Path) -> LocalModels:
+    def of_comfyui(cls, comfy_dir: Path, sizes: Mapping[str, int] | None = None) -> LocalModels:
         """The standard ``models/`` layout of a ComfyUI installation."""
         models = comfy_dir / "models"
         return cls(
-            {name: tuple(models / sub for sub in subs) for name, subs in COMFY_FOLDERS.items()}
+            {name: tuple(models / sub for sub in subs) for name, subs in COMFY_FOLDERS.items()},
+            dict(sizes or {}),
         )
+
+    def check(self, path: Path) -> FileCheck:
+        """The quick check of ``path``, against its published size where one is known."""
+        return check_model_file(path, self.sizes.get(path.name.casefold()))
 
     def names(self, folder: str) -> list[str]:
         """Every model file of ``folder`` as ComfyUI would list it, read from disk.

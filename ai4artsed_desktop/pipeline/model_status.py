@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -21,6 +22,7 @@ from ..backends import launchers
 from ..content.schema import ContentLibrary, OutputConfig, Route
 from ..errors import AppError
 from ..events import BackendState, BackendStateChanged
+from ..models.catalogue import load_catalogue
 from ..settings import Settings
 from .availability import Availability, ModelState, ObjectInfoSource, resolve_models
 from .model_files import LocalModels
@@ -53,7 +55,21 @@ def local_models(settings: Settings, *, demo: bool = False) -> LocalModels | Non
     if settings.comfyui.mode == "remote" and settings.comfyui.url.strip():
         return None
     folder = launchers.comfyui_dir(settings.comfyui)
-    return LocalModels.of_comfyui(folder) if folder is not None else None
+    return LocalModels.of_comfyui(folder, published_sizes()) if folder is not None else None
+
+
+@functools.cache
+def published_sizes() -> dict[str, int]:
+    """The model catalogue's confirmed file sizes (lower-case name -> bytes).
+
+    The quick check at every start compares each model file with these (a stat, no
+    reading). A broken catalogue leaves the check on headers alone; it never blocks a start.
+    """
+    try:
+        return load_catalogue().sizes()
+    except AppError as exc:
+        log.warning("Model catalogue not used for the size check: %s", exc)
+        return {}
 
 
 def needs_models(output: OutputConfig) -> bool:

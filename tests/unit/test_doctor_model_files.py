@@ -8,10 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ai4artsed_desktop import doctor
 from ai4artsed_desktop import settings as s
 from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.models.catalogue import load_catalogue
 from ai4artsed_desktop.paths import AppPaths, resources_dir
+from ai4artsed_desktop.pipeline import model_status
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from tests.fakes.safetensors_files import write_model
 from tests.integration import comfy_fixtures
@@ -51,8 +55,11 @@ def _models(tmp_path: Path, comfy: ComfySim, local: bool) -> dict[str, doctor.Ch
 
 
 def test_variants_layouts_and_damage_on_a_local_comfyui(
-    comfy_sim_factory: Callable[..., ComfySim], tmp_path: Path
+    comfy_sim_factory: Callable[..., ComfySim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Tiny files under real names: the catalogue's published sizes are left out here (the
+    # next test checks them).
+    monkeypatch.setattr(model_status, "published_sizes", dict)
     comfy = comfy_sim_factory(args=["--no-seed-models"])
     models = comfy.models_dir
     write_model(models / "checkpoints" / "SD1.5" / "v1-5-pruned-emaonly-fp16.safetensors")
@@ -92,7 +99,10 @@ def test_variants_layouts_and_damage_on_a_local_comfyui(
     assert remote["models:sdxl"].details["files_checked"] is False
 
 
-def test_a_local_comfyui_that_is_not_running_is_checked_on_disk(tmp_path: Path) -> None:
+def test_a_local_comfyui_that_is_not_running_is_checked_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_status, "published_sizes", dict)  # tiny files, real names
     comfy = tmp_path / "ComfyUI"
     models = comfy / "models"
     write_model(models / "checkpoints" / "Sub" / "V1-5-PRUNED-EMAONLY.safetensors")
@@ -121,3 +131,22 @@ def test_a_local_comfyui_that_is_not_running_is_checked_on_disk(tmp_path: Path) 
     sd35 = models_checks["models:sd35_large"]
     assert not sd35.ok
     assert "missing: sd3.5_large_fp8_scaled.safetensors" in sd35.summary
+
+
+def test_a_file_of_another_size_than_the_published_one_is_named_damaged(
+    comfy_sim_factory: Callable[..., ComfySim], tmp_path: Path
+) -> None:
+    # A whole-looking safetensors file (its header is consistent) that is not the 14.9 GB
+    # the publisher lists: the quick check at start compares sizes from the catalogue.
+    comfy = comfy_sim_factory(args=["--no-seed-models"])
+    write_model(comfy.models_dir / "checkpoints" / "sd3.5_large_fp8_scaled.safetensors")
+    published = load_catalogue().files["sd3.5_large_fp8_scaled.safetensors"].size
+
+    sd35 = _models(tmp_path, comfy, local=True)["models:sd35_large"]
+
+    assert not sd35.ok
+    assert sd35.summary == (
+        "damaged: sd3.5_large_fp8_scaled.safetensors (models/checkpoints, truncated)"
+    )
+    damaged: dict[str, Any] = sd35.details["damaged"][0]
+    assert (damaged["health"], damaged["expected"]) == ("truncated", published)
