@@ -1,0 +1,182 @@
+"""The lab protocol's wire format: length-prefixed JSON frames and their validation.
+
+Every message is one frame: a 4-byte big-endian length, then that many bytes of UTF-8 JSON
+holding an object with ``"v"`` (the protocol version) and ``"type"``. Each type has a fixed
+set of fields with fixed JSON types; a message with an unknown type, an unknown field, a
+missing field or a wrong type is refused with :class:`ProtocolError` and never acted on.
+A frame longer than :data:`MAX_FRAME` is refused before it is read, so a peer that speaks
+something else (an HTTP request's ``GET /`` reads as a 1.2 GB length) is cut off at once.
+
+Commands name one of :data:`ACTIONS`, the operations of
+:class:`~ai4artsed_desktop.lab.seat_actions.SeatActions` plus ``status``; nothing else can
+be expressed, so nothing in the protocol reads or writes files or runs code on a seat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from collections.abc import Mapping
+from typing import Any, Final
+
+VERSION: Final = 1
+MAX_FRAME: Final = 1024 * 1024
+CHUNK_SIZE: Final = 256 * 1024  # portfolio bytes per chunk frame (base64 grows it by 4/3)
+MAX_BLOCKED_LIMIT: Final = 500
+
+_HEADER = struct.Struct(">I")
+
+# JSON field types: "str", "int", "num" (int or float), "bool", "obj", "list",
+# "str?"/"num?"/"int?" (may be null).
+_SCHEMAS: Final[Mapping[str, Mapping[str, str]]] = {
+    # pairing (seat -> console, console -> seat)
+    "pair_start": {"seat_name": "str", "pake": "str"},
+    "pair_reply": {"pake": "str", "confirm": "str", "seat_id": "str", "class_id": "str"},
+    "pair_confirm": {"confirm": "str"},
+    "pair_ok": {"confirm": "str", "console_time": "num"},
+    # reconnect of a paired seat
+    "hello": {"nonce": "str", "class_id": "str", "console_time": "num"},
+    "auth": {"seat_id": "str", "nonce": "str", "mac": "str"},
+    "auth_ok": {"mac": "str"},
+    # console -> seat
+    "command": {"id": "str", "ts": "num", "action": "str", "args": "obj"},
+    # seat -> console
+    "status": {"status": "obj"},
+    "progress": {"id": "str", "fraction": "num", "message": "str"},
+    "chunk": {"id": "str", "seq": "int", "total": "int", "data": "str"},
+    "result": {"id": "str", "ok": "bool", "value": "any", "error": "str"},
+    # either side: a refusal (the connection is closed after it)
+    "error": {"error": "str"},
+}
+
+# The arguments of each command; nothing outside this table can be asked of a seat.
+ACTIONS: Final[Mapping[str, Mapping[str, str]]] = {
+    "status": {},
+    "apply_profile": {"profile": "obj"},
+    "prepare_lesson": {},
+    "set_paused": {"paused": "bool", "message": "str"},
+    "blocked_attempts": {"limit": "int"},
+    "export_portfolio": {"max_bytes": "int"},
+    "wipe": {},
+}
+
+MAX_PAUSE_MESSAGE: Final = 500
+MAX_SEAT_NAME: Final = 64
+
+
+class ProtocolError(Exception):
+    """A frame or message that does not follow the protocol; it is never acted on."""
+
+
+def _type_ok(value: object, kind: str) -> bool:
+    if kind.endswith("?"):
+        if value is None:
+            return True
+        kind = kind[:-1]
+    checks: dict[str, bool] = {
+        "any": True,
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "num": isinstance(value, int | float) and not isinstance(value, bool),
+        "obj": isinstance(value, dict),
+        "list": isinstance(value, list),
+    }
+    return checks[kind]
+
+
+def _check_fields(where: str, given: Mapping[str, Any], schema: Mapping[str, str]) -> None:
+    unknown = sorted(set(given) - set(schema))
+    if unknown:
+        raise ProtocolError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    missing = sorted(set(schema) - set(given))
+    if missing:
+        raise ProtocolError(f"{where}: missing field(s) {', '.join(missing)}")
+    for name, kind in schema.items():
+        if not _type_ok(given[name], kind):
+            raise ProtocolError(f"{where}: field {name!r} must be {kind}")
+
+
+def validate(message: object, *, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+    """Check one decoded message; returns it as a dict.
+
+    Args:
+        message: the decoded JSON value.
+        allowed: the message types acceptable at this point of the conversation
+            (None: any known type).
+
+    Raises:
+        ProtocolError: wrong version, unknown or unexpected type, unknown, missing or
+            mistyped field, or a command with an unknown action or bad arguments.
+    """
+    if not isinstance(message, dict):
+        raise ProtocolError("a message must be a JSON object")
+    if message.get("v") != VERSION:
+        raise ProtocolError(f"unsupported protocol version {message.get('v')!r}")
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in _SCHEMAS:
+        raise ProtocolError(f"unknown message type {kind!r}")
+    if allowed is not None and kind not in allowed:
+        raise ProtocolError(f"message type {kind!r} is not expected here")
+    body = {key: value for key, value in message.items() if key not in ("v", "type")}
+    _check_fields(kind, body, _SCHEMAS[kind])
+    if kind == "command":
+        action = body["action"]
+        if action not in ACTIONS:
+            raise ProtocolError(f"unknown action {action!r}")
+        _check_fields(f"command {action}", body["args"], ACTIONS[action])
+        _check_args(action, body["args"])
+    return message
+
+
+def _check_args(action: str, args: Mapping[str, Any]) -> None:
+    if action == "blocked_attempts" and not 1 <= args["limit"] <= MAX_BLOCKED_LIMIT:
+        raise ProtocolError(f"limit must be between 1 and {MAX_BLOCKED_LIMIT}")
+    if action == "set_paused" and len(args["message"]) > MAX_PAUSE_MESSAGE:
+        raise ProtocolError(f"the pause message is longer than {MAX_PAUSE_MESSAGE} characters")
+
+
+def make(kind: str, **fields: Any) -> dict[str, Any]:
+    """Build a message of ``kind`` and check it (a programming error raises at once)."""
+    message: dict[str, Any] = {"v": VERSION, "type": kind, **fields}
+    return validate(message)
+
+
+def encode(message: Mapping[str, Any]) -> bytes:
+    """One frame: length header plus compact JSON."""
+    payload = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    if len(payload) > MAX_FRAME:
+        raise ProtocolError(f"message of {len(payload)} bytes exceeds {MAX_FRAME}")
+    return _HEADER.pack(len(payload)) + payload
+
+
+async def read_message(
+    reader: asyncio.StreamReader, *, allowed: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Read and validate one frame.
+
+    Raises:
+        ProtocolError: an oversized frame, bad JSON or an invalid message.
+        asyncio.IncompleteReadError: the peer closed the connection.
+    """
+    header = await reader.readexactly(_HEADER.size)
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes exceeds {MAX_FRAME}")
+    payload = await reader.readexactly(length)
+    try:
+        decoded = json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from exc
+    return validate(decoded, allowed=allowed)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def write_message(writer: asyncio.StreamWriter, message: Mapping[str, Any]) -> None:
+    """Send one frame and wait until the transport has taken it."""
+    writer.write(encode(message))
+    await writer.drain()
