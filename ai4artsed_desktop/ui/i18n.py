@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QObject, QTranslator, Signal
 
 from ..content.schema import Text
+from ..errors import AppError
 from ..paths import resources_dir
 from ..settings import LANGUAGES
 
@@ -181,3 +182,8 @@ def user_message(translator: Translator, key: str, params: Mapping[str, str], en
     if not key or not translator.has(key):
         return english
     return translator.tr(key, **params)
+
+
+def error_text(translator: Translator, error: AppError) -> str:
+    """The message of ``error`` in the UI language (:func:`user_message` of its key)."""
+    return user_message(translator, error.key, error.params, error.user_message)

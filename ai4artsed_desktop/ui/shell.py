@@ -141,7 +141,12 @@ def build_shell(
         if demo_forced is None:
             demo_forced = manager.demo and not store.current.demo_mode
         backends_vm = BackendsViewModel(
-            manager, settings_vm, tasks, status=status, demo_forced=demo_forced
+            manager,
+            settings_vm,
+            tasks,
+            status=status,
+            demo_forced=demo_forced,
+            translator=translator,
         )
     icons = resources_dir() / "icons"
     training_vm = (

@@ -9,7 +9,8 @@ import pytest
 
 from ai4artsed_desktop.errors import AppError, ConfigError
 from ai4artsed_desktop.tasks import TaskRegistry
-from ai4artsed_desktop.ui.async_action import AsyncAction
+from ai4artsed_desktop.ui.async_action import AsyncAction, AsyncActions
+from ai4artsed_desktop.ui.i18n import Translator
 
 from .helpers import run
 
@@ -118,3 +119,110 @@ def test_shutdown_cancels_and_waits(qloop: Any, qtbot: Any) -> None:
     run(qtbot, action.shutdown())
     assert not action.busy
     run(qtbot, action.shutdown())  # idle: nothing to do
+
+
+def test_replace_cancels_the_running_work_and_stays_busy(qloop: Any, qtbot: Any) -> None:
+    action = AsyncAction("test")
+    log = Log(action)
+    first_gate, second_gate = asyncio.Event(), asyncio.Event()
+    action.start(_value(first_gate, 1), cancelled=lambda: log.note("first cancelled"))
+    run(qtbot, asyncio.sleep(0))  # the first work waits at its gate
+    done: list[int] = []
+    assert action.start(_value(second_gate, 2), done=done.append, replace=True)
+    qtbot.waitUntil(lambda: "first cancelled (busy True)" in log.lines)
+    second_gate.set()
+    qtbot.waitUntil(lambda: log.lines[-1:] == ["busy_changed False"])
+    assert done == [2]
+    assert log.lines == ["busy_changed True", "first cancelled (busy True)", "busy_changed False"]
+
+
+def test_replace_before_the_first_step_closes_the_replaced_work(qloop: Any, qtbot: Any) -> None:
+    action = AsyncAction("test")
+    cancelled: list[str] = []
+    first = _value(asyncio.Event(), 1)
+    action.start(first, cancelled=lambda: cancelled.append("first"))
+    gate = asyncio.Event()
+    action.start(_value(gate, 2), replace=True)  # the first never ran a step
+    qtbot.waitUntil(lambda: cancelled == ["first"])
+    assert first.cr_frame is None  # closed: no "never awaited" warning
+    assert action.busy
+    gate.set()
+    _wait_idle(qtbot, action)
+
+
+def test_keyed_actions_refuse_per_key_and_run_keys_side_by_side(qloop: Any, qtbot: Any) -> None:
+    actions = AsyncActions("test")
+    seen: list[tuple[str, bool]] = []
+    anyone: list[bool] = []
+    actions.busy_changed.connect(lambda key, busy: seen.append((key, busy)))
+    actions.any_busy_changed.connect(anyone.append)
+    gate_a, gate_b = asyncio.Event(), asyncio.Event()
+    done: list[int] = []
+    assert actions.start("a", _value(gate_a, 1), done=done.append)
+    second = _value(gate_a, 9)
+    assert not actions.start("a", second)  # the same key is busy: refused and closed
+    assert second.cr_frame is None
+    assert actions.start("b", _value(gate_b, 2), done=done.append)  # another key runs too
+    assert actions.busy_keys == {"a", "b"}
+    assert actions.busy("a")
+    assert not actions.busy("c")
+    gate_b.set()
+    qtbot.waitUntil(lambda: not actions.busy("b"))
+    assert actions.busy("a")
+    assert actions.any_busy
+    gate_a.set()
+    qtbot.waitUntil(lambda: not actions.any_busy)
+    assert done == [2, 1]
+    assert seen == [("a", True), ("b", True), ("b", False), ("a", False)]
+    assert anyone == [True, False]
+    assert actions.start("a", _value(gate_a, 3), done=done.append)  # an ended key starts anew
+    qtbot.waitUntil(lambda: done == [2, 1, 3])
+
+
+def test_keyed_cancel_touches_only_its_key(qloop: Any, qtbot: Any) -> None:
+    actions = AsyncActions("test")
+    cancelled: list[str] = []
+    gate = asyncio.Event()
+    actions.start("a", _value(gate, 1), cancelled=lambda: cancelled.append("a"))
+    actions.start("b", _value(gate, 2), cancelled=lambda: cancelled.append("b"))
+    run(qtbot, asyncio.sleep(0))
+    assert actions.cancel("a")
+    assert not actions.cancel("zzz")
+    qtbot.waitUntil(lambda: not actions.busy("a"))
+    assert cancelled == ["a"]
+    assert actions.busy("b")
+    gate.set()
+    qtbot.waitUntil(lambda: not actions.any_busy)
+    assert cancelled == ["a"]
+
+
+def test_keyed_failed_is_in_the_ui_language(qloop: Any, qtbot: Any) -> None:
+    actions = AsyncActions("test", translator=Translator("de"))
+    failed: list[tuple[str, str]] = []
+    actions.failed.connect(lambda message, detail: failed.append((message, detail)))
+    error = AppError("No file came back.", detail="job 7", key="error.no_file")
+    actions.start("a", _fail(error))
+    qtbot.waitUntil(lambda: bool(failed))
+    german = Translator("de").tr("error.no_file")
+    assert german != "No file came back."
+    assert "Datei" in german
+    assert failed == [(german, "job 7")]
+
+
+def test_keyed_join_waits_and_shutdown_cancels_and_refuses(qloop: Any, qtbot: Any) -> None:
+    actions = AsyncActions("test")
+    gate = asyncio.Event()
+    done: list[int] = []
+    actions.start("a", _value(gate, 1), done=done.append)
+    qloop.call_soon(gate.set)
+    run(qtbot, actions.join())
+    assert done == [1]  # joined: it ran to its end, nothing was cancelled
+    cancelled: list[str] = []
+    actions.start("b", _value(asyncio.Event(), 2), cancelled=lambda: cancelled.append("b"))
+    run(qtbot, actions.shutdown())
+    assert cancelled == ["b"]
+    assert not actions.any_busy
+    assert actions.closed
+    late = _value(gate, 3)
+    assert not actions.start("c", late)  # after shutdown nothing starts
+    assert late.cr_frame is None

@@ -283,6 +283,26 @@ def test_a_second_delete_closes_the_first_undo_window(
     assert ids[1] in [r.id for r in vm.rows]
 
 
+def test_store_work_is_keyed_by_what_it_touches(
+    vm: HistoryViewModel, qtbot: Any, filled: list[RunRecord], run_store: RunStore
+) -> None:
+    ids = _loaded(qtbot, vm)
+    keys: list[tuple[str, bool]] = []
+    vm._actions.busy_changed.connect(lambda key, busy: keys.append((key, busy)))
+    vm.select([ids[0]])
+    vm.toggle_favourite()
+    vm.toggle_favourite()  # a double click on the same runs while the first write runs
+    vm.select([ids[1]])
+    vm.toggle_favourite()  # other runs: their own work, queued on the store lock
+    _settle(qtbot, vm)
+    started = [key for key, busy in keys if busy]
+    assert started.count(f"favourite:{ids[0]}") == 1
+    assert started.count(f"favourite:{ids[1]}") == 1
+    assert run_store.load(ids[0]).favourite
+    assert run_store.load(ids[1]).favourite
+    assert not vm._actions.any_busy
+
+
 def test_export_writes_a_portfolio_zip(
     vm: HistoryViewModel, qtbot: Any, filled: list[RunRecord], tmp_path: Path
 ) -> None:

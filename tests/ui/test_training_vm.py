@@ -92,6 +92,24 @@ def test_dataset_scan_reports_usable_images_and_problems(
     wait_idle(qtbot, env)
 
 
+def test_a_new_drop_replaces_the_running_scan(qloop: Any, qtbot: Any, env: TrainingEnv) -> None:
+    vm = env.view_model()
+    first, second = dataset(env.tmp / "first"), dataset(env.tmp / "second")
+    vm.set_sources([first])
+    vm.set_sources([second])  # the first scan is cancelled (keyed action "scan", replace)
+    assert vm.scanning
+    qtbot.waitUntil(lambda: vm.report is not None, timeout=10000)
+    wait_idle(qtbot, env)
+    report = vm.report
+    assert report is not None
+    assert {image.source.parent for image in report.images} == {second}
+    assert vm.sources == (second,)
+    vm.set_sources([])  # cleared: nothing scans, nothing is left running
+    assert not vm.scanning
+    assert vm.report is None
+    wait_idle(qtbot, env)
+
+
 @posix_only
 def test_full_training_updates_progress_and_lists_the_lora(
     qloop: Any, qtbot: Any, env: TrainingEnv

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,12 +11,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ...backends.manager import BACKENDS, Backend, BackendManager
-from ...errors import AppError
 from ...events import BackendState, BackendStateChanged
 from ...settings import Settings
 from ...tasks import TaskRegistry
+from ..async_action import AsyncAction, AsyncActions
 from ..bindings import Binding
-from ..qt_async import async_slot
+from ..i18n import Translator
 from .settings_vm import SettingsViewModel
 from .status_vm import StatusViewModel
 
@@ -84,6 +83,11 @@ class BackendsViewModel(QObject):
     status view-model (the status-bar lights). A change of a backend setting (or of the
     demo switch) rebuilds the affected backends through ``manager.apply_settings``.
 
+    Start / stop / restart run as keyed actions (:class:`AsyncActions`, one per backend):
+    a second click on a busy backend is ignored, other backends stay usable. A settings
+    change runs as one action; a further change while it runs is applied after it (only
+    the newest settings).
+
     Signals:
         row_changed(str): the row of one backend changed.
         rows_changed(): every row may have changed (after a settings change).
@@ -106,18 +110,22 @@ class BackendsViewModel(QObject):
         *,
         status: StatusViewModel | None = None,
         demo_forced: bool = False,
+        translator: Translator | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._manager = manager
-        self._tasks = tasks
         self._status = status
         self._demo_forced = demo_forced
         self._applied = settings_vm.current
-        self._busy: set[str] = set()
-        self._applying = 0
-        self._apply_lock = asyncio.Lock()
-        self._running: set[asyncio.Task[None]] = set()
+        self._actions = AsyncActions("backend", tasks, self, translator=translator)
+        self._actions.failed.connect(self.error_occurred)
+        self._actions.busy_changed.connect(lambda name, _busy: self._refresh_row(name))
+        self._apply_action = AsyncAction("backends-apply", tasks, self, translator=translator)
+        self._apply_action.failed.connect(self.error_occurred)
+        self._apply_action.busy_changed.connect(self._on_applying)
+        self._pending: Settings | None = None
+        self._applying_shown = False
         self._demo = manager.demo
         self._rows = {name: self._read_row(name) for name in BACKENDS}
         self._remove_listener: Callable[[], None] | None = manager.add_listener(self._on_event)
@@ -151,40 +159,37 @@ class BackendsViewModel(QObject):
 
     @property
     def applying(self) -> bool:
-        return self._applying > 0
+        return self._apply_action.busy
 
     # ------------------------------------------------------------------ actions
-    @async_slot(str)
-    async def start(self, name: str) -> None:
-        """Start (or connect to) backend ``name``; failures go to ``error_occurred``."""
-        await self._act(name, lambda backend: backend.ensure_ready())
+    def start(self, name: str) -> bool:
+        """Start (or connect to) backend ``name``; failures go to ``error_occurred``.
 
-    @async_slot(str)
-    async def stop(self, name: str) -> None:
+        False when refused: ``name`` is busy, settings are being applied, or shut down.
+        """
+        return self._act(name, lambda backend: backend.ensure_ready())
+
+    def stop(self, name: str) -> bool:
         """Stop backend ``name`` (a remote server is only no longer watched)."""
-        await self._act(name, lambda backend: backend.stop())
+        return self._act(name, lambda backend: backend.stop())
 
-    @async_slot(str)
-    async def restart(self, name: str) -> None:
+    def restart(self, name: str) -> bool:
         """Stop backend ``name`` and start it again."""
-        await self._act(name, lambda backend: backend.restart())
+        return self._act(name, lambda backend: backend.restart())
 
-    async def _act(self, name: str, action: Callable[[Backend], Awaitable[None]]) -> None:
-        if name in self._busy or self.applying or self._remove_listener is None:
-            return  # a second click while the first one still runs
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)  # shutdown() cancels it
-        self._set_busy(name, True)
-        try:
-            await action(self._manager.entry(name).impl)
-        except AppError as exc:
-            log.info("Backend action on %s failed: %s", name, exc.user_message)
-            self.error_occurred.emit(exc.user_message, exc.detail)
-        finally:
-            self._set_busy(name, False)
-            if task is not None:
-                self._running.discard(task)
+    def _act(self, name: str, action: Callable[[Backend], Awaitable[None]]) -> bool:
+        if self.applying or self._remove_listener is None:
+            return False
+        impl = self._manager.entry(name).impl
+
+        async def work() -> None:
+            await action(impl)
+
+        return self._actions.start(name, work())
+
+    def busy(self, name: str) -> bool:
+        """True while a start, stop or restart of ``name`` runs."""
+        return self._actions.busy(name)
 
     def refresh_tail(self, name: str) -> bool:
         """Re-read the last output lines of ``name``; True (and ``row_changed``) if new."""
@@ -223,7 +228,7 @@ class BackendsViewModel(QObject):
             url=entry.url,
             state=entry.impl.state,
             message=entry.impl.message,
-            busy=name in self._busy or self.applying,
+            busy=self._actions.busy(name) or self.applying,
             tail=self._read_tail(name),
             log_file=entry.log_file,
         )
@@ -231,11 +236,7 @@ class BackendsViewModel(QObject):
     def _read_tail(self, name: str) -> tuple[str, ...]:
         return tuple(self._manager.entry(name).impl.tail)[-TAIL_LINES:]
 
-    def _set_busy(self, name: str, busy: bool) -> None:
-        if busy:
-            self._busy.add(name)
-        else:
-            self._busy.discard(name)
+    def _refresh_row(self, name: str) -> None:
         self._rows[name] = self._read_row(name)
         self.row_changed.emit(name)
 
@@ -244,33 +245,33 @@ class BackendsViewModel(QObject):
         old, self._applied = self._applied, new
         if all(getattr(old, f) == getattr(new, f) for f in BACKEND_FIELDS):
             return
-        task = self._tasks.spawn(self._apply(new), name="backends-apply-settings")
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._pending = new
+        self._apply_next()
 
-    async def _apply(self, settings: Settings) -> None:
-        self._set_applying(+1)
-        try:
-            async with self._apply_lock:
-                demo = settings.demo_mode or self._demo_forced
-                await self._manager.apply_settings(settings, demo=demo)
-        except AppError as exc:
-            log.info("Applying backend settings failed: %s", exc.user_message)
-            self.error_occurred.emit(exc.user_message, exc.detail)
-        finally:
-            self._set_applying(-1)
+    def _apply_next(self) -> None:
+        """Apply the newest waiting settings unless an apply runs (it calls again)."""
+        settings = self._pending
+        if settings is None or self._apply_action.busy or self._remove_listener is None:
+            return
+        self._pending = None
+        demo = settings.demo_mode or self._demo_forced
+        self._apply_action.start(self._manager.apply_settings(settings, demo=demo))
 
-    def _set_applying(self, step: int) -> None:
-        self._applying += step
-        if step > 0 and self._applying == 1:
+    def _on_applying(self, busy: bool) -> None:
+        if not busy:
+            self._apply_next()  # settings that came meanwhile: applying stays on
+        now = self.applying
+        if now and not self._applying_shown:
+            self._applying_shown = True
             self.applying_changed.emit(True)
         self._rows = {name: self._read_row(name) for name in BACKENDS}
         self.rows_changed.emit()
-        if self._applying == 0:
-            self.applying_changed.emit(False)
         if self._manager.demo != self._demo:
             self._demo = self._manager.demo
             self.demo_changed.emit(self._demo)
+        if not now and self._applying_shown:
+            self._applying_shown = False
+            self.applying_changed.emit(False)
 
     # ------------------------------------------------------------------ life cycle
     async def shutdown(self) -> None:
@@ -279,8 +280,6 @@ class BackendsViewModel(QObject):
         remove, self._remove_listener = self._remove_listener, None
         if remove is not None:
             remove()
-        running = [t for t in self._running if t is not asyncio.current_task()]
-        for task in running:
-            task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
+        self._pending = None
+        await self._actions.shutdown()
+        await self._apply_action.shutdown()

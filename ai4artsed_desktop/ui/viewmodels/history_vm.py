@@ -29,6 +29,7 @@ from ...pipeline.runner import RunServices
 from ...store.record import MediaRecord, RunRecord
 from ...store.runs import BrokenRun, RunStore, RunSummary
 from ...tasks import TaskRegistry
+from ..async_action import AsyncActions
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,10 @@ class HistoryViewModel(QObject):
         self._content = content
         self._language = language
         self._tasks = tasks or TaskRegistry("history")
+        # Store work as keyed actions, keyed by what it reads or writes: the same work twice
+        # (a double click) is refused, other work queues on the store lock. Nothing is
+        # replaced: cancelling a read would free the lock while its thread still reads.
+        self._actions = AsyncActions("history", self._tasks, self)
         self._page_size = page_size
         self._search = ""
         self._config = ""
@@ -199,7 +204,7 @@ class HistoryViewModel(QObject):
     @property
     def busy(self) -> bool:
         """Some store work of this view-model is still in flight."""
-        return bool(self._tasks.tasks) or self._debounce.isActive()
+        return self._actions.any_busy or bool(self._tasks.tasks) or self._debounce.isActive()
 
     @property
     def can_fetch_more(self) -> bool:
@@ -342,12 +347,12 @@ class HistoryViewModel(QObject):
         self._gen += 1
         self._query = self._make_query()
         self._set_selection([])
-        self._spawn(self._load_first(self._gen), "history-refresh")
+        self._start(f"refresh:{self._gen}", self._load_first(self._gen))
 
     def fetch_more(self) -> None:
         """Read the next page (the grid asks when it scrolls near the end)."""
         if self.can_fetch_more:
-            self._spawn(self._load_next(self._gen), "history-page")
+            self._start(f"page:{self._gen}:{self._fetched}", self._load_next(self._gen))
 
     async def _load_first(self, gen: int) -> None:
         services = self._store_services()
@@ -361,11 +366,7 @@ class HistoryViewModel(QObject):
                 rows = store.search(**query.kwargs(), limit=size)
                 return total, rows, list(store.broken_runs)
 
-            try:
-                total, rows, broken = await asyncio.to_thread(read, services.store)
-            except AppError as exc:
-                self._report(exc)
-                return
+            total, rows, broken = await asyncio.to_thread(read, services.store)
             if gen != self._gen:
                 return
             self._total, self._fetched, self._seen = total, len(rows), {r.id for r in rows}
@@ -381,15 +382,11 @@ class HistoryViewModel(QObject):
             if gen != self._gen:
                 return
             offset, query = self._fetched, self._query
-            try:
-                rows = await asyncio.to_thread(
-                    lambda: services.store.search(
-                        **query.kwargs(), limit=self._page_size, offset=offset
-                    )
+            rows = await asyncio.to_thread(
+                lambda: services.store.search(
+                    **query.kwargs(), limit=self._page_size, offset=offset
                 )
-            except AppError as exc:
-                self._report(exc)
-                return
+            )
             if gen != self._gen:
                 return
             self._fetched += len(rows)
@@ -415,14 +412,10 @@ class HistoryViewModel(QObject):
             self._details = None
             self.details_changed.emit(None)
         if len(run_ids) == 1 and self._services is not None:
-            self._spawn(self._load_details(run_ids[0]), "history-details")
+            self._start(f"details:{run_ids[0]}", self._load_details(run_ids[0]))
 
     async def _load_details(self, run_id: str) -> None:
-        try:
-            details = await self._call(lambda store: _details(store, run_id))
-        except AppError as exc:
-            self._report(exc)
-            return
+        details = await self._call(lambda store: _details(store, run_id))
         if self._selected == [run_id]:
             self._details = details
             self.details_changed.emit(details)
@@ -434,18 +427,15 @@ class HistoryViewModel(QObject):
         if not chosen or self._services is None:
             return
         value = not all(r.favourite for r in chosen)
-        self._spawn(self._set_favourite([r.id for r in chosen], value), "history-favourite")
+        ids = [r.id for r in chosen]
+        self._start(f"favourite:{','.join(ids)}", self._set_favourite(ids, value))
 
     async def _set_favourite(self, run_ids: list[str], value: bool) -> None:
         def write(store: RunStore) -> None:
             for run_id in run_ids:
                 store.set_favourite(run_id, value)
 
-        try:
-            await self._call(write)
-        except AppError as exc:
-            self._report(exc)
-            return
+        await self._call(write)
         for i, row in enumerate(self._rows):
             if row.id in run_ids and row.favourite != value:
                 self._rows[i] = replace(row, favourite=value)
@@ -486,7 +476,7 @@ class HistoryViewModel(QObject):
             return
         ids, self._pending = self._pending, []
         self.pending_delete_changed.emit(0)
-        self._spawn(self._delete(ids), "history-delete")
+        self._start(f"delete:{','.join(ids)}", self._delete(ids))
 
     async def _delete(self, run_ids: list[str]) -> None:
         services = self._store_services()
@@ -498,11 +488,7 @@ class HistoryViewModel(QObject):
             return store.count(**query.kwargs())
 
         async with services.store_lock:
-            try:
-                total = await asyncio.to_thread(remove, services.store)
-            except AppError as exc:
-                self._report(exc)
-                return
+            total = await asyncio.to_thread(remove, services.store)
             if query == self._query:  # keep the paging offset in step with the store
                 self._fetched -= len(self._seen.intersection(run_ids))
                 self._seen.difference_update(run_ids)
@@ -516,7 +502,7 @@ class HistoryViewModel(QObject):
         if not run_ids or self._services is None:
             return
         language = self.language
-        self._spawn(self._export(run_ids, target, language), "history-export")
+        self._start("export", self._export(run_ids, target, language))
 
     def _names(self, language: str) -> dict[str, str]:
         """The rules' and outputs' names for the portfolio's headings."""
@@ -526,15 +512,9 @@ class HistoryViewModel(QObject):
 
     async def _export(self, run_ids: list[str], target: Path, language: str) -> None:
         names = self._names(language)
-        try:
-            path = await self._call(
-                lambda store: store.export_portfolio(
-                    run_ids, target, language=language, names=names
-                )
-            )
-        except AppError as exc:
-            self._report(exc)
-            return
+        path = await self._call(
+            lambda store: store.export_portfolio(run_ids, target, language=language, names=names)
+        )
         self.message.emit("history.exported", {"path": str(path)})
         self.exported.emit(str(path))
 
@@ -546,14 +526,10 @@ class HistoryViewModel(QObject):
             self.message.emit("history.reopen_busy", {})
             return
         run_id = self._selected[0]
-        self._spawn(self._reopen(run_id), "history-reopen")
+        self._start("reopen", self._reopen(run_id))
 
     async def _reopen(self, run_id: str) -> None:
-        try:
-            record = await self._call(lambda store: store.load(run_id))
-        except AppError as exc:
-            self._report(exc)
-            return
+        record = await self._call(lambda store: store.load(run_id))
         self.reopen_requested.emit(record)
 
     def set_create_busy(self, busy: bool) -> None:
@@ -572,9 +548,7 @@ class HistoryViewModel(QObject):
         """Stop the timers, delete what waits for Undo and wait for the store work."""
         self._debounce.stop()
         self.commit_delete()
-        pending = [t for t in self._tasks.tasks if not t.done()]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._actions.join()
 
     # ------------------------------------------------------------------ helpers
     def _store_services(self) -> RunServices:
@@ -587,8 +561,9 @@ class HistoryViewModel(QObject):
         async with services.store_lock:
             return await asyncio.to_thread(work, services.store)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks.spawn(coro, name=name)
+    def _start(self, key: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as the store work ``key``; a failure goes to :meth:`_report`."""
+        self._actions.start(key, work, error=self._report)
 
     def _report(self, exc: AppError) -> None:
         log.info("History: %s (%s)", exc.user_message, exc.detail)

@@ -46,6 +46,7 @@ from ...training.project import (
     validate_trigger,
 )
 from ...training.service import TrainingService
+from ..async_action import AsyncActions
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,9 @@ class TrainingViewModel(QObject):
         self._vram_total_gb = vram_total_gb
         self._sources: tuple[Path, ...] = ()
         self._scanning = False
-        self._scan_task: asyncio.Task[None] | None = None
+        # Keyed actions: "scan" (a new drop replaces the running scan), "run", "stop",
+        # "delete", "loras", "attach"; a second click on busy work is refused.
+        self._actions = AsyncActions("training", tasks, self)
         self._report: DatasetReport | None = None
         self._name = ""
         self._trigger = ""
@@ -196,7 +199,6 @@ class TrainingViewModel(QObject):
         self._tier: int | None = None
         self._epochs: int | None = None
         self._state = TrainingState.idle
-        self._run_task: asyncio.Task[None] | None = None
         self._project: TrainingProject | None = None
         self._started: TrainingStarted | None = None
         self._progress: TrainingProgress | None = None
@@ -213,7 +215,6 @@ class TrainingViewModel(QObject):
         self._content = content
         self._user_content_dir = user_content_dir
         self._builtin_dir = builtin_dir
-        self._attach_task: asyncio.Task[bool] | None = None
         self._attach_result: AttachResult | None = None
         self._attaching = False
 
@@ -403,8 +404,7 @@ class TrainingViewModel(QObject):
         """Use these dropped or chosen folders/files as the dataset and check them."""
         self._sources = tuple(paths)
         self._report = None
-        if self._scan_task is not None and not self._scan_task.done():
-            self._scan_task.cancel()
+        self._actions.cancel("scan")
         if not self._sources:
             self._scanning = False
             self.thumbnails_changed.emit([])
@@ -412,7 +412,7 @@ class TrainingViewModel(QObject):
             return
         self._scanning = True
         self._emit_dataset()
-        self._scan_task = self._tasks.spawn(self._scan(self._sources), name="training-scan")
+        self._actions.start("scan", self._scan(self._sources), replace=True)
 
     async def _scan(self, sources: tuple[Path, ...]) -> None:
         try:
@@ -475,7 +475,7 @@ class TrainingViewModel(QObject):
         service = self._service
         if service is None:
             return False
-        if self.active or service.busy:
+        if self.active or service.busy or self._actions.busy("run"):
             self._set_message_key("training.already_running")
             return False
         if not self.can_start:
@@ -488,8 +488,7 @@ class TrainingViewModel(QObject):
             return False
         self._reset_run(project)
         self._set_state(TrainingState.preparing)
-        self._run_task = self._tasks.spawn(self._run(service, project), name="training-run")
-        return True
+        return self._actions.start("run", self._run(service, project))
 
     def _new_project(self) -> TrainingProject:
         base = Path(self._effective().training.base_model.strip()).expanduser()
@@ -576,14 +575,13 @@ class TrainingViewModel(QObject):
             return
         self._set_state(TrainingState.stopping)
         await self._service.stop()
-        task = self._run_task
-        if task is not None and not task.done() and not self._service.busy:
+        if not self._service.busy:
             # Stopped before the trainer was launched (while copying images).
-            task.cancel()
+            self._actions.cancel("run")
 
     def request_stop(self) -> None:
         """Start :meth:`stop` in the background (for buttons)."""
-        self._tasks.spawn(self.stop(), name="training-stop")
+        self._actions.start("stop", self.stop())
 
     async def delete_project(self, *, delete_lora: bool) -> bool:
         """Delete the project named in the name field (and its LoRA on request)."""
@@ -613,7 +611,7 @@ class TrainingViewModel(QObject):
 
     def request_delete(self, *, delete_lora: bool) -> None:
         """Start :meth:`delete_project` in the background (for buttons)."""
-        self._tasks.spawn(self.delete_project(delete_lora=delete_lora), name="training-delete")
+        self._actions.start("delete", self.delete_project(delete_lora=delete_lora))
 
     async def refresh_loras(self) -> None:
         """Read the LoRA folder again."""
@@ -629,7 +627,7 @@ class TrainingViewModel(QObject):
 
     def request_refresh_loras(self) -> None:
         """Start :meth:`refresh_loras` in the background."""
-        self._tasks.spawn(self.refresh_loras(), name="training-loras")
+        self._actions.start("loras", self.refresh_loras())
 
     async def attach(self, lora: TrainedLora, config_id: str, strength: float) -> bool:
         """Attach ``lora`` to the config ``config_id`` (a user config file); False on error.
@@ -673,10 +671,7 @@ class TrainingViewModel(QObject):
         if self.attaching:
             return False
         self._attaching = True  # at once, so a second click is refused
-        self._attach_task = self._tasks.spawn(
-            self.attach(lora, config_id, strength), name="training-attach"
-        )
-        return True
+        return self._actions.start("attach", self.attach(lora, config_id, strength))
 
     def _effective(self) -> Settings:
         """The settings a training uses (demo mode: the simulated trainer and model)."""
@@ -688,12 +683,8 @@ class TrainingViewModel(QObject):
         self._emit_can_start(force=True)
 
     async def shutdown(self) -> None:
-        """Cancel the scan and stop a running training."""
-        for task in (self._scan_task, self._run_task, self._attach_task):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Cancel the scan, a running training and every other work of the page."""
+        await self._actions.shutdown()
 
     # ------------------------------------------------------------------ emission helpers
     def _set_state(self, state: TrainingState) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,10 @@ from ..backend_helpers import START_TIMEOUT_MS, managed_manager, simulator_child
 from ..helpers import run
 
 
-def finish(qtbot: Any, slot_task: asyncio.Task[None]) -> None:
-    """Wait until the task an async slot returned has finished."""
-    qtbot.waitUntil(slot_task.done, timeout=START_TIMEOUT_MS)
-    assert slot_task.exception() is None
+def finish(qtbot: Any, vm: BackendsViewModel, started: bool, name: str = "ollama") -> None:
+    """The action on ``name`` was accepted; wait until it has ended."""
+    assert started
+    qtbot.waitUntil(lambda: not vm.busy(name), timeout=START_TIMEOUT_MS)
 
 
 class Parts:
@@ -90,11 +89,11 @@ def test_rows_describe_the_demo_backends(parts: Parts) -> None:
 def test_start_stop_restart_ollama(parts: Parts, qtbot: Any, translator: Translator) -> None:
     bar = StatusBar(parts.status, translator)
     qtbot.addWidget(bar)
-    task = parts.vm.start("ollama")
+    started = parts.vm.start("ollama")
     qtbot.waitUntil(lambda: parts.row().busy, timeout=1000)
     assert not parts.row().can_start
     assert not parts.row().can_stop
-    finish(qtbot, task)
+    finish(qtbot, parts.vm, started)
     assert parts.row().state is BackendState.ready
     assert ("ollama", BackendState.starting, True) in parts.states
     assert parts.states[-1] == ("ollama", BackendState.ready, False)
@@ -105,13 +104,13 @@ def test_start_stop_restart_ollama(parts: Parts, qtbot: Any, translator: Transla
     (child,) = simulator_children()
     assert parts.errors == []
 
-    finish(qtbot, parts.vm.restart("ollama"))
+    finish(qtbot, parts.vm, parts.vm.restart("ollama"))
     assert parts.row().state is BackendState.ready
     assert not child.is_running()
     (new_child,) = simulator_children()
     assert new_child.pid != child.pid
 
-    finish(qtbot, parts.vm.stop("ollama"))
+    finish(qtbot, parts.vm, parts.vm.stop("ollama"))
     assert parts.row().state is BackendState.stopped
     assert bar.lights["ollama"].colour == STATE_COLOURS[BackendState.stopped]
     assert not new_child.is_running()
@@ -120,19 +119,51 @@ def test_start_stop_restart_ollama(parts: Parts, qtbot: Any, translator: Transla
 
 
 def test_a_second_click_while_busy_is_ignored(parts: Parts, qtbot: Any) -> None:
-    tasks = [parts.vm.start("ollama"), parts.vm.start("ollama")]
-    tasks.append(parts.vm.stop("ollama"))  # ignored too: the start is still running
-    for task in tasks:
-        finish(qtbot, task)
+    accepted = [parts.vm.start("ollama"), parts.vm.start("ollama")]
+    accepted.append(parts.vm.stop("ollama"))  # ignored too: the start is still running
+    assert accepted == [True, False, False]
+    finish(qtbot, parts.vm, True)
     assert parts.row().state is BackendState.ready
     assert len(simulator_children()) == 1
     starts = [s for n, s, _b in parts.states if s is BackendState.starting]
     assert len(starts) == 1
 
 
+def test_each_backend_has_its_own_busy_state(parts: Parts, qtbot: Any) -> None:
+    # Keyed actions: a busy Ollama does not refuse ComfyUI, and the two end on their own.
+    assert parts.vm.start("ollama")
+    assert parts.vm.start("comfyui")
+    assert parts.vm.busy("ollama")
+    assert parts.vm.busy("comfyui")
+    assert not parts.vm.busy("swarmui")
+    assert parts.row("swarmui").can_start
+    finish(qtbot, parts.vm, True, "ollama")
+    finish(qtbot, parts.vm, True, "comfyui")
+    assert parts.row("ollama").state is BackendState.ready
+    assert parts.row("comfyui").state is BackendState.ready
+    assert len(simulator_children()) == 2
+    assert parts.errors == []
+
+
+def test_settings_changes_while_applying_are_applied_after_it_once(
+    parts: Parts, qtbot: Any
+) -> None:
+    applying: list[bool] = []
+    parts.vm.applying_changed.connect(applying.append)
+    assert parts.settings_vm.set_value("demo_mode", False)
+    assert parts.vm.applying
+    assert not parts.vm.start("ollama")  # refused while the settings change runs
+    assert parts.settings_vm.set_value("demo_mode", True)  # waits for the first apply
+    qtbot.waitUntil(lambda: not parts.vm.applying, timeout=START_TIMEOUT_MS)
+    assert applying == [True, False]  # one busy period for both changes
+    assert parts.vm.demo
+    assert [r.mode for r in parts.vm.rows] == ["demo"] * 3
+    assert not any(r.busy for r in parts.vm.rows)
+
+
 def test_refresh_tail_reports_only_changes(parts: Parts, qtbot: Any) -> None:
     assert not parts.vm.refresh_tail("ollama")
-    finish(qtbot, parts.vm.start("ollama"))
+    finish(qtbot, parts.vm, parts.vm.start("ollama"))
     parts.vm.refresh_tails()
     with qtbot.assertNotEmitted(parts.vm.row_changed):
         assert not parts.vm.refresh_tail("ollama")
@@ -154,8 +185,8 @@ def test_missing_program_gives_install_advice_and_clears_busy(
         assert parts.row().mode == "managed"
         assert not parts.vm.demo
         with qtbot.waitSignal(parts.vm.error_occurred, timeout=START_TIMEOUT_MS) as signal:
-            task = parts.vm.start("ollama")
-        finish(qtbot, task)
+            started = parts.vm.start("ollama")
+        finish(qtbot, parts.vm, started)
         message, detail = signal.args
         assert "Install Ollama" in message
         assert "Traceback" not in message
@@ -172,7 +203,7 @@ def test_missing_program_gives_install_advice_and_clears_busy(
 
 
 def test_switching_demo_off_applies_the_settings(parts: Parts, qtbot: Any) -> None:
-    finish(qtbot, parts.vm.start("ollama"))
+    finish(qtbot, parts.vm, parts.vm.start("ollama"))
     with qtbot.waitSignal(parts.vm.demo_changed, timeout=START_TIMEOUT_MS):
         assert parts.settings_vm.set_value("demo_mode", False)
     qtbot.waitUntil(lambda: not parts.vm.applying, timeout=START_TIMEOUT_MS)
@@ -219,7 +250,7 @@ def test_shutdown_stops_listening_and_cancels_a_running_start(
 ) -> None:
     # The simulator prints "Listening on", then answers nothing: the start stays in flight.
     monkeypatch.setenv("FAKE_OLLAMA_DISCOVERY_MS", "60000")
-    task = parts.vm.start("ollama")
+    assert parts.vm.start("ollama")
     qtbot.waitUntil(
         lambda: any("Listening on" in line for line in demo_manager.entry("ollama").impl.tail),
         timeout=START_TIMEOUT_MS,
@@ -227,12 +258,12 @@ def test_shutdown_stops_listening_and_cancels_a_running_start(
     assert parts.row().busy
     assert parts.row().state is BackendState.starting
     parts.shutdown(qtbot)
-    assert task.cancelled()
+    assert not parts.vm.busy("ollama")  # the start was cancelled and has ended
     assert not parts.row().busy
     assert demo_manager.states()["ollama"] is BackendState.stopped
     assert simulator_children() == []
     monkeypatch.delenv("FAKE_OLLAMA_DISCOVERY_MS")
-    parts.vm.start("ollama")  # ignored after shutdown
+    assert not parts.vm.start("ollama")  # ignored after shutdown
     assert not parts.row().busy
     # The manager still works, but the view-model and the lights no longer follow it.
     seen = len(parts.states)
