@@ -215,6 +215,7 @@ class LabSeat:
         self._link: _Link | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._progress: dict[str, list[asyncio.Task[None]]] = {}
         self._status_changed = asyncio.Event()
         self._closing = False
         self.state = SeatLink.UNPAIRED if self._pairing is None else SeatLink.OFFLINE
@@ -266,7 +267,8 @@ class LabSeat:
                 self._set_link(SeatLink.UNPAIRED)
                 await self._wait(self.backoff_s[1])
                 continue
-            self._set_link(SeatLink.CONNECTING)
+            if self.state is not SeatLink.REFUSED:  # stays refused while it retries
+                self._set_link(SeatLink.CONNECTING)
             served = await self._connect_and_serve(pairing)
             if self.closing():
                 break
@@ -297,6 +299,12 @@ class LabSeat:
             except Exception:
                 log.exception("lab seat link callback failed")
 
+    def _refused(self, reason: str) -> None:
+        if reason != self.last_error:  # once per episode, not on every retry
+            log.warning("lab seat: %s", reason)
+        self.last_error = reason
+        self._set_link(SeatLink.REFUSED)
+
     async def _wait(self, seconds: float) -> None:
         self._status_changed.clear()
         with contextlib.suppress(TimeoutError):
@@ -316,17 +324,13 @@ class LabSeat:
         try:
             if fp.hex() != pairing.fingerprint:
                 # Not our console (a fake, or the teacher reinstalled): say nothing at all.
-                self.last_error = "the console's certificate is not the paired one"
-                log.warning("lab seat: %s", self.last_error)
-                self._set_link(SeatLink.REFUSED)
+                self._refused("the console's certificate is not the paired one")
                 return False
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     link = await self._authenticate(reader, writer, pairing, fp)
             except (PairingFailed, ProtocolError) as exc:
-                self.last_error = str(exc)
-                log.warning("lab seat: the console refused or failed to prove itself: %s", exc)
-                self._set_link(SeatLink.REFUSED)
+                self._refused(f"the console refused or failed to prove itself: {exc}")
                 return False
             self._link = link
             self._set_link(SeatLink.ONLINE)
@@ -338,7 +342,7 @@ class LabSeat:
         finally:
             self._link = None
             writer.close()
-            if not self._closing and self._pairing is not None:
+            if self.state in (SeatLink.ONLINE, SeatLink.CONNECTING) and not self._closing:
                 self._set_link(SeatLink.OFFLINE)
 
     async def _authenticate(
@@ -481,6 +485,8 @@ class LabSeat:
         entry.done = True
         self._journal.save()
         self.notify_status_changed()
+        # progress goes out before the result (the send lock is first come, first served)
+        await asyncio.gather(*self._progress.pop(command_id, []), return_exceptions=True)
         result = _result_message(command_id, entry)
         if action == "export_portfolio":
             with contextlib.suppress(OSError, ConnectionError):
@@ -519,6 +525,7 @@ class LabSeat:
             task = asyncio.get_running_loop().create_task(self._send(message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            self._progress.setdefault(command_id, []).append(task)
 
         return report
 
