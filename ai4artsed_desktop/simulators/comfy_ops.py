@@ -156,7 +156,12 @@ async def _lora(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
 
 
 async def _model_patch(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
-    extra = f"shift:{a['shift']}" if "shift" in a else "cfg-operation"
+    if "shift" in a:
+        extra = f"shift:{a['shift']}"
+    elif "max_shift" in a:
+        extra = f"flux-shift:{a['max_shift']}/{a['base_shift']}@{a['width']}x{a['height']}"
+    else:
+        extra = "cfg-operation"
     return (replace(a["model"], extras=(*a["model"].extras, extra)),), None
 
 
@@ -166,6 +171,11 @@ async def _text_encode(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
         raise NodeFailure(NO_CLIP_MESSAGE)
     parts = [str(a[k]) for k in ("text", "clip_l", "clip_g", "t5xxl", "tags", "lyrics") if k in a]
     return (Cond(" ".join(p for p in parts if p), clip.extras),), None
+
+
+async def _guidance(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
+    cond: Cond = a["conditioning"]
+    return (replace(cond, extras=(*cond.extras, f"guidance:{a['guidance']}")),), None
 
 
 async def _zero_out(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
@@ -326,6 +336,8 @@ OPS: dict[str, Callable[[NodeContext, dict[str, Any]], Awaitable[NodeResult]]] =
     "ConditioningZeroOut": _zero_out,
     "ConditioningStableAudio": _stable_audio_cond,
     "ModelSamplingSD3": _model_patch,
+    "ModelSamplingFlux": _model_patch,
+    "FluxGuidance": _guidance,
     "LatentApplyOperationCFG": _model_patch,
     "LatentOperationTonemapReinhard": _tonemap,
     "EmptyLatentImage": _bind(_empty_latent, 4),

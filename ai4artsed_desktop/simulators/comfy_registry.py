@@ -33,6 +33,8 @@ SEED_FILES: tuple[tuple[str, str], ...] = (
     ("checkpoints", "v1-5-pruned-emaonly.safetensors"),
     ("checkpoints", "stable-audio-open-1.0.safetensors"),
     ("checkpoints", "ace_step_v1_3.5b.safetensors"),
+    ("diffusion_models", "flux1-dev.safetensors"),
+    ("vae", "ae.safetensors"),
     ("text_encoders", "clip_l.safetensors"),
     ("text_encoders", "clip_g.safetensors"),
     ("text_encoders", "t5xxl_fp16.safetensors"),

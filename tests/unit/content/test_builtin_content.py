@@ -32,6 +32,8 @@ KNOWN_NODE_CLASSES = {
     "TripleCLIPLoader",
     "VAELoader",
     "ModelSamplingSD3",
+    "ModelSamplingFlux",
+    "FluxGuidance",
     "EmptyLatentImage",
     "EmptySD3LatentImage",
     "KSampler",
@@ -66,6 +68,7 @@ MODEL_FILE_INPUTS |= {"vae_name", "lora_name", "unet_name"}
 
 OUTPUT_IDS = {
     "sd35_large",
+    "flux1_dev",
     "sdxl",
     "sd15",
     "swarmui_t2i",
@@ -286,7 +289,7 @@ def test_defaults_cover_every_tunable_mapping_key(library: ContentLibrary) -> No
 
 
 def test_image_outputs_want_english_and_have_adaptations(library: ContentLibrary) -> None:
-    for output_id in ("sd35_large", "sdxl", "sd15", "swarmui_t2i"):
+    for output_id in ("sd35_large", "flux1_dev", "sdxl", "sd15", "swarmui_t2i"):
         output = library.outputs[output_id]
         assert output.media is MediaType.image
         assert output.needs_english
