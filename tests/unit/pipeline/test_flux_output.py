@@ -16,6 +16,7 @@ import pytest
 
 from ai4artsed_desktop.backends.comfyui_parsing import NodeInfo, parse_object_info
 from ai4artsed_desktop.content.loader import load_content, load_workflow
+from ai4artsed_desktop.models.catalogue import load_catalogue
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.pipeline.availability import ModelState, resolve_models
 from ai4artsed_desktop.pipeline.generation import GenerationJob, prepare_graph
@@ -171,13 +172,22 @@ def test_output_card_licence_tiers_and_kind() -> None:
     assert FLUX.name.en.startswith("Image – ")
     assert "Non-Commercial License" in FLUX.description.de
     assert "Non-Commercial License" in FLUX.description.en
-    assert "nicht-kommerzielle" in FLUX.description.de
-    assert "non-commercial" in FLUX.description.en
+    assert "nicht-kommerziell" in FLUX.description.de
+    assert "non-commercially" in FLUX.description.en
     assert FLUX.needs_english
     assert FLUX.adaptation is not None
     tiers = {t for t, preset in LIBRARY.presets.items() if "flux1_dev" in preset.outputs}
     assert tiers == {24, 32, 48, 96}
     assert FLUX.vram_gb <= 24 - 2  # the arbiter must be able to free this much on 24 GB
+
+
+def test_the_catalogue_offers_the_single_file_under_the_non_commercial_licence() -> None:
+    catalogue = load_catalogue()
+    assert catalogue.outputs["flux1_dev"].get == ("flux1-dev-fp8.safetensors",)
+    for name in ("flux1-dev.safetensors", "flux1-dev-fp8.safetensors"):
+        licence = catalogue.files[name].licence
+        assert (licence.commercial, licence.gated, licence.accept) == (False, True, True)
+    assert catalogue.files["ae.safetensors"].folder == "vae"
 
 
 # ------------------------------------------------------------------ LoRAs
