@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -346,10 +346,16 @@ class LabConsole:
         return await self.send("apply_profile", {"profile": dict(profile)}, seat_ids)
 
     async def prepare_lesson(
-        self, seat_ids: Iterable[str] | None = None, on_progress: ProgressCallback | None = None
+        self,
+        seat_ids: Iterable[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        *,
+        timeout_s: float | None = None,
     ) -> dict[str, SeatResult]:
         """Every seat warms up; progress arrives through ``on_progress``."""
-        return await self.send("prepare_lesson", {}, seat_ids, on_progress=on_progress)
+        return await self.send(
+            "prepare_lesson", {}, seat_ids, on_progress=on_progress, timeout_s=timeout_s
+        )
 
     async def set_paused(
         self, paused: bool, message: str = "", seat_ids: Iterable[str] | None = None
@@ -364,10 +370,10 @@ class LabConsole:
         return await self.send("blocked_attempts", {"limit": limit}, seat_ids)
 
     async def collect_portfolios(
-        self, seat_ids: Iterable[str] | None = None
+        self, seat_ids: Iterable[str] | None = None, *, timeout_s: float | None = None
     ) -> dict[str, SeatResult]:
         """Each seat's portfolio zip, saved below ``portfolios/`` (see ``SeatResult.path``)."""
-        return await self.send("export_portfolio", {}, seat_ids)
+        return await self.send("export_portfolio", {}, seat_ids, timeout_s=timeout_s)
 
     async def wipe(
         self, seat_ids: Iterable[str] | None = None, *, without_collection: bool = False
@@ -533,7 +539,14 @@ class LabConsole:
         """Pair or authenticate; returns the seat id of an authenticated session."""
         nonce = secrets.token_bytes(32)
         await write_message(
-            writer, make("hello", nonce=b64(nonce), class_id=self.class_id, console_time=now())
+            writer,
+            make(
+                "hello",
+                nonce=b64(nonce),
+                class_id=self.class_id,
+                console_time=now(),
+                heartbeat=self.heartbeat_s,
+            ),
         )
         first = await read_message(reader, allowed=frozenset({"pair_start", "auth"}))
         if first["type"] == "pair_start":
@@ -619,7 +632,8 @@ class LabConsole:
         self._last_seen[seat_id] = now()
         self._changed()
         for item in list(self._pending.get(seat_id, {}).values()):
-            if item.download:
+            if item.download:  # the seat streams it again from the start
+                item.download.fail("the seat reconnected")
                 item.download = self._new_download(self._state.seats[seat_id])
             with contextlib.suppress(OSError, ConnectionError):
                 await session.send(item.message)
@@ -647,12 +661,24 @@ class LabConsole:
             await asyncio.sleep(self.heartbeat_s)
             limit = now() - 3 * self.heartbeat_s
             for seat_id, session in list(self._sessions.items()):
+                self._spawn(self._ping(session))
                 if self._last_seen.get(seat_id, 0.0) < limit:
                     log.info("lab: seat %s missed its heartbeats; marked offline", seat_id)
                     session.close()
                     if self._sessions.get(seat_id) is session:
                         del self._sessions[seat_id]
                         self._changed()
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _ping(session: _Session) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            async with asyncio.timeout(5):
+                await session.send(make("ping"))
 
     def _changed(self) -> None:
         for callback in list(self._listeners):

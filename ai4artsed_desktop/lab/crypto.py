@@ -154,6 +154,8 @@ def ensure_certificate(cert_file: Path, key_file: Path) -> None:
     """Create the console's self-signed certificate once (kept across restarts)."""
     if cert_file.is_file() and key_file.is_file():
         return
+    cert_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AI4ArtsEd lab console")])
     now = datetime.datetime.now(datetime.UTC)

@@ -36,10 +36,11 @@ _SCHEMAS: Final[Mapping[str, Mapping[str, str]]] = {
     "pair_confirm": {"confirm": "str"},
     "pair_ok": {"confirm": "str", "console_time": "num"},
     # reconnect of a paired seat
-    "hello": {"nonce": "str", "class_id": "str", "console_time": "num"},
+    "hello": {"nonce": "str", "class_id": "str", "console_time": "num", "heartbeat": "num"},
     "auth": {"seat_id": "str", "nonce": "str", "mac": "str"},
     "auth_ok": {"mac": "str"},
-    # console -> seat
+    # console -> seat (ping: the console's heartbeat, so a seat notices a dead link)
+    "ping": {},
     "command": {"id": "str", "ts": "num", "action": "str", "args": "obj"},
     # seat -> console
     "status": {"status": "obj"},

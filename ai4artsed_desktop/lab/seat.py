@@ -68,11 +68,15 @@ class LabError(AppError):
 
 
 class _Link:
-    """The authenticated connection and the console's clock offset."""
+    """The authenticated connection, the console's clock offset and heartbeat."""
 
-    def __init__(self, writer: asyncio.StreamWriter, clock_offset: float) -> None:
+    def __init__(
+        self, writer: asyncio.StreamWriter, clock_offset: float, console_heartbeat: float
+    ) -> None:
         self.writer = writer
         self.clock_offset = clock_offset
+        # silent for three console heartbeats (pings): the link is dead, reconnect
+        self.silence_limit = 3 * min(max(console_heartbeat, 0.05), 300.0)
         self._lock = asyncio.Lock()
 
     async def send(self, message: Mapping[str, Any]) -> None:
@@ -370,19 +374,27 @@ class LabSeat:
             auth_proof(secret, "console", pairing.seat_id, console_nonce, seat_nonce, fp),
             answer["mac"],
         )
-        return _Link(writer, clock_offset)
+        return _Link(writer, clock_offset, float(hello["heartbeat"]))
 
     async def _serve(self, reader: asyncio.StreamReader, link: _Link) -> None:
         pusher = asyncio.create_task(self._push_status(link))
         try:
             while True:
                 try:
-                    message = await read_message(reader, allowed=frozenset({"command", "error"}))
+                    async with asyncio.timeout(link.silence_limit):
+                        message = await read_message(
+                            reader, allowed=frozenset({"command", "ping", "error"})
+                        )
+                except TimeoutError:
+                    log.info("lab seat: the console went silent; reconnecting")
+                    return
                 except ProtocolError as exc:
                     log.warning("lab seat: refused a message: %s", exc)
                     await link.send(make("error", error=str(exc)[:300]))
                     if "exceeds" in str(exc):
                         return
+                    continue
+                if message["type"] == "ping":
                     continue
                 if message["type"] == "error":
                     log.warning("lab seat: the console reported: %s", message["error"])

@@ -226,6 +226,7 @@ class ScriptedConsole:
                 nonce=b64(nonce),
                 class_id=state.class_id,
                 console_time=time.time() + self.clock_skew,
+                heartbeat=60.0,
             ),
         )
         auth = await read_message(reader, allowed=frozenset({"auth"}))

@@ -16,7 +16,9 @@ from ai4artsed_desktop.lab.crypto import (
     auth_proof,
     b64,
     client_context,
+    ensure_certificate,
     fingerprint,
+    server_context,
     unb64,
 )
 from ai4artsed_desktop.lab.protocol import MAX_FRAME, make, read_message, write_message
@@ -425,9 +427,6 @@ _RELAY_WRITERS: list[asyncio.StreamWriter] = []
 
 async def _start_tls_relay(folder: Path, target_port: int) -> int:
     """A TLS-terminating relay with its own certificate that forwards plaintext frames."""
-    from ai4artsed_desktop.lab.crypto import ensure_certificate, server_context
-
-    folder.mkdir(parents=True)
     ensure_certificate(folder / "cert.pem", folder / "key.pem")
     context = server_context(folder / "cert.pem", folder / "key.pem")
 
