@@ -110,7 +110,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--width", type=int, help="image width in pixels")
     run.add_argument("--height", type=int, help="image height in pixels")
     run.add_argument("--cfg", type=float, help="guidance scale (CFG)")
-    run.add_argument("--seconds", type=float, help="length of a sound or piece of music")
+    run.add_argument("--seconds", type=float, help="length of a sound, piece of music or film")
     run.add_argument(
         "--lora",
         action="append",

@@ -1084,7 +1084,12 @@ def _safety_badge(outcome: SafetyOutcome) -> str:
     return "safety passed" if outcome.decisions else "not checked"
 
 
-_MEDIA_KINDS: dict[str, MediaKind] = {"image": "image", "audio": "audio", "music": "music"}
+_MEDIA_KINDS: dict[str, MediaKind] = {
+    "image": "image",
+    "audio": "audio",
+    "music": "music",
+    "video": "video",
+}
 
 
 def _media_kind(kind: str) -> MediaKind:

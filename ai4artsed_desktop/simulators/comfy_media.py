@@ -7,6 +7,7 @@ byte-identical files. Images are capped at 2048 px per edge; audio at ``max_seco
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -56,10 +57,16 @@ class ImageSpec:
     detail: str = ""
     colour: int | None = None
     source: str = ""
+    frame: int = 0  # a video frame: its index among ``frames``
+    frames: int = 1
 
     def render(self) -> Image.Image:
-        """Draw the image (RGB)."""
+        """Draw the image (RGB); video frames pan slowly across a larger pattern."""
         width, height = min(self.width, MAX_EDGE), min(self.height, MAX_EDGE)
+        if self.frames > 1 and not self.source and self.colour is None:
+            return pan_frame(
+                width, height, self.text, self.seed, self.detail, self.frame, self.frames
+            )
         if self.source:
             with Image.open(self.source) as loaded:
                 return ImageOps.exif_transpose(loaded).convert("RGB")
@@ -91,6 +98,24 @@ def pattern(width: int, height: int, text: str, seed: int, detail: str = "") -> 
     blur = max(1, edge // 64)
     base.paste(layer.filter(ImageFilter.GaussianBlur(blur)), (0, 0), mask)
     return base
+
+
+@functools.lru_cache(maxsize=2)
+def _scene(width: int, height: int, text: str, seed: int, detail: str) -> Image.Image:
+    """The pattern a clip's camera pans across (a third larger than a frame)."""
+    return pattern(width * 4 // 3, height * 4 // 3, text, seed, detail)
+
+
+def pan_frame(
+    width: int, height: int, text: str, seed: int, detail: str, frame: int, frames: int
+) -> Image.Image:
+    """Frame ``frame`` of ``frames``: a window gliding across one pattern (a slow camera pan)."""
+    scene = _scene(width, height, text, seed, detail)
+    t = frame / max(1, frames - 1)
+    ease = (1 - math.cos(math.pi * t)) / 2
+    left = round(t * (scene.width - width))
+    top = round(ease * (scene.height - height))
+    return scene.crop((left, top, left + width, top + height))
 
 
 def preview_jpeg(spec: ImageSpec, step: int, total: int, max_edge: int) -> bytes:

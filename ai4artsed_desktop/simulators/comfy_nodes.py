@@ -216,6 +216,20 @@ NODES: tuple[NodeDef, ...] = (
     NodeDef("LatentApplyOperationCFG", "LatentApplyOperationCFG", "latent/advanced/operations",
             "comfy_extras.nodes_latent",
             (_link("model", "MODEL"), _link("operation", "LATENT_OPERATION")), ("MODEL",)),
+    NodeDef("Wan22ImageToVideoLatent", "Wan22ImageToVideoLatent", "conditioning/inpaint",
+            "comfy_extras.nodes_wan",
+            (_link("vae", "VAE"), _int("width", 1280, 32, 16384, 32),
+             _int("height", 704, 32, 16384, 32), _int("length", 49, 1, 16384, 4), _BATCH,
+             Inp("start_image", "IMAGE", optional=True)), ("LATENT",), v3=True),
+    NodeDef("CreateVideo", "Create Video", "image/video", "comfy_extras.nodes_video",
+            (_link("images", "IMAGE"), _float("fps", 30.0, 1.0, 120.0, 1.0),
+             Inp("audio", "AUDIO", optional=True)), ("VIDEO",), v3=True,
+            description="Create a video from images."),
+    NodeDef("SaveVideo", "Save Video", "image/video", "comfy_extras.nodes_video",
+            (_link("video", "VIDEO"), _text("filename_prefix", False, "video/ComfyUI"),
+             _combo("format", ("auto", "mp4"), "auto"), _combo("codec", ("auto", "h264"), "auto")),
+            output_node=True, hidden=_SAVE_HIDDEN, v3=True,
+            description="Saves the input images to your ComfyUI output directory."),
 )  # fmt: skip
 
 NODE_MAP: dict[str, NodeDef] = {node.name: node for node in NODES}

@@ -21,14 +21,18 @@ from PIL import Image
 
 from .comfy_media import AudioSpec, ImageSpec, write_audio, write_pngs
 from .comfy_registry import Folders
+from .comfy_video import VideoValue, write_video
 
 NodeResult = tuple[tuple[Any, ...], dict[str, Any] | None]
 _IMAGE_CHANNELS = {"sd3": 16, "flux": 16, "sdxl": 4, "sd15": 4}
-_AUDIO_KINDS = {"stable_audio": "audio", "ace": "ace_audio"}
+#: Model families whose latents are not images.
+_LATENT_KINDS = {"stable_audio": "audio", "ace": "ace_audio", "wan": "video"}
+#: Frames per latent frame of a video VAE (Wan 2.2: 4, so 4n+1 frames).
+VIDEO_FRAME_STEP = 4
 #: Rough VRAM cost in MB of each model family and text encoder (rules of thumb).
 MODEL_MB = {"sd3": 16000, "sdxl": 6500, "sd15": 2000, "flux": 22000, "stable_audio": 2500,
-            "ace": 7000}  # fmt: skip
-_CLIP_MB = {"t5xxl": 9500, "clip_g": 1400, "clip_l": 250, "t5": 450}
+            "ace": 7000, "wan": 10000}  # fmt: skip
+_CLIP_MB = {"umt5": 6700, "t5xxl": 9500, "clip_g": 1400, "clip_l": 250, "t5": 450}
 NO_CLIP_MESSAGE = (
     "ERROR: clip input is invalid: None\n\nIf the clip is from a _checkpoint loader node your "
     "_checkpoint does not contain a valid clip or text encoder model."
@@ -85,12 +89,13 @@ class Cond:
 
 @dataclass(frozen=True)
 class Latent:
-    """A latent batch: image (4/16 channels) or audio."""
+    """A latent batch: image (4/16 channels), video (48 channels, ``frames`` long) or audio."""
 
     kind: str
     channels: int
     width: int = 0
     height: int = 0
+    frames: int = 0
     seconds: float = 0.0
     batch: int = 1
     text: str = ""
@@ -106,6 +111,8 @@ def family_of(name: str) -> str:
         return "stable_audio"
     if "ace" in lower and "step" in lower:
         return "ace"
+    if lower.startswith("wan"):
+        return "wan"
     for key, family in (("sd3", "sd3"), ("flux", "flux"), ("xl", "sdxl")):
         if key in lower:
             return family
@@ -224,10 +231,16 @@ async def _vae_encode(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
 
 
 def _check_latent(model: Model, latent: Latent) -> None:
-    wanted_kind = _AUDIO_KINDS.get(model.family, "image")
+    wanted_kind = _LATENT_KINDS.get(model.family, "image")
     wanted = _IMAGE_CHANNELS.get(model.family, latent.channels)
     if latent.kind == wanted_kind and (wanted_kind != "image" or latent.channels == wanted):
         return
+    if wanted_kind == "video":
+        shape = f"[1, {latent.channels}, {max(latent.height, 8) // 8}, {max(latent.width, 8) // 8}]"
+        raise NodeFailure(
+            "Expected 5D (batched) or 4D (unbatched) input to conv3d, but got input of size: "
+            + shape
+        )
     if wanted_kind == "image":
         shape = f"[1, {latent.channels}, {max(latent.height, 8) // 8}, {max(latent.width, 8) // 8}]"
         raise NodeFailure(
@@ -252,7 +265,7 @@ async def _ksampler(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
     )  # fmt: skip
     out = replace(latent, text=positive.text, seed=a["seed"], detail=detail)
     preview = None
-    if latent.kind == "image":
+    if latent.kind in ("image", "video"):
         preview = ImageSpec(latent.width, latent.height, positive.text, a["seed"], detail)
     steps = a["steps"]
     for value in range(1, steps + 1):
@@ -262,11 +275,41 @@ async def _ksampler(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
 
 async def _vae_decode(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
     lat: Latent = a["samples"]
+    if lat.kind == "video":
+        return (_video_frames(lat),), None
     specs = [
         ImageSpec(max(lat.width, 8), max(lat.height, 8), lat.text, lat.seed + i, lat.detail)
         for i in range(lat.batch)
     ]
     return (specs,), None
+
+
+def _video_frames(lat: Latent) -> list[ImageSpec]:
+    """The decoded frames: 4 per latent frame after the first, for each clip of the batch."""
+    count = (lat.frames - 1) // VIDEO_FRAME_STEP * VIDEO_FRAME_STEP + 1
+    # Wan's VAE works on 16-pixel cells: the frames come out at a multiple of 16.
+    width, height = max(lat.width // 16 * 16, 16), max(lat.height // 16 * 16, 16)
+    return [
+        ImageSpec(width, height, lat.text, lat.seed + clip, lat.detail, frame=i, frames=count)
+        for clip in range(lat.batch)
+        for i in range(count)
+    ]
+
+
+async def _wan22_latent(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
+    sources = tuple(a["start_image"][: a["length"]]) if a.get("start_image") else ()
+    latent = Latent("video", 48, a["width"], a["height"], frames=a["length"], batch=a["batch_size"])
+    return (replace(latent, sources=sources),), None
+
+
+async def _create_video(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
+    return (VideoValue(tuple(a["images"]), float(a["fps"])),), None
+
+
+async def _save_video(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
+    prefix = a.get("filename_prefix", "video/ComfyUI")
+    entries = await _write(write_video, a["video"], prefix, ctx.folders.output, ctx.metadata)
+    return (), {"images": entries, "animated": [True]}
 
 
 async def _vae_decode_audio(ctx: NodeContext, a: dict[str, Any]) -> NodeResult:
@@ -356,4 +399,7 @@ OPS: dict[str, Callable[[NodeContext, dict[str, Any]], Awaitable[NodeResult]]] =
     "SaveAudioMP3": _bind(_save_audio, "output"),
     "SaveAudioOpus": _bind(_save_audio, "output"),
     "PreviewAudio": _bind(_save_audio, "temp"),
+    "Wan22ImageToVideoLatent": _wan22_latent,
+    "CreateVideo": _create_video,
+    "SaveVideo": _save_video,
 }

@@ -39,6 +39,9 @@ SEED_FILES: tuple[tuple[str, str], ...] = (
     ("text_encoders", "clip_g.safetensors"),
     ("text_encoders", "t5xxl_fp16.safetensors"),
     ("text_encoders", "t5-base.safetensors"),
+    ("diffusion_models", "wan2.2_ti2v_5B_fp16.safetensors"),
+    ("text_encoders", "umt5_xxl_fp8_e4m3fn_scaled.safetensors"),
+    ("vae", "wan2.2_vae.safetensors"),
 )
 _PLACEHOLDER = b"AI4ArtsEd ComfyUI simulator: placeholder model file, no weights inside.\n"
 

@@ -101,7 +101,7 @@ article{border:1px solid #ddd;border-radius:.5rem;padding:1rem 1.25rem;margin:0 
 .note{background:#fff4d6;border-left:4px solid #e0a800;padding:.25rem .75rem}
 dt{font-weight:600}dd{margin:0 0 .5rem 0;white-space:pre-wrap}
 .stage{border-top:1px solid #eee;padding-top:.5rem}.stage small{color:#666;font-weight:400}
-.text{white-space:pre-wrap}img{max-width:100%;height:auto;border-radius:.25rem}
+.text{white-space:pre-wrap}img,video{max-width:100%;height:auto;border-radius:.25rem}
 pre{background:#f5f5f7;padding:.75rem;overflow:auto}.error{color:#a00}
 """
 
@@ -182,6 +182,11 @@ def _media_html(record: RunRecord, item: MediaRecord, href: str) -> str:
     if item.kind == "image":
         alt = _e(record.inputs.idea[:200] or item.path)
         return f'<figure><a href="{link}"><img src="{link}" alt="{alt}"></a></figure>'
+    if item.kind == "video":
+        return (
+            f'<figure><video controls loop preload="metadata" src="{link}"></video>'
+            f'<figcaption><a href="{link}">{_e(item.path)}</a></figcaption></figure>'
+        )
     if item.kind in ("audio", "music"):
         return (
             f'<figure><audio controls src="{link}"></audio>'

@@ -1,4 +1,4 @@
-"""Media files of a run: safe file names, PNG generation metadata, JPEG thumbnails."""
+"""Media files of a run: safe file names, PNG and video generation metadata, JPEG thumbnails."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .. import APP_NAME
+from . import video
 from .record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -141,19 +142,43 @@ def make_thumbnail(data: bytes) -> bytes | None:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             opened.draft("RGB", (THUMB_SIZE, THUMB_SIZE))
-            image = ImageOps.exif_transpose(opened)
-            image.thumbnail((THUMB_SIZE, THUMB_SIZE))
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                rgba = image.convert("RGBA")
-                flat = Image.new("RGB", rgba.size, (255, 255, 255))
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-                image = flat
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+            return thumbnail_jpeg(ImageOps.exif_transpose(opened))
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         log.warning("no thumbnail: the image could not be decoded (%s)", exc)
         return None
+
+
+def make_video_thumbnail(data: bytes) -> bytes | None:
+    """A JPEG of the video's first frame (as :func:`make_thumbnail`), or None."""
+    frame = video.first_frame(data)
+    return None if frame is None else thumbnail_jpeg(frame)
+
+
+def thumbnail_jpeg(image: Image.Image) -> bytes:
+    """``image`` shrunk to at most ``THUMB_SIZE`` px per side, transparency on white, as JPEG.
+
+    Raises:
+        OSError, ValueError: a lazily loaded image turned out to be undecodable.
+    """
+    image = image.copy()
+    image.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
     return out.getvalue()
+
+
+def video_metadata(record: RunRecord) -> dict[str, str]:
+    """The container tags for a video of ``record``.
+
+    The same keys as a PNG's text chunks, and the AI note also as the ``comment`` tag every
+    player shows.
+    """
+    return png_metadata(record) | {"comment": AI_NOTE}
 
 
 def png_metadata(record: RunRecord) -> dict[str, str]:

@@ -19,7 +19,7 @@ RECORD_VERSION = 1
 RunStatus = Literal["running", "done", "blocked", "failed", "cancelled", "stopped"]
 SafetyCheck = Literal["wordlist", "llm", "code_scan", "vision"]
 SafetyResult = Literal["pass", "block", "unavailable", "unreadable"]
-MediaKind = Literal["image", "audio", "code", "music"]
+MediaKind = Literal["image", "audio", "code", "music", "video"]
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 SAFETY_CHECKS: tuple[SafetyCheck, ...] = get_args(SafetyCheck)

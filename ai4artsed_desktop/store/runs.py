@@ -37,7 +37,7 @@ from ..errors import AppError, ConfigError
 from ..fileio import atomic_write_bytes, atomic_write_json
 from ..system.processes import owner_alive as owner_alive  # re-exported
 from ..system.processes import owner_id as owner_id  # re-exported (runner)
-from . import export, media
+from . import export, media, video
 from .folders import (
     STAGING_PREFIX,
     cleanup_leftovers,
@@ -243,7 +243,8 @@ class RunStore:
         """Save a media file into the run folder, list it in ``record`` and save the record.
 
         PNGs get text chunks with the generation metadata and the AI-generated note
-        (``metadata`` adds or overrides keys). The first image also becomes ``thumb.jpg``.
+        (``metadata`` adds or overrides keys); MP4 and WebM videos get the same as container
+        tags. The first image, or the first frame of the first video, becomes ``thumb.jpg``.
         A name that is taken gets a ``-2``, ``-3``... suffix. On failure nothing changes.
 
         Raises:
@@ -256,15 +257,16 @@ class RunStore:
             raise ValueError(f"unknown media kind {kind!r}")
         folder = self._existing_folder(record.id)
         name = media.unique_name(folder, filename)
-        payload = self._with_png_text(record, data, mime, metadata)
+        payload = self._with_metadata(record, data, mime, metadata)
         item = MediaRecord(name, mime, kind, hashlib.sha256(payload).hexdigest())
         thumb = folder / media.THUMB_NAME
         written: list[Path] = []
         try:
             atomic_write_bytes(folder / name, payload)
             written.append(folder / name)
-            if kind == "image" and not thumb.exists():
-                jpeg = media.make_thumbnail(payload)
+            if kind in ("image", "video") and not thumb.exists():
+                make = media.make_thumbnail if kind == "image" else media.make_video_thumbnail
+                jpeg = make(payload)
                 if jpeg is not None:
                     atomic_write_bytes(thumb, jpeg)
                     written.append(thumb)
@@ -464,9 +466,16 @@ class RunStore:
         thumb = self.folder(record.id) / media.THUMB_NAME
         return IndexEntry.of(record, thumbnail=media.THUMB_NAME if thumb.exists() else "")
 
-    def _with_png_text(
+    def _with_metadata(
         self, record: RunRecord, data: bytes, mime: str, extra: Mapping[str, str] | None
     ) -> bytes:
+        if mime.startswith("video/"):
+            tags = media.video_metadata(record) | dict(extra or {})
+            try:
+                return video.video_with_tags(data, mime, {k: v for k, v in tags.items() if v})
+            except ValueError as exc:
+                log.warning("run %s: video saved without metadata (%s)", record.id, exc)
+                return data
         if mime != "image/png":
             return data
         text = media.png_metadata(record) | dict(extra or {})

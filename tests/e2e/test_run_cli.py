@@ -27,6 +27,7 @@ def events_of(stdout: str) -> list[dict[str, Any]]:
         ("stable_audio", ".flac"),
         ("ace_step", ".flac"),
         ("p5js", ".js"),
+        ("wan22_video", ".mp4"),
     ],
 )
 def test_demo_run_produces_a_run_folder_and_media(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from fractions import Fraction
 
+import av
+import numpy as np
 from PIL import Image, PngImagePlugin
 
 from ai4artsed_desktop.events import Stage
@@ -24,6 +27,34 @@ def png_bytes(size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size, color).save(buf, "PNG")
     return buf.getvalue()
+
+
+def video_bytes(
+    colours: tuple[tuple[int, int, int], ...] = ((200, 30, 40), (30, 200, 40), (30, 40, 200)),
+    size: tuple[int, int] = (64, 48),
+    *,
+    fmt: str = "mp4",
+) -> bytes:
+    """A short video, one solid colour per frame: H.264 in MP4 or VP9 in WebM, 24 fps."""
+    buffer = io.BytesIO()
+    codec = "h264" if fmt == "mp4" else "libvpx-vp9"
+    with av.open(buffer, mode="w", format=fmt) as out:
+        out.metadata["prompt"] = '{"graph": "as ComfyUI writes it"}'
+        stream = out.add_stream(codec, rate=Fraction(24))
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for colour in colours:
+            pixels = np.full((size[1], size[0], 3), colour, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def video_frames(data: bytes) -> list[bytes]:
+    """The decoded frames of a video (raw YUV planes), to compare pictures exactly."""
+    with av.open(io.BytesIO(data)) as container:
+        return [bytes(frame.planes[0]) for frame in container.decode(video=0)]
 
 
 def png_text(data: bytes) -> dict[str, str]:

@@ -14,7 +14,7 @@ from ai4artsed_desktop.store.media import AI_NOTE
 from ai4artsed_desktop.store.record import MediaRecord, RunRecord, StageRecord
 from ai4artsed_desktop.store.runs import RunStore
 
-from .helpers import inputs, png_bytes
+from .helpers import inputs, png_bytes, video_bytes
 
 EVIL = '<script>alert("x")</script> & Katze'
 
@@ -151,3 +151,22 @@ def test_headings_name_the_rule_and_output_and_the_status_in_words(
     assert "<dd>Fertig</dd>" in page
     assert "<dd>done</dd>" not in page
     assert "<p>1 Durchlauf</p>" in page  # one run, not "1 Durchläufe"
+
+
+def test_a_film_is_in_the_portfolio_as_a_playable_video(store: RunStore, tmp_path: Path) -> None:
+    record = store.new_run(inputs("Ein Papierboot", output_id="wan22_video"))
+    record.status = "done"
+    store.add_media(record, video_bytes(), filename="film 1.mp4", mime="video/mp4", kind="video")
+    dest = store.export_portfolio([record.id], tmp_path / "mappe.zip")
+    with zipfile.ZipFile(dest) as archive:
+        page = archive.read("index.html").decode("utf-8")
+        info = archive.getinfo(f"runs/{record.id}/film 1.mp4")
+        stored = archive.read(info)
+    assert stored == (store.folder(record.id) / "film 1.mp4").read_bytes()
+    assert info.compress_type == zipfile.ZIP_STORED  # already compressed
+    [video_tag] = re.findall(r"<video [^>]*>", page)
+    assert "controls" in video_tag
+    src = re.search(r'src="([^"]*)"', video_tag)
+    assert src is not None
+    assert unquote(src.group(1)) == f"runs/{record.id}/film 1.mp4"
+    assert AI_NOTE in page

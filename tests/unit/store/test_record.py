@@ -84,7 +84,7 @@ def _broken(key: str, value: Any) -> dict[str, Any]:
         _broken("stages", [{"stage": "dreaming", "started_at": ""}]),
         _broken("timings", {"a": "fast"}),
         _broken("models", {"gen": 3}),
-        _broken("media", [{"path": "a.png", "kind": "video"}]),
+        _broken("media", [{"path": "a.png", "kind": "hologram"}]),
         _broken("inputs", "idea"),
         _broken("error", "boom"),
     ],

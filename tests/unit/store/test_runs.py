@@ -14,8 +14,9 @@ from ai4artsed_desktop.events import Stage
 from ai4artsed_desktop.store.media import AI_NOTE
 from ai4artsed_desktop.store.record import LoraApplied, MediaRecord, RunRecord, StageRecord
 from ai4artsed_desktop.store.runs import RunStore
+from ai4artsed_desktop.store.video import read_tags
 
-from .helpers import inputs, png_bytes, png_text
+from .helpers import inputs, png_bytes, png_text, video_bytes, video_frames
 
 
 def _read(path: Path) -> RunRecord:
@@ -119,7 +120,7 @@ def test_path_traversal_in_filename_is_rejected(store: RunStore, filename: str) 
 def test_unknown_media_kind_is_rejected(store: RunStore) -> None:
     record = store.new_run(inputs())
     with pytest.raises(ValueError, match="kind"):
-        store.add_media(record, b"x", filename="x.mp4", mime="video/mp4", kind="video")  # type: ignore[arg-type]
+        store.add_media(record, b"x", filename="x.gltf", mime="model/gltf", kind="model")  # type: ignore[arg-type]
 
 
 def test_media_path_refuses_a_tampered_record(store: RunStore) -> None:
@@ -253,3 +254,47 @@ def test_runs_are_private_to_the_user(tmp_path: Path) -> None:
         assert folder.stat().st_mode & 0o777 == 0o700
         assert (folder / "run.json").stat().st_mode & 0o777 == 0o600
         assert store.media_path(record, item).stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("fmt", "mime"), [("mp4", "video/mp4"), ("webm", "video/webm")])
+def test_a_video_gets_the_ai_note_as_tags_and_its_first_frame_as_thumbnail(
+    store: RunStore, fmt: str, mime: str
+) -> None:
+    record = _tagged_record(store)
+    original = video_bytes(fmt=fmt)
+    item = store.add_media(
+        record, original, filename=f"film.{fmt}", mime=mime, kind="video",
+        metadata={"fps": "24.0"},
+    )  # fmt: skip
+    folder = store.folder(record.id)
+    data = (folder / f"film.{fmt}").read_bytes()
+    assert item == MediaRecord(f"film.{fmt}", mime, "video", hashlib.sha256(data).hexdigest())
+    tags = {key.lower(): value for key, value in read_tags(data).items()}  # WebM: capitals
+    assert tags["ai-generated"] == AI_NOTE
+    assert tags["comment"] == AI_NOTE
+    assert tags["prompt"] == "a house on a hill"  # ComfyUI's graph JSON gives way to ours
+    assert tags["idea"] == "Ein Haus"
+    assert tags["loras"] == "ink.safetensors (0.75)"
+    assert tags["fps"] == "24.0"
+    assert list(tags).count("prompt") == 1
+    assert video_frames(data) == video_frames(original)  # remuxed, not re-encoded
+    with Image.open(folder / "thumb.jpg") as thumb:
+        assert thumb.size == (64, 48)
+        red, green, blue = thumb.convert("RGB").getpixel((32, 24))  # type: ignore[misc]
+    assert red > 150 > green  # the first frame (red), not a later one
+    assert blue < 100
+    hit = store.search()[0]
+    assert (hit.media_kind, hit.thumbnail) == ("video", folder / "thumb.jpg")
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+def test_an_unreadable_video_is_kept_as_it_came_without_tags_or_thumbnail(
+    store: RunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = store.new_run(inputs())
+    broken = b"\x00\x00\x00\x18ftypmp42 not really a video"
+    with caplog.at_level(logging.WARNING):
+        store.add_media(record, broken, filename="film.mp4", mime="video/mp4", kind="video")
+    assert (store.folder(record.id) / "film.mp4").read_bytes() == broken
+    assert not (store.folder(record.id) / "thumb.jpg").exists()
+    assert "video saved without metadata" in caplog.text
