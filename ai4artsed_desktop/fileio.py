@@ -60,6 +60,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def sync_folder(folder: Path) -> None:
+    """Flush the renames in ``folder`` to the disk (a no-op where that is not possible)."""
+    _sync_folder(folder)
+
+
 def _sync_folder(folder: Path) -> None:
     """Flush a rename in ``folder`` to the disk (POSIX; Windows has no folder handles).
 

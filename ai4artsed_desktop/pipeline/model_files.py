@@ -93,15 +93,18 @@ def _header_end(header: object) -> int | None:
     return end
 
 
-def check_model_file(path: Path, expected_size: int | None = None) -> FileCheck:
+def check_model_file(
+    path: Path, expected_size: int | None = None, *, suffix: str | None = None
+) -> FileCheck:
     """Is the model file at ``path`` whole? Reads its size and, for safetensors, its header.
 
     Files that are not ``.safetensors`` (``.ckpt``, ``.pt``) are only checked for being empty.
     A file longer than its header says is accepted (no false alarm on formats we do not know)
     unless ``expected_size`` (the published size, from the model catalogue) says otherwise:
     then any other size is damage. Cost: one ``stat`` and at most one header read.
+    ``suffix`` checks the file as that type (a ``.part`` download as its final name's).
     """
-    check = _check_model_file(path)
+    check = _check_model_file(path, (suffix or path.suffix).lower())
     if expected_size is None or check.damaged or check.size == expected_size:
         return check
     if check.size < expected_size:
@@ -120,12 +123,12 @@ def check_model_file(path: Path, expected_size: int | None = None) -> FileCheck:
     )
 
 
-def _check_model_file(path: Path) -> FileCheck:
+def _check_model_file(path: Path, suffix: str) -> FileCheck:
     try:
         size = path.stat().st_size
         if size == 0:
             return FileCheck(FileHealth.empty, 0, detail=f"{path} is empty (0 bytes)")
-        if path.suffix.lower() not in (".safetensors", ".sft"):
+        if suffix not in (".safetensors", ".sft"):
             return FileCheck(FileHealth.ok, size)
         with path.open("rb") as handle:
             prefix = handle.read(8)
