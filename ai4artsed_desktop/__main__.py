@@ -29,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .configs_cmd import run_configs
 
         return run_configs(args)
+    if args.command == "models":
+        from .models_cmd import run_models
+
+        return run_models(args)
     if args.command == "profile":
         from .profile_cmd import run_profile
 

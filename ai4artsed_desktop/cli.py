@@ -1,4 +1,4 @@
-"""Command line: the window (default), ``doctor``, ``configs``, ``profile``, headless ``run``."""
+"""Command line: the window (default), ``doctor``, ``configs``, ``profile``, ``models``, ``run``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     configs.add_argument("--json", action="store_true", help="machine-readable output")
     _common(configs, suppress=True)
     _add_profile(sub)
+    _add_models(sub)
     return parser
 
 
@@ -86,6 +87,58 @@ def _add_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     show = actions.add_parser("show", help="print the active lesson settings as a profile")
     _common(show, suppress=True)
     _common(profile, suppress=True)
+
+
+def _add_models(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """The ``models`` sub-command and its actions (``bundle`` may add more)."""
+    models = sub.add_parser(
+        "models",
+        help="list, download and check the model files of the outputs",
+        description=(
+            "Exit codes: 0 done (every file asked about is whole), 1 an error, 2 files are "
+            "missing or damaged (verify), 3 a licence must be accepted first (get)."
+        ),
+    )
+    actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="each output's model files: state, size, licence")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    get = actions.add_parser(
+        "get", help="download the model files of outputs, or pull Ollama models"
+    )
+    get.add_argument(
+        "items",
+        nargs="*",
+        metavar="ITEM",
+        help="an output id (sd15), a catalogue file name, or ollama/NAME (ollama/qwen3:4b)",
+    )
+    get.add_argument("--preset", type=int, metavar="GB", help="the Ollama models of a VRAM preset")
+    get.add_argument(
+        "--accept-licence",
+        action="store_true",
+        help="confirm that you accept the licences shown (required for files that ask for it)",
+    )
+    get.add_argument("--json", action="store_true", help="one JSON event per line")
+    verify = actions.add_parser("verify", help="check the files on disk (size and header)")
+    verify.add_argument("items", nargs="*", metavar="ITEM", help="output ids or file names")
+    verify.add_argument("--full", action="store_true", help="also hash every byte (SHA-256)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    for parser in (listing, get, verify):
+        parser.add_argument(
+            "--comfyui", metavar="DIR", help="the ComfyUI folder (default: settings)"
+        )
+        parser.add_argument(
+            "--swarmui", metavar="DIR", help="the SwarmUI folder (default: settings)"
+        )
+        parser.add_argument(
+            "--catalogue",
+            metavar="FILE",
+            help="use this model catalogue instead of the built-in one (e.g. a school mirror)",
+        )
+        _common(parser, suppress=True)
+    _common(models, suppress=True)
+    return models
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

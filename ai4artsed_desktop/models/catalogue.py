@@ -25,6 +25,8 @@ from ..pipeline.model_files import COMFY_FOLDERS, LocalModels
 SCHEMA_VERSION = 1
 BACKENDS = ("comfyui", "swarmui")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: A school's own catalogue may name a mirror on its network (http); the built-in one is https.
+_SCHEMES = ("https://", "http://")
 
 
 def catalogue_file() -> Path:
@@ -322,8 +324,8 @@ def _model_file(
     if licence_id not in licences:
         raise _fail(f"{where}.licence", f"unknown licence '{licence_id}'")
     urls = _get(record, "urls", list, where)
-    if not urls or not all(isinstance(u, str) and u.startswith("https://") for u in urls):
-        raise _fail(f"{where}.urls", "one or more https:// addresses were expected")
+    if not urls or not all(isinstance(u, str) and u.startswith(_SCHEMES) for u in urls):
+        raise _fail(f"{where}.urls", "one or more https:// (or http://) addresses were expected")
     approx = _size(record.get("approx_size"), f"{where}.approx_size", nullable=False)
     assert approx is not None
     return ModelFile(

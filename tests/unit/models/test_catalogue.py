@@ -109,6 +109,7 @@ def test_verified_entries_have_size_and_hash_and_the_gated_ones_ask_for_acceptan
         if entry.licence.gated:
             assert entry.licence.accept, entry.name
     assert catalogue.files["sd3.5_large.safetensors"].licence.gated
+    assert all(u.startswith("https://") for f in catalogue.files.values() for u in f.urls)
 
 
 def test_planned_files_put_each_file_into_its_backend_folder(tmp_path: Path) -> None:
@@ -141,7 +142,8 @@ def test_planned_files_put_each_file_into_its_backend_folder(tmp_path: Path) -> 
         (lambda d: d["files"]["clip_l.safetensors"].update(size=True), "size"),
         (lambda d: d["files"]["clip_l.safetensors"].update(size=-5), "size"),
         (lambda d: d["files"]["clip_l.safetensors"].update(licence="nope"), "licence"),
-        (lambda d: d["files"]["clip_l.safetensors"].update(urls=["http://x"]), "urls"),
+        (lambda d: d["files"]["clip_l.safetensors"].update(urls=["ftp://x"]), "urls"),
+        (lambda d: d["files"]["clip_l.safetensors"].update(urls=[]), "urls"),
         (lambda d: d["files"]["clip_l.safetensors"].update(folder="nowhere"), "folder"),
         (lambda d: d["outputs"]["sd15"].update(get=["unknown.safetensors"]), "get"),
         (lambda d: d["outputs"]["sd15"].update(backend="other"), "backend"),
