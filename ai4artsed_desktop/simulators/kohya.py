@@ -1,7 +1,8 @@
 r"""A protocol-faithful stand-in for kohya sd-scripts' LoRA trainers (tests and demo mode).
 
 Run it as ``python -m ai4artsed_desktop.simulators.kohya <script> --config_file X [...]``,
-where ``<script>`` is ``sd3_train_network.py``, ``sdxl_train_network.py`` or
+where ``<script>`` is ``flux_train_network.py``, ``sd3_train_network.py``,
+``sdxl_train_network.py`` or
 ``train_network.py`` (a path works too: only the file name counts). It follows
 protocols.md 4.8: the config's tables are flattened, CLI flags override them, unknown keys
 are ignored; ``<repeats>_<tokens>`` folders are scanned; logger lines go to stdout with
@@ -53,6 +54,7 @@ from .kohya_output import Bar, Console, write_safetensors
 
 SCRIPTS = {
     "sd3_train_network.py": ("sd3", "networks.lora_sd3", ("clip_l", "clip_g", "t5xxl")),
+    "flux_train_network.py": ("flux1", "networks.lora_flux", ("clip_l", "t5xxl", "ae")),
     "sdxl_train_network.py": ("sdxl_base_v1-0", "networks.lora", ()),
     "train_network.py": ("sd_v1", "networks.lora", ()),
 }

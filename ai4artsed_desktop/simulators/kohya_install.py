@@ -1,6 +1,7 @@
 """Write a fake sd-scripts folder whose trainer scripts run the kohya simulator (demo, tests).
 
-The folder gets ``sd3_train_network.py``, ``sdxl_train_network.py`` and ``train_network.py``
+The folder gets ``flux_train_network.py``, ``sd3_train_network.py``, ``sdxl_train_network.py``
+and ``train_network.py``
 shims. On POSIX it also gets ``venv/bin/python`` (a wrapper around the given interpreter)
 and, on request, ``venv/bin/accelerate`` (the simulator's ``accelerate launch`` mimic), so
 that the training service finds everything exactly where a real install keeps it.

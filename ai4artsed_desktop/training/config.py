@@ -16,7 +16,7 @@ from ..errors import BackendNotInstalled, ConfigError
 from ..fileio import atomic_write_text
 from ..settings import TrainingSettings
 from .captions import CAPTION_EXTENSION
-from .models import SD3_TEXT_ENCODERS, ModelFamily
+from .models import ModelFamily
 from .project import TrainingProject
 from .toml_writer import TomlValue, dumps
 
@@ -43,6 +43,9 @@ KNOWN_KEYS = frozenset(
         "blocks_to_swap", "training_shift", "weighting_scheme", "t5xxl_max_token_length",
         "console_log_simple", "console_log_level", "console_log_file", "logging_dir",
         "log_with", "no_metadata",
+        # FLUX.1 (flux_train_network.py; sd-scripts' library/flux_train_utils.py)
+        "ae", "guidance_scale", "timestep_sampling", "model_prediction_type",
+        "apply_t5_attn_mask", "discrete_flow_shift", "model_type", "fp8_base",
     }
 )  # fmt: skip
 
@@ -61,7 +64,24 @@ PRESET_KEYS = (
     # bitsandbytes' 8-bit AdamW (the default) needs CUDA; a CPU preset chooses "AdamW".
     "optimizer_type",
 )
-_LEARNING_RATE = {ModelFamily.sd15: 1e-4, ModelFamily.sdxl: 1e-4, ModelFamily.sd35: 1e-4}
+_LEARNING_RATE = {
+    ModelFamily.sd15: 1e-4,
+    ModelFamily.sdxl: 1e-4,
+    ModelFamily.sd35: 1e-4,
+    ModelFamily.flux: 1e-4,
+}
+#: Preset keys with this prefix replace the plain knob for FLUX.1 (``flux_blocks_to_swap``,
+#: ``flux_train_batch_size`` ...); a tier without ``flux_fp8_base`` cannot train FLUX.1.
+FLUX_PREFIX = "flux_"
+FLUX_READY_KEY = "flux_fp8_base"
+#: FLUX.1 [dev] LoRA settings from sd-scripts' flux_train_network.md: guidance 1.0 switches
+#: the distilled guidance off for training, "flux_shift" sampling, the raw prediction.
+#: No T5 attention mask: ComfyUI's Flux inference applies none either.
+FLUX_ARGUMENTS: dict[str, TomlValue] = {
+    "guidance_scale": 1.0,
+    "timestep_sampling": "flux_shift",
+    "model_prediction_type": "raw",
+}
 #: NVML reports a "24 GB" card as a little under 24 GiB.
 _TIER_TOLERANCE_GB = 1.0
 
@@ -92,14 +112,40 @@ def choose_preset(
     return presets[fitting[-1] if fitting else tiers[0]]
 
 
+def flux_ready(preset: VramPreset) -> bool:
+    """True when ``preset``'s tier can hold a FLUX.1 LoRA training (it has FLUX.1 knobs)."""
+    return FLUX_READY_KEY in preset.training
+
+
 def knobs_for(
     preset: VramPreset, family: ModelFamily, epochs: int | None = None
 ) -> dict[str, TomlValue]:
-    """The preset's training knobs for ``family`` (``blocks_to_swap`` only where it exists)."""
+    """The preset's training knobs for ``family`` (``blocks_to_swap`` only where it exists).
+
+    For FLUX.1 the preset's ``flux_*`` keys replace the plain ones and ``fp8_base`` is added
+    when true; SD 3.5's ``blocks_to_swap`` does not carry over.
+
+    Raises:
+        ConfigError: FLUX.1 on a tier too small for it.
+    """
     knobs: dict[str, TomlValue] = {
         k: preset.training[k] for k in PRESET_KEYS if k in preset.training
     }
-    if family is not ModelFamily.sd35 or not knobs.get("blocks_to_swap"):
+    if family is ModelFamily.flux:
+        if not flux_ready(preset):
+            raise ConfigError(
+                "FLUX.1 LoRAs need a graphics card with at least 16 GB of memory; the "
+                f"settings for '{preset.name.en}' cannot train them. Choose a larger VRAM "
+                "preset if this computer has one, or train on an SD 1.5 or SDXL model.",
+                detail=f"preset {preset.tier_gb} GB has no {FLUX_READY_KEY}",
+            )
+        knobs.pop("blocks_to_swap", None)
+        for key in (*PRESET_KEYS, "fp8_base"):
+            if FLUX_PREFIX + key in preset.training:
+                knobs[key] = preset.training[FLUX_PREFIX + key]
+        if knobs.get("fp8_base") is not True:
+            knobs.pop("fp8_base", None)
+    if family not in (ModelFamily.sd35, ModelFamily.flux) or not knobs.get("blocks_to_swap"):
         knobs.pop("blocks_to_swap", None)
     if epochs is not None:
         knobs["max_train_epochs"] = epochs
@@ -144,7 +190,8 @@ def build_config(
     if tokenizers is not None:
         tables["model_arguments"]["tokenizer_cache_dir"] = str(tokenizers)
     if family is not ModelFamily.sd15:
-        # Required by cache_text_encoder_outputs (SDXL, SD3); SD3 LoRAs train the MMDiT only.
+        # Required by cache_text_encoder_outputs (SDXL, SD3, FLUX.1); SD3 and FLUX.1 LoRAs
+        # train the diffusion transformer only.
         tables["network_arguments"]["network_train_unet_only"] = True
     check_keys(tables)
     return tables
@@ -183,6 +230,10 @@ def _training_table(
         table["cache_text_encoder_outputs_to_disk"] = to_disk
     if "blocks_to_swap" in knobs:
         table["blocks_to_swap"] = knobs["blocks_to_swap"]
+    if family is ModelFamily.flux:
+        table.update(FLUX_ARGUMENTS)
+        if knobs.get("fp8_base") is True:
+            table["fp8_base"] = True
     return table
 
 
@@ -250,11 +301,12 @@ def accelerate_for(python: Path) -> Path | None:
 
 
 def model_args(project: TrainingProject) -> tuple[str, ...]:
-    """``--clip_l X --clip_g Y --t5xxl Z`` for SD3 (only the files that are known)."""
-    if project.family is not ModelFamily.sd35:
-        return ()
+    """The companion files on the command line (only those that are known).
+
+    ``--clip_l X --clip_g Y --t5xxl Z`` for SD3, ``--clip_l X --t5xxl Y --ae Z`` for FLUX.1.
+    """
     args: list[str] = []
-    for role in SD3_TEXT_ENCODERS:
+    for role in project.family.companion_roles:
         path = project.text_encoders.get(role)
         if path is not None:
             args += [f"--{role}", str(path)]

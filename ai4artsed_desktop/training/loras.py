@@ -37,7 +37,7 @@ class TrainedLora:
         created: when it was installed (the file time when there is no sidecar).
         base_model: the checkpoint it was trained on ('' when unknown).
         project: the training project ('' when unknown).
-        family: ``sd15``, ``sdxl`` or ``sd35`` ('' when unknown).
+        family: ``sd15``, ``sdxl``, ``sd35`` or ``flux`` ('' when unknown).
     """
 
     file: Path

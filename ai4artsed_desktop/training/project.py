@@ -65,8 +65,9 @@ class TrainingProject:
         trigger: the trigger word(s) used in the folder name and the captions.
         root: the project folder (``<training_dir>/<name>``).
         base_model: the checkpoint to train on.
-        family: SD 1.5, SDXL or SD 3.5 (decides script and settings).
-        text_encoders: SD3 only: ``clip_l``/``clip_g``/``t5xxl`` files.
+        family: SD 1.5, SDXL, SD 3.5 or FLUX.1 (decides script and settings).
+        text_encoders: the files besides the base model: SD3 ``clip_l``/``clip_g``/``t5xxl``,
+            FLUX.1 ``clip_l``/``t5xxl``/``ae`` (the autoencoder).
         tier_gb: a VRAM preset to use instead of the one that fits the GPU.
         epochs: overrides the preset's number of epochs.
         resolution: overrides the family's training resolution (square side in pixels), e.g.

@@ -41,8 +41,8 @@ from .events import TrainingEvent, TrainingFailed, TrainingFinished, TrainingLog
 from .guard import guarded
 from .loras import TrainedLora, delete_lora, install_lora, list_loras, read_lora
 from .models import (
-    SD3_TEXT_ENCODERS,
     ModelFamily,
+    bundles_flux_extras,
     bundles_text_encoders,
     estimate_need_bytes,
     find_text_encoders,
@@ -276,15 +276,23 @@ class TrainingService:
                 "checkpoint in Settings → Training.",
                 detail=str(project.base_model),
             )
-        if project.family is not ModelFamily.sd35 or bundles_text_encoders(project.base_model):
+        family = project.family
+        roles = family.companion_roles
+        if not roles or (family is ModelFamily.sd35 and bundles_text_encoders(project.base_model)):
             return project
-        encoders = {**find_text_encoders(project.base_model), **project.text_encoders}
-        missing = [r for r in SD3_TEXT_ENCODERS if r not in encoders or not encoders[r].is_file()]
+        if family is ModelFamily.flux and bundles_flux_extras(project.base_model):
+            raise ConfigError(
+                f"{project.base_model.name} is a FLUX.1 file with its text encoders inside, "
+                "which the trainer cannot read. Choose the bare diffusion model "
+                "(flux1-dev.safetensors, in ComfyUI's models/diffusion_models) as the base "
+                "model, with clip_l, t5xxl and ae beside it.",
+                detail=f"base model: {project.base_model}",
+            )
+        encoders = {**find_text_encoders(project.base_model, family), **project.text_encoders}
+        missing = [r for r in roles if r not in encoders or not encoders[r].is_file()]
         if missing:
             raise ConfigError(
-                "SD 3.5 training needs the text encoder files "
-                f"{', '.join(missing)} (e.g. clip_l.safetensors) next to the base model or in "
-                "a 'text_encoders' folder beside it.",
+                _missing_companions(family, missing),
                 detail=f"base model: {project.base_model}; missing: {missing}",
             )
         return dataclasses.replace(project, text_encoders=encoders)
@@ -436,3 +444,20 @@ def _write_project(project: TrainingProject, preset: VramPreset, tokenizers: Pat
 def delete_lora_file(file: Path) -> None:
     """Remove an installed LoRA and its sidecar."""
     delete_lora(read_lora(file))
+
+
+def _missing_companions(family: ModelFamily, missing: list[str]) -> str:
+    """The teacher's sentence for files the trainer needs besides the base model."""
+    if family is ModelFamily.flux:
+        return (
+            "FLUX.1 training needs the files "
+            f"{', '.join(missing)} (clip_l.safetensors, t5xxl_fp16.safetensors or "
+            "t5xxl_fp8_e4m3fn.safetensors, ae.safetensors) next to the base model, or where "
+            "ComfyUI keeps them: models/text_encoders and models/vae beside "
+            "models/diffusion_models."
+        )
+    return (
+        "SD 3.5 training needs the text encoder files "
+        f"{', '.join(missing)} (e.g. clip_l.safetensors) next to the base model or in "
+        "a 'text_encoders' folder beside it."
+    )

@@ -2,7 +2,8 @@
 
 sd-scripts asks the Hugging Face hub for its tokenizers on every start, unless its
 ``tokenizer_cache_dir`` holds them as ``<dir>/<hub id with "/" as "_">/``; offline it then
-dies with a line that tells a teacher nothing. The app ships all three SD 3.5 needs in
+dies with a line that tells a teacher nothing. The app ships all three SD 3.5 needs (FLUX.1
+uses two of them, CLIP-L and T5-XXL) in
 ``resources/tokenizers`` (built by ``scripts/build_tokenizers.py``): CLIP-L's and CLIP-G's from
 open-clip-torch's MIT-licensed vocabulary, and T5-XXL's ``tokenizer.json`` (Google's
 Apache-2.0 vocabulary as stable-diffusion.cpp, MIT, embeds it). They are copied into a
@@ -28,6 +29,7 @@ NEEDED = {
         "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k",
         "google/t5-v1_1-xxl",
     ),
+    ModelFamily.flux: ("openai/clip-vit-large-patch14", "google/t5-v1_1-xxl"),
 }
 
 
