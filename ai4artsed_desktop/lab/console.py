@@ -44,7 +44,7 @@ from .crypto import (
     server_context,
     unb64,
 )
-from .protocol import ProtocolError, make, read_message, write_message
+from .protocol import ProtocolError, make, read_message, shut, write_message
 from .seat_actions import SeatStatus
 from .state import CERT_FILE, KEY_FILE, PORTFOLIOS_DIR, ConsoleState, KnownSeat, now
 
@@ -154,7 +154,8 @@ class _Session:
             await write_message(self.writer, message)
 
     def close(self) -> None:
-        self.writer.close()
+        """Cut the link at once (the reading side ends and closes the socket)."""
+        self.writer.transport.abort()
 
 
 class LabConsole:
@@ -508,7 +509,10 @@ class LabConsole:
         finally:
             if task is not None:
                 self._tasks.discard(task)
-            writer.close()
+            # A handler task that ends cancelled is logged as an error by asyncio's streams
+            # (Python 3.11); the connection is closed (or aborted) either way.
+            with contextlib.suppress(asyncio.CancelledError):
+                await shut(writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._unauthenticated >= MAX_UNAUTHENTICATED:

@@ -181,3 +181,19 @@ async def write_message(writer: asyncio.StreamWriter, message: Mapping[str, Any]
     """Send one frame and wait until the transport has taken it."""
     writer.write(encode(message))
     await writer.drain()
+
+
+async def shut(writer: asyncio.StreamWriter, *, grace_s: float = 2.0) -> None:
+    """Close a connection politely (TLS close-notify), or abort it after ``grace_s``.
+
+    A peer that stopped reading (frozen, unplugged) would otherwise hold the socket open.
+    """
+    writer.close()
+    try:
+        async with asyncio.timeout(grace_s):
+            await writer.wait_closed()
+    except (TimeoutError, OSError, ConnectionError):
+        writer.transport.abort()
+    except asyncio.CancelledError:
+        writer.transport.abort()
+        raise

@@ -43,7 +43,7 @@ from .crypto import (
     seat_secret,
     unb64,
 )
-from .protocol import ProtocolError, make, read_message, write_message
+from .protocol import ProtocolError, make, read_message, shut, write_message
 from .seat_actions import SeatActions, SeatStatus
 from .state import CommandJournal, JournalEntry, SeatState, now
 
@@ -93,7 +93,7 @@ async def _open(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.Str
     ssl_object = writer.get_extra_info("ssl_object")
     der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
     if not der:
-        writer.close()
+        writer.transport.abort()
         raise LabError("The console did not show a certificate.")
     return reader, writer, fingerprint(der)
 
@@ -134,7 +134,7 @@ async def pair_with_console(
             key="error.lab.pairing_dropped",
         ) from exc
     finally:
-        writer.close()
+        await shut(writer)
     state.save(data_dir)
     SeatState.forget_journal(data_dir)
     return state
@@ -251,7 +251,7 @@ class LabSeat:
         self._pairing = None
         self._journal = CommandJournal(self.data_dir, REPLAY_WINDOW_S)
         if self._link:
-            self._link.writer.close()
+            self._link.writer.transport.abort()
         self._set_link(SeatLink.UNPAIRED)
 
     def closing(self) -> bool:
@@ -286,7 +286,7 @@ class LabSeat:
         self._closing = True
         self._status_changed.set()
         if self._link:
-            self._link.writer.close()
+            self._link.writer.transport.abort()
         for task in [*self._running.values(), *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._running.values(), *self._tasks, return_exceptions=True)
@@ -345,7 +345,7 @@ class LabSeat:
             return False
         finally:
             self._link = None
-            writer.close()
+            await shut(writer)
             if self.state in (SeatLink.ONLINE, SeatLink.CONNECTING) and not self._closing:
                 self._set_link(SeatLink.OFFLINE)
 
