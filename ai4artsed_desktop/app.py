@@ -218,7 +218,7 @@ async def _run_app(
     if not store.current.ui.first_run_done and not args.smoke_test:
         from .ui.pages.first_run import start_first_run
 
-        start_first_run(shell.window, shell.settings_vm, shell.translator, gpu, tasks)
+        start_first_run(shell.window, shell.settings_vm, shell.translator, gpu, tasks, content)
     shell.window.close_requested.connect(quit_requested.set)
     second_starts = InstanceServer(server_name(paths.data_dir), shell.window)
     second_starts.raise_requested.connect(lambda: bring_to_front(shell.window))

@@ -21,6 +21,7 @@ from .backends.comfyui import ComfyClient
 from .backends.http import answers_http, normalize_base_url, request_capped
 from .backends.swarmui import COMFY_DIRECT_PREFIX
 from .content.loader import load_content
+from .content.presets import seconds_per_picture
 from .content.schema import ContentLibrary, OutputConfig, Route
 from .errors import AppError, BackendProtocolError
 from .paths import AppPaths, resources_dir
@@ -279,12 +280,10 @@ def _backend_check(
     )
 
 
-def _check_vram(snap: gpu_mod.GpuSnapshot | None, content: ContentLibrary) -> Check:
-    """The VRAM tier of the largest GPU and the content preset it implies."""
-    if not content.presets:
-        return Check("vram", "VRAM preset", False, False, "no VRAM presets in the content")
-    if snap is None or not snap.gpus:
-        smallest = choose_preset(content.presets, None)
+def _check_no_gpu(content: ContentLibrary) -> Check:
+    """No NVIDIA GPU: the CPU preset (when the content has one) and its time per picture."""
+    preset = choose_preset(content.presets, None)
+    if not preset.cpu_only:
         return Check(
             "vram",
             "VRAM preset",
@@ -293,10 +292,39 @@ def _check_vram(snap: gpu_mod.GpuSnapshot | None, content: ContentLibrary) -> Ch
             "no NVIDIA GPU: CPU only",
             "Text stages (Ollama) run on the CPU, slowly; image, sound and music need an "
             "NVIDIA GPU. Use a school GPU server (remote mode in Settings → Backends) or "
-            f"--demo to rehearse. Small language models as in the '{smallest.name.en}' "
+            f"--demo to rehearse. Small language models as in the '{preset.name.en}' "
             "preset keep the text stages bearable.",
             {"vram_gb": None, "tier_gb": None, "preset": None, "outputs": []},
         )
+    seconds = seconds_per_picture(content, preset)
+    estimate = f"; about {seconds:.0f} s per picture" if seconds else ""
+    return Check(
+        "vram",
+        "VRAM preset",
+        False,
+        False,
+        f"no NVIDIA GPU: CPU only → preset '{preset.name.en}' "
+        f"({', '.join(preset.outputs)}){estimate}",
+        "Start ComfyUI with --cpu (Settings → Backends) and use the models of this preset; "
+        "pictures take a while, sound and music need an NVIDIA GPU. A school GPU server "
+        "(remote mode in Settings → Backends) is much faster.",
+        {
+            "vram_gb": None,
+            "tier_gb": preset.tier_gb,
+            "preset": preset.name.en,
+            "outputs": list(preset.outputs),
+            "roles": dict(preset.roles),
+            "seconds_per_picture": seconds,
+        },
+    )
+
+
+def _check_vram(snap: gpu_mod.GpuSnapshot | None, content: ContentLibrary) -> Check:
+    """The VRAM tier of the largest GPU and the content preset it implies."""
+    if not content.presets:
+        return Check("vram", "VRAM preset", False, False, "no VRAM presets in the content")
+    if snap is None or not snap.gpus:
+        return _check_no_gpu(content)
     total = snap.total_vram_gb
     preset = choose_preset(content.presets, total)
     fits = total + 1.0 >= preset.tier_gb

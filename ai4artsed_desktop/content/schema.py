@@ -220,15 +220,28 @@ class ModelRoleInfo:
     local_only: bool
 
 
+#: The ``tier_gb`` of the preset for PCs without an NVIDIA graphics card.
+CPU_TIER = 0
+
+
 @dataclass(frozen=True)
 class VramPreset:
-    """Model choices and limits for one VRAM tier (GB)."""
+    """Model choices and limits for one VRAM tier (GB).
+
+    Tier 0 (:data:`CPU_TIER`) is the preset for PCs without an NVIDIA graphics card: it is
+    chosen when no GPU is found, never for a small GPU.
+    """
 
     tier_gb: int
     name: Text
     roles: dict[str, str]  # role id -> provider/model
     outputs: tuple[str, ...]  # outputs that fit this tier
     training: dict[str, float | int | str | bool]  # training knobs for this tier
+
+    @property
+    def cpu_only(self) -> bool:
+        """The preset for PCs without an NVIDIA graphics card."""
+        return self.tier_gb == CPU_TIER
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ CATEGORY = record(Category, {"id": ID, "name": TEXT, "order": ORDER})
 PRESET = record(
     VramPreset,
     {
-        "tier_gb": integer(1, 1024),
+        "tier_gb": integer(0, 1024),
         "name": TEXT,
         "roles": dict_of(MODEL_REF, key=ID),
         "outputs": list_of(ID, unique=True),

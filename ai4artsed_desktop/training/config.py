@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..backends.launchers import INSTALL_HINTS, kohya_venv_python, sd_scripts_dir
-from ..content.schema import VramPreset
+from ..content.schema import CPU_TIER, VramPreset
 from ..errors import BackendNotInstalled, ConfigError
 from ..fileio import atomic_write_text
 from ..settings import TrainingSettings
@@ -93,7 +93,9 @@ def choose_preset(
 ) -> VramPreset:
     """The preset for a GPU: the largest tier that fits, or ``tier_gb`` when given.
 
-    Without a measurable GPU the smallest tier is used.
+    Without a measurable GPU (``total_gb`` None) the CPU preset (tier 0) is used where the
+    content has one, else the smallest tier; a GPU smaller than every tier gets the smallest
+    GPU tier, never the CPU preset.
 
     Raises:
         ConfigError: no presets, or ``tier_gb`` is not one of them.
@@ -108,8 +110,9 @@ def choose_preset(
     tiers = sorted(presets)
     if total_gb is None:
         return presets[tiers[0]]
-    fitting = [t for t in tiers if t <= total_gb + _TIER_TOLERANCE_GB]
-    return presets[fitting[-1] if fitting else tiers[0]]
+    gpu_tiers = [t for t in tiers if t != CPU_TIER] or tiers
+    fitting = [t for t in gpu_tiers if t <= total_gb + _TIER_TOLERANCE_GB]
+    return presets[fitting[-1] if fitting else gpu_tiers[0]]
 
 
 def flux_ready(preset: VramPreset) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.content.schema import ContentLibrary
-from ai4artsed_desktop.paths import AppPaths
+from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.ui.pages.first_run import FirstRunPage, start_first_run
@@ -140,6 +142,29 @@ def test_without_nvidia_the_cpu_option_is_offered_ticked_and_saved(
     page.finish_button.click()
     saved = json.loads(store.path.read_text("utf-8"))
     assert saved["comfyui"]["launch_args"] == '--cpu --output-directory "D:/comfy out"'
+
+
+def test_without_nvidia_the_cpu_preset_is_chosen_with_its_time_per_picture(
+    shell: Shell, qtbot: Any, app_paths: AppPaths, store: SettingsStore
+) -> None:
+    content = load_content(resources_dir() / "configs")  # the shipped presets and outputs
+    gpu = FakeGpuProvider(app_paths.data_dir / "no-gpu.json")
+    page = start_first_run(shell.window, shell.settings_vm, shell.translator, gpu, content=content)
+    page.language_combo.setCurrentIndex(page.language_combo.findData("en"))
+    page.next_button.click()
+    qtbot.waitUntil(lambda: bool(page.gpu_label.text()))
+    preset = content.presets[0]
+    seconds = round(content.outputs["sd_turbo"].estimated_seconds)
+    assert page.cpu_help.isVisible()
+    assert f"“{preset.name.en}”" in page.cpu_help.text()
+    assert f"about {seconds} s" in page.cpu_help.text()
+    page.cpu_check.click()  # unticked: ComfyUI on the GPU, the models stay as they were
+    assert "roles.interception" not in page._vm.changes()
+    page.cpu_check.click()
+    page.finish_button.click()
+    saved = store.current
+    assert saved.comfyui.launch_args == "--cpu"
+    assert dataclasses.asdict(saved.roles) == preset.roles
 
 
 def test_with_an_nvidia_card_no_cpu_option_and_unticking_removes_it(

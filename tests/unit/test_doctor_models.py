@@ -97,7 +97,7 @@ def test_unreachable_comfyui_is_reported_per_output(
     )
     models = [c for c in checks if c.name.startswith("models:")]
     assert {c.details["output"] for c in models} == {
-        "sd35_large", "flux1_dev", "sdxl", "sd15", "stable_audio", "ace_step", "wan22_video"
+        "sd35_large", "flux1_dev", "sdxl", "sd15", "sd_turbo", "stable_audio", "ace_step", "wan22_video"
     }  # fmt: skip
     for check in models:
         assert check.ok is False
@@ -136,6 +136,21 @@ def test_small_gpu_and_no_gpu_get_advice(tmp_path: Path, content: ContentLibrary
     none = doctor._check_vram(None, content)
     assert none.ok is False
     assert "CPU only" in none.summary
+    assert "--cpu" in none.advice
+    assert "GPU server" in none.advice
+    assert none.details["tier_gb"] == 0
+    assert none.details["outputs"] == list(content.presets[0].outputs)
+    seconds = content.outputs["sd_turbo"].estimated_seconds
+    assert none.details["seconds_per_picture"] == seconds
+    assert f"about {seconds:.0f} s per picture" in none.summary
+
+
+def test_no_gpu_without_a_cpu_preset_gets_the_old_advice(
+    tmp_path: Path, content: ContentLibrary
+) -> None:
+    gpu_only = {tier: p for tier, p in content.presets.items() if tier != 0}
+    none = doctor._check_vram(None, dataclasses.replace(content, presets=gpu_only))
+    assert none.ok is False
     assert "GPU server" in none.advice
     assert none.details["tier_gb"] is None
 

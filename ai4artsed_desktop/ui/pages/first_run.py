@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...content.presets import cpu_preset, seconds_per_picture
+from ...content.schema import ContentLibrary
 from ...system.gpu import GpuProvider
 from ...tasks import TaskRegistry
 from ..i18n import Translator
@@ -215,12 +217,17 @@ class FirstRunPage(QWidget):
         self.gpu_label.setWordWrap(True)
         self.cpu_check = QCheckBox()
         self.cpu_check.setVisible(False)  # offered only when no NVIDIA card was found
+        self.cpu_help = QLabel()
+        self.cpu_help.setObjectName("hint")
+        self.cpu_help.setWordWrap(True)
+        self.cpu_help.setVisible(False)
         self.demo_check = QCheckBox()
         self.demo_help = QLabel()
         self.demo_help.setObjectName("hint")
         self.demo_help.setWordWrap(True)
         column.addWidget(self.gpu_label)
         column.addWidget(self.cpu_check)
+        column.addWidget(self.cpu_help)
         column.addWidget(self.demo_check)
         column.addWidget(self.demo_help)
         column.addStretch(1)
@@ -338,7 +345,19 @@ class FirstRunPage(QWidget):
             text = tr("first_run.gpu", name=best.name, gb=round(best.total_gb))
         self.gpu_label.setText(text)
         self.gpu_label.setAccessibleName(text)
-        self.cpu_check.setVisible(self._vm.no_nvidia or self._vm.comfy_cpu)
+        offered = self._vm.no_nvidia or self._vm.comfy_cpu
+        self.cpu_check.setVisible(offered)
+        preset = self._vm.cpu_preset
+        if preset is not None:
+            key = "first_run.cpu_preset" if self._vm.cpu_seconds else "first_run.cpu_preset_untimed"
+            help_text = tr(
+                key,
+                preset=preset.name.get(self._tr.language),
+                seconds=round(self._vm.cpu_seconds),
+            )
+            self.cpu_help.setText(help_text)
+            self.cpu_help.setAccessibleName(help_text)
+        self.cpu_help.setVisible(offered and preset is not None)
         nothing = self._vm.nothing_found
         self.demo_help.setText(tr("first_run.demo_nothing" if nothing else "first_run.demo_help"))
 
@@ -366,9 +385,15 @@ def start_first_run(
     translator: Translator,
     gpu: GpuProvider,
     tasks: TaskRegistry | None = None,
+    content: ContentLibrary | None = None,
 ) -> FirstRunPage:
-    """Show the assistant in ``window``; "Finish" saves and opens the Create page."""
-    vm = FirstRunViewModel(settings_vm, gpu, tasks)
+    """Show the assistant in ``window``; "Finish" saves and opens the Create page.
+
+    ``content`` brings the CPU preset, offered (ticked) when no NVIDIA card is found.
+    """
+    cpu = cpu_preset(content.presets) if content is not None else None
+    seconds = seconds_per_picture(content, cpu) if content is not None and cpu else 0.0
+    vm = FirstRunViewModel(settings_vm, gpu, tasks, cpu_preset=cpu, cpu_seconds=seconds)
     page = FirstRunPage(vm, settings_vm, translator)
     vm.setParent(page)
     vm.finished.connect(window.end_assistant)

@@ -16,7 +16,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ...backends.launchers import DEFAULT_PORTS, Detection, comfy_launch_args, detect
-from ...settings import Settings
+from ...content.schema import VramPreset
+from ...settings import ModelRoles, Settings
 from ...system.gpu import GpuProvider, GpuSnapshot
 from ...tasks import TaskRegistry
 from ..async_action import AsyncAction
@@ -57,10 +58,17 @@ class FirstRunViewModel(QObject):
         gpu: GpuProvider,
         tasks: TaskRegistry | None = None,
         parent: QObject | None = None,
+        *,
+        cpu_preset: VramPreset | None = None,
+        cpu_seconds: float = 0.0,
     ) -> None:
         super().__init__(parent)
         self._settings_vm = settings_vm
         self._gpu = gpu
+        #: The preset for PCs without an NVIDIA card: its models are saved with ``--cpu``.
+        self.cpu_preset = cpu_preset
+        #: About how many seconds one picture takes with it (measured; 0.0 unknown).
+        self.cpu_seconds = cpu_seconds
         self._action = AsyncAction("first-run", tasks, parent=self)
         self._action.busy_changed.connect(self.busy_changed)
         current = settings_vm.current
@@ -105,8 +113,13 @@ class FirstRunViewModel(QObject):
         """True after a detection that found no NVIDIA graphics card."""
         return bool(self.detections) and (self.gpu is None or not self.gpu.gpus)
 
+    @property
+    def uses_cpu_preset(self) -> bool:
+        """Finish saves the CPU preset's models: ComfyUI runs on the processor."""
+        return self.comfy_cpu and self.cpu_preset is not None
+
     def set_comfy_cpu(self, cpu: bool) -> None:
-        """Start ComfyUI on the processor (``--cpu``): slow, but it runs without NVIDIA."""
+        """Start ComfyUI on the processor (``--cpu``), with the CPU preset's models."""
         self.comfy_cpu = cpu
         self._cpu_touched = True
 
@@ -156,6 +169,11 @@ class FirstRunViewModel(QObject):
         }
         for name in URL_BACKENDS:
             changes.update(self._backend_changes(name))
+        if self.cpu_preset is not None and self.uses_cpu_preset:
+            roles = {f.name for f in dataclasses.fields(ModelRoles)}
+            for role, model in self.cpu_preset.roles.items():
+                if role in roles:
+                    changes[f"roles.{role}"] = model
         found = self.detections
         swarm = bool(self.urls.get("swarmui")) or found.get("swarmui", _MISSING).found
         comfy = bool(self.urls.get("comfyui")) or found.get("comfyui", _MISSING).found

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ai4artsed_desktop.content.loader import load_content, load_workflow
+from ai4artsed_desktop.content.presets import cpu_preset, seconds_per_picture
 from ai4artsed_desktop.content.schema import (
     ContentLibrary,
     DataProtection,
@@ -69,6 +70,7 @@ MODEL_FILE_INPUTS |= {"vae_name", "lora_name", "unet_name"}
 OUTPUT_IDS = {
     "sd35_large",
     "flux1_dev",
+    "sd_turbo",
     "sdxl",
     "sd15",
     "swarmui_t2i",
@@ -372,7 +374,7 @@ def test_providers_and_roles(library: ContentLibrary) -> None:
 
 def test_vram_presets_fit_their_tier(library: ContentLibrary) -> None:
     presets = library.presets
-    assert sorted(presets) == [8, 16, 24, 32, 48, 96]
+    assert sorted(presets) == [0, 8, 16, 24, 32, 48, 96]
     knobs = {
         "train_batch_size",
         "gradient_checkpointing",
@@ -400,6 +402,34 @@ def test_vram_presets_fit_their_tier(library: ContentLibrary) -> None:
     assert isinstance(small, int)
     assert isinstance(large, int)
     assert small < large
+
+
+def test_the_cpu_preset_runs_without_an_nvidia_card(library: ContentLibrary) -> None:
+    preset = cpu_preset(library.presets)
+    assert preset is not None
+    assert preset.cpu_only
+    assert not any(p.cpu_only for p in library.presets.values() if p is not preset)
+    images = [
+        library.outputs[o] for o in preset.outputs if library.outputs[o].media.value == "image"
+    ]
+    assert [o.id for o in images if o.route.value == "comfyui"] == ["sd_turbo"]
+    turbo = library.outputs["sd_turbo"]
+    assert turbo.defaults["steps"] == 1
+    assert (turbo.defaults["width"], turbo.defaults["height"]) == (512, 512)
+    assert not {"sd15", "sdxl", "sd35_large", "stable_audio", "ace_step"} & set(preset.outputs)
+    # fp16 autocast and 8-bit AdamW (bitsandbytes) need CUDA
+    assert preset.training["mixed_precision"] == "no"
+    assert preset.training["optimizer_type"] == "AdamW"
+    # the smallest text models of all presets (parameter counts in the Ollama tags)
+    eight = library.presets[8]
+    for role, model in preset.roles.items():
+        assert _billions(model) <= _billions(eight.roles[role]), role
+    # measured by benchmarks/cpu_image.py and shown to the teacher
+    assert seconds_per_picture(library, preset) == turbo.estimated_seconds > 1
+
+
+def _billions(model: str) -> float:
+    return float(model.rsplit(":", 1)[1].rstrip("b"))
 
 
 def test_estimates_are_plausible(library: ContentLibrary) -> None:

@@ -398,7 +398,8 @@ def test_broken_preset_entry_is_skipped(
     problem = only_problem(library)
     assert (problem.file, problem.field) == ("vram_presets.json", field)
     assert words in problem.problem
-    assert sorted(library.presets) == [16, 24, 32, 48, 96]
+    assert sorted(library.presets) == sorted(e["tier_gb"] for e in entries[1:])
+    assert entries[0]["tier_gb"] not in library.presets
 
 
 def test_broken_builtin_providers_file_skips_the_presets_that_need_it(configs_copy: Path) -> None:

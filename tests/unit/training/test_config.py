@@ -107,8 +107,11 @@ def test_unknown_keys_are_refused() -> None:
 def test_choose_preset(presets: dict[int, VramPreset]) -> None:
     assert config.choose_preset(presets, 23.99).tier_gb == 24
     assert config.choose_preset(presets, 79.2).tier_gb == 48
-    assert config.choose_preset(presets, 4.0).tier_gb == 8
-    assert config.choose_preset(presets, None).tier_gb == 8
+    assert config.choose_preset(presets, 4.0).tier_gb == 8  # a small GPU: still a GPU tier
+    assert config.choose_preset(presets, 0.5).tier_gb == 8
+    assert config.choose_preset(presets, None).tier_gb == 0  # no GPU: the CPU preset
+    without_cpu = {tier: p for tier, p in presets.items() if tier != 0}
+    assert config.choose_preset(without_cpu, None).tier_gb == 8
     assert config.choose_preset(presets, 80, tier_gb=16).tier_gb == 16
     with pytest.raises(ConfigError):
         config.choose_preset(presets, 80, tier_gb=12)
