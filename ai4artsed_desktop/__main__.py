@@ -29,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .configs_cmd import run_configs
 
         return run_configs(args)
+    if args.command == "models" and args.action == "bundle":
+        from .bundle_cmd import run_bundle
+
+        return run_bundle(args)
     if args.command == "models":
         from .models_cmd import run_models
 

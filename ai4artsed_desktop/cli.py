@@ -92,7 +92,9 @@ def _add_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _add_models(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    """The ``models`` sub-command and its actions (``bundle`` may add more)."""
+    """The ``models`` sub-command and its actions (``bundle`` from :mod:`.bundle_cmd`)."""
+    from .bundle_cmd import add_parser as add_bundle
+
     models = sub.add_parser(
         "models",
         help="list, download and check the model files of the outputs",
@@ -124,7 +126,7 @@ def _add_models(
     verify.add_argument("items", nargs="*", metavar="ITEM", help="output ids or file names")
     verify.add_argument("--full", action="store_true", help="also hash every byte (SHA-256)")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
-    for parser in (listing, get, verify):
+    for parser in (listing, get, verify, *add_bundle(actions)):
         parser.add_argument(
             "--comfyui", metavar="DIR", help="the ComfyUI folder (default: settings)"
         )

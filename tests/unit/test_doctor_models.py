@@ -97,7 +97,8 @@ def test_unreachable_comfyui_is_reported_per_output(
     )
     models = [c for c in checks if c.name.startswith("models:")]
     assert {c.details["output"] for c in models} == {
-        "sd35_large", "flux1_dev", "sdxl", "sd15", "sd_turbo", "stable_audio", "ace_step", "wan22_video"
+        "sd35_large", "flux1_dev", "sdxl", "sd15", "sd_turbo", "stable_audio", "ace_step",
+        "wan22_video",
     }  # fmt: skip
     for check in models:
         assert check.ok is False

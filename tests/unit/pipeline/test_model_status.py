@@ -22,7 +22,9 @@ from ai4artsed_desktop.simulators.comfy_registry import Folders, object_info
 from tests.fakes.safetensors_files import write_model
 
 CONTENT = load_content(resources_dir() / "configs")
-CHECKED = {"sd35_large", "flux1_dev", "sdxl", "sd15", "stable_audio", "ace_step", "wan22_video"}
+CHECKED = {
+    "sd35_large", "flux1_dev", "sdxl", "sd15", "sd_turbo", "stable_audio", "ace_step", "wan22_video"
+}  # fmt: skip
 
 
 class Server:
