@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,6 +10,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from ..backends.manager import BACKENDS, BackendManager
 from ..content.schema import ContentLibrary
+from ..errors import AppError
+from ..models.catalogue import Catalogue, load_catalogue
+from ..models.service import roots_from_settings
 from ..paths import AppPaths, resources_dir
 from ..pipeline.runner import RunServices
 from ..settings_store import SettingsStore
@@ -29,6 +33,7 @@ from .viewmodels.create_vm import CreateViewModel
 from .viewmodels.history_vm import HistoryViewModel
 from .viewmodels.lesson_vm import LessonViewModel
 from .viewmodels.lock_vm import LockViewModel
+from .viewmodels.models_vm import ModelsViewModel
 from .viewmodels.review_log_vm import ReviewLogViewModel
 from .viewmodels.run_vm import RunViewModel
 from .viewmodels.settings_vm import SettingsViewModel
@@ -38,11 +43,14 @@ from .viewmodels.warmup_vm import WarmupViewModel
 from .wheel_guard import guard_wheel
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
+from .widgets.models_panel import ModelsPanel
 from .widgets.output_picker import OutputPicker
 from .widgets.pause_overlay import PauseOverlay
 from .widgets.review_log_panel import ReviewLogPanel
 from .widgets.status_bar import StatusBar
 from .window_geometry import FILE_NAME as GEOMETRY_FILE
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,12 +73,15 @@ class Shell:
     history_vm: HistoryViewModel | None = None
     review_vm: ReviewLogViewModel | None = None
     pause_overlay: PauseOverlay | None = None
+    models_vm: ModelsViewModel | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
 
         The backend manager itself is shut down by its owner afterwards.
         """
+        if self.models_vm is not None:
+            await self.models_vm.shutdown()  # partial downloads stay and continue later
         if self.review_vm is not None:
             await self.review_vm.shutdown()
         for school_vm in (self.warmup_vm, self.lesson_vm, self.lock_vm):
@@ -182,6 +193,7 @@ def build_shell(
     review_vm = ReviewLogViewModel(services.review_log if services else None, tasks)
     review_vm.watch_settings(settings_vm.current)  # from now on a switch is logged
     settings_vm.settings_changed.connect(review_vm.watch_settings)
+    models_vm = _models_vm(content, settings_vm, tasks, translator, services)
     history_page = HistoryPage(
         translator, history_vm, kids=lambda: settings_vm.current.ui.ui_mode == "kids"
     )
@@ -199,6 +211,7 @@ def build_shell(
             backends_vm,
             lesson=lesson_panel,
             review=ReviewLogPanel(review_vm, translator),
+            models=ModelsPanel(models_vm, translator),
         ),
     }
     window = MainWindow(
@@ -246,6 +259,31 @@ def build_shell(
         warmup_vm=warmup_vm,
         review_vm=review_vm,
         pause_overlay=pause_overlay,
+        models_vm=models_vm,
+    )
+
+
+def _models_vm(
+    content: ContentLibrary,
+    settings_vm: SettingsViewModel,
+    tasks: TaskRegistry,
+    translator: Translator,
+    services: RunServices | None,
+) -> ModelsViewModel:
+    """The Models tab's view-model; a broken catalogue leaves the tab saying so."""
+    try:
+        catalogue: Catalogue | None = load_catalogue()
+    except AppError as exc:
+        log.warning("Model catalogue not available: %s", exc)
+        catalogue = None
+    board = services.models if services is not None else None
+    return ModelsViewModel(
+        catalogue,
+        content,
+        lambda: roots_from_settings(settings_vm.current),
+        tasks,
+        translator=translator,
+        on_files_changed=(lambda: board.recheck()) if board is not None else None,
     )
 
 

@@ -31,7 +31,7 @@ from ..widgets.review_log_panel import ReviewLogPanel
 from .backends_panel import BackendsPanel
 from .settings_form import BACKEND_SECTIONS, FormSection, SettingEditor, fields_by_section
 
-TAB_IDS = ("general", "backends", "lesson", "review")
+TAB_IDS = ("general", "backends", "models", "lesson", "review")
 
 
 class SettingsPage(QWidget):
@@ -50,6 +50,7 @@ class SettingsPage(QWidget):
         parent: QWidget | None = None,
         lesson: LessonPanel | None = None,
         review: ReviewLogPanel | None = None,
+        models: QWidget | None = None,
     ):
         super().__init__(parent)
         self.lesson = lesson
@@ -86,13 +87,17 @@ class SettingsPage(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._build_general(sections), "")
         self.tabs.addTab(self.backends, "")
+        self.models = models
+        if models is not None:  # model files per output: state, download, licence
+            self.tabs.addTab(models, "")
         if lesson is not None:  # profiles, teacher PIN, warm-up; research needs confirming
             self.tabs.addTab(lesson, "")
             lesson.research_bar.on_confirmed = self.save
         self.review = review
         if review is not None:  # the teacher's review log (the page is behind the PIN)
             self.tabs.addTab(review, "")
-        self._tab_ids = [t for t in TAB_IDS if t not in ("lesson", "review")]
+        self._tab_ids = [t for t in TAB_IDS if t not in ("models", "lesson", "review")]
+        self._tab_ids += ["models"] if models is not None else []
         self._tab_ids += ["lesson"] if lesson is not None else []
         self._tab_ids += ["review"] if review is not None else []
         self._register(self.backends.sections, self.backends.groups)
