@@ -59,7 +59,9 @@ def add_parser(
     export.add_argument("--outputs", metavar="ID,ID", help="only the files of these outputs")
     export.add_argument("--json", action="store_true", help="machine-readable report")
     imp = steps.add_parser("import", help="check the bundle in DIR and install its files")
-    imp.add_argument("dir", metavar="DIR")
+    imp.add_argument(
+        "dir", metavar="DIR", nargs="?", help="the bundle (default: the lesson profile's)"
+    )
     imp.add_argument(
         "--key",
         metavar="FINGERPRINT",
@@ -195,12 +197,17 @@ def run_import(paths: AppPaths, settings: Settings, args: argparse.Namespace) ->
     """Verify the bundle and install its files; a ``--key`` that worked is remembered."""
     store = TrustStore(paths.config_dir / TRUST_FILE)
     given = normalize_fingerprint(args.key) if args.key else ""
+    lesson = settings.lesson
+    folder = args.dir or lesson.bundle_location
+    if not folder:
+        raise AppError("Name the bundle folder; the lesson profile names none.")
 
     def trusted(fpr: str) -> bool:
-        return fpr == given or store.trusts(fpr)
+        by_lesson = bool(lesson.bundle_key) and fpr == normalize_fingerprint(lesson.bundle_key)
+        return fpr == given or by_lesson or store.trusts(fpr)
 
     report = import_bundle(
-        Path(args.dir),
+        Path(folder),
         plan(model_roots(settings, args), _catalogue(args)),
         trusted=trusted,
         progress=_printer(sys.stderr.isatty()),

@@ -78,6 +78,11 @@ def _add_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export.add_argument("--name", help="the profile's name, e.g. 'Kunst 7b'")
     export.add_argument("--configs", metavar="ID,ID", help="allowed interception configs")
     export.add_argument("--outputs", metavar="ID,ID", help="allowed outputs")
+    export.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="a model bundle every seat checks at start (signed by this PC's key)",
+    )
     _common(export, suppress=True)
     imp = actions.add_parser(
         "import", help="check PATH and apply it (asks for the teacher PIN when a lock is set)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from .content.loader import load_content
 from .errors import AppError
 from .instance_lock import held_by_other
+from .models.bundle import KEY_FILE, fingerprint, load_or_create_key
 from .paths import AppPaths, resources_dir
 from .profiles import apply_profile, export_profile, load_profile, profile_from_settings, to_dict
 from .settings import load as load_settings
@@ -69,6 +71,14 @@ def run_profile(args: argparse.Namespace) -> int:
             return _import(paths, Path(args.path))
         settings = load_settings(paths.settings_file).settings
         if args.action == "export":
+            if args.bundle:  # this PC signs the bundle: its key's fingerprint goes along
+                key = load_or_create_key(paths.config_dir / KEY_FILE)
+                lesson = dataclasses.replace(
+                    settings.lesson,
+                    bundle_location=args.bundle,
+                    bundle_key=fingerprint(key.public_key()),
+                )
+                settings = dataclasses.replace(settings, lesson=lesson)
             profile = export_profile(
                 settings,
                 Path(args.path),

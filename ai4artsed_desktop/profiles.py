@@ -22,6 +22,7 @@ from .content.fields import child, describe
 from .content.schema import ContentLibrary, ContentProblem
 from .errors import ConfigError
 from .fileio import atomic_write_json
+from .models.bundle import is_fingerprint, normalize_fingerprint
 from .pipeline.locality import is_local
 from .settings import (
     BACKEND_MODES,
@@ -63,6 +64,10 @@ class Profile:
     retention_days: int
     image_engine: str
     backends: dict[str, BackendEndpoint]
+    #: A model bundle folder (USB stick, share) every seat checks at start; "" = none.
+    bundle_location: str = ""
+    #: The fingerprint of the key that signs that bundle (the teacher PC's).
+    bundle_key: str = ""
 
 
 class ProfileError(ConfigError):
@@ -106,12 +111,14 @@ def profile_from_settings(
             b: BackendEndpoint(getattr(settings, b).mode, getattr(settings, b).url)
             for b in BACKENDS
         },
+        bundle_location=lesson.bundle_location,
+        bundle_key=lesson.bundle_key,
     )
 
 
 def to_dict(profile: Profile) -> dict[str, Any]:
-    """The JSON form of ``profile``."""
-    return {
+    """The JSON form of ``profile`` (``model_bundle`` only when one is named)."""
+    data = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "name": profile.name,
@@ -126,6 +133,9 @@ def to_dict(profile: Profile) -> dict[str, Any]:
             b: {"mode": e.mode, "url": e.url} for b, e in sorted(profile.backends.items())
         },
     }
+    if profile.bundle_location:
+        data["model_bundle"] = {"location": profile.bundle_location, "key": profile.bundle_key}
+    return data
 
 
 def export_profile(
@@ -214,7 +224,7 @@ class _Checker:
         known = {
             "format", "schema_version", "name", "allowed_configs", "allowed_outputs",
             "safety_level", "ui_mode", "model_roles", "retention_days", "image_engine",
-            "backends",
+            "backends", "model_bundle",
         }  # fmt: skip
         for key in sorted(set(self.data) - known):
             self.problem(key, "Unknown field.")
@@ -286,6 +296,27 @@ class _Checker:
             return None
         return BackendEndpoint(mode, url.strip())
 
+    def bundle(self) -> tuple[str, str]:
+        """``model_bundle`` (optional): ``(location, key fingerprint)``, or ``("", "")``."""
+        if "model_bundle" not in self.data:
+            return "", ""
+        value = self.get("model_bundle", dict, "an object with location and key")
+        if value is None:
+            return "", ""
+        for key in sorted(set(value) - {"location", "key"}):
+            self.problem(child("model_bundle", key), "Unknown field.")
+        location, key = value.get("location"), value.get("key", "")
+        if not isinstance(location, str) or not location.strip():
+            self.problem(child("model_bundle", "location"), "Expected the bundle's folder.")
+            return "", ""
+        if not isinstance(key, str) or not is_fingerprint(key):
+            self.problem(
+                child("model_bundle", "key"),
+                "Expected the signing key's fingerprint (models bundle key on the teacher PC).",
+            )
+            return "", ""
+        return location.strip(), normalize_fingerprint(key)
+
     def coverage(self, configs: tuple[str, ...], outputs: tuple[str, ...]) -> None:
         """Every allowed config must be usable with at least one allowed output."""
         if not outputs:
@@ -321,6 +352,7 @@ def check_profile(
         "backends": check.backends,
     }
     values = {key: step() for key, step in steps.items()}
+    values["bundle_location"], values["bundle_key"] = check.bundle()
     check.coverage(values["allowed_configs"], values["allowed_outputs"])
     if check.problems:
         return None, tuple(check.problems)
@@ -388,6 +420,8 @@ def apply_profile(settings: Settings, profile: Profile) -> Settings:
             profile_name=profile.name,
             allowed_configs=profile.allowed_configs,
             allowed_outputs=profile.allowed_outputs,
+            bundle_location=profile.bundle_location,
+            bundle_key=profile.bundle_key,
         ),
     )
 

@@ -140,6 +140,12 @@ class LessonSettings:
     allowed_outputs: tuple[str, ...] = setting(
         (), "Output config ids students may use; empty = all", editable=False
     )
+    bundle_location: str = setting(
+        "", "Model bundle folder every seat checks at start; empty = none", editable=False
+    )
+    bundle_key: str = setting(
+        "", "Fingerprint of the key that signs the lesson's model bundle", editable=False
+    )
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,9 @@ FILES = "files"
 KEY_FILE = "bundle-signing-key.pem"
 TRUST_FILE = "trusted-bundle-keys.json"
 PART_SUFFIX = ".part"
+#: A key fingerprint: 20 bytes of SHA-256 in base32, 32 letters.
+FINGERPRINT_LETTERS = 32
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 #: Model files only: a bundle never carries code (custom nodes, pickled checkpoints).
 MODEL_SUFFIXES = (".safetensors", ".gguf", ".sft")
 COPY_CHUNK = 4 * 1024 * 1024
@@ -85,7 +88,7 @@ class BundleUntrusted(BundleError):
             f"The bundle is signed by a key this computer does not know: {fingerprint}. "
             "Compare it with the fingerprint the teacher PC shows (models bundle key) and "
             "import again with that fingerprint; nothing was copied.",
-            key="bundle.untrusted",
+            key="error.bundle_untrusted",
             params={"fingerprint": fingerprint},
         )
         self.fingerprint = fingerprint
@@ -197,6 +200,12 @@ def normalize_fingerprint(text: str) -> str:
     """``text`` as :func:`fingerprint` writes it (spaces, dashes and case ignored)."""
     letters = "".join(ch for ch in text.upper() if ch.isalnum())
     return "-".join(letters[i : i + 4] for i in range(0, len(letters), 4))
+
+
+def is_fingerprint(text: str) -> bool:
+    """Whether ``text`` (typed in any case, with or without dashes) can be a fingerprint."""
+    letters = normalize_fingerprint(text).replace("-", "")
+    return len(letters) == FINGERPRINT_LETTERS and not letters.strip(_BASE32)
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
@@ -369,7 +378,7 @@ def read_signed_manifest(folder: Path) -> tuple[Manifest, str]:
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise BundleError(
             f"The bundle's signature file is broken ({exc}); nothing was copied.",
-            key="bundle.tampered",
+            key="error.bundle_tampered",
         ) from None
     try:
         public.verify(signature, raw)
@@ -377,7 +386,7 @@ def read_signed_manifest(folder: Path) -> tuple[Manifest, str]:
         raise BundleError(
             "The bundle was changed after it was signed (its manifest does not match the "
             "signature); nothing was copied. Export it again on the teacher PC.",
-            key="bundle.tampered",
+            key="error.bundle_tampered",
         ) from None
     return parse_manifest(raw), fingerprint(public)
 
@@ -479,7 +488,7 @@ def _check_space(folder: Path, needed: int) -> None:
         raise BundleError(
             f"Not enough free space on {probe}: {needed / gib:.1f} GB are needed, "
             f"{free / gib:.1f} GB are free; nothing was copied.",
-            key="bundle.no_space",
+            key="error.bundle_no_space",
             params={"needed": f"{needed / gib:.1f}", "free": f"{free / gib:.1f}"},
         )
 

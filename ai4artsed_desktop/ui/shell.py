@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,9 +13,11 @@ from ..backends.manager import BACKENDS, BackendManager
 from ..content.schema import ContentLibrary
 from ..errors import AppError
 from ..models.catalogue import Catalogue, load_catalogue
+from ..models.lesson_bundle import LessonBundleState, LessonBundleStatus, check_for_settings
 from ..models.service import roots_from_settings
 from ..paths import AppPaths, resources_dir
 from ..pipeline.runner import RunServices
+from ..settings import Settings
 from ..settings_store import SettingsStore
 from ..system.gpu import GpuProvider
 from ..tasks import TaskRegistry
@@ -107,6 +110,41 @@ def _show_content_problems(page: QWidget, content: ContentLibrary, translator: T
     ignored = len(content.problems) - skipped
     message = translator.tr("content.problems", skipped=skipped, ignored=ignored)
     page.banner.show_error(message, "\n".join(str(p) for p in content.problems))
+
+
+def lesson_bundle_notice(status: LessonBundleStatus, translator: Translator) -> str:
+    """What the teacher is told at start about the lesson's model bundle ("" = nothing)."""
+    params = {"location": status.location}
+    if status.state is LessonBundleState.unreachable:
+        return translator.tr("bundle.lesson_unreachable", **params)
+    if status.state is LessonBundleState.refused:
+        return translator.tr("bundle.lesson_refused", **params)
+    if status.state is LessonBundleState.installable:
+        size = f"{status.missing_bytes / 2**30:.1f}"
+        return translator.tr("bundle.lesson_installable", count=len(status.missing), size=size)
+    return ""
+
+
+def _check_lesson_bundle(
+    window: MainWindow, settings: Settings, translator: Translator, tasks: TaskRegistry
+) -> None:
+    """Compare the lesson's model bundle with this seat's files in a worker thread.
+
+    A problem, or files to install, show in the banner; nothing here can stop the start.
+    """
+    if not settings.lesson.bundle_location.strip():
+        return
+
+    async def check() -> None:
+        status = await asyncio.to_thread(check_for_settings, settings)
+        log.info(
+            "Lesson model bundle %s: %s %s", status.location, status.state.value, status.detail
+        )
+        text = lesson_bundle_notice(status, translator)
+        if text:
+            window.banner.show_error(text, status.detail)
+
+    tasks.spawn(check(), name="lesson-bundle-check")
 
 
 def build_shell(
@@ -228,6 +266,8 @@ def build_shell(
     if store.load_problems:
         window.show_settings_notice(store.load_problems, store.damaged_copy)
     _show_content_problems(pages["settings"], content, translator)
+    if not demo:
+        _check_lesson_bundle(window, settings_vm.current, translator, tasks)
     window.set_quit_guard(lambda: _work_running(translator, run_vm, training_vm))
     translator.setParent(window)
     guard_wheel(window)  # no value changes by a wheel meant to scroll the page

@@ -125,3 +125,29 @@ def test_without_a_comfyui_folder_import_says_so(tmp_path: Path, teacher: Path) 
     result = run_cli("models", "bundle", "import", str(stick), "--data-dir", str(tmp_path / "x"))
     assert result.returncode == 1
     assert "No ComfyUI or SwarmUI folder" in result.stderr
+
+
+def test_a_lesson_profile_names_the_bundle_and_its_key_for_every_seat(
+    tmp_path: Path, teacher: Path
+) -> None:
+    stick, lesson = tmp_path / "stick", tmp_path / "lesson.json"
+    assert (
+        run_cli("models", "bundle", "export", str(stick), "--data-dir", str(teacher)).returncode
+        == 0
+    )
+    exported = run_cli(
+        "profile", "export", str(lesson), "--bundle", str(stick), "--data-dir", str(teacher)
+    )
+    assert exported.returncode == 0, exported.stderr
+    fpr = run_cli("models", "bundle", "key", "--data-dir", str(teacher)).stdout.split()[-1]
+    assert json.loads(lesson.read_text("utf-8"))["model_bundle"] == {
+        "location": str(stick),
+        "key": fpr,
+    }
+    seat_data, seat_comfy = make_pc(tmp_path / "seat")
+    applied = run_cli("profile", "import", str(lesson), "--data-dir", str(seat_data))
+    assert applied.returncode == 0, applied.stderr
+    done = run_cli("models", "bundle", "import", "--data-dir", str(seat_data))  # no DIR, no key
+    assert done.returncode == 0, done.stderr + done.stdout
+    for place, content in FILES.items():
+        assert model(seat_comfy, place).read_bytes() == content

@@ -243,4 +243,63 @@ def test_lesson_lists_via_replace_path_and_hidden_from_the_form() -> None:
         s.replace_path(s.Settings(), "lesson.allowed_outputs", "sd15")
     assert not [name for name, _ in s.describe() if name.startswith("lesson.")]
     hidden = [name for name, _ in s.describe(include_hidden=True) if name.startswith("lesson.")]
-    assert hidden == ["lesson.profile_name", "lesson.allowed_configs", "lesson.allowed_outputs"]
+    assert hidden == [
+        "lesson.profile_name",
+        "lesson.allowed_configs",
+        "lesson.allowed_outputs",
+        "lesson.bundle_location",
+        "lesson.bundle_key",
+    ]
+
+
+FPR = "24H2-RAY7-YZGY-52KQ-P76Y-UC7T-FUQ7-JRCM"
+
+
+def test_a_model_bundle_travels_with_the_profile(content: ContentLibrary, tmp_path: Path) -> None:
+    settings = _lab_settings()
+    lesson = dataclasses.replace(
+        settings.lesson, bundle_location=r"\\school\models\7b", bundle_key=FPR
+    )
+    path = tmp_path / "lesson.json"
+    profiles.export_profile(dataclasses.replace(settings, lesson=lesson), path, name="7b")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["model_bundle"] == {"location": r"\\school\models\7b", "key": FPR}
+    data["model_bundle"]["key"] = FPR.lower().replace("-", " ")  # typed by hand
+    path.write_text(json.dumps(data), encoding="utf-8")
+    applied = profiles.apply_profile(s.Settings(), profiles.load_profile(path, content))
+    assert applied.lesson.bundle_location == r"\\school\models\7b"
+    assert applied.lesson.bundle_key == FPR
+
+
+def test_a_profile_without_a_bundle_names_none_and_clears_an_old_one(
+    content: ContentLibrary, tmp_path: Path
+) -> None:
+    data = _valid(content, tmp_path)
+    assert "model_bundle" not in data  # older seats read it as before
+    profile, problems = profiles.check_profile(data, "p.json", content)
+    assert problems == ()
+    assert profile is not None
+    old = dataclasses.replace(
+        s.Settings(), lesson=s.LessonSettings(bundle_location="E:/old", bundle_key=FPR)
+    )
+    assert profiles.apply_profile(old, profile).lesson.bundle_location == ""
+
+
+@pytest.mark.parametrize(
+    ("bundle", "field"),
+    [
+        ({"location": "E:/bundle", "key": "ABCD"}, "model_bundle.key"),
+        ({"location": "E:/bundle"}, "model_bundle.key"),
+        ({"location": "  ", "key": FPR}, "model_bundle.location"),
+        ({"location": "E:/bundle", "key": FPR, "extra": 1}, "model_bundle.extra"),
+        ("E:/bundle", "model_bundle"),
+    ],
+)
+def test_a_broken_model_bundle_entry_is_refused(
+    content: ContentLibrary, tmp_path: Path, bundle: object, field: str
+) -> None:
+    data = _valid(content, tmp_path)
+    data["model_bundle"] = bundle
+    profile, problems = profiles.check_profile(data, "p.json", content)
+    assert profile is None
+    assert field in [p.field for p in problems]
