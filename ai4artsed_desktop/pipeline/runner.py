@@ -66,6 +66,7 @@ from ..store.record import (
 )
 from ..store.review_log import ReviewLog
 from ..store.runs import RunStore, owner_id
+from ..store.video import frames_to_check
 from . import generation
 from .answer_checks import strip_echoes
 from .answers import clean_text, extract_code, split_music
@@ -80,7 +81,7 @@ from .prompts import Message, build_adaptation, build_interception, build_transl
 from .providers import ProviderRegistry
 from .routing import resolve
 from .safety import SafetyError, SafetyGate, SafetyOutcome, needs_translation
-from .safety_media import MediaGate, MediaOutcome
+from .safety_media import VISUAL_MEDIA, MediaGate, MediaOutcome
 from .safety_policy import TextCheck, policy_for
 from .safety_steps import Block, log_block
 from .seeds import SeedPolicy
@@ -718,7 +719,7 @@ class RunSession:
         busy = services.gpu_busy() if services.gpu_busy else None
         if busy and output.route in (OutputRoute.comfyui, OutputRoute.swarmui_t2i):
             raise AppError(busy)
-        media = self._media_gate() if output.media is MediaType.image else None
+        media = self._media_gate() if output.media in VISUAL_MEDIA else None
         if media is not None and not await self._media_ready(media, prompt, blocked):
             return  # kids without a vision model: nothing is generated
         job = self._job(prompt)
@@ -800,6 +801,11 @@ class RunSession:
         """Stage 6: the vision model looks at the pictures; a blocked one is never saved."""
         req = self.request
         images = [(f.data, f.mime) for f in outcome.files if f.kind == "image"]
+        for film in (f for f in outcome.files if f.kind == "video"):
+            frames = await asyncio.to_thread(frames_to_check, film.data)
+            images.extend((frame, "image/jpeg") for frame in frames)
+            if not frames:
+                images.append((film.data, film.mime))  # judged as unreadable: fail closed
         if images:
             yield StageChecking(self.run_id, Stage.media_check)
         checked = await self._media_guarded(

@@ -16,6 +16,10 @@ A vision model that is installed but answers no readable verdict, or cannot be r
 fails closed at kids and youth. A blocked image is never saved: it cannot turn up in the
 history either.
 
+Films are judged as pictures: frames spread over the whole film (first and last included)
+go to the vision model, and the first unsafe frame hides the film. A film that yields no
+frames is not shown (fail closed).
+
 Sound, music and code are not looked at here (no local model judges audio): their texts
 are what is checked -- the final prompt or lyrics at stage 4, and for code the pattern
 scan plus the judge's verdict on the code.
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..backends.ollama import OllamaClient
+from ..content.schema import MediaType
 from ..errors import AppError, BackendRequestError
 from ..events import Stage
 from ..store.record import SafetyDecision
@@ -47,6 +52,9 @@ from .safety_reasons import (
 from .safety_verdict import Verdict, parse_verdict
 
 log = logging.getLogger(__name__)
+
+#: Outputs whose results the vision model looks at (a film through its frames).
+VISUAL_MEDIA = frozenset({MediaType.image, MediaType.video})
 
 #: Sends chat messages (the user turn carries ``images``) to the vision model.
 VisionJudge = Callable[[list[dict[str, Any]]], Awaitable[JudgeReply]]
@@ -269,6 +277,11 @@ class MediaGate:
     ) -> SafetyDecision:
         stage = Stage.media_check
         assert vision.judge is not None
+        if not mime.startswith("image/"):  # a film that gave no frames to look at
+            return SafetyDecision(
+                stage, "vision", "unreadable", unreadable_reason(lang, image=True),
+                f"item {index + 1} ({mime}): no picture to judge (the film could not be decoded)",
+            )  # fmt: skip
         try:
             reply = await vision.judge(vision_messages(data, level=policy.level))
         except BackendRequestError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 import av
 from PIL import Image
@@ -63,6 +64,32 @@ def video_with_tags(data: bytes, mime: str, tags: Mapping[str, str]) -> bytes:
     return out_buffer.getvalue()
 
 
+def frames_to_check(data: bytes, count: int = 4) -> list[bytes]:
+    """``count`` frames spread over the whole film (first and last included), as JPEGs.
+
+    The media check judges these as pictures. An empty list means the film could not be
+    decoded; the check must then fail closed.
+    """
+    try:
+        with av.open(io.BytesIO(data), mode="r") as source:
+            if not source.streams.video:
+                return []
+            frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
+    except (av.FFmpegError, ValueError) as exc:
+        log.info("no frames to check: the video could not be decoded (%s)", exc)
+        return []
+    if not frames:
+        return []
+    last = len(frames) - 1
+    picks = sorted({round(i * last / max(1, count - 1)) for i in range(count)})
+    out = []
+    for index in picks:
+        buffer = io.BytesIO()
+        Image.fromarray(frames[index], "RGB").save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
 def read_tags(data: bytes) -> dict[str, str]:
     """The container metadata of a video file (empty when it cannot be read).
 
@@ -75,14 +102,15 @@ def read_tags(data: bytes) -> dict[str, str]:
         return {}
 
 
-def first_frame(data: bytes) -> Image.Image | None:
-    """The first picture of the video in ``data`` (RGB), or None when none can be decoded."""
+def first_frame(data: bytes | Path) -> Image.Image | None:
+    """The first picture of a video (its bytes or its file; RGB), or None when none decodes."""
     try:
-        with av.open(io.BytesIO(data), mode="r") as source:
+        opened = io.BytesIO(data) if isinstance(data, bytes) else str(data)
+        with av.open(opened, mode="r") as source:
             if not source.streams.video:
                 return None
             for frame in source.decode(video=0):
                 return Image.fromarray(frame.to_ndarray(format="rgb24"), "RGB")
-    except (av.FFmpegError, ValueError) as exc:
+    except (av.FFmpegError, OSError, ValueError) as exc:
         log.warning("no first frame: the video could not be decoded (%s)", exc)
     return None

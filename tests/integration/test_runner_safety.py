@@ -15,6 +15,7 @@ import pytest
 
 from ai4artsed_desktop.events import (
     RunBlocked,
+    RunPreview,
     RunProgress,
     RunResult,
     Stage,
@@ -290,6 +291,55 @@ async def test_sound_is_not_sent_to_the_vision_model(make_rig: RigFactory) -> No
     events = await collect(rig.session(level="kids", output_id="stable_audio"))
     assert isinstance(events[-1], RunResult)
     assert not [r for r in rig.llm_requests() if r["model"] == "qwen2.5vl:7b"]
+
+
+SMALL_FILM = {"seconds": 1.0, "width": 128, "height": 96, "steps": 2}
+
+
+@pytest.mark.asyncio
+async def test_kids_a_film_is_judged_frame_by_frame_before_it_is_shown(
+    make_rig: RigFactory,
+) -> None:
+    rig = await make_rig()
+    session = rig.session(level="kids", output_id="wan22_video", values=SMALL_FILM)
+    events = await collect(session)
+    assert isinstance(events[-1], RunResult)
+    assert [m.path.suffix for m in events[-1].media] == [".mp4"]
+    assert not any(isinstance(e, RunPreview) for e in events)  # no frame before the check
+    media = next(
+        e for e in events if isinstance(e, StageCompleted) and e.stage is Stage.media_check
+    )
+    assert media.badge == "safety passed"
+    vision = [r for r in rig.llm_requests() if r["model"] == "qwen2.5vl:7b"]
+    assert len(vision) == 4  # first, two between, last
+    checks = [d for d in rig.run_json(session)["safety"] if d["stage"] == "media_check"]
+    assert [d["result"] for d in checks] == ["pass"] * 4
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("level", ["kids", "youth"])
+async def test_an_unsafe_film_is_hidden_and_never_saved(make_rig: RigFactory, level: str) -> None:
+    rig = await make_rig(ollama_env={"FAKE_OLLAMA_VISION_SEES": "a soldier shoots people"})
+    session = rig.session(level=level, output_id="wan22_video", values=SMALL_FILM)
+    events = await collect(session)
+    block = blocked_at(events)
+    assert block.stage is Stage.media_check
+    assert not any(isinstance(e, RunResult) for e in events)
+    assert rig.run_json(session)["media"] == []
+    assert list(rig.store.folder(session.run_id).glob("*.mp4")) == []
+    (entry,) = rig.review_log.entries()
+    assert (entry.stage, entry.cause) == ("media_check", "vision")
+
+
+@pytest.mark.asyncio
+async def test_kids_without_a_vision_model_get_no_film_and_the_fix(make_rig: RigFactory) -> None:
+    rig = await make_rig(ollama_env=NO_VISION)
+    session = rig.session(level="kids", output_id="wan22_video", lang="en", values=SMALL_FILM)
+    events = await collect(session)
+    block = blocked_at(events)
+    assert block.stage is Stage.media_check
+    assert "ollama pull qwen2.5vl:7b" in block.reason
+    assert not any(isinstance(e, RunProgress) for e in events)  # nothing was generated
 
 
 # ------------------------------------------------------------------ settings apply at once

@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ...content.schema import ContentLibrary, MediaType, OutputConfig
+from ...content.schema import ContentLibrary, OutputConfig
 from ...content.schema import Route as OutputRoute
 from ...errors import AppError
 from ...events import (
@@ -42,7 +42,7 @@ from ...events import (
 from ...pipeline.availability import Availability, ModelState
 from ...pipeline.model_status import ModelStatusBoard
 from ...pipeline.runner import EDITABLE, RunEvent, RunRequest, RunServices, RunSession
-from ...pipeline.safety_media import VisionState
+from ...pipeline.safety_media import VISUAL_MEDIA, VisionState
 from ...settings import Settings
 from ...store.record import RunRecord
 from ...tasks import TaskRegistry
@@ -122,7 +122,7 @@ def output_choices(
     for output in content.sorted_outputs():
         status = models.get(output.id) if models is not None else None
         reason: Unavailable | None = _MODEL_REASONS.get(status.state) if status else None
-        missing_vision = vision if output.media is MediaType.image else None
+        missing_vision = vision if output.media in VISUAL_MEDIA else None
         if missing_vision is not None:
             reason = Unavailable.no_vision
         if output.route is OutputRoute.planned:

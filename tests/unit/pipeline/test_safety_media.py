@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from ai4artsed_desktop.errors import BackendRequestError, BackendUnavailable
 from ai4artsed_desktop.pipeline.safety import JudgeReply, SafetyError
 from ai4artsed_desktop.pipeline.safety_media import MediaGate, Vision, installed
 from ai4artsed_desktop.pipeline.safety_reasons import UNAVAILABLE, UNREADABLE_IMAGE
+from ai4artsed_desktop.store.video import frames_to_check
+from tests.unit.store.helpers import video_bytes
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
 
@@ -133,3 +137,34 @@ def test_installed_names_with_and_without_tag() -> None:
     assert installed(["gemma3:latest"], "gemma3")
     assert installed(["qwen2.5vl:7b"], "qwen2.5vl:7b")
     assert not installed(["qwen2.5vl:3b"], "qwen2.5vl:7b")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("level", ["kids", "youth"])
+async def test_a_film_without_frames_to_judge_fails_closed(level: str) -> None:
+    eyes = Eyes([])  # never asked: there is nothing to show it
+    outcome = await gate(Vision(eyes, "qwen2.5vl:7b")).check_images(
+        [(b"\x00\x00\x00\x18ftypisom broken", "video/mp4")], level=level, lang="en"
+    )
+    assert not outcome.allowed
+    assert outcome.reason == UNREADABLE_IMAGE["en"]
+    assert outcome.decisions[-1].result == "unreadable"
+    assert "could not be decoded" in outcome.decisions[-1].detail
+    assert eyes.calls == []
+
+
+def test_frames_to_check_spread_over_the_film() -> None:
+    colours = tuple((10 * i, 200 - 10 * i, 90) for i in range(10))
+    frames = frames_to_check(video_bytes(colours, (64, 48)), count=4)
+    assert len(frames) == 4
+    firsts = []
+    for jpeg in frames:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            assert image.format == "JPEG"
+            assert image.size == (64, 48)
+            firsts.append(image.convert("RGB").getpixel((32, 24)))
+    reds = [pixel[0] for pixel in firsts]  # type: ignore[index]
+    assert reds == sorted(reds)  # in film order
+    assert reds[0] < 20  # the first frame
+    assert reds[-1] > 70  # the last frame
+    assert frames_to_check(b"not a film") == []
