@@ -1,6 +1,7 @@
 """Screenshots of the app at work (offscreen), against the demo simulators.
 
-Usage: .venv/bin/python scripts/screenshot_flows.py [OUTPUT_DIR]   (default: screenshots/)
+Usage: .venv/bin/python scripts/screenshot_flows.py [OUTPUT_DIR] [--only film]
+(default: screenshots/; ``--only film`` takes the film shots alone)
 
 One window, a fresh data folder; in this order:
 
@@ -9,13 +10,16 @@ One window, a fresh data folder; in this order:
   Create page it ends in (1366 x 768);
 * ``create_{state}_{mode}_{language}_{size}.png``: every main state of Create -- ``empty``,
   ``transformed``, ``picture`` (SD 1.5 by the demo backends: the simulator's picture, not an
-  AI's), ``sound`` (Stable Audio in the player), ``code`` (a p5.js sketch playing in the
-  sandbox) and ``blocked`` (a dangerous idea stopped with the reason) -- for kids and expert,
+  AI's), ``sound`` (Stable Audio in the player), ``film`` (Wan 2.2 by the demo backends: the
+  simulator's panning pattern as a real MP4, paused in the video player after a second),
+  ``code`` (a p5.js sketch playing in the sandbox) and ``blocked`` (a dangerous idea stopped
+  with the reason) -- for kids and expert,
   German and English, at 1366 x 768 and 1920 x 1080; the result is in view in each, the
   page is never scrolled for it;
 * ``create_streaming_kids_de_1366x768.png``: the interception text arriving token by token
   (the Ollama simulator is restarted with ``FAKE_OLLAMA_TOKEN_MS=60`` for it);
-* ``history_de.png``: the History grid with the runs above and one run's details;
+* ``history_de.png``: the History grid with the runs above and one run's details
+  (``history_film_de.png`` with ``--only film``: the films' first frames, one film's details);
 * ``training_running_de.png``: the Training page mid-run, with the kohya sd-scripts
   simulator training on a dropped folder of generated images (progress, loss chart, log).
 
@@ -62,6 +66,7 @@ from ai4artsed_desktop.ui.sandbox_scheme import register_sandbox_scheme  # noqa:
 from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
 from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel  # noqa: E402
 from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer  # noqa: E402
+from ai4artsed_desktop.ui.widgets.video_player import VideoPlayer  # noqa: E402
 from scripts.screenshot import load_real_content, write_fake_gpu  # noqa: E402
 
 SIZE = (1366, 768)
@@ -111,7 +116,7 @@ def _images(folder: Path, count: int = 6) -> Path:
     return folder
 
 
-async def capture(out_dir: Path, base: Path) -> list[Path]:
+async def capture(out_dir: Path, base: Path, only: str = "") -> list[Path]:
     paths = AppPaths.under(base / "appdata")
     paths.ensure()
     write_fake_gpu(base / "gpu.json")
@@ -150,6 +155,8 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
         training=training,
     )
     try:
+        if only == "film":
+            return await _films_only(shell, gpu, out_dir, base)
         return await _flows(shell, manager, gpu, out_dir, base)
     finally:
         await shell.shutdown()
@@ -178,6 +185,48 @@ async def _flows(
     saved.append(await _history(shell, out_dir))
     saved.append(await _training(shell, out_dir, base))
     return saved
+
+
+async def _films_only(shell: Shell, gpu: FakeGpuProvider, out_dir: Path, base: Path) -> list[Path]:
+    """Only the film shots: the first run is passed (its shots go elsewhere), then a film
+    for kids and expert, German and English."""
+    window = shell.window
+    window.resize(*SIZE)
+    window.show()
+    scratch = base / "first-run-shots"
+    scratch.mkdir()
+    await _first_run(shell, gpu, scratch)
+    _page, panel, run_vm = _parts(shell)
+    window.show_page("create")
+    saved: list[Path] = []
+    for language in ("de", "en"):
+        for mode in ("kids", "expert"):
+            shell.settings_vm.set_value("ui.language", language)
+            shell.settings_vm.set_value("ui.ui_mode", mode)
+            shell.settings_vm.set_value("safety.level", "youth")
+            shell.create_vm.choose_config("bauhaus")
+            shell.create_vm.set_idea(IDEAS[language])
+            run_vm.select_output("wan22_video")
+            run_vm.transform()
+            await _until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
+            saved += await _film(window, panel, run_vm, out_dir, f"create_film_{mode}_{language}")
+    shell.settings_vm.set_value("ui.language", "de")
+    saved.append(await _history(shell, out_dir, "wan22_video", "history_film_de.png"))
+    return saved
+
+
+async def _film(
+    window: QWidget, panel: RunPanel, run_vm: RunViewModel, out_dir: Path, name: str
+) -> list[Path]:
+    """Generate a film, play it for a second, pause, and take both sizes."""
+    await _generate(run_vm, "wan22_video", "the film")
+    player = panel.result_view.findChild(VideoPlayer, "videoPlayer")
+    assert player is not None
+    await _until(lambda: player.duration_ms > 0, "the film to open")
+    player.toggle_play()
+    await _until(lambda: player.position_ms > 1000, "a second of the film")
+    player.pause()
+    return await _both_sizes(window, out_dir, name)
 
 
 def _parts(shell: Shell) -> tuple[CreatePage, RunPanel, RunViewModel]:
@@ -297,6 +346,7 @@ async def _create_matrix(shell: Shell, out_dir: Path) -> list[Path]:
             await _generate(run_vm, "stable_audio", "the sound")
             await _until(lambda: _waveform_drawn(panel), "the waveform")
             saved += await _both_sizes(window, out_dir, f"create_sound_{tag}")
+            saved += await _film(window, panel, run_vm, out_dir, f"create_film_{tag}")
             shell.settings_vm.set_value("safety.level", "adult")  # the hard list blocks at once
             shell.create_vm.set_idea(BLOCKED_IDEAS[language])
             run_vm.select_output("sd15")
@@ -316,21 +366,24 @@ async def _create_matrix(shell: Shell, out_dir: Path) -> list[Path]:
     return saved
 
 
-async def _history(shell: Shell, out_dir: Path) -> Path:
-    """The History grid with every run above, the image run selected."""
+async def _history(
+    shell: Shell, out_dir: Path, output_id: str = "sd15", name: str = "history_de.png"
+) -> Path:
+    """The History grid with every run above, a run of ``output_id`` selected."""
     window = shell.window
     history_vm = shell.history_vm
     assert history_vm is not None
     window.show_page("history")
     page = window.pages["history"]
     assert isinstance(page, HistoryPage)
-    await _until(lambda: len(history_vm.rows) >= 5 and not history_vm.loading, "the history")
+    await _until(lambda: len(history_vm.rows) >= 4 and not history_vm.loading, "the history")
     row = next(
-        i for i, r in enumerate(history_vm.rows) if r.output_id == "sd15" and r.status == "done"
+        i for i, r in enumerate(history_vm.rows) if r.output_id == output_id and r.status == "done"
     )
     page.view.setCurrentIndex(page.model.index(row, 0))
     await _until(lambda: history_vm.details is not None, "the run's details")
-    return await _grab(window, out_dir / "history_de.png")
+    await _until(lambda: page.model.thumbnails_pending == 0, "the thumbnails")
+    return await _grab(window, out_dir / name)
 
 
 async def _training(shell: Shell, out_dir: Path, base: Path) -> Path:
@@ -357,6 +410,7 @@ async def _training(shell: Shell, out_dir: Path, base: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", nargs="?", default="screenshots", type=Path)
+    parser.add_argument("--only", choices=("film",), default="", help="take only these shots")
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     register_sandbox_scheme()  # before the QApplication exists (QtWebEngine's rule)
@@ -364,7 +418,7 @@ def main() -> int:
     saved: list[Path] = []
 
     async def run(tmp: Path) -> None:
-        saved.extend(await capture(args.out_dir.resolve(), tmp))
+        saved.extend(await capture(args.out_dir.resolve(), tmp, args.only))
 
     with tempfile.TemporaryDirectory() as tmp:
         run_qt_loop(app, run(Path(tmp)))  # as app.py runs its loop (clean exit after WebEngine)

@@ -33,6 +33,8 @@ from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer
 from ai4artsed_desktop.ui.widgets.result_view import SaveDialog
 from ai4artsed_desktop.ui.widgets.stage_panel import BADGE_KEYS, badge_text
+from ai4artsed_desktop.ui.widgets.video_player import VideoPlayer
+from tests.unit.store.helpers import video_bytes
 
 from .helpers import run
 
@@ -304,6 +306,36 @@ def test_a_sound_result_shows_the_player_its_file_and_folder(
     player = view.findChild(AudioPlayer, "audioPlayer")
     assert player is not None
     assert player.isVisibleTo(view)
+
+
+def test_a_film_result_shows_the_video_player_and_can_be_saved(
+    panel: RunPanel,
+    run_vm: RunViewModel,
+    tmp_path: Path,
+    qtbot: Any,
+    qloop: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    film = tmp_path / "film.mp4"
+    film.write_bytes(video_bytes(((40, 90, 200),) * 6))
+    run_vm.result.emit(RunResult("r3", tmp_path, (SavedFile(film, "video/mp4"),)))
+    view = panel.result_view
+    player = view.findChild(VideoPlayer, "videoPlayer")
+    assert player is not None
+    assert player.isVisibleTo(view)
+    assert player.source == film
+    assert not player.poster.isNull()  # the first frame shows before it plays
+    assert not view.image_label.isVisibleTo(view)  # the player takes the room
+    assert view.save_button.isVisible()
+    assert "film.mp4" in view.file_label.text()
+    asked: list[Path] = []
+    monkeypatch.setattr(SaveDialog, "ask", lambda *_a: asked.append(_a[2]) or None)
+    view.save_button.click()
+    assert asked == [Path.home() / "film.mp4"]
+    qtbot.waitUntil(lambda: player.duration_ms > 0, timeout=10_000)
+    view.clear()  # a new run starts: the film stops and goes
+    assert player.source is None
+    assert not player.isVisibleTo(view)
 
 
 def test_previews_show_and_broken_frames_are_skipped(

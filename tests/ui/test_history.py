@@ -21,7 +21,13 @@ from ai4artsed_desktop.pipeline.runner import RunServices
 from ai4artsed_desktop.pipeline.services import build_services
 from ai4artsed_desktop.settings import Settings
 from ai4artsed_desktop.settings_store import SettingsStore
-from ai4artsed_desktop.store.record import RunRecord, SafetyDecision, StageRecord, utc_now
+from ai4artsed_desktop.store.record import (
+    MediaRecord,
+    RunRecord,
+    SafetyDecision,
+    StageRecord,
+    utc_now,
+)
 from ai4artsed_desktop.store.runs import RunStore
 from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import Translator
@@ -37,7 +43,7 @@ from ai4artsed_desktop.ui.widgets.history_model import (
     IdeaRole,
     RunIdRole,
 )
-from tests.unit.store.helpers import inputs, local_noon_utc, png_bytes
+from tests.unit.store.helpers import inputs, local_noon_utc, png_bytes, video_bytes
 
 from .helpers import run
 
@@ -177,6 +183,40 @@ def test_tiles_of_runs_without_a_result_say_why(
     assert german["done"] == english["done"]  # a plain mark: no words on it
     for status in ("blocked", "failed", "cancelled"):
         assert german[status] != english[status]  # the status word is translated
+
+
+def test_a_film_shows_its_first_frame_with_a_play_sign(
+    vm: HistoryViewModel, qtbot: Any, run_store: RunStore, translator: Translator
+) -> None:
+    film = _make_run(run_store, 1, image=False, output_id="wan22_video")
+    run_store.add_media(
+        film, video_bytes(((30, 160, 60), (200, 30, 30))), filename="film.mp4",
+        mime="video/mp4", kind="video",
+    )  # fmt: skip
+    picture = _make_run(run_store, 2, output_id="sd15")
+    lost = _make_run(run_store, 3, image=False, output_id="wan22_video")
+    lost.media.append(MediaRecord("gone.mp4", "video/mp4", "video", "0" * 64))
+    run_store.save(lost)
+    empty = _make_run(run_store, 4, image=False, output_id="sd15")
+    model = HistoryListModel(vm, translator)
+    _loaded(qtbot, vm)
+    rows = {model.index(r).data(RunIdRole): model.index(r) for r in range(model.rowCount())}
+    for run_id in rows:
+        rows[run_id].data(Qt.ItemDataRole.DecorationRole)  # queue the loads
+    qtbot.waitUntil(lambda: model.cached_thumbnail(film.id) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: model.cached_thumbnail(picture.id) is not None, timeout=5000)
+    tile = rows[film.id].data(Qt.ItemDataRole.DecorationRole).toImage()
+    corner = tile.pixelColor(3, 3)
+    assert corner.green() > 120  # the first frame (green), not the second (red)
+    assert corner.red() < 80
+    centre = tile.pixelColor(tile.width() // 2, tile.height() // 2)
+    assert min(centre.red(), centre.green(), centre.blue()) > 200  # the white play sign
+    image_tile = rows[picture.id].data(Qt.ItemDataRole.DecorationRole).toImage()
+    middle = image_tile.pixelColor(image_tile.width() // 2, image_tile.height() // 2)
+    assert middle.green() < 100  # a picture gets no play sign
+    without = rows[lost.id].data(Qt.ItemDataRole.DecorationRole).toImage()
+    nothing = rows[empty.id].data(Qt.ItemDataRole.DecorationRole).toImage()
+    assert without != nothing  # a film without a thumbnail has a mark of its own
 
 
 def test_search_and_filters_narrow_the_grid(

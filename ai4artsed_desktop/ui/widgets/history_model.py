@@ -18,11 +18,12 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPointF,
     QRect,
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QPolygonF
 
 from ...store.record import parse_timestamp
 from ...store.runs import RunSummary
@@ -51,24 +52,54 @@ STATUS_KEYS = {
     "stopped": "history.status_stopped",
 }
 #: What stands in for a missing thumbnail, by media kind.
-_KIND_MARKS = {"audio": "♪", "music": "♫", "code": "</>", "image": "…", "": "–"}
+_KIND_MARKS = {"audio": "♪", "music": "♫", "code": "</>", "image": "…", "video": "▶", "": "–"}
 #: Runs that ended without a result show why on their tile: a sign and the status word.
 _STATUS_MARKS = {"blocked": "⊘", "failed": "!", "cancelled": "■", "running": "…", "stopped": "‖"}
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-def _read_thumbnail(path: Path) -> QImage:
-    """Decode and scale a thumbnail (worker thread; QImage is safe off the UI thread)."""
+def _read_thumbnail(path: Path, film: bool = False) -> QImage:
+    """Decode and scale a thumbnail (worker thread; QImage is safe off the UI thread).
+
+    A film's first frame gets a play sign, so a film is told from a picture at a glance.
+    """
     image = QImage(str(path))
     if image.isNull():
         return image
-    return image.scaled(
+    image = image.scaled(
         THUMB_SIDE,
         THUMB_SIDE,
         Qt.AspectRatioMode.KeepAspectRatio,
         Qt.TransformationMode.SmoothTransformation,
-    )
+    ).convertToFormat(QImage.Format.Format_RGB32)
+    if film:
+        _draw_play_sign(image)
+    return image
+
+
+def _draw_play_sign(image: QImage) -> None:
+    """A white triangle on a dark disc in the middle of ``image``."""
+    side = max(16, min(image.width(), image.height()) // 3)
+    centre = image.rect().center()
+    disc = QRect(0, 0, side, side)
+    disc.moveCenter(centre)
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawEllipse(disc)
+        third = side / 3
+        x, y = disc.left() + side * 0.38, disc.top() + third
+        painter.setBrush(QColor("white"))
+        painter.drawPolygon(
+            QPolygonF(
+                [QPointF(x, y), QPointF(x, y + third), QPointF(x + third * 0.9, y + third / 2)]
+            )
+        )
+    finally:
+        painter.end()
 
 
 def _mark_pixmap(mark: str, caption: str = "") -> QPixmap:
@@ -123,6 +154,7 @@ class HistoryListModel(QAbstractListModel):
         self._cache: OrderedDict[str, QPixmap] = OrderedDict()
         self._failed: set[str] = set()
         self._queue: dict[str, Path] = {}
+        self._films: dict[str, bool] = {}  # queued runs whose thumbnail is a film's frame
         self._marks: dict[str, QPixmap] = {}
         self._worker: asyncio.Task[None] | None = None
         vm.rows_reset.connect(self._on_reset)
@@ -224,6 +256,7 @@ class HistoryListModel(QAbstractListModel):
             return self._mark(_KIND_MARKS.get(run.media_kind, "–"))
         if run.id not in self._queue:
             self._queue[run.id] = run.thumbnail
+            self._films[run.id] = run.media_kind == "video"
             if self._worker is None:
                 self._worker = self._tasks.spawn(self._load_queue(), name="history-thumbs")
         return self._mark(_KIND_MARKS["image"])
@@ -238,7 +271,8 @@ class HistoryListModel(QAbstractListModel):
         try:
             while self._queue:
                 run_id, path = next(iter(self._queue.items()))
-                image = await asyncio.to_thread(_read_thumbnail, path)
+                film = self._films.pop(run_id, False)
+                image = await asyncio.to_thread(_read_thumbnail, path, film)
                 self._queue.pop(run_id, None)
                 if image.isNull():
                     self._failed.add(run_id)

@@ -22,6 +22,7 @@ from ..i18n import Translator
 from ..viewmodels.run_vm import RunViewModel
 from .audio_player import show_audio_result
 from .code_sandbox import CodeSandbox
+from .video_player import is_video, show_video_result
 
 
 class SaveDialog:
@@ -38,7 +39,8 @@ class ResultView(QWidget):
     """An image fitted to the space (preview frames, then the result).
 
     Code results (p5.js / Tone.js) run in a :class:`CodeSandbox`, created the first time one
-    is shown. Audio and music results get the audio player (see ``show_audio_result``).
+    is shown. Audio and music results get the audio player (see ``show_audio_result``), films
+    the video player (``show_video_result``).
     """
 
     def __init__(self, vm: RunViewModel, translator: Translator, parent: QWidget | None = None):
@@ -126,6 +128,7 @@ class ResultView(QWidget):
         self.save_button.hide()
         self.folder_button.hide()
         show_audio_result(self, self._tr, ())  # stop and hide the audio player
+        show_video_result(self, self._tr, ())  # and the video player
 
     def show_hidden(self, reason: str) -> None:
         """The picture check hid the picture: say so where the picture would be."""
@@ -165,22 +168,23 @@ class ResultView(QWidget):
         else:
             self._image = QImage()
             self.image_label.clear()  # a sound or a sketch: the player or sandbox shows it
-        self.save_button.setVisible(image is not None)
+        self.save_button.setVisible(self._saveable(result) is not None)
         self.folder_button.show()
         self._show_code(self._code_of(result))
         player = show_audio_result(self, self._tr, result.media)  # sound / music: the player
-        if player is not None and image is None:
+        film = show_video_result(self, self._tr, result.media)  # a film: the video player
+        if (player is not None or film is not None) and image is None:
             self.image_label.hide()  # the player takes the room; no empty picture above it
         self._update_file_label()
 
     def save_as(self) -> None:
-        """Ask for a place and copy the result image there (in a worker thread)."""
-        image = self._first_image(self._result) if self._result else None
-        if image is None:
+        """Ask for a place and copy the result image or film there (in a worker thread)."""
+        item = self._saveable(self._result) if self._result else None
+        if item is None:
             return
-        target = SaveDialog.ask(self, self._tr.tr("create.save_as"), Path.home() / image.path.name)
+        target = SaveDialog.ask(self, self._tr.tr("create.save_as"), Path.home() / item.path.name)
         if target is not None:
-            self._vm.save_result_as(image.path, target)
+            self._vm.save_result_as(item.path, target)
 
     def open_folder(self) -> None:
         """Show the run's folder in the file manager."""
@@ -232,6 +236,11 @@ class ResultView(QWidget):
     @staticmethod
     def _first_image(result: RunResult) -> SavedFile | None:
         return next((m for m in result.media if m.mime.startswith("image/")), None)
+
+    @classmethod
+    def _saveable(cls, result: RunResult) -> SavedFile | None:
+        """What "Save as…" copies: the first image, else the first film."""
+        return cls._first_image(result) or next((m for m in result.media if is_video(m)), None)
 
     def _set_saved(self, key: str, path: str) -> None:
         self._saved_key, self._saved_path = key, path
