@@ -6,18 +6,29 @@ import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import av
 import pytest
 import pytest_asyncio
 
 from ai4artsed_desktop.backends.comfyui import ComfyClient
+from ai4artsed_desktop.backends.ollama import OllamaClient
+from ai4artsed_desktop.backends.vram import OllamaMemory, VramArbiter
 from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.events import JobFinished, JobPreview, JobProgress
 from ai4artsed_desktop.paths import resources_dir
-from ai4artsed_desktop.pipeline.generation import GenerationJob, prepare_graph
+from ai4artsed_desktop.pipeline.generation import (
+    GIB,
+    GenerationJob,
+    GenerationOutcome,
+    prepare_graph,
+    run_comfy,
+)
 from ai4artsed_desktop.pipeline.lora import LoraSpec
 from tests.integration.comfy_fixtures import ComfySim
+from tests.integration.conftest import OllamaSim
+from tests.integration.test_vram import OllamaBackedGpu
 
 RESOURCES = resources_dir()
 VIDEO = load_content(RESOURCES / "configs").outputs["wan22_video"]
@@ -86,3 +97,46 @@ async def test_an_image_latent_on_the_video_model_fails_as_the_real_one_does(
     async with contextlib.aclosing(client.run(graph)) as stream:
         events = [event async for event in stream]
     assert "conv3d" in getattr(events[-1], "message", "") + getattr(events[-1], "detail", "")
+
+
+class _Backends:
+    """Only ComfyUI, already running (the simulator)."""
+
+    def __init__(self, client: ComfyClient) -> None:
+        self.client = client
+
+    async def comfy(self) -> ComfyClient:
+        return self.client
+
+    async def swarm(self) -> Any:
+        raise AssertionError("a film never goes through SwarmUI")
+
+    def engine_crash_since(self, since: float) -> str | None:
+        return None
+
+
+@pytest.mark.asyncio
+async def test_the_language_models_leave_the_gpu_before_a_film_is_made(
+    ollama_sim: OllamaSim, client: ComfyClient
+) -> None:
+    async with OllamaClient(ollama_sim.base_url) as ollama:
+        for model in ("qwen3:8b", "qwen2.5vl:7b", "qwen2.5-coder:7b"):
+            await ollama.load(model, keep_alive="10m")
+
+        async def running() -> OllamaMemory | None:
+            return ollama
+
+        arbiter = VramArbiter(OllamaBackedGpu(ollama_sim), ollama=running, poll_interval=0.02)
+        assert (await arbiter.report()).free_bytes < VIDEO.vram_gb * GIB  # a film does not fit
+        job = GenerationJob(
+            "r4", VIDEO, "a kite over dunes", seed=3, values={"seconds": 0.5, "steps": 1,
+                                                              "width": 64, "height": 64},
+        )  # fmt: skip
+        outcome = GenerationOutcome()
+        steps = run_comfy(job, _Backends(client), RESOURCES / "workflows", outcome, arbiter=arbiter)
+        async with contextlib.aclosing(steps) as stream:
+            async for _ in stream:
+                assert await ollama.ps() == []  # gone before the first step
+        assert (await arbiter.report()).free_bytes >= VIDEO.vram_gb * GIB
+        [film] = outcome.files
+        assert (film.mime, film.kind) == ("video/mp4", "video")
