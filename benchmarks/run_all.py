@@ -33,6 +33,7 @@ BENCHMARKS = (
     "history_index",
     "warmup_first_click",
     "model_check",
+    "lab_console",
 )
 _MEDIAN = re.compile(
     r"^(?P<name>.+?): median (?P<value>[\d.]+) (?P<unit>ms|MiB|s)"

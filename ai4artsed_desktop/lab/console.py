@@ -275,6 +275,11 @@ class LabConsole:
         """Call ``callback`` whenever the seats or the code change."""
         self._listeners.append(callback)
 
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        """Stop calling ``callback``."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(callback)
+
     def seats(self) -> list[SeatView]:
         """A snapshot of every known seat, by name."""
         views = []

@@ -34,7 +34,7 @@ from spake2 import SPAKE2_A, SPAKE2_B  # type: ignore[import-untyped]
 # No 0/O, 1/I/L: a code read off a projector is typed right the first time.
 CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH: Final = 6
-MAX_PAIRING_FAILURES: Final = 10
+MAX_PAIRING_FAILURES: Final = 20
 _ID_CONSOLE: Final = b"ai4artsed-lab console v1"
 _ID_SEAT: Final = b"ai4artsed-lab seat v1"
 

@@ -50,6 +50,11 @@ from .state import CommandJournal, JournalEntry, SeatState, now
 log = logging.getLogger(__name__)
 
 REPLAY_WINDOW_S: Final = 600.0
+#: Commands that change nothing: never journaled, a resend simply runs again.
+READ_ONLY_ACTIONS: Final = frozenset({"status", "blocked_attempts", "export_portfolio"})
+#: Commands journaled *before* they run, so a seat crash in the middle never runs them twice.
+#: (Applying a profile or a pause twice gives the same state; they are journaled after.)
+GUARDED_ACTIONS: Final = frozenset({"wipe", "prepare_lesson"})
 CONNECT_TIMEOUT_S: Final = 10.0
 
 
@@ -430,14 +435,18 @@ class LabSeat:
 
     async def _on_command(self, message: Mapping[str, Any], link: _Link) -> None:
         command_id: str = message["id"]
-        entry = self._journal.entries.get(command_id)
-        if entry is not None and message["action"] == "export_portfolio":
-            # Read-only: a resent export starts over on the live link (chunks from seq 0).
+        action: str = message["action"]
+        if action in READ_ONLY_ACTIONS:
+            # Nothing to protect: a resend runs again (an export streams again from seq 0
+            # on the live link); only the time window applies.
             old = self._running.get(command_id)
             if old is not None:
                 old.cancel()
+            elif not await self._fresh(message, link):
+                return
             self._start(command_id, message, link)
             return
+        entry = self._journal.entries.get(command_id)
         if entry is not None:
             if command_id in self._running:
                 return  # still working: the result goes out on the live link when done
@@ -446,22 +455,29 @@ class LabSeat:
                 self._journal.save()
             await self._send(_result_message(command_id, entry))
             return
-        console_now = now() + link.clock_offset
-        if abs(console_now - float(message["ts"])) > REPLAY_WINDOW_S:
-            await self._send(
-                make(
-                    "result",
-                    id=command_id,
-                    ok=False,
-                    value=None,
-                    error="refused: the command is too old or from the future",
-                )
-            )
+        if not await self._fresh(message, link):
             return
-        self._journal.prune(console_now)
+        self._journal.prune(now() + link.clock_offset)
         self._journal.entries[command_id] = JournalEntry(ts=float(message["ts"]))
-        self._journal.save()
+        if action in GUARDED_ACTIONS:
+            self._journal.save()  # a crash in the middle must not lead to a second run
         self._start(command_id, message, link)
+
+    async def _fresh(self, message: Mapping[str, Any], link: _Link) -> bool:
+        """True when the command's time lies in the window; else refuse it."""
+        console_now = now() + link.clock_offset
+        if abs(console_now - float(message["ts"])) <= REPLAY_WINDOW_S:
+            return True
+        await self._send(
+            make(
+                "result",
+                id=message["id"],
+                ok=False,
+                value=None,
+                error="refused: the command is too old or from the future",
+            )
+        )
+        return False
 
     def _start(self, command_id: str, message: Mapping[str, Any], link: _Link) -> None:
         task = asyncio.create_task(self._execute(command_id, message, link))
@@ -474,13 +490,14 @@ class LabSeat:
         task.add_done_callback(forget)
 
     async def _execute(self, command_id: str, message: Mapping[str, Any], link: _Link) -> None:
-        entry = self._journal.entries[command_id]
         action = message["action"]
+        outcome = JournalEntry(ts=float(message["ts"]), done=True)
         try:
             if action == "export_portfolio":
-                value = await self._stream_portfolio(command_id, link, message["args"])
+                outcome.value = await self._stream_portfolio(command_id, link, message["args"])
             else:
-                value = await self._perform(command_id, action, message["args"])
+                outcome.value = await self._perform(command_id, action, message["args"])
+            outcome.ok = True
         except asyncio.CancelledError:
             raise
         except (OSError, ConnectionError):
@@ -488,18 +505,17 @@ class LabSeat:
                 return  # the link broke mid-stream; the console sends the command again
             raise
         except AppError as exc:
-            entry.ok, entry.error = False, exc.user_message[:500]
+            outcome.error = exc.user_message[:500]
         except Exception as exc:
             log.exception("lab seat: %s failed", action)
-            entry.ok, entry.error = False, f"the seat could not do this ({type(exc).__name__})"
-        else:
-            entry.ok, entry.value = True, value
-        entry.done = True
-        self._journal.save()
+            outcome.error = f"the seat could not do this ({type(exc).__name__})"
+        if action not in READ_ONLY_ACTIONS:
+            self._journal.entries[command_id] = outcome
+            self._journal.save()
         self.notify_status_changed()
         # progress goes out before the result (the send lock is first come, first served)
         await asyncio.gather(*self._progress.pop(command_id, []), return_exceptions=True)
-        result = _result_message(command_id, entry)
+        result = _result_message(command_id, outcome)
         if action == "export_portfolio":
             with contextlib.suppress(OSError, ConnectionError):
                 await link.send(result)

@@ -23,7 +23,7 @@ from ai4artsed_desktop.lab.crypto import (
 )
 from ai4artsed_desktop.lab.protocol import MAX_FRAME, make, read_message, write_message
 from ai4artsed_desktop.lab.seat import REPLAY_WINDOW_S, LabError, LabSeat, SeatLink
-from ai4artsed_desktop.lab.state import ConsoleState
+from ai4artsed_desktop.lab.state import CommandJournal, ConsoleState, JournalEntry
 from tests.fakes.lab_actions import RecordingActions
 from tests.integration.lab_rig import (
     ScriptedConsole,
@@ -134,6 +134,34 @@ async def test_a_replayed_command_is_answered_from_the_journal_not_run_again(
             await restarted.close()
             await task
         finally:
+            await scripted.close()
+
+
+@pytest.mark.asyncio
+async def test_a_wipe_accepted_before_a_seat_crash_is_not_run_again(tmp_path: Path) -> None:
+    async with lab(tmp_path) as rig:
+        seat = await rig.add_seat("A")
+        port = rig.console.port
+        await rig.console.close()
+        await seat.stop()
+        wipe = command("wipe")
+        journal = CommandJournal(tmp_path / "seat-0", REPLAY_WINDOW_S)
+        journal.entries[wipe["id"]] = JournalEntry(ts=wipe["ts"])  # accepted, never finished
+        journal.save()
+        scripted = ScriptedConsole(tmp_path / "console", port)
+        await scripted.start()
+        restarted = LabSeat(tmp_path / "seat-0", seat.actions, heartbeat_s=0.2)
+        task = asyncio.create_task(restarted.run())
+        try:
+            link = await scripted.link()
+            await link.send(wipe)
+            answer = await link.result(wipe["id"])
+            assert not answer["ok"]
+            assert "restarted" in answer["error"]
+            assert seat.actions.count("wipe") == 0
+        finally:
+            await restarted.close()
+            await task
             await scripted.close()
 
 
