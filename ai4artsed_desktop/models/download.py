@@ -22,7 +22,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -425,8 +425,13 @@ class Downloader:
 
     async def _receive(self, response: httpx.Response) -> None:
         self._meter.restart(self._offset)
+        chunks = response.aiter_raw(CHUNK)
+        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            await self._write_chunks(chunks)
+
+    async def _write_chunks(self, chunks: AsyncIterator[bytes]) -> None:
         with self._opener(self.request.part) as out:
-            async for chunk in response.aiter_raw(CHUNK):
+            async for chunk in chunks:
                 self.control.check()
                 if self._total is not None and self._offset + len(chunk) > self._total:
                     raise _Restart()  # more bytes than announced: not the file we want

@@ -77,6 +77,7 @@ class LicenceDialog(QDialog):
         lang = translator.language
         self.setWindowTitle(tr("models.licence_title", output=row.name.get(lang)))
         column = QVBoxLayout(self)
+        column.setSpacing(12)
         intro = QLabel(tr("models.licence_intro"))
         intro.setWordWrap(True)
         column.addWidget(intro)
