@@ -20,6 +20,7 @@ import os
 import struct
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,6 +40,7 @@ from ai4artsed_desktop.system.gpu import FakeGpuProvider  # noqa: E402
 from ai4artsed_desktop.tasks import TaskRegistry  # noqa: E402
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage  # noqa: E402
 from ai4artsed_desktop.ui.shell import build_shell  # noqa: E402
+from ai4artsed_desktop.ui.viewmodels.models_vm import ModelsViewModel  # noqa: E402
 from ai4artsed_desktop.ui.widgets.models_panel import LicenceDialog  # noqa: E402
 
 SIZES = ((1366, 768), (1920, 1080))
@@ -86,6 +88,21 @@ def with_url(catalogue: Catalogue, name: str, url: str) -> Catalogue:
     files = dict(catalogue.files)
     files[name] = dataclasses.replace(files[name], urls=(url,))
     return dataclasses.replace(catalogue, files=files)
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    """Wait (polling the Qt loop) until ``condition()`` is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"waited {timeout_s:g} s for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _streamed(vm: ModelsViewModel) -> int:
+    event = vm.last_progress.get("sd35_large")
+    return 0 if event is None else event.done
 
 
 async def _grab(window: QWidget, target: Path) -> Path:
@@ -136,13 +153,9 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
     page = window.pages["settings"]
     assert isinstance(page, SettingsPage)
     page.show_tab("models")
-    while not vm.rows:
-        await asyncio.sleep(0.05)
+    await _until(lambda: bool(vm.rows), "the rows")
     assert vm.get("sd35_large", accepted=True)
-    while (event := vm.last_progress.get("sd35_large")) is None or (
-        event.done < STREAMED_BEFORE_PICTURES
-    ):
-        await asyncio.sleep(0.1)
+    await _until(lambda: _streamed(vm) >= STREAMED_BEFORE_PICTURES, "the download")
     saved = []
     for language in ("de", "en"):
         shell.settings_vm.set_value("ui.language", language)
@@ -158,8 +171,7 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
         saved.append(await _grab(dialog, out_dir / f"settings_models_licence_{language}.png"))
         dialog.close()
     vm.cancel("sd35_large")
-    while vm.busy("sd35_large"):
-        await asyncio.sleep(0.05)
+    await _until(lambda: not vm.busy("sd35_large"), "the cancel")
     await shell.shutdown()
     await tasks.cancel_all()
     await runner.cleanup()
