@@ -109,6 +109,14 @@ def test_expert_mode_shows_the_panel_and_its_values_reach_the_request(
     assert expert.seconds_spin.isVisible()
     assert expert.size_combo.isHidden()
     assert run_vm.build_request().values == {}
+    assert expert.seconds_spin.maximum() == 600
+    assert run_vm.select_output("wan22_video")  # a film: seconds, up to its longest clip
+    assert expert.seconds_spin.isVisible()
+    assert expert.size_combo.isVisible()
+    assert expert.seconds_spin.maximum() == 5  # 121 frames at 24 fps
+    assert expert.seconds_spin.value() == 3
+    expert.seconds_spin.setValue(4)
+    assert run_vm.build_request().values == {"seconds": 4.0}
     assert settings_vm.set_value("ui.ui_mode", "youth")
     assert not expert.isVisible()
 

@@ -37,6 +37,8 @@ SWARM_PARAMS = frozenset({"size", "steps", "cfg", "negative", "seed", "lora"})
 ASPECTS = ((4, 3), (3, 4), (16, 9), (9, 16))
 SQUARES = (512, 768, 1024)
 DEFAULT_LORA_STRENGTH = 0.8
+#: The longest sound or piece of music an expert may ask for, in seconds.
+MAX_SECONDS = 600.0
 
 Size = tuple[int, int]
 
@@ -159,6 +161,19 @@ class ParamsViewModel(QObject):
     @property
     def output(self) -> OutputConfig | None:
         return self._output
+
+    @property
+    def seconds_limit(self) -> float:
+        """The longest length the output takes: a film's longest clip, else ten minutes."""
+        output = self._output
+        if output is None or output.video is None:
+            return MAX_SECONDS
+        fps = output.defaults.get("fps")
+        if not isinstance(fps, int | float) or isinstance(fps, bool) or fps <= 0:
+            return MAX_SECONDS
+        step = output.video.frame_step
+        longest = max(1, (output.video.max_frames - 1) // step) * step
+        return float(math.floor(longest / fps))
 
     @property
     def params(self) -> frozenset[str]:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..i18n import Translator
-from ..viewmodels.params_vm import ParamsViewModel, Size
+from ..viewmodels.params_vm import MAX_SECONDS, ParamsViewModel, Size
 
 #: Label key of each parameter row.
 LABEL_KEYS = {
@@ -85,7 +85,7 @@ class ExpertPanel(QFrame):
         self.cfg_spin.setSingleStep(0.5)
         self.cfg_spin.setDecimals(1)
         self.seconds_spin = QDoubleSpinBox()
-        self.seconds_spin.setRange(1.0, 600.0)
+        self.seconds_spin.setRange(1.0, MAX_SECONDS)
         self.seconds_spin.setDecimals(0)
         self.negative_edit = QLineEdit()
         self.seed_edit = QLineEdit()
@@ -255,6 +255,7 @@ class ExpertPanel(QFrame):
         steps = vm.value("steps")
         if isinstance(steps, int | float):
             self.steps_spin.setValue(int(steps))
+        self.seconds_spin.setMaximum(vm.seconds_limit)  # a film: its longest clip
         for spin, key in ((self.cfg_spin, "cfg"), (self.seconds_spin, "seconds")):
             value = vm.value(key)
             if isinstance(value, int | float):
