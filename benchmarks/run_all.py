@@ -33,6 +33,7 @@ BENCHMARKS = (
     "history_index",
     "warmup_first_click",
     "model_check",
+    "model_download",
     "lab_console",
 )
 _MEDIAN = re.compile(

@@ -15,6 +15,7 @@ Hugging Face token (``HF_TOKEN``) is sent to Hugging Face only: httpx drops the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import hashlib
@@ -430,20 +431,43 @@ class Downloader:
             await self._write_chunks(chunks)
 
     async def _write_chunks(self, chunks: AsyncIterator[bytes]) -> None:
+        """Write and hash each chunk on a worker thread while the next one arrives.
+
+        One chunk is in flight at a time, so the file, the hash and ``_offset`` always
+        agree; every exit waits for it before the file is closed.
+        """
+        received = self._offset
+        pending: asyncio.Future[None] | None = None
+        paused = False
         with self._opener(self.request.part) as out:
-            async for chunk in chunks:
-                self.control.check()
-                if self._total is not None and self._offset + len(chunk) > self._total:
-                    raise _Restart()  # more bytes than announced: not the file we want
-                self._write(out, chunk)
-                self._hash.update(chunk)
-                self._offset += len(chunk)
-                self._meter.update(Phase.downloading, self._offset, self._total)
-                if self.control.paused:
-                    out.flush()
-                    raise _Paused()  # closes the connection; _fetch_from waits, resumes
+            try:
+                async for chunk in chunks:
+                    self.control.check()
+                    if self._total is not None and received + len(chunk) > self._total:
+                        raise _Restart()  # more bytes than announced: not the file we want
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.ensure_future(asyncio.to_thread(self._store, out, chunk))
+                    received += len(chunk)
+                    self._meter.update(Phase.downloading, received, self._total)
+                    if self.control.paused:
+                        paused = True
+                        break
+            finally:
+                if pending is not None:
+                    await asyncio.wait({pending})
+            if pending is not None:
+                pending.result()  # a failed write (disk full) ends the download here
             out.flush()
+            if paused:
+                raise _Paused()  # closes the connection; _fetch_from waits, then resumes
             os.fsync(out.fileno())
+
+    def _store(self, out: BinaryIO, chunk: bytes) -> None:
+        """Append ``chunk`` to the part and the hash (on a worker thread)."""
+        self._write(out, chunk)
+        self._hash.update(chunk)
+        self._offset += len(chunk)
 
     def _write(self, out: BinaryIO, chunk: bytes) -> None:
         try:
