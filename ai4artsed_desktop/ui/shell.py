@@ -32,6 +32,7 @@ from .pages.settings_page import SettingsPage
 from .pages.training_page import TrainingPage
 from .theme import apply_theme
 from .viewmodels.backends_vm import BackendsViewModel
+from .viewmodels.bundle_vm import BundleViewModel
 from .viewmodels.create_vm import CreateViewModel
 from .viewmodels.history_vm import HistoryViewModel
 from .viewmodels.lesson_vm import LessonViewModel
@@ -44,6 +45,7 @@ from .viewmodels.status_vm import StatusViewModel
 from .viewmodels.training_vm import TrainingViewModel
 from .viewmodels.warmup_vm import WarmupViewModel
 from .wheel_guard import guard_wheel
+from .widgets.bundle_box import BundleBox
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
 from .widgets.models_panel import ModelsPanel
@@ -77,6 +79,7 @@ class Shell:
     review_vm: ReviewLogViewModel | None = None
     pause_overlay: PauseOverlay | None = None
     models_vm: ModelsViewModel | None = None
+    bundle_vm: BundleViewModel | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
@@ -85,6 +88,8 @@ class Shell:
         """
         if self.models_vm is not None:
             await self.models_vm.shutdown()  # partial downloads stay and continue later
+        if self.bundle_vm is not None:
+            await self.bundle_vm.shutdown()  # a cancelled copy leaves only a .part behind
         if self.review_vm is not None:
             await self.review_vm.shutdown()
         for school_vm in (self.warmup_vm, self.lesson_vm, self.lock_vm):
@@ -232,6 +237,15 @@ def build_shell(
     review_vm.watch_settings(settings_vm.current)  # from now on a switch is logged
     settings_vm.settings_changed.connect(review_vm.watch_settings)
     models_vm = _models_vm(content, settings_vm, tasks, translator, services)
+    bundle_vm = BundleViewModel(
+        models_vm.catalogue,
+        paths.config_dir,
+        lambda: settings_vm.current,
+        lambda: roots_from_settings(settings_vm.current),
+        tasks,
+        translator=translator,
+        on_files_changed=models_vm.refresh,
+    )
     history_page = HistoryPage(
         translator, history_vm, kids=lambda: settings_vm.current.ui.ui_mode == "kids"
     )
@@ -249,7 +263,7 @@ def build_shell(
             backends_vm,
             lesson=lesson_panel,
             review=ReviewLogPanel(review_vm, translator),
-            models=ModelsPanel(models_vm, translator),
+            models=ModelsPanel(models_vm, translator, bundle=BundleBox(bundle_vm, translator)),
         ),
     }
     window = MainWindow(
@@ -300,6 +314,7 @@ def build_shell(
         review_vm=review_vm,
         pause_overlay=pause_overlay,
         models_vm=models_vm,
+        bundle_vm=bundle_vm,
     )
 
 

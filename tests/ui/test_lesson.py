@@ -177,3 +177,17 @@ def test_ticks_apply_at_once_and_the_profile_can_be_switched_off(
     assert panel.switch_off_button.isHidden()
     assert len(checked_ids(panel.configs_list)) == panel.configs_list.count()  # ticks follow
     assert panel.name_edit.text() == ""
+
+
+def test_ticks_keep_the_lessons_model_bundle_and_switching_off_ends_it(
+    shell: Shell, qtbot: Any, store: SettingsStore
+) -> None:
+    shell.settings_vm.apply(
+        {"lesson.bundle_location": "E:/bundle", "lesson.bundle_key": "AAAA-" * 7 + "AAAA"}
+    )
+    panel = _panel(shell)
+    _uncheck_all_but(panel.configs_list, {"bauhaus", "dada"})
+    assert store.current.lesson.bundle_location == "E:/bundle"
+    assert set(store.current.lesson.allowed_configs) == {"bauhaus", "dada"}
+    panel.switch_off_button.click()
+    assert store.current.lesson == LessonSettings()

@@ -131,16 +131,29 @@ class LessonViewModel(QObject):
     def active(self) -> bool:
         """True while a profile (a name or any restriction) applies on this seat."""
         lesson = self._settings_vm.current.lesson
-        return bool(lesson.profile_name or lesson.allowed_configs or lesson.allowed_outputs)
+        return bool(
+            lesson.profile_name
+            or lesson.allowed_configs
+            or lesson.allowed_outputs
+            or lesson.bundle_location
+        )
 
-    def apply_here(self, name: str, configs: Sequence[str], outputs: Sequence[str]) -> bool:
+    def apply_here(
+        self, name: str, configs: Sequence[str], outputs: Sequence[str], *, keep_bundle: bool = True
+    ) -> bool:
         """Make ``configs`` and ``outputs`` the lesson's choice on this seat now.
 
-        An empty list allows everything (as in the profile format). False when the
-        settings could not be saved (``failed`` says so).
+        An empty list allows everything (as in the profile format); the lesson's model
+        bundle stays unless ``keep_bundle`` is False. False when the settings could not be
+        saved (``failed`` says so).
         """
         current = self._settings_vm.current
         lesson = LessonSettings(name.strip(), tuple(configs), tuple(outputs))
+        if keep_bundle:
+            old = current.lesson
+            lesson = dataclasses.replace(
+                lesson, bundle_location=old.bundle_location, bundle_key=old.bundle_key
+            )
         changes = settings_changes(current, dataclasses.replace(current, lesson=lesson))
         if changes and not self._settings_vm.apply(changes):
             self.failed.emit(self._tr.tr("house.lesson_not_saved"), [])
@@ -150,8 +163,8 @@ class LessonViewModel(QObject):
         return True
 
     def switch_off(self) -> bool:
-        """End the active profile: no name, every rule and output allowed again."""
-        if not self.apply_here("", [], []):
+        """End the active profile: no name, every rule and output allowed, no bundle."""
+        if not self.apply_here("", [], [], keep_bundle=False):
             return False
         log.info("Lesson profile switched off")
         return True

@@ -154,6 +154,11 @@ class ModelsViewModel(QObject):
         self.last_progress: dict[str, TransferProgress] = {}
 
     @property
+    def catalogue(self) -> Catalogue | None:
+        """The model catalogue (None: it could not be read)."""
+        return self._catalogue
+
+    @property
     def available(self) -> bool:
         """False when the catalogue could not be read (the tab says so)."""
         return self._catalogue is not None

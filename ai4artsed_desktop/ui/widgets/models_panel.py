@@ -167,9 +167,12 @@ class ModelsPanel(QWidget):
         parent: QWidget | None = None,
         *,
         confirm_licence: LicenceConfirm | None = None,
+        bundle: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._vm = vm
+        #: The lab bundle box (export / import), below the outputs.
+        self.bundle = bundle
         self._tr = translator
         self._confirm = confirm_licence or self._ask_licence
         self.cards: dict[str, OutputCard] = {}
@@ -200,6 +203,8 @@ class ModelsPanel(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.message)
         layout.addWidget(scroll, 1)
+        if bundle is not None:
+            layout.addWidget(bundle)
         vm.rows_changed.connect(self._show_rows)
         vm.progress.connect(self._on_progress)
         vm.busy_changed.connect(lambda output_id, _busy: self._update_card(output_id))

@@ -1,0 +1,147 @@
+"""Settings → Models → Lab bundle: export on one PC, import on another with the key
+confirmed, progress, cancel, a refused key, both languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ai4artsed_desktop.models import bundle
+from ai4artsed_desktop.models.bundle import TRUST_FILE, TrustStore, part_path
+from ai4artsed_desktop.models.service import ModelRoots
+from ai4artsed_desktop.settings import LessonSettings, Settings
+from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.viewmodels.bundle_vm import BundleViewModel
+from ai4artsed_desktop.ui.widgets.bundle_box import BundleBox
+from tests.unit.models.test_bundle import BIG, CATALOGUE, TEXT, Seat
+
+from .helpers import run
+
+
+class PC:
+    """One PC of the test: its config folder, model folders, view-model and box."""
+
+    def __init__(
+        self, qtbot: Any, base: Path, language: str = "en", lesson: LessonSettings | None = None
+    ) -> None:
+        self.seat = Seat(base)
+        self.config = base / "config"
+        self.folders: list[Path | None] = []
+        self.trust_answers: list[bool] = []
+        self.asked: list[str] = []
+        settings = Settings(lesson=lesson or LessonSettings())
+        self.files_changed: list[int] = []
+        self.vm = BundleViewModel(
+            CATALOGUE,
+            self.config,
+            lambda: settings,
+            lambda: ModelRoots(self.seat.roots["comfyui"], self.seat.roots["swarmui"]),
+            TaskRegistry("bundle-test"),
+            translator=Translator(language),
+            on_files_changed=lambda: self.files_changed.append(1),
+        )
+        self.box = BundleBox(
+            self.vm,
+            Translator(language),
+            ask_folder=lambda _export: self.folders.pop(0),
+            ask_trust=self._trust,
+        )
+        qtbot.addWidget(self.box)
+        self.box.show()
+
+    def _trust(self, _folder: str, fpr: str) -> bool:
+        self.asked.append(fpr)
+        return self.trust_answers.pop(0)
+
+
+def _wait_idle(qtbot: Any, pc: PC) -> None:
+    qtbot.waitUntil(lambda: not pc.vm.busy, timeout=10_000)
+
+
+def test_export_then_import_on_another_pc_with_the_key_confirmed_once(
+    qloop: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    teacher = PC(qtbot, tmp_path / "teacher")
+    teacher.seat.put("comfyui", "big.safetensors", BIG)
+    teacher.seat.put("comfyui", "text.safetensors", TEXT)
+    assert "no signing key yet" in teacher.box.key_label.text()
+    stick = tmp_path / "stick"
+    teacher.folders.append(stick)
+    steps: list[object] = []
+    teacher.vm.progress.connect(steps.append)
+    with qtbot.waitSignal(teacher.vm.finished, timeout=10_000):
+        teacher.box.export_button.click()
+    fpr = teacher.vm.key_fingerprint()
+    assert teacher.box.result.text() == f"2 files written to {stick}. Key fingerprint: {fpr}."
+    assert fpr in teacher.box.key_label.text()
+    assert steps  # progress reached the box
+
+    seat = PC(qtbot, tmp_path / "seat")
+    seat.folders += [stick, stick]
+    seat.trust_answers += [False]
+    with qtbot.waitSignal(seat.vm.untrusted, timeout=10_000):
+        seat.box.import_button.click()
+    _wait_idle(qtbot, seat)
+    assert seat.asked == [fpr]
+    assert seat.box.result.text() == "Nothing was copied: the key was not confirmed."
+    assert not seat.seat.place("comfyui", "big.safetensors").exists()
+
+    seat.trust_answers += [True]
+    with qtbot.waitSignal(seat.vm.finished, timeout=10_000):
+        seat.box.import_button.click()
+    assert seat.box.result.text() == "2 files installed, 0 already intact."
+    assert seat.seat.place("comfyui", "big.safetensors").read_bytes() == BIG
+    assert TrustStore(seat.config / TRUST_FILE).trusts(fpr)  # remembered
+    assert seat.files_changed  # the Models tab checks its files again
+
+
+def test_the_lessons_bundle_is_imported_with_the_lessons_key_and_can_be_cancelled(
+    qloop: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    teacher = PC(qtbot, tmp_path / "teacher", language="de")
+    teacher.seat.put("comfyui", "big.safetensors", BIG)
+    stick = tmp_path / "stick"
+    teacher.folders.append(stick)
+    with qtbot.waitSignal(teacher.vm.finished, timeout=10_000):
+        teacher.box.export_button.click()
+    assert teacher.box.result.text().startswith("1 Dateien nach")
+    lesson = LessonSettings(bundle_location=str(stick), bundle_key=teacher.vm.key_fingerprint())
+    seat = PC(qtbot, tmp_path / "seat", lesson=lesson)
+    assert seat.box.lesson_button.isVisible()
+    teacher.box._tr.set_language("en")  # the last result follows the language
+    assert teacher.box.result.text().startswith("1 files written to")
+    assert teacher.box.export_button.text() == "Export…"
+    seat.box.lesson_button.click()
+    assert seat.box.cancel_button.isVisible()
+    with qtbot.waitSignal(seat.vm.cancelled, timeout=10_000):
+        seat.box.cancel_button.click()  # before the first chunk: it stops at once
+    assert seat.box.result.text() == "Stopped; no half-copied file was left behind."
+    target = seat.seat.place("comfyui", "big.safetensors")
+    assert not target.exists()
+    assert not part_path(target).exists()
+    assert seat.asked == []  # the lesson's key needs no question
+
+    with qtbot.waitSignal(seat.vm.finished, timeout=10_000):
+        seat.box.lesson_button.click()
+    assert target.read_bytes() == BIG
+    assert not seat.box.cancel_button.isVisible()
+
+
+def test_a_changed_bundle_is_refused_with_the_reason(
+    qloop: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    teacher = PC(qtbot, tmp_path / "teacher")
+    teacher.seat.put("comfyui", "big.safetensors", BIG)
+    stick = tmp_path / "stick"
+    teacher.folders.append(stick)
+    with qtbot.waitSignal(teacher.vm.finished, timeout=10_000):
+        teacher.box.export_button.click()
+    manifest = stick / bundle.MANIFEST
+    manifest.write_bytes(manifest.read_bytes().replace(b"test.1", b"test.2"))
+    seat = PC(qtbot, tmp_path / "seat", language="de")
+    seat.folders.append(stick)
+    with qtbot.waitSignal(seat.vm.failed, timeout=10_000):
+        seat.box.import_button.click()
+    assert "nach dem Signieren verändert" in seat.box.result.text()
+    run(qtbot, seat.vm.shutdown())
