@@ -202,6 +202,7 @@ async def _run_app(
         # Look the vision model up whenever Ollama is ready (kids grey pictures without one).
         manager.add_listener(board.watch_vision())
         store.subscribe(lambda old, new: board.forget() if _engine_changed(old, new) else None)
+        board.check_disk()  # the quick size + header check at every start
     shell = build_shell(
         paths=paths,
         store=store,

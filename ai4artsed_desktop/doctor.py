@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import importlib.metadata
 import json
 import os
@@ -24,6 +25,7 @@ from .content.loader import load_content
 from .content.presets import seconds_per_picture
 from .content.schema import ContentLibrary, OutputConfig, Route
 from .errors import AppError, BackendProtocolError
+from .models.catalogue import load_catalogue
 from .paths import AppPaths, resources_dir
 from .pipeline.availability import (
     Availability,
@@ -427,9 +429,26 @@ def _verdict(
             f"{d.file} (models/{d.folder}, {d.check.health.value})" for d in result.damaged
         )
         summary = f"{lead}damaged: {files}"
-        return Check(name, title, False, False, summary, result.reason, details)
+        advice = result.reason + _get_hint(output.id)
+        return Check(name, title, False, False, summary, advice, details)
     files = ", ".join(f"{m.file} (models/{m.folder})" for m in result.missing)
-    return Check(name, title, False, False, f"{lead}missing: {files}", result.reason, details)
+    advice = result.reason + _get_hint(output.id)
+    return Check(name, title, False, False, f"{lead}missing: {files}", advice, details)
+
+
+@functools.cache
+def _catalogue_outputs() -> frozenset[str]:
+    try:
+        return frozenset(load_catalogue().outputs)
+    except AppError:
+        return frozenset()
+
+
+def _get_hint(output_id: str) -> str:
+    """How to fetch the files of a catalogue output (empty for others)."""
+    if output_id not in _catalogue_outputs():
+        return ""
+    return f" To download: ai4artsed-desktop models get {output_id} (or Settings > Models)."
 
 
 async def _disk_check(output: OutputConfig, local: LocalModels, where: str) -> Check:

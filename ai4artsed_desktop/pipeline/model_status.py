@@ -24,7 +24,13 @@ from ..errors import AppError
 from ..events import BackendState, BackendStateChanged
 from ..models.catalogue import load_catalogue
 from ..settings import Settings
-from .availability import Availability, ModelState, ObjectInfoSource, resolve_models
+from .availability import (
+    Availability,
+    FolderListing,
+    ModelState,
+    ObjectInfoSource,
+    resolve_models,
+)
 from .model_files import LocalModels
 from .safety_media import VisionState, images_unavailable
 
@@ -208,6 +214,38 @@ class ModelStatusBoard:
         except AppError as exc:
             log.info("Vision model lookup failed: %s", exc)
 
+    def check_disk(self) -> bool:
+        """The quick check at start: damaged model files grey their output at once.
+
+        Reads the local ComfyUI's models folders (size against the catalogue's published
+        size, the safetensors header; no weights) with the same :func:`resolve_models` the
+        engine check uses. Only damage is recorded: a name missing here may sit in a folder
+        only ComfyUI knows (``extra_model_paths.yaml``), so "missing" waits for the engine,
+        whose check replaces these results when it is ready. False when there is no local
+        folder (remote server, SwarmUI, demo).
+        """
+        local = self._local()
+        if local is None or self._content is None:
+            return False
+        self._spawn(self._check_disk(local))
+        return True
+
+    async def _check_disk(self, local: LocalModels) -> None:
+        found: dict[str, Availability] = {}
+        for output in self._outputs():
+            slots = [
+                *output.required_models,
+                *(slot for layout in output.layouts for slot in layout.required_models),
+            ]
+            result = await resolve_models(FolderListing(local, slots), output, local)
+            if result.state is ModelState.damaged and output.id not in self._results:
+                found[output.id] = result
+        self._store(found)
+        log.info(
+            "Model files checked on disk at start: %s",
+            "; ".join(f"{k}: {v.reason}" for k, v in found.items()) or "nothing damaged",
+        )
+
     async def check(self, client: ObjectInfoSource, output: OutputConfig) -> Availability:
         """Check one output now, record and return the result.
 
@@ -271,6 +309,11 @@ class ModelStatusBoard:
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait until the checks in progress have ended (nothing is cancelled)."""
+        while pending := [t for t in self._tasks if not t.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Cancel checks in progress."""

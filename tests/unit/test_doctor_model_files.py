@@ -82,6 +82,7 @@ def test_variants_layouts_and_damage_on_a_local_comfyui(
     assert not sdxl.ok
     assert sdxl.summary == "damaged: sd_xl_base_1.0.safetensors (models/checkpoints, truncated)"
     assert "download it again" in sdxl.advice
+    assert "ai4artsed-desktop models get sdxl" in sdxl.advice
     damaged: dict[str, Any] = sdxl.details["damaged"][0]
     assert (damaged["health"], damaged["size"], damaged["expected"]) == (
         "truncated",

@@ -177,3 +177,28 @@ def test_engine_changes_that_restart_the_check() -> None:
     assert _engine_changed(base, dataclasses.replace(base, image_engine="comfyui"))
     remote = dataclasses.replace(base, comfyui=s.BackendSettings(mode="remote", url="http://x"))
     assert _engine_changed(base, remote)
+
+
+@pytest.mark.asyncio
+async def test_the_quick_check_at_start_greys_damaged_outputs_only(tmp_path: Path) -> None:
+    comfy = tmp_path / "ComfyUI"
+    checkpoints = comfy / "models" / "checkpoints"
+    write_model(checkpoints / "sd_xl_base_1.0.safetensors")  # far shorter than published
+    (checkpoints / "ace_step_v1_3.5b.safetensors").write_bytes(b"")  # empty: damaged
+    board = ModelStatusBoard(
+        CONTENT, lambda: LocalModels.of_comfyui(comfy, {"sd_xl_base_1.0.safetensors": 10**9})
+    )
+    changed: list[None] = []
+    board.add_listener(lambda: changed.append(None))
+    assert board.check_disk()
+    await board.settle()
+    sdxl = board.get("sdxl")
+    assert sdxl is not None
+    assert sdxl.state is ModelState.damaged
+    assert "cut off" in sdxl.reason
+    ace = board.get("ace_step")
+    assert ace is not None
+    assert "is empty" in ace.reason
+    assert board.get("sd15") is None  # missing waits for the engine (extra model paths)
+    assert changed == [None]
+    assert not ModelStatusBoard(CONTENT).check_disk()  # no local folder: nothing to read
