@@ -67,27 +67,40 @@ def video_with_tags(data: bytes, mime: str, tags: Mapping[str, str]) -> bytes:
 def frames_to_check(data: bytes, count: int = 4) -> list[bytes]:
     """``count`` frames spread over the whole film (first and last included), as JPEGs.
 
-    The media check judges these as pictures. An empty list means the film could not be
-    decoded; the check must then fail closed.
+    The media check judges these as pictures. The packets are counted first and only the
+    chosen frames are kept, so a long film never sits decoded in memory. An empty list
+    means the film could not be decoded; the check must then fail closed.
     """
     try:
         with av.open(io.BytesIO(data), mode="r") as source:
             if not source.streams.video:
                 return []
-            frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
+            total = sum(1 for packet in source.demux(video=0) if packet.size)
+        last = max(0, total - 1)
+        picks = {round(i * last / max(1, count - 1)) for i in range(count)}
+        chosen: list[Image.Image] = []
+        latest: av.VideoFrame | None = None
+        index = -1
+        with av.open(io.BytesIO(data), mode="r") as source:
+            for index, frame in enumerate(source.decode(video=0)):
+                latest = frame
+                if index in picks:
+                    chosen.append(_rgb(frame))
+            if latest is not None and index < last:  # fewer frames than packets: the end
+                chosen.append(_rgb(latest))
     except (av.FFmpegError, ValueError) as exc:
         log.info("no frames to check: the video could not be decoded (%s)", exc)
         return []
-    if not frames:
-        return []
-    last = len(frames) - 1
-    picks = sorted({round(i * last / max(1, count - 1)) for i in range(count)})
     out = []
-    for index in picks:
+    for image in chosen:
         buffer = io.BytesIO()
-        Image.fromarray(frames[index], "RGB").save(buffer, "JPEG", quality=90)
+        image.save(buffer, "JPEG", quality=90)
         out.append(buffer.getvalue())
     return out
+
+
+def _rgb(frame: av.VideoFrame) -> Image.Image:
+    return Image.fromarray(frame.to_ndarray(format="rgb24"), "RGB")
 
 
 def read_tags(data: bytes) -> dict[str, str]:
