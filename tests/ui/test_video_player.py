@@ -224,3 +224,14 @@ def test_show_video_result_creates_reuses_and_hides_the_player(
     assert show_video_result(host, tr, []) is None
     assert first.isHidden()
     assert first.source is None
+
+
+def test_a_hidden_player_stops_playing(qloop: Any, qtbot: Any, tr: Translator, film: Path) -> None:
+    player = _player(qtbot, tr)
+    _ready(qtbot, player, film)
+    player.play_button.click()
+    qtbot.waitUntil(lambda: player.is_playing, timeout=5000)
+    player.hide()  # another page, or the result view makes room for something else
+    qtbot.waitUntil(lambda: not player.is_playing, timeout=5000)
+    assert player.source == film  # paused, not forgotten
+    assert player.play_button.isEnabled()

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QRect, Qt, QUrl
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QColor,
+    QHideEvent,
+    QImage,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
@@ -304,6 +312,11 @@ class VideoPlayer(QWidget):
         if self._player is not None and multimedia is not None:
             loops = multimedia.QMediaPlayer.Loops
             self._player.setLoops(loops.Infinite.value if on else loops.Once.value)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """A film left behind (another page, a new run) stops playing where it is."""
+        self.pause()
+        super().hideEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self.available:
