@@ -37,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .models_cmd import run_models
 
         return run_models(args)
+    if args.command == "lab":
+        from .lab_cmd import run_lab
+
+        return run_lab(args)
     if args.command == "profile":
         from .profile_cmd import run_profile
 

@@ -63,7 +63,34 @@ def build_parser() -> argparse.ArgumentParser:
     _common(configs, suppress=True)
     _add_profile(sub)
     _add_models(sub)
+    _add_lab(sub)
     return parser
+
+
+def _add_lab(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lab = sub.add_parser(
+        "lab",
+        help="the lab console without the window: run the console, pair or unpair this seat",
+        description="Exit codes: 0 done, 1 a problem (wrong code, unreachable console, PIN).",
+    )
+    actions = lab.add_subparsers(dest="action", metavar="ACTION", required=True)
+    console = actions.add_parser(
+        "console",
+        help="run the teacher's console; prints the class code, reads commands from stdin",
+    )
+    console.add_argument("--port", type=int, default=47820, help="LAN port (default 47820)")
+    console.add_argument(
+        "--host", default="0.0.0.0", help="address to listen on (default: every interface)"
+    )
+    _common(console, suppress=True)
+    pair = actions.add_parser("pair", help="join this PC to a console as a seat")
+    pair.add_argument("address", metavar="HOST[:PORT]", help="the console's address")
+    pair.add_argument("code", metavar="CODE", help="the class code shown on the console")
+    pair.add_argument("--name", help="this seat's name on the console (default: host name)")
+    _common(pair, suppress=True)
+    unpair = actions.add_parser("unpair", help="forget the console this PC is paired with")
+    _common(unpair, suppress=True)
+    _common(lab, suppress=True)
 
 
 def _add_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

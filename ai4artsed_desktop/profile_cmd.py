@@ -32,7 +32,7 @@ def _read_pin() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _unlock(paths: AppPaths) -> None:
+def unlock_teacher(paths: AppPaths) -> None:
     """Ask for the teacher PIN when a lock is set.
 
     Raises:
@@ -53,7 +53,7 @@ def _import(paths: AppPaths, file: Path) -> int:
         )
     content = load_content(resources_dir() / "configs", paths.user_content_dir)
     profile = load_profile(file, content)
-    _unlock(paths)
+    unlock_teacher(paths)
     current = load_settings(paths.settings_file).settings
     try:
         save_settings(apply_profile(current, profile), paths.settings_file)

@@ -39,7 +39,8 @@ Seat (student PC)::
 """
 
 from .console import DEFAULT_PORT, LabConsole, SeatResult, SeatView
-from .seat import LabError, LabSeat, SeatLink
+from .protocol import LabError
+from .seat import LabSeat, SeatLink
 from .seat_actions import ProgressFn, SeatActions, SeatStatus
 
 __all__ = [

@@ -44,7 +44,7 @@ from .crypto import (
     server_context,
     unb64,
 )
-from .protocol import ProtocolError, make, read_message, shut, write_message
+from .protocol import LabError, ProtocolError, make, read_message, shut, write_message
 from .seat_actions import SeatStatus
 from .state import CERT_FILE, KEY_FILE, PORTFOLIOS_DIR, ConsoleState, KnownSeat, now
 
@@ -205,16 +205,29 @@ class LabConsole:
     # ------------------------------------------------------------------ public API
 
     async def start(self) -> None:
-        """Listen on the port (TLS 1.3)."""
+        """Listen on the port (TLS 1.3).
+
+        Raises:
+            LabError: the port is taken (key ``error.lab.port_busy``).
+        """
         context = server_context(self.data_dir / CERT_FILE, self.data_dir / KEY_FILE)
-        self._server = await asyncio.start_server(
-            self._on_connection,
-            self._host,
-            self._port,
-            ssl=context,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S,
-            limit=protocol.MAX_FRAME + 64,
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self._on_connection,
+                self._host,
+                self._port,
+                ssl=context,
+                ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S,
+                limit=protocol.MAX_FRAME + 64,
+            )
+        except OSError as exc:
+            raise LabError(
+                f"The console cannot listen on port {self._port}: another program (or a "
+                "second console) uses it. Close it or choose another port in the settings.",
+                detail=str(exc),
+                key="error.lab.port_busy",
+                params={"port": self._port},
+            ) from exc
         self._port = self._server.sockets[0].getsockname()[1]
         self._watchdog = asyncio.create_task(self._watch_heartbeats())
         log.info("lab console listening on %s:%s", self._host, self._port)

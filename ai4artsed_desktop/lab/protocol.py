@@ -20,6 +20,8 @@ import struct
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ..errors import AppError
+
 VERSION: Final = 1
 MAX_FRAME: Final = 1024 * 1024
 CHUNK_SIZE: Final = 256 * 1024  # portfolio bytes per chunk frame (base64 grows it by 4/3)
@@ -64,6 +66,10 @@ ACTIONS: Final[Mapping[str, Mapping[str, str]]] = {
 
 MAX_PAUSE_MESSAGE: Final = 500
 MAX_SEAT_NAME: Final = 64
+
+
+class LabError(AppError):
+    """The lab console or seat cannot do what was asked (a friendly message, a key)."""
 
 
 class ProtocolError(Exception):

@@ -43,7 +43,7 @@ from .crypto import (
     seat_secret,
     unb64,
 )
-from .protocol import ProtocolError, make, read_message, shut, write_message
+from .protocol import LabError, ProtocolError, make, read_message, shut, write_message
 from .seat_actions import SeatActions, SeatStatus
 from .state import CommandJournal, JournalEntry, SeatState, now
 
@@ -66,10 +66,6 @@ class SeatLink(enum.StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"  # the console cannot be reached; retrying
     REFUSED = "refused"  # wrong certificate or the console does not know this seat; retrying
-
-
-class LabError(AppError):
-    """Pairing or talking to the console failed (a friendly message for the seat)."""
 
 
 class _Link:
@@ -583,3 +579,14 @@ def _result_message(command_id: str, entry: JournalEntry) -> dict[str, Any]:
         value=entry.value if entry.ok else None,
         error=entry.error,
     )
+
+
+__all__ = [
+    "GUARDED_ACTIONS",
+    "READ_ONLY_ACTIONS",
+    "REPLAY_WINDOW_S",
+    "LabError",  # defined in protocol (the console raises it too); importable from here
+    "LabSeat",
+    "SeatLink",
+    "pair_with_console",
+]

@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..fileio import atomic_write_json
 from .crypto import new_class_code
 
+LAB_FOLDER = "lab"  # below the app's data folder: the console's class and the seat's pairing
 CONSOLE_FILE = "lab_console.json"
 SEAT_FILE = "lab_seat.json"
 JOURNAL_FILE = "lab_commands.json"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ai4artsed_desktop.lab.seat import LabError, LabSeat, SeatLink
+from ai4artsed_desktop.lab.protocol import LabError
+from ai4artsed_desktop.lab.seat import LabSeat, SeatLink
 from ai4artsed_desktop.lab.state import SeatState
 from tests.fakes.lab_actions import RecordingActions
 from tests.integration.lab_rig import lab, wait_until

@@ -21,8 +21,8 @@ from ai4artsed_desktop.lab.crypto import (
     server_context,
     unb64,
 )
-from ai4artsed_desktop.lab.protocol import MAX_FRAME, make, read_message, write_message
-from ai4artsed_desktop.lab.seat import REPLAY_WINDOW_S, LabError, LabSeat, SeatLink
+from ai4artsed_desktop.lab.protocol import MAX_FRAME, LabError, make, read_message, write_message
+from ai4artsed_desktop.lab.seat import REPLAY_WINDOW_S, LabSeat, SeatLink
 from ai4artsed_desktop.lab.state import CommandJournal, ConsoleState, JournalEntry
 from tests.fakes.lab_actions import RecordingActions
 from tests.integration.lab_rig import (
