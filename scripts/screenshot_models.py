@@ -7,7 +7,8 @@ consistent header: the quick check cannot tell it from the real one) and an SDXL
 far too short (damaged). SD 3.5 Large is downloading for real while the pictures are taken:
 the real downloader fetches from a loopback server that streams at about 60 MB/s with the
 published length; the download is cancelled afterwards (its part file is deleted). Also
-saves the licence dialog in both languages.
+saves the licence dialog and the end of the list (the Ollama text models of the model roles,
+as the demo Ollama simulator lists them) in both languages.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import qasync  # noqa: E402
 from aiohttp import web  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from ai4artsed_desktop.backends.manager import BackendManager  # noqa: E402
 from ai4artsed_desktop.content.loader import load_content  # noqa: E402
 from ai4artsed_desktop.models.catalogue import Catalogue, load_catalogue  # noqa: E402
 from ai4artsed_desktop.paths import AppPaths, resources_dir  # noqa: E402
@@ -41,7 +43,7 @@ from ai4artsed_desktop.tasks import TaskRegistry  # noqa: E402
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage  # noqa: E402
 from ai4artsed_desktop.ui.shell import build_shell  # noqa: E402
 from ai4artsed_desktop.ui.viewmodels.models_vm import ModelsViewModel  # noqa: E402
-from ai4artsed_desktop.ui.widgets.models_panel import LicenceDialog  # noqa: E402
+from ai4artsed_desktop.ui.widgets.models_panel import LicenceDialog, ModelsPanel  # noqa: E402
 
 SIZES = ((1366, 768), (1920, 1080))
 SD15 = "v1-5-pruned-emaonly.safetensors"
@@ -136,12 +138,15 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
     store.set("image_engine", "comfyui")
     store.set("comfyui.path", str(comfy))
     tasks = TaskRegistry("screenshot-models")
+    manager = BackendManager(store.current, paths, demo=True)  # the Ollama simulator
+    await manager.ensure_ready("ollama")
     shell = build_shell(
         paths=paths,
         store=store,
         content=load_content(resources_dir() / "configs", paths.user_content_dir),
         gpu=FakeGpuProvider(base / "gpu.json"),
         tasks=tasks,
+        manager=manager,
     )
     vm = shell.models_vm
     assert vm is not None
@@ -164,6 +169,13 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
             saved.append(
                 await _grab(window, out_dir / f"settings_models_{language}_{width}x{height}.png")
             )
+        window.resize(*SIZES[0])
+        panel = page.models
+        assert isinstance(panel, ModelsPanel)
+        bar = panel.list_area.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        saved.append(await _grab(window, out_dir / f"settings_models_ollama_{language}.png"))
+        bar.setValue(0)
         row = vm.row("sd35_large")
         assert row is not None
         dialog = LicenceDialog(row, shell.translator, window)
@@ -173,6 +185,7 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
     vm.cancel("sd35_large")
     await _until(lambda: not vm.busy("sd35_large"), "the cancel")
     await shell.shutdown()
+    await manager.shutdown()
     await tasks.cancel_all()
     await runner.cleanup()
     window.hide()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,8 +11,10 @@ from dataclasses import dataclass, field
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..backends.manager import BACKENDS, BackendManager
+from ..backends.ollama import OllamaClient
 from ..content.schema import ContentLibrary
 from ..errors import AppError
+from ..events import BackendState
 from ..models.catalogue import Catalogue, load_catalogue
 from ..models.lesson_bundle import LessonBundleState, LessonBundleStatus, check_for_settings
 from ..models.service import roots_from_settings
@@ -236,7 +239,7 @@ def build_shell(
     review_vm = ReviewLogViewModel(services.review_log if services else None, tasks)
     review_vm.watch_settings(settings_vm.current)  # from now on a switch is logged
     settings_vm.settings_changed.connect(review_vm.watch_settings)
-    models_vm = _models_vm(content, settings_vm, tasks, translator, services)
+    models_vm = _models_vm(content, settings_vm, tasks, translator, services, manager)
     bundle_vm = BundleViewModel(
         models_vm.catalogue,
         paths.config_dir,
@@ -318,12 +321,26 @@ def build_shell(
     )
 
 
+class _ManagerOllama:
+    """Ollama for the Models tab: listed only while it runs, started by a "Get" click."""
+
+    def __init__(self, manager: BackendManager) -> None:
+        self._manager = manager
+
+    def ready(self) -> bool:
+        return self._manager.states().get("ollama") is BackendState.ready
+
+    async def client(self) -> OllamaClient:
+        return await self._manager.ollama()
+
+
 def _models_vm(
     content: ContentLibrary,
     settings_vm: SettingsViewModel,
     tasks: TaskRegistry,
     translator: Translator,
     services: RunServices | None,
+    manager: BackendManager | None,
 ) -> ModelsViewModel:
     """The Models tab's view-model; a broken catalogue leaves the tab saying so."""
     try:
@@ -339,6 +356,8 @@ def _models_vm(
         tasks,
         translator=translator,
         on_files_changed=(lambda: board.recheck()) if board is not None else None,
+        ollama=_ManagerOllama(manager) if manager is not None else None,
+        roles=lambda: dataclasses.asdict(settings_vm.current.roles),
     )
 
 

@@ -42,7 +42,7 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-def _vm(host: FileHost, comfy: Path, recheck: list[int]) -> ModelsViewModel:
+def _vm(host: FileHost, comfy: Path, recheck: list[int], **options: Any) -> ModelsViewModel:
     data: dict[str, Any] = json.loads(catalogue_file().read_text(encoding="utf-8"))
     data["files"][SD15].update(
         size=len(DATA),
@@ -58,6 +58,7 @@ def _vm(host: FileHost, comfy: Path, recheck: list[int]) -> ModelsViewModel:
         translator=Translator("de"),
         token=lambda: None,
         on_files_changed=lambda: recheck.append(1),
+        **options,
     )
 
 

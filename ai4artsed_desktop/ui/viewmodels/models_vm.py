@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,6 +20,7 @@ from ...content.schema import ContentLibrary, Text
 from ...errors import AppError, UserCancelled
 from ...models.catalogue import Catalogue
 from ...models.download import Downloader, default_token
+from ...models.ollama_pull import Puller, pull_model
 from ...models.progress import Phase, TransferControl, TransferProgress
 from ...models.service import (
     ModelRoots,
@@ -55,16 +57,18 @@ class FileRow:
 
 @dataclass(frozen=True)
 class OutputRow:
-    """One output on the tab."""
+    """One output on the tab (or, with ``ollama``, one text model Ollama pulls)."""
 
     output_id: str
     name: Text
-    state: str  # an OutputState value
+    state: str  # an OutputState value, or "unknown" (Ollama not running)
     reason: str
     folder: str
     files: tuple[FileRow, ...]
     to_get: int  # bytes one click downloads
     needs_acceptance: bool
+    ollama: bool = False
+    roles: tuple[str, ...] = ()  # the model roles an Ollama model fills
 
     @property
     def licences(self) -> list[FileRow]:
@@ -107,6 +111,71 @@ def _row(status: OutputModelsStatus, hashed: dict[str, str]) -> OutputRow:
     )
 
 
+#: The row id prefix of Ollama models.
+OLLAMA = "ollama/"
+
+
+class OllamaAccess(Protocol):
+    """What the tab needs of Ollama: whether it runs, and a client (starting it on a click)."""
+
+    def ready(self) -> bool:
+        """True while Ollama is ready (the tab never starts it just to look)."""
+        ...
+
+    async def client(self) -> OllamaLike:
+        """A ready client; may start Ollama."""
+        ...
+
+
+class OllamaLike(Puller, Protocol):
+    """An Ollama client as far as the tab uses it."""
+
+    async def tags(self) -> list[Any]:
+        """The installed models (objects with a ``name``)."""
+        ...
+
+
+def _ollama_row(
+    catalogue: Catalogue, name: str, roles: tuple[str, ...], installed: set[str] | None
+) -> OutputRow:
+    entry = catalogue.ollama.get(name)
+    state = "unknown" if installed is None else ("ok" if name in installed else "missing")
+    licence = entry.licence if entry is not None else None
+    file = FileRow(
+        name=name,
+        size=entry.approx_size if entry is not None else 0,
+        state=state,
+        verified=False,
+        licence=licence.name if licence else "",
+        licence_url=licence.url if licence else "",
+        licence_note=licence.note if licence else Text("", ""),
+        accept=bool(licence and licence.accept),
+        gated=False,
+    )
+    return OutputRow(
+        output_id=OLLAMA + name,
+        name=Text(name, name),
+        state=state,
+        reason="",
+        folder="",
+        files=(file,),
+        to_get=file.size if state != "ok" else 0,
+        needs_acceptance=file.accept and state != "ok",
+        ollama=True,
+        roles=roles,
+    )
+
+
+def _installed(tags: list[Any]) -> set[str]:
+    names = set()
+    for model in tags:
+        name = str(getattr(model, "name", ""))
+        names.add(name)
+        if name.endswith(":latest"):
+            names.add(name.removesuffix(":latest"))
+    return names
+
+
 class ModelsViewModel(QObject):
     """The Models tab's state and actions.
 
@@ -135,6 +204,8 @@ class ModelsViewModel(QObject):
         token: Callable[[], str | None] = default_token,
         on_files_changed: Callable[[], object] | None = None,
         downloader: type[Downloader] = Downloader,
+        ollama: OllamaAccess | None = None,
+        roles: Callable[[], dict[str, str]] = dict,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -144,6 +215,9 @@ class ModelsViewModel(QObject):
         self._token = token
         self._on_files_changed = on_files_changed
         self._downloader = downloader
+        self._ollama = ollama
+        self._roles = roles
+        self._ollama_rows: list[OutputRow] = []
         self._actions = AsyncActions("models", tasks, self, translator=translator)
         self._actions.busy_changed.connect(self.busy_changed)
         self._actions.failed.connect(self.failed)
@@ -162,6 +236,11 @@ class ModelsViewModel(QObject):
     def available(self) -> bool:
         """False when the catalogue could not be read (the tab says so)."""
         return self._catalogue is not None
+
+    @property
+    def can_pull(self) -> bool:
+        """True when Ollama models can be pulled from the tab (a backend manager is there)."""
+        return self._ollama is not None
 
     def busy(self, output_id: str) -> bool:
         """True while ``output_id`` downloads or is checked."""
@@ -187,10 +266,27 @@ class ModelsViewModel(QObject):
             if output.enabled and output.id in catalogue.outputs:
                 statuses[output.id] = await output_status(catalogue, output, roots)
         self._statuses = statuses
+        self._ollama_rows = await self._ollama_state(catalogue)
         self._publish()
+
+    async def _ollama_state(self, catalogue: Catalogue) -> list[OutputRow]:
+        """The Ollama models the model roles name, installed or not (unknown while off)."""
+        wanted: dict[str, list[str]] = {}
+        for role, value in self._roles().items():
+            provider, _, name = value.strip().partition("/")
+            if provider.strip().lower() == "ollama" and name.strip():
+                wanted.setdefault(name.strip(), []).append(role)
+        installed: set[str] | None = None
+        if wanted and self._ollama is not None and self._ollama.ready():
+            try:
+                installed = _installed(await (await self._ollama.client()).tags())
+            except AppError as exc:
+                log.info("Ollama models not listed: %s", exc)
+        return [_ollama_row(catalogue, n, tuple(r), installed) for n, r in wanted.items()]
 
     def _publish(self) -> None:
         self.rows = [_row(s, self._hashed.get(i, {})) for i, s in self._statuses.items()]
+        self.rows += self._ollama_rows
         self.rows_changed.emit()
 
     def row(self, output_id: str) -> OutputRow | None:
@@ -204,6 +300,8 @@ class ModelsViewModel(QObject):
         False (nothing starts) while its licence is not ``accepted`` where it must be, while
         it is busy, or when there is nothing to get.
         """
+        if output_id.startswith(OLLAMA):
+            return self._pull(output_id, accepted=accepted)
         status = self._statuses.get(output_id)
         if status is None or not status.to_get or self._actions.busy(output_id):
             return False
@@ -235,6 +333,36 @@ class ModelsViewModel(QObject):
             self.downloaded.emit(output_id)
         except UserCancelled:
             log.info("Download of %s cancelled", output_id)
+
+    def _pull(self, row_id: str, *, accepted: bool) -> bool:
+        row = self.row(row_id)
+        if row is None or row.state == "ok" or self._ollama is None or self._actions.busy(row_id):
+            return False
+        if row.needs_acceptance and not accepted:
+            return False
+        control = TransferControl()
+        self._controls[row_id] = control
+        return self._actions.start(
+            row_id,
+            self._pull_work(row_id, row.files[0].name, control),
+            done=lambda _r: self._ended(row_id),
+            error=lambda exc: self._download_failed(row_id, exc),
+            cancelled=lambda: self._ended(row_id),
+        )
+
+    async def _pull_work(self, row_id: str, name: str, control: TransferControl) -> None:
+        assert self._ollama is not None
+
+        def tell(event: TransferProgress) -> None:
+            self.last_progress[row_id] = event
+            self.progress.emit(row_id, event)
+
+        try:
+            client = await self._ollama.client()
+            await pull_model(client, name, control=control, listener=tell)
+            self.downloaded.emit(row_id)
+        except UserCancelled:
+            log.info("Pull of %s cancelled", name)
 
     def _ended(self, output_id: str) -> None:
         self._controls.pop(output_id, None)
@@ -278,7 +406,7 @@ class ModelsViewModel(QObject):
         """Hash every present file of ``output_id`` against its published SHA-256."""
         status = self._statuses.get(output_id)
         if status is None or self._actions.busy(output_id):
-            return False
+            return False  # Ollama models have no full check here: Ollama checks digests
         return self._actions.start(
             output_id, self._check(output_id, status), done=lambda _r: self._publish()
         )
@@ -302,5 +430,6 @@ def state_counts(rows: list[OutputRow]) -> dict[str, int]:
     """How many outputs are in each state (for the tab's summary line)."""
     counts = {state.value: 0 for state in OutputState}
     for row in rows:
-        counts[row.state] += 1
+        if not row.ollama:
+            counts[row.state] += 1
     return counts

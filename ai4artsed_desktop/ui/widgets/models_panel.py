@@ -193,7 +193,7 @@ class ModelsPanel(QWidget):
         self._list_column.setContentsMargins(0, 0, 8, 0)
         self._list_column.setSpacing(10)
         self._list_column.addStretch(1)
-        scroll = QScrollArea()
+        scroll = self.list_area = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self._list)
@@ -262,9 +262,24 @@ class ModelsPanel(QWidget):
         self.cards[output_id] = card
         return card
 
-    def _file_line(self, file: FileRow) -> str:
+    def _where(self, row: OutputRow) -> str:
+        tr = self._tr.tr
+        if row.ollama:
+            roles = ", ".join(tr(f"setting.roles.{role}.label") for role in row.roles)
+            return tr("models.ollama_where", name=row.files[0].name, roles=roles)
+        return tr("models.folder", folder=row.folder) if row.folder else tr("models.no_folder")
+
+    def _file_line(self, file: FileRow, ollama: bool = False) -> str:
         tr = self._tr.tr
         state = tr(f"models.file_state.{file.state}")
+        if ollama:
+            size = tr("models.size", size=gb(file.size)) if file.size else "?"
+            licence = (
+                f'<a href="{file.licence_url}">{file.licence}</a>'
+                if file.licence
+                else tr("models.not_in_catalogue")
+            )
+            return f"<b>{file.name}</b> · {size} · {state}<br>{licence}"
         trust = tr("models.verified") if file.verified else tr("models.unverified")
         if file.hashed and file.state == "ok":
             state = tr("models.file_state.hash_ok")
@@ -284,12 +299,16 @@ class ModelsPanel(QWidget):
         card.state.setProperty("state", row.state)
         card.state.style().unpolish(card.state)
         card.state.style().polish(card.state)
-        card.files.setText("<br>".join(self._file_line(f) for f in row.files))
-        card.folder.setText(
-            tr("models.folder", folder=row.folder) if row.folder else tr("models.no_folder")
+        card.files.setText("<br>".join(self._file_line(f, row.ollama) for f in row.files))
+        card.folder.setText(self._where(row))
+        can_get = (row.state in ("missing", "damaged") and row.to_get > 0) or (
+            row.ollama and row.state != "ok" and self._vm.can_pull
         )
-        can_get = row.state in ("missing", "damaged") and row.to_get > 0
-        card.get_button.setText(tr("models.get", size=tr("models.size", size=gb(row.to_get))))
+        card.get_button.setText(
+            tr("models.get", size=tr("models.size", size=gb(row.to_get)))
+            if row.to_get
+            else tr("models.get_plain")
+        )
         card.get_button.setVisible(can_get and not busy)
         card.get_button.setAccessibleName(card.get_button.text())
         card.get_button.setToolTip(tr("models.get_help"))
@@ -306,7 +325,7 @@ class ModelsPanel(QWidget):
         card.check_button.setAccessibleName(tr("models.check"))
         card.check_button.setToolTip(tr("models.check_help"))
         present = any(f.state == "ok" for f in row.files)
-        card.check_button.setVisible(present and not busy)
+        card.check_button.setVisible(present and not busy and not row.ollama)
         card.bar.setVisible(downloading)
         card.progress.setVisible(downloading or (busy and not downloading))
         if busy and not downloading:
