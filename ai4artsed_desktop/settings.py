@@ -148,6 +148,22 @@ class LessonSettings:
     )
 
 
+#: The lab console's usual port (lab.console.DEFAULT_PORT; a test checks they agree).
+LAB_DEFAULT_PORT = 47820
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """The lab console on the teacher's PC (the seats' pairing is kept in its own file)."""
+
+    console_port: int = setting(
+        LAB_DEFAULT_PORT,
+        "The one port the lab console listens on (open it in the teacher PC's firewall)",
+        minimum=1024,
+        maximum=65535,
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """All settings of the app."""
@@ -167,6 +183,7 @@ class Settings:
         0, "Delete runs older than this many days at start; 0 keeps them", minimum=0
     )
     lesson: LessonSettings = field(default_factory=LessonSettings)
+    lab: LabSettings = field(default_factory=LabSettings)
 
 
 # ------------------------------------------------------------------ (de)serialisation

@@ -116,6 +116,11 @@ class AppSeatActions:
         self._exported: frozenset[str] | None = None
         self._prepare_lock = asyncio.Lock()
 
+    def set_hooks(self, *, stage: StageFn, show_pause: PauseFn) -> None:
+        """Connect the window's run stage and pause screen (built after this object)."""
+        self._stage = stage
+        self._show_pause = show_pause
+
     # ------------------------------------------------------------------ status
     def status(self) -> SeatStatus:
         """What the console's grid shows about this seat (no I/O)."""

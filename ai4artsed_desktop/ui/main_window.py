@@ -33,9 +33,9 @@ from .widgets.path_dialog import open_folder
 from .widgets.status_bar import StatusBar
 from .window_geometry import DEFAULT_SIZE, fit_to_screen, read_geometry, write_geometry
 
-PAGE_IDS = ("create", "history", "training", "settings")
+PAGE_IDS = ("create", "history", "training", "settings", "lab")
 #: Pages students may not see while the teacher lock is locked.
-LOCKED_PAGES = frozenset({"training", "settings"})
+LOCKED_PAGES = frozenset({"training", "settings", "lab"})
 MINIMUM_SIZE = QSize(1100, 680)  # fits 1366x768 with taskbar and window frame
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 

@@ -7,14 +7,16 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..backends.manager import BACKENDS, BackendManager
 from ..backends.ollama import OllamaClient
 from ..content.schema import ContentLibrary
-from ..errors import AppError
+from ..errors import AppError, ConfigError
 from ..events import BackendState
+from ..lab.app_actions import AppSeatActions
 from ..models.catalogue import Catalogue, load_catalogue
 from ..models.lesson_bundle import LessonBundleState, LessonBundleStatus, check_for_settings
 from ..models.service import roots_from_settings
@@ -31,6 +33,7 @@ from .i18n import Translator
 from .main_window import MainWindow
 from .pages.create_page import CreatePage
 from .pages.history_page import HistoryPage
+from .pages.lab_page import LabPage
 from .pages.settings_page import SettingsPage
 from .pages.training_page import TrainingPage
 from .theme import apply_theme
@@ -38,6 +41,8 @@ from .viewmodels.backends_vm import BackendsViewModel
 from .viewmodels.bundle_vm import BundleViewModel
 from .viewmodels.create_vm import CreateViewModel
 from .viewmodels.history_vm import HistoryViewModel
+from .viewmodels.lab_console_vm import LabConsoleViewModel
+from .viewmodels.lab_seat_vm import LabSeatViewModel, default_seat_name
 from .viewmodels.lesson_vm import LessonViewModel
 from .viewmodels.lock_vm import LockViewModel
 from .viewmodels.models_vm import ModelsViewModel
@@ -49,6 +54,7 @@ from .viewmodels.training_vm import TrainingViewModel
 from .viewmodels.warmup_vm import WarmupViewModel
 from .wheel_guard import guard_wheel
 from .widgets.bundle_box import BundleBox
+from .widgets.lab_seat_panel import LabSeatPanel
 from .widgets.lesson_panel import LessonPanel
 from .widgets.lock_dialog import LockButton
 from .widgets.models_panel import ModelsPanel
@@ -59,6 +65,9 @@ from .widgets.status_bar import StatusBar
 from .window_geometry import FILE_NAME as GEOMETRY_FILE
 
 log = logging.getLogger(__name__)
+
+#: The lab's folder in the data folder (the seat's pairing, the console's class).
+LAB_FOLDER = "lab"
 
 
 @dataclass
@@ -83,12 +92,18 @@ class Shell:
     pause_overlay: PauseOverlay | None = None
     models_vm: ModelsViewModel | None = None
     bundle_vm: BundleViewModel | None = None
+    lab_console_vm: LabConsoleViewModel | None = None
+    lab_seat_vm: LabSeatViewModel | None = None
+    seat_actions: AppSeatActions | None = None
 
     async def shutdown(self) -> None:
         """Stop timers and tasks, in reverse order of construction.
 
         The backend manager itself is shut down by its owner afterwards.
         """
+        for lab_vm in (self.lab_seat_vm, self.lab_console_vm):
+            if lab_vm is not None:  # the lab first: its commands use the services below
+                await lab_vm.shutdown()
         if self.models_vm is not None:
             await self.models_vm.shutdown()  # partial downloads stay and continue later
         if self.bundle_vm is not None:
@@ -249,6 +264,17 @@ def build_shell(
         translator=translator,
         on_files_changed=models_vm.refresh,
     )
+    lab_dir = paths.data_dir / LAB_FOLDER
+    actions = AppSeatActions(
+        seat_name=default_seat_name(),
+        store=store,
+        content=content,
+        services=services,
+        backend_states=(manager.states if manager is not None else lambda: status.backend_states),
+        gpu=lambda: status.gpu,
+    )
+    seat_vm, seat_problem = _open_seat(lab_dir, actions, tasks, translator)
+    console_vm = LabConsoleViewModel(lab_dir, lambda: settings_vm.current, tasks, translator)
     history_page = HistoryPage(
         translator, history_vm, kids=lambda: settings_vm.current.ui.ui_mode == "kids"
     )
@@ -267,7 +293,9 @@ def build_shell(
             lesson=lesson_panel,
             review=ReviewLogPanel(review_vm, translator),
             models=ModelsPanel(models_vm, translator, bundle=BundleBox(bundle_vm, translator)),
+            lab=LabSeatPanel(seat_vm, translator) if seat_vm is not None else None,
         ),
+        "lab": LabPage(console_vm, translator, paths.log_dir),
     }
     window = MainWindow(
         translator=translator,
@@ -289,6 +317,8 @@ def build_shell(
     translator.setParent(window)
     guard_wheel(window)  # no value changes by a wheel meant to scroll the page
     pause_overlay = PauseOverlay(window, translator)  # the lab console's "eyes on me"
+    _wire_seat(actions, pause_overlay, run_vm, warmup_vm, tasks)
+    _start_seat(window, actions, seat_vm, seat_problem)
     _wire_school(window, settings_vm, lock_vm, lesson_vm, services)
     training_page.settings_requested.connect(lambda: window.show_page("settings"))
     run_vm.busy_changed.connect(history_vm.on_create_run_ended)  # a finished run shows up
@@ -316,6 +346,9 @@ def build_shell(
         warmup_vm=warmup_vm,
         review_vm=review_vm,
         pause_overlay=pause_overlay,
+        lab_console_vm=console_vm,
+        lab_seat_vm=seat_vm,
+        seat_actions=actions,
         models_vm=models_vm,
         bundle_vm=bundle_vm,
     )
@@ -359,6 +392,62 @@ def _models_vm(
         ollama=_ManagerOllama(manager) if manager is not None else None,
         roles=lambda: dataclasses.asdict(settings_vm.current.roles),
     )
+
+
+def _open_seat(
+    lab_dir: Path, actions: AppSeatActions, tasks: TaskRegistry, translator: Translator
+) -> tuple[LabSeatViewModel | None, ConfigError | None]:
+    """This PC's seat; None and the reason when its pairing file is broken (left as is)."""
+    try:
+        return LabSeatViewModel(lab_dir, actions, tasks, translator), None
+    except ConfigError as exc:
+        log.error("Lab seat unavailable: %s (%s)", exc.user_message, exc.detail)
+        return None, exc
+
+
+def _start_seat(
+    window: MainWindow,
+    actions: AppSeatActions,
+    seat_vm: LabSeatViewModel | None,
+    problem: ConfigError | None,
+) -> None:
+    """Connect a paired seat to its console in the background; say why there is no seat."""
+    if seat_vm is not None and seat_vm.paired:
+        actions.seat_name = seat_vm.seat_name
+        seat_vm.start()
+    if problem is not None:
+        window.banner.show_error(problem.user_message, problem.detail)
+
+
+def _wire_seat(
+    actions: AppSeatActions,
+    overlay: PauseOverlay,
+    run_vm: RunViewModel,
+    warmup_vm: WarmupViewModel,
+    tasks: TaskRegistry,
+) -> None:
+    """What only the window knows, for the console: the stage, the pause screen, warm."""
+    stage = [""]
+
+    def started(step: object, _model: str) -> None:
+        stage[0] = str(getattr(step, "value", step))
+
+    def busy(now: bool) -> None:
+        if not now:
+            stage[0] = ""
+            tasks.spawn(actions.refresh(), name="lab-seat-refresh")  # a block shows at once
+
+    def pause(paused: bool, message: str) -> None:
+        if paused:
+            overlay.pause(message)
+        else:
+            overlay.resume()
+
+    actions.set_hooks(stage=lambda: stage[0], show_pause=pause)
+    run_vm.stage_started.connect(started)
+    run_vm.busy_changed.connect(busy)
+    warmup_vm.warm_changed.connect(lambda warm: actions.set_warm(bool(warm)))
+    tasks.spawn(actions.refresh(), name="lab-seat-refresh")
 
 
 def _work_running(

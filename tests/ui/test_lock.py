@@ -124,10 +124,15 @@ def test_locked_students_see_only_create_and_history(shell: Shell) -> None:
         "history": False,
         "training": True,
         "settings": True,
+        "lab": True,
     }
     window.show_page("settings")
     assert window.current_page == "create"
+    window.show_page("lab")  # the lab console, too, is behind the PIN
+    assert window.current_page == "create"
     window.page_actions[3].trigger()  # Ctrl+4
+    assert window.current_page == "create"
+    window.page_actions[4].trigger()  # Ctrl+5
     assert window.current_page == "create"
     window.nav.setCurrentRow(2)
     assert window.current_page == "create"

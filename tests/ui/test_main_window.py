@@ -25,11 +25,11 @@ from ai4artsed_desktop.ui.shell import Shell, build_shell
 from .helpers import run
 
 
-def test_window_has_title_four_pages_and_fits_small_screens(shell: Shell) -> None:
+def test_window_has_title_five_pages_and_fits_small_screens(shell: Shell) -> None:
     window = shell.window
     assert window.windowTitle() == "AI4ArtsEd Desktop"
-    assert window.stack.count() == 4
-    assert [window.nav.item(i).data(Qt.ItemDataRole.UserRole) for i in range(4)] == list(PAGE_IDS)
+    assert window.stack.count() == 5
+    assert [window.nav.item(i).data(Qt.ItemDataRole.UserRole) for i in range(5)] == list(PAGE_IDS)
     assert window.minimumWidth() <= 1366
     assert window.minimumHeight() <= 768
     assert window.current_page == "create"

@@ -206,3 +206,9 @@ def test_damaged_copy_is_kept_once_per_content(tmp_path: Path) -> None:
     assert second is not None
     assert second != first
     assert s.keep_damaged_copy(tmp_path / "missing.json") is None
+
+
+def test_the_lab_console_port_setting_defaults_to_the_consoles_port() -> None:
+    from ai4artsed_desktop.lab.console import DEFAULT_PORT
+
+    assert s.Settings().lab.console_port == DEFAULT_PORT

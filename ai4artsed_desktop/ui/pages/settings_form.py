@@ -34,6 +34,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("swarmui", "swarmui."),
     ("comfyui", "comfyui."),
     ("training", "training."),
+    ("lab", "lab."),
     ("general", ""),
 )
 #: Top-level fields shown with the backends rather than under "general".

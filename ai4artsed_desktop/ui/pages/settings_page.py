@@ -31,7 +31,7 @@ from ..widgets.review_log_panel import ReviewLogPanel
 from .backends_panel import BackendsPanel
 from .settings_form import BACKEND_SECTIONS, FormSection, SettingEditor, fields_by_section
 
-TAB_IDS = ("general", "backends", "models", "lesson", "review")
+TAB_IDS = ("general", "backends", "models", "lesson", "review", "lab")
 
 
 class SettingsPage(QWidget):
@@ -51,6 +51,7 @@ class SettingsPage(QWidget):
         lesson: LessonPanel | None = None,
         review: ReviewLogPanel | None = None,
         models: QWidget | None = None,
+        lab: QWidget | None = None,
     ):
         super().__init__(parent)
         self.lesson = lesson
@@ -96,10 +97,14 @@ class SettingsPage(QWidget):
         self.review = review
         if review is not None:  # the teacher's review log (the page is behind the PIN)
             self.tabs.addTab(review, "")
-        self._tab_ids = [t for t in TAB_IDS if t not in ("models", "lesson", "review")]
+        self.lab = lab
+        if lab is not None:  # this PC as a seat of the teacher's lab console
+            self.tabs.addTab(lab, "")
+        self._tab_ids = [t for t in TAB_IDS if t not in ("models", "lesson", "review", "lab")]
         self._tab_ids += ["models"] if models is not None else []
         self._tab_ids += ["lesson"] if lesson is not None else []
         self._tab_ids += ["review"] if review is not None else []
+        self._tab_ids += ["lab"] if lab is not None else []
         self._register(self.backends.sections, self.backends.groups)
         self._build_layout()
         vm.settings_changed.connect(self._on_vm_settings_changed)

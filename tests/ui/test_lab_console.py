@@ -1,0 +1,259 @@
+"""The teacher's console page and its view-model against a real LabConsole on loopback.
+
+The seats are real LabSeat clients (TLS, pairing with the class code) in this process,
+each with its own data folder; their app side is the recording SeatActions double.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai4artsed_desktop.lab.console import LabConsole
+from ai4artsed_desktop.lab.seat_actions import SeatStatus
+from ai4artsed_desktop.settings import LessonSettings, Settings
+from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.pages.lab_page import BlockedDialog, LabPage
+from ai4artsed_desktop.ui.viewmodels.lab_console_vm import LabConsoleViewModel
+from tests.integration.lab_rig import Lab, RunningSeat, make_console
+
+from .helpers import run
+
+WAIT_MS = 10_000
+
+
+@dataclasses.dataclass
+class Console:
+    vm: LabConsoleViewModel
+    page: LabPage
+    settings: list[Settings]
+    consoles: list[LabConsole]
+    root: Path
+    seats: list[RunningSeat] = dataclasses.field(default_factory=list)
+    wipe_answers: list[bool] = dataclasses.field(default_factory=list)
+
+    @property
+    def lab(self) -> Lab:
+        return Lab(self.root, self.consoles[-1], self.seats)
+
+    def add_seat(self, qtbot: Any, name: str) -> RunningSeat:
+        lab = self.lab
+        seat = run(qtbot, lab.add_seat(name), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: name in [s.name for s in self.vm.seats], timeout=WAIT_MS)
+        return seat
+
+
+@pytest.fixture
+def console(qloop: Any, qtbot: Any, tmp_path: Path) -> Iterator[Console]:
+    consoles: list[LabConsole] = []
+    settings = [Settings()]
+
+    def factory(folder: Path, _port: int) -> LabConsole:
+        consoles.append(make_console(folder))
+        return consoles[-1]
+
+    tasks = TaskRegistry("lab-console-test")
+    translator = Translator("en")
+    vm = LabConsoleViewModel(
+        tmp_path / "console",
+        lambda: settings[0],
+        tasks,
+        translator,
+        console_factory=factory,
+        addresses=lambda: ["192.168.1.20"],
+    )
+    built = Console(vm, LabPage(vm, translator, tmp_path / "logs"), settings, consoles, tmp_path)
+    built.page = LabPage(
+        vm, translator, tmp_path / "logs", confirm_wipe=lambda _n: built.wipe_answers.pop(0)
+    )
+    qtbot.addWidget(built.page)
+    built.page.resize(1366, 700)
+    built.page.show()
+    with qtbot.waitSignal(vm.listening_changed, timeout=WAIT_MS):
+        built.page.listen_button.click()
+    yield built
+    for seat in built.seats:
+        run(qtbot, seat.stop(), timeout=WAIT_MS)
+    run(qtbot, vm.shutdown(), timeout=WAIT_MS)
+    run(qtbot, tasks.cancel_all())
+
+
+def _finish(qtbot: Any, vm: LabConsoleViewModel, start: Any) -> tuple[str, int, int]:
+    with qtbot.waitSignal(vm.command_finished, timeout=WAIT_MS) as finished:
+        start()
+    name, good, bad = finished.args
+    return str(name), int(good), int(bad)
+
+
+def test_the_class_opens_with_a_code_and_the_grid_shows_each_seat(
+    console: Console, qtbot: Any
+) -> None:
+    vm, page = console.vm, console.page
+    assert vm.listening
+    assert page.code_label.text() == vm.class_code != ""
+    assert "192.168.1.20" in page.address_label.text()
+    assert str(vm.port) in page.address_label.text()
+    assert page.empty_label.isVisible()
+    first = console.add_seat(qtbot, "PC-01")
+    first.actions.set_status(
+        backends={"ollama": "ready", "comfyui": "starting"},
+        warm=True,
+        stage="interception",
+        last_block="Deine Idee enthält Gewalt.",
+        last_block_at=1_700_000_000.0,
+        vram_used_mb=3072,
+        vram_total_mb=8192,
+    )
+    console.add_seat(qtbot, "PC-02")
+    tile = page.tiles[first.seat_id]
+    qtbot.waitUntil(lambda: "Transformation" in tile.stage.text(), timeout=WAIT_MS)
+    assert tile.select.text() == "PC-01"
+    assert tile.state_badge.text() == "working"
+    assert "Ollama" in tile.lights.text()
+    assert "ComfyUI" in tile.lights.text()
+    assert tile.warm.text().startswith("✓")
+    assert tile.block.toolTip() == "Deine Idee enthält Gewalt."
+    assert tile.vram.text() == "Graphics memory 3.0 / 8.0 GB"
+    assert not page.empty_label.isVisible()
+    assert page.scope_label.text() == "Commands go to all 2 seats (2 online)."
+    # The same status again redraws nothing.
+    assert not tile.show_seat(page._tile_state(first.seat_id))
+
+
+def test_push_sends_the_active_lesson_and_a_ticked_seat_gets_the_next_command_alone(
+    console: Console, qtbot: Any
+) -> None:
+    vm, page = console.vm, console.page
+    one, two = console.add_seat(qtbot, "PC-01"), console.add_seat(qtbot, "PC-02")
+    assert not page.buttons["push"].isEnabled()  # no active lesson profile on this PC
+    console.settings[0] = Settings(lesson=LessonSettings("Tiere", (), ("sd15",)))
+    page.show_seats()
+    assert page.buttons["push"].isEnabled()
+    assert page.buttons["push"].text() == "Send lesson “Tiere”"
+    assert _finish(qtbot, vm, page.buttons["push"].click) == ("push", 2, 0)
+    for seat in (one, two):
+        (profile,) = [args for name, args in seat.actions.calls if name == "apply_profile"]
+        assert profile["name"] == "Tiere"
+        assert profile["allowed_outputs"] == ["sd15"]
+    page.tiles[two.seat_id].select.setChecked(True)
+    assert vm.selected == {two.seat_id}
+    assert "1 ticked" in page.scope_label.text()
+    page.pause_message.setText("Alle nach vorne!")
+    assert _finish(qtbot, vm, page.buttons["pause"].click) == ("pause", 1, 0)
+    assert two.actions.calls[-1] == ("set_paused", (True, "Alle nach vorne!"))
+    assert one.actions.count("set_paused") == 0
+    qtbot.waitUntil(lambda: page.tiles[two.seat_id].state_badge.text() == "paused", timeout=WAIT_MS)
+    assert page.tiles[two.seat_id].answer.text() == "✓ paused"
+    page.clear_selection_button.click()
+    assert _finish(qtbot, vm, page.buttons["resume"].click) == ("resume", 2, 0)
+    assert one.actions.calls[-1] == ("set_paused", (False, ""))
+
+
+def test_prepare_shows_progress_per_seat_and_a_failure_is_named_on_its_tile(
+    console: Console, qtbot: Any
+) -> None:
+    vm, page = console.vm, console.page
+    good = console.add_seat(qtbot, "PC-01")
+    bad = console.add_seat(qtbot, "PC-02")
+    bad.actions.profile_error = "The profile names an output this PC does not have."
+    console.settings[0] = Settings(lesson=LessonSettings("Tiere", (), ()))
+    page.show_seats()
+    assert _finish(qtbot, vm, page.buttons["push"].click) == ("push", 1, 1)
+    bad_tile = page.tiles[bad.seat_id]
+    assert bad_tile.answer.isVisible()
+    assert "does not have" in bad_tile.answer.text()
+    assert "not on 1" in page.summary_label.text()
+    assert _finish(qtbot, vm, page.buttons["prepare"].click) == ("prepare", 2, 0)
+    progress = vm.progress(good.seat_id)
+    assert progress is not None
+    assert progress.fraction == 1.0
+    tile = page.tiles[good.seat_id]
+    qtbot.waitUntil(lambda: tile.warm.text().startswith("✓"), timeout=WAIT_MS)
+    assert tile.progress.isVisible()
+    assert tile.progress.value() == 100
+
+
+def test_blocked_attempts_open_in_a_dialog(console: Console, qtbot: Any) -> None:
+    vm, page = console.vm, console.page
+    seat = console.add_seat(qtbot, "PC-01")
+    seat.actions.blocked = [
+        {
+            "time": "2026-12-03T09:12:00+00:00",
+            "stage": "input_safety",
+            "text": "eine Waffe bauen",
+            "reason": "Deine Idee enthält Gewalt.",
+        }
+    ]
+    with qtbot.waitSignal(vm.blocked_ready, timeout=WAIT_MS) as ready:
+        page.tiles[seat.seat_id].blocked_button.click()
+    assert ready.args[0] == seat.seat_id
+    dialog = page.findChild(BlockedDialog)
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.table.rowCount() == 1
+    assert dialog.table.item(0, 2).text() == "eine Waffe bauen"
+    dialog.reject()
+
+
+def test_collect_saves_each_portfolio_and_the_wipe_asks_first(console: Console, qtbot: Any) -> None:
+    vm, page = console.vm, console.page
+    seat = console.add_seat(qtbot, "PC-01")
+    console.wipe_answers.extend([False, True])
+    page.buttons["wipe"].click()  # "keep the runs": nothing is sent
+    assert seat.actions.count("wipe") == 0
+    with qtbot.waitSignal(vm.collected, timeout=WAIT_MS) as collected:
+        page.buttons["collect"].click()
+    folder = Path(collected.args[0])
+    (saved,) = list(folder.rglob("*.zip"))
+    assert zipfile.is_zipfile(saved)
+    qtbot.waitUntil(page.open_folder_button.isVisible, timeout=WAIT_MS)
+    assert _finish(qtbot, vm, page.buttons["wipe"].click) == ("wipe", 1, 0)
+    assert seat.actions.count("wipe") == 1
+    assert page.tiles[seat.seat_id].answer.text() == "✓ wiped (3 runs)"
+
+
+def test_a_seat_that_drops_off_shows_offline_and_commands_skip_it(
+    console: Console, qtbot: Any
+) -> None:
+    vm, page = console.vm, console.page
+    stays, leaves = console.add_seat(qtbot, "PC-01"), console.add_seat(qtbot, "PC-02")
+    run(qtbot, leaves.stop(), timeout=WAIT_MS)
+    console.seats.remove(leaves)
+    tile = page.tiles[leaves.seat_id]
+    qtbot.waitUntil(lambda: tile.state_badge.text() == "offline", timeout=WAIT_MS)
+    assert not tile.blocked_button.isEnabled()
+    assert _finish(qtbot, vm, page.buttons["pause"].click) == ("pause", 1, 1)
+    assert stays.actions.count("set_paused") == 1
+    assert "offline" in tile.answer.text()
+
+
+def test_thirty_seats_fill_the_grid_and_a_status_redraws_one_tile(
+    console: Console, qtbot: Any
+) -> None:
+    vm, page = console.vm, console.page
+    seats = [console.add_seat(qtbot, f"PC-{n:02d}") for n in range(1, 31)]
+    qtbot.waitUntil(lambda: len(page.tiles) == 30, timeout=WAIT_MS)
+    assert page.grid.columnCount() >= 4  # 1366 px wide: several tiles a row
+    redrawn: list[str] = []
+    for tile in page.tiles.values():
+        original = tile.show_seat
+
+        def spy(state: Any, _tile: Any = tile, _original: Any = original) -> bool:
+            changed = bool(_original(state))
+            if changed:
+                redrawn.append(_tile.seat_id)
+            return changed
+
+        tile.show_seat = spy  # type: ignore[method-assign]
+    seats[7].actions.set_status(stage="generation")
+    seats[7].seat.notify_status_changed()
+    qtbot.waitUntil(lambda: seats[7].seat_id in redrawn, timeout=WAIT_MS)
+    assert set(redrawn) == {seats[7].seat_id}
+    assert isinstance(seats[7].actions.status(), SeatStatus)
+    assert vm.seats[7].name == "PC-08"

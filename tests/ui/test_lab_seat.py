@@ -1,0 +1,159 @@
+"""This window as a seat: joining a class in Settings, "eyes on me" from the console, and
+a console that cannot be reached (the window keeps working)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ai4artsed_desktop.lab.console import LabConsole
+from ai4artsed_desktop.lab.seat import SeatLink
+from ai4artsed_desktop.settings import Settings
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.tasks import TaskRegistry
+from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.pages.create_page import CreatePage
+from ai4artsed_desktop.ui.shell import Shell
+from ai4artsed_desktop.ui.viewmodels.lab_console_vm import LabConsoleViewModel
+from ai4artsed_desktop.ui.widgets.lab_seat_panel import LabSeatPanel
+from tests.integration.lab_rig import make_console
+
+from .helpers import run
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+def console_vm(qloop: Any, qtbot: Any, tmp_path: Path) -> Iterator[LabConsoleViewModel]:
+    tasks = TaskRegistry("lab-console")
+    vm = LabConsoleViewModel(
+        tmp_path / "teacher",
+        Settings,
+        tasks,
+        Translator("en"),
+        console_factory=lambda folder, _port: make_console(folder),
+        addresses=lambda: ["127.0.0.1"],
+    )
+    with qtbot.waitSignal(vm.listening_changed, timeout=WAIT_MS):
+        vm.start_listening()
+    yield vm
+    run(qtbot, vm.shutdown(), timeout=WAIT_MS)
+    run(qtbot, tasks.cancel_all())
+
+
+def _panel(shell: Shell) -> LabSeatPanel:
+    shell.window.show_page("settings")
+    panel = shell.window.findChild(LabSeatPanel)
+    assert isinstance(panel, LabSeatPanel)
+    return panel
+
+
+def _join(qtbot: Any, panel: LabSeatPanel, port: int, code: str, name: str = "PC-07") -> None:
+    panel.host_edit.setText("127.0.0.1")
+    panel.port_spin.setValue(port)
+    panel.code_edit.setText(code)
+    panel.name_edit.setText(name)
+    panel.join_button.click()
+
+
+def test_the_seat_joins_in_settings_and_the_console_pauses_and_resumes_it(
+    shell: Shell, console_vm: LabConsoleViewModel, qtbot: Any, store: SettingsStore
+) -> None:
+    panel = _panel(shell)
+    assert panel.link_label.text() == "Dieser PC gehört zu keiner Klasse."
+    seat_vm = shell.lab_seat_vm
+    assert seat_vm is not None
+    with qtbot.waitSignal(seat_vm.paired_with, timeout=WAIT_MS):
+        _join(qtbot, panel, console_vm.port, console_vm.class_code)
+    assert panel.code_edit.text() == ""  # the code is not kept
+    qtbot.waitUntil(lambda: seat_vm.link == SeatLink.ONLINE, timeout=WAIT_MS)
+    assert "PC-07" in panel.link_label.text()
+    qtbot.waitUntil(lambda: [s.name for s in console_vm.seats] == ["PC-07"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: console_vm.seats[0].status is not None, timeout=WAIT_MS)
+    status = console_vm.seats[0].status
+    assert status is not None
+    assert set(status.backends) == {"ollama", "swarmui", "comfyui"}
+    # A student types, the teacher says "eyes on me".
+    window = shell.window
+    window.show_page("create")
+    page = window.pages["create"]
+    assert isinstance(page, CreatePage)
+    page.idea_edit.setFocus()
+    QTest.keyClicks(page.idea_edit, "Ein Drache")
+    overlay = shell.pause_overlay
+    assert overlay is not None
+    with qtbot.waitSignal(console_vm.command_finished, timeout=WAIT_MS):
+        console_vm.pause("Alle nach vorne schauen")
+    assert overlay.paused
+    assert overlay.message_label.text() == "Alle nach vorne schauen"
+    QTest.keyClicks(page.idea_edit, " aus Glas")
+    assert page.idea_edit.toPlainText() == "Ein Drache"
+    qtbot.waitUntil(
+        lambda: bool(console_vm.seats[0].status and console_vm.seats[0].status.paused),
+        timeout=WAIT_MS,
+    )
+    with qtbot.waitSignal(console_vm.command_finished, timeout=WAIT_MS):
+        console_vm.resume()
+    assert not overlay.paused
+    assert page.idea_edit.toPlainText() == "Ein Drache"
+    # The console's lesson profile arrives and shows in the header.
+    with qtbot.waitSignal(console_vm.command_finished, timeout=WAIT_MS) as finished:
+        assert console_vm._console is not None
+        profile = {
+            "format": "ai4artsed-desktop-lesson-profile", "schema_version": 1,
+            "name": "Drachen", "allowed_configs": [], "allowed_outputs": [],
+            "safety_level": "kids", "ui_mode": "kids", "model_roles": {},
+            "retention_days": 0, "image_engine": "swarmui", "backends": {},
+        }  # fmt: skip
+        console_vm._run("push", lambda c, ids: c.push_profile(profile, ids))
+    assert finished.args[1:] == [1, 0]
+    assert store.current.lesson.profile_name == "Drachen"
+    assert store.current.safety.level == "kids"
+    assert window.profile_label.isVisible()
+
+
+def test_a_wrong_code_says_so_and_changes_nothing(
+    shell: Shell, console_vm: LabConsoleViewModel, qtbot: Any
+) -> None:
+    panel = _panel(shell)
+    seat_vm = shell.lab_seat_vm
+    assert seat_vm is not None
+    with qtbot.waitSignal(seat_vm.pair_failed, timeout=WAIT_MS):
+        _join(qtbot, panel, console_vm.port, "AAA-AAA")
+    assert "Klassencode" in panel.message_label.text()
+    assert not seat_vm.paired
+    assert console_vm.seats == []
+
+
+def test_an_unreachable_console_never_blocks_the_window(
+    shell: Shell, qtbot: Any, tmp_path: Path
+) -> None:
+    # A port nobody listens on: the console's PC is off.
+    closed = make_console(tmp_path / "gone")
+    port = run(qtbot, _free_port(closed))
+    panel = _panel(shell)
+    seat_vm = shell.lab_seat_vm
+    assert seat_vm is not None
+    ticks: list[int] = []
+    shell.window.startTimer(10)
+    shell.window.timerEvent = lambda _e: ticks.append(1)  # type: ignore[method-assign]
+    with qtbot.waitSignal(seat_vm.pair_failed, timeout=WAIT_MS) as failed:
+        _join(qtbot, panel, port, "K7Q-F3P")
+    assert "127.0.0.1" in failed.args[0]
+    assert ticks  # the window's own timer kept firing while the seat tried
+    assert panel.join_button.isEnabled()
+    QTest.keyClick(panel.host_edit, Qt.Key.Key_End)
+    QTest.keyClicks(panel.host_edit, "x")
+    assert panel.host_edit.text().endswith("x")
+
+
+async def _free_port(console: LabConsole) -> int:
+    await console.start()
+    port = console.port
+    await console.close()
+    return port
