@@ -45,7 +45,9 @@ class Console:
     def add_seat(self, qtbot: Any, name: str) -> RunningSeat:
         lab = self.lab
         seat = run(qtbot, lab.add_seat(name), timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: name in [s.name for s in self.vm.seats], timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: any(s.name == name and s.online for s in self.vm.seats), timeout=WAIT_MS
+        )
         return seat
 
 
@@ -119,9 +121,12 @@ def test_the_class_opens_with_a_code_and_the_grid_shows_each_seat(
     assert "ComfyUI" in tile.lights.text()
     assert tile.warm.text().startswith("✓")
     assert tile.block.toolTip() == "Deine Idee enthält Gewalt."
-    assert tile.vram.text() == "Graphics memory 3.0 / 8.0 GB"
+    assert tile.vram.text() == "GPU 3.0 / 8.0 GB"
     assert not page.empty_label.isVisible()
-    assert page.scope_label.text() == "Commands go to all 2 seats (2 online)."
+    qtbot.waitUntil(
+        lambda: page.scope_label.text() == "Commands go to all 2 seats (2 online).",
+        timeout=WAIT_MS,
+    )
     # The same status again redraws nothing.
     assert not tile.show_seat(page._tile_state(first.seat_id))
 
@@ -167,8 +172,9 @@ def test_prepare_shows_progress_per_seat_and_a_failure_is_named_on_its_tile(
     assert _finish(qtbot, vm, page.buttons["push"].click) == ("push", 1, 1)
     bad_tile = page.tiles[bad.seat_id]
     assert bad_tile.answer.isVisible()
-    assert "does not have" in bad_tile.answer.text()
-    assert "not on 1" in page.summary_label.text()
+    assert bad_tile.answer.text().startswith("✗ The profile names")
+    assert "does not have" in bad_tile.answer.toolTip()  # the whole reason
+    assert "✗ 1" in page.summary_label.text()
     assert _finish(qtbot, vm, page.buttons["prepare"].click) == ("prepare", 2, 0)
     progress = vm.progress(good.seat_id)
     assert progress is not None
@@ -228,9 +234,11 @@ def test_a_seat_that_drops_off_shows_offline_and_commands_skip_it(
     tile = page.tiles[leaves.seat_id]
     qtbot.waitUntil(lambda: tile.state_badge.text() == "offline", timeout=WAIT_MS)
     assert not tile.blocked_button.isEnabled()
+    assert tile.lights.text().startswith("Not connected since")  # its old status is stale
+    assert not tile.warm.isVisibleTo(tile)
     assert _finish(qtbot, vm, page.buttons["pause"].click) == ("pause", 1, 1)
     assert stays.actions.count("set_paused") == 1
-    assert "offline" in tile.answer.text()
+    assert tile.answer.text() == "✗ not connected"
 
 
 def test_thirty_seats_fill_the_grid_and_a_status_redraws_one_tile(

@@ -201,6 +201,7 @@ class LabPage(QWidget):
         vm.seats_changed.connect(self.show_seats)
         vm.selection_changed.connect(self.show_seats)
         vm.busy_changed.connect(lambda _busy: self._update_buttons())
+        vm.busy_changed.connect(lambda _busy: self._show_summary())
         vm.command_finished.connect(self._on_command_finished)
         vm.collected.connect(self._on_collected)
         vm.blocked_ready.connect(self._show_blocked)
@@ -268,6 +269,9 @@ class LabPage(QWidget):
         ready = vm.listening and not vm.busy and bool(vm.seats)
         for button in self.buttons.values():
             button.setEnabled(ready)
+        attention = vm.listening and not vm.attention_busy and bool(vm.seats)
+        for name in ("pause", "resume"):  # "eyes on me" also while a warm-up runs
+            self.buttons[name].setEnabled(attention)
         self.buttons["push"].setEnabled(ready and bool(vm.lesson_profile))
         tr = self._tr.tr
         if vm.lesson_profile:
@@ -354,15 +358,26 @@ class LabPage(QWidget):
 
     # ------------------------------------------------------------------ outcomes
     def _on_command_finished(self, name: str, good: int, bad: int) -> None:
-        key = f"lab.summary.{name}" if not bad else "lab.summary.partly"
-        params = {"command": self._tr.tr(f"lab.command.{name}"), "good": str(good)}
-        params["bad"] = str(bad)
-        self._summary = (key, params)
+        self._summary = (name, {"good": str(good), "bad": str(bad)})
         self._show_summary()
 
     def _show_summary(self) -> None:
-        key, params = self._summary
-        self.summary_label.setText(self._tr.tr(key, **params) if key else "")
+        name, counts = self._summary
+        tr = self._tr.tr
+        text = ""
+        key = ""
+        if self._vm.busy and self._vm.last_command:
+            command = tr(f"lab.command.{self._vm.last_command}").rstrip(" …")
+            text = tr("lab.summary.running", command=command)
+        elif name:
+            command = tr(f"lab.command.{name}").rstrip(" …")
+            good, bad = int(counts["good"]), int(counts["bad"])
+            key = "lab.summary.partly" if bad else "lab.summary.done"
+            if bad:
+                text = tr(key, command=command, good=good, bad=bad)
+            else:
+                text = self._tr.plural(key, good, command=command)
+        self.summary_label.setText(text)
         self.summary_label.setObjectName("labSummaryBad" if key == "lab.summary.partly" else "")
         self.summary_label.style().unpolish(self.summary_label)
         self.summary_label.style().polish(self.summary_label)

@@ -101,6 +101,9 @@ class LabConsoleViewModel(QObject):
         self._starting = AsyncAction("lab-listen", tasks, parent=self)
         self._command = AsyncAction("lab-command", tasks, parent=self)
         self._command.busy_changed.connect(self.busy_changed)
+        # "Eyes on me" must work while a long command (a warm-up, a collection) runs.
+        self._attention = AsyncAction("lab-attention", tasks, parent=self)
+        self._attention.busy_changed.connect(self.busy_changed)
         self._coalesce = QTimer(self)
         self._coalesce.setSingleShot(True)
         self._coalesce.setInterval(COALESCE_MS)
@@ -117,7 +120,13 @@ class LabConsoleViewModel(QObject):
 
     @property
     def busy(self) -> bool:
+        """A class command (anything but pause and continue) runs."""
         return self._command.busy
+
+    @property
+    def attention_busy(self) -> bool:
+        """An "eyes on me" or "continue" is on its way."""
+        return self._attention.busy
 
     @property
     def port(self) -> int:
@@ -208,6 +217,7 @@ class LabConsoleViewModel(QObject):
         if console is None:
             return
         self._command.cancel()
+        self._attention.cancel()
         self._starting.start(console.close(), done=lambda _none: self._stopped())
 
     def _stopped(self) -> None:
@@ -274,6 +284,7 @@ class LabConsoleViewModel(QObject):
             lambda c, ids: c.send(
                 "set_paused", {"paused": True, "message": text}, ids, timeout_s=PAUSE_TIMEOUT_S
             ),
+            attention=True,
         )
 
     def resume(self) -> bool:
@@ -283,6 +294,7 @@ class LabConsoleViewModel(QObject):
             lambda c, ids: c.send(
                 "set_paused", {"paused": False, "message": ""}, ids, timeout_s=PAUSE_TIMEOUT_S
             ),
+            attention=True,
         )
 
     def collect_portfolios(self) -> bool:
@@ -331,29 +343,37 @@ class LabConsoleViewModel(QObject):
         send: Callable[[LabConsole, list[str] | None], Coroutine[Any, Any, dict[str, SeatResult]]],
         *,
         after: Callable[[Mapping[str, SeatResult]], None] | None = None,
+        attention: bool = False,
     ) -> bool:
+        """Start a class command; the tiles show its answers.
+
+        A pause or continue sent while another command runs leaves that command's
+        answers on the tiles.
+        """
         console = self._console
         if console is None:
             return False
         targets = self._targets()
+        record = not (attention and self._command.busy)
 
         def done(results: dict[str, SeatResult]) -> None:
-            self._finish(name, results)
+            self._finish(name, results, record=record)
             if after is not None:
                 after(results)
 
-        started = self._command.start(
+        action = self._attention if attention else self._command
+        started = action.start(
             send(console, targets), name=f"lab-{name}", done=done, error=self._report
         )
-        if started:
+        if started and record:
             self._last_command = name
-            for seat_id in targets or [s.seat_id for s in self._seats]:
-                self._outcome.pop(seat_id, None)
+            self._outcome.clear()  # the tiles answer for this command only
             self._schedule()
         return started
 
-    def _finish(self, name: str, results: Mapping[str, SeatResult]) -> None:
-        self._outcome.update(results)
+    def _finish(self, name: str, results: Mapping[str, SeatResult], *, record: bool) -> None:
+        if record:
+            self._outcome.update(results)
         good = sum(1 for r in results.values() if r.ok)
         log.info("Lab console: %s done on %d seat(s), not on %d", name, good, len(results) - good)
         self._coalesce.stop()
@@ -383,6 +403,7 @@ class LabConsoleViewModel(QObject):
         """Stop the command and close the port (the class stays saved)."""
         self._coalesce.stop()
         await self._command.shutdown()
+        await self._attention.shutdown()
         await self._starting.shutdown()
         console, self._console = self._console, None
         if console is not None:

@@ -102,6 +102,7 @@ class LabSeatPanel(QWidget):
             host, _sep, port = address.rpartition(":")
             self.host_edit.setText(host)
             self.port_spin.setValue(int(port))
+            self.name_edit.setText(self._vm.seat_name)
 
     def join(self) -> None:
         """Pair with the console in the fields (the old pairing stays until this works)."""
@@ -121,6 +122,7 @@ class LabSeatPanel(QWidget):
 
     def _on_paired(self, address: str) -> None:
         self.code_edit.clear()  # the code is not kept; the pairing is
+        self._fill_from_pairing()
         self._message = ("lab.seat.joined", address)
         self._show_message(bad=False)
 

@@ -17,17 +17,26 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from ...lab.console import SeatResult, SeatView
+from ...lab.seat_actions import SeatStatus
 from ..i18n import Translator
 from ..viewmodels.lab_console_vm import SeatProgress
 from .status_bar import backend_display_name
 
 TILE_WIDTH = 270
 LIGHT_COLOURS = {"ready": "#2f9e5b", "starting": "#d99a1e", "error": "#d2453b", "off": "#8a9099"}
+#: The console's own fixed refusals (English in the core) -> their texts in the UI language.
+CONSOLE_REASONS = {
+    "the seat is offline": "lab.answer.offline",
+    "collect this seat's portfolio before wiping it": "lab.answer.not_collected",
+    "the console was closed": "lab.answer.closed",
+    "this seat is not part of the class": "lab.answer.not_in_class",
+}
 #: The order of the lights on a tile (the seat reports the ones it has).
 LIGHT_ORDER = ("ollama", "comfyui", "swarmui")
 
@@ -75,16 +84,16 @@ class SeatTile(QFrame):
         self.lights.setTextFormat(Qt.TextFormat.RichText)
         self.warm = QLabel()
         self.stage = QLabel()
+        self.stage.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.block = QLabel()
         self.block.setObjectName("seatBlock")
-        self.block.setWordWrap(True)
         self.vram = QLabel()
         self.vram.setObjectName("hint")
+        self.vram.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setTextVisible(True)
         self.answer = QLabel()
-        self.answer.setWordWrap(True)
         self.blocked_button = QPushButton()
         self.blocked_button.setObjectName("seatBlockedButton")
         top = QHBoxLayout()
@@ -95,11 +104,20 @@ class SeatTile(QFrame):
         column.setContentsMargins(10, 8, 10, 8)
         column.setSpacing(3)
         column.addLayout(top)
-        for widget in (self.lights, self.warm, self.stage, self.block, self.vram):
-            column.addWidget(widget)
+        state_row = QHBoxLayout()
+        state_row.setSpacing(8)
+        state_row.addWidget(self.warm)
+        state_row.addWidget(self.stage, 1)
+        bottom_row = QHBoxLayout()
+        bottom_row.setSpacing(6)
+        bottom_row.addWidget(self.vram, 1)
+        bottom_row.addWidget(self.blocked_button)
+        column.addWidget(self.lights)
+        column.addLayout(state_row)
+        column.addWidget(self.block)
         column.addWidget(self.progress)
         column.addWidget(self.answer)
-        column.addWidget(self.blocked_button, 0, Qt.AlignmentFlag.AlignLeft)
+        column.addLayout(bottom_row)
         self.select.toggled.connect(lambda on: self.selected_changed.emit(self.seat_id, on))
         self.blocked_button.clicked.connect(lambda: self.blocked_requested.emit(self.seat_id))
 
@@ -154,18 +172,28 @@ class SeatTile(QFrame):
     def _show_status(self, state: TileState) -> None:
         tr = self._tr.tr
         status = state.seat.status
-        if status is None:
-            for widget in (self.lights, self.warm, self.stage, self.block, self.vram):
-                widget.setText("")
-            self.warm.setText(tr("lab.tile.no_status"))
+        for widget in (self.warm, self.stage, self.vram):
+            widget.setVisible(state.seat.online)
+        if status is None or not state.seat.online:
+            # What an offline seat last said is stale: only its last block stays.
+            seen = state.seat.last_seen
+            self.lights.setText(
+                tr("lab.tile.away", time=time.strftime("%H:%M", time.localtime(seen)))
+                if seen and not state.seat.online
+                else tr("lab.tile.no_status")
+            )
+            self.lights.setToolTip(tr("lab.tile.away_help"))
+            self._show_block(status.last_block if status else "", status)
             return
         dots = []
         for name in sorted(status.backends, key=_light_order):
             light = status.backends[name]
+            if light == "off":
+                continue  # a server this seat does not use now (the tooltip lists it)
             colour = LIGHT_COLOURS.get(light, LIGHT_COLOURS["error"])
             label = backend_display_name(name)
             dots.append(f'<span style="color:{colour}">●</span>&nbsp;{label}')
-        self.lights.setText("&nbsp;&nbsp;".join(dots))
+        self.lights.setText("&nbsp;&nbsp;".join(dots) or tr("lab.tile.servers_off"))
         self.lights.setToolTip(
             "\n".join(
                 f"{backend_display_name(n)}: {tr(f'lab.light.{light}')}"
@@ -173,18 +201,13 @@ class SeatTile(QFrame):
             )
         )
         self.warm.setText(tr("lab.tile.warm") if status.warm else tr("lab.tile.cold"))
+        self.warm.setToolTip(tr("lab.tile.warm_help") if status.warm else tr("lab.tile.cold_help"))
         self.warm.setObjectName("seatWarm" if status.warm else "seatCold")
         self.warm.style().unpolish(self.warm)
         self.warm.style().polish(self.warm)
         stage = tr(f"create.stage_{status.stage}") if status.stage else tr("lab.tile.idle")
         self.stage.setText(tr("lab.tile.stage", stage=stage))
-        if status.last_block:
-            when = time.strftime("%H:%M", time.localtime(status.last_block_at or 0))
-            self.block.setText(tr("lab.tile.last_block", time=when))
-            self.block.setToolTip(status.last_block)
-        else:
-            self.block.setText(tr("lab.tile.no_block"))
-            self.block.setToolTip("")
+        self._show_block(status.last_block, status)
         if status.vram_used_mb is not None and status.vram_total_mb:
             self.vram.setText(
                 tr(
@@ -195,6 +218,22 @@ class SeatTile(QFrame):
             )
         else:
             self.vram.setText(tr("lab.tile.no_gpu"))
+
+    def _show_block(self, reason: str, status: SeatStatus | None) -> None:
+        tr = self._tr.tr
+        if reason and status is not None:
+            when = time.strftime("%H:%M", time.localtime(status.last_block_at or 0))
+            self.block.setText(
+                _elided(self.block, tr("lab.tile.last_block", time=when, reason=reason))
+            )
+            self.block.setToolTip(reason)
+            self.block.setObjectName("seatBlock")
+        else:
+            self.block.setText(tr("lab.tile.no_block"))
+            self.block.setToolTip("")
+            self.block.setObjectName("hint")
+        self.block.style().unpolish(self.block)
+        self.block.style().polish(self.block)
 
     def _show_progress(self, progress: SeatProgress | None) -> None:
         self.progress.setVisible(progress is not None)
@@ -220,13 +259,21 @@ class SeatTile(QFrame):
                 text = tr("lab.answer.ok.wiped", count=outcome.value)
             self.answer.setObjectName("seatAnswerOk")
         else:
-            text = tr("lab.answer.failed", reason=outcome.error or "?")
+            key = CONSOLE_REASONS.get(outcome.error)
+            reason = tr(key) if key else outcome.error or "?"
+            text = tr("lab.answer.failed", reason=reason)
             self.answer.setObjectName("seatAnswerFailed")
-        self.answer.setText(text)
+        self.answer.setText(_elided(self.answer, text))
         self.answer.setToolTip(outcome.error)
         self.answer.style().unpolish(self.answer)
         self.answer.style().polish(self.answer)
         self.answer.show()
+
+
+def _elided(label: QLabel, text: str) -> str:
+    """``text`` cut to one line of a tile (the tooltip keeps all of it)."""
+    metrics = label.fontMetrics()
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, TILE_WIDTH - 28)
 
 
 def _light_order(name: str) -> int:
