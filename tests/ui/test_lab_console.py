@@ -70,10 +70,9 @@ def console(qloop: Any, qtbot: Any, tmp_path: Path) -> Iterator[Console]:
         console_factory=factory,
         addresses=lambda: ["192.168.1.20"],
     )
-    built = Console(vm, LabPage(vm, translator, tmp_path / "logs"), settings, consoles, tmp_path)
-    built.page = LabPage(
-        vm, translator, tmp_path / "logs", confirm_wipe=lambda _n: built.wipe_answers.pop(0)
-    )
+    answers: list[bool] = []
+    page = LabPage(vm, translator, tmp_path / "logs", confirm_wipe=lambda _n: answers.pop(0))
+    built = Console(vm, page, settings, consoles, tmp_path, wipe_answers=answers)
     qtbot.addWidget(built.page)
     built.page.resize(1366, 700)
     built.page.show()
@@ -204,7 +203,9 @@ def test_blocked_attempts_open_in_a_dialog(console: Console, qtbot: Any) -> None
     assert dialog.isVisible()
     assert dialog.table.rowCount() == 1
     assert dialog.table.item(0, 2).text() == "eine Waffe bauen"
+    assert len(page.findChildren(BlockedDialog)) == 1  # one dialog per request
     dialog.reject()
+    assert not dialog.isVisible()
 
 
 def test_collect_saves_each_portfolio_and_the_wipe_asks_first(console: Console, qtbot: Any) -> None:
