@@ -17,6 +17,7 @@ from ..content.schema import ContentLibrary
 from ..errors import AppError, ConfigError
 from ..events import BackendState
 from ..lab.app_actions import AppSeatActions
+from ..lab.state import LAB_FOLDER
 from ..models.catalogue import Catalogue, load_catalogue
 from ..models.lesson_bundle import LessonBundleState, LessonBundleStatus, check_for_settings
 from ..models.service import roots_from_settings
@@ -65,9 +66,6 @@ from .widgets.status_bar import StatusBar
 from .window_geometry import FILE_NAME as GEOMETRY_FILE
 
 log = logging.getLogger(__name__)
-
-#: The lab's folder in the data folder (the seat's pairing, the console's class).
-LAB_FOLDER = "lab"
 
 
 @dataclass
