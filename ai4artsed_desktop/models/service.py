@@ -8,6 +8,7 @@ catalogue adds what one click would download and its licence.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -127,14 +128,17 @@ async def output_status(
         ]
         result = await resolve_models(FolderListing(local, slots), output, local)
         reports = tuple(
-            verify_files(files, local, expected=lambda f: _target(catalogue, entry, f, root))
+            await asyncio.to_thread(
+                verify_files, files, local, expected=lambda f: _target(catalogue, entry, f, root)
+            )
         )
         state = {
             ModelState.available: OutputState.ok,
             ModelState.damaged: OutputState.damaged,
         }.get(result.state, OutputState.missing)
         return OutputModelsStatus(output, entry, state, result.reason, reports, folder)
-    reports = tuple(verify_path(f, _target(catalogue, entry, f, root)) for f in files)
+    targets = [(f, _target(catalogue, entry, f, root)) for f in files]
+    reports = tuple(await asyncio.to_thread(lambda: [verify_path(f, path) for f, path in targets]))
     state = _state_of(reports)
     reason = " ".join(r.detail for r in reports if r.state is not FileState.ok)
     return OutputModelsStatus(output, entry, state, reason, reports, folder)
