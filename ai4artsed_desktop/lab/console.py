@@ -44,7 +44,15 @@ from .crypto import (
     server_context,
     unb64,
 )
-from .protocol import LabError, ProtocolError, make, read_message, shut, write_message
+from .protocol import (
+    FrameTooLarge,
+    LabError,
+    ProtocolError,
+    make,
+    read_message,
+    shut,
+    write_message,
+)
 from .seat_actions import SeatStatus
 from .state import CERT_FILE, KEY_FILE, PORTFOLIOS_DIR, ConsoleState, KnownSeat, now
 
@@ -166,6 +174,8 @@ class LabConsole:
         port: the LAN port (0: any free port, see :attr:`port` after :meth:`start`).
         host: the address to listen on ("0.0.0.0": every interface; tests use 127.0.0.1).
         heartbeat_s: the seats' heartbeat; a seat silent for three of them is offline.
+        reconnect_grace_s: a command whose seat drops is sent again when the seat is back
+            within this time, else it fails with "the seat went offline".
         max_portfolio_bytes: a larger portfolio is refused and its partial file removed.
         on_change: called (no arguments) whenever :meth:`seats` or the code changes.
     """
@@ -177,6 +187,7 @@ class LabConsole:
         host: str = "0.0.0.0",  # the LAN is the point
         *,
         heartbeat_s: float = 5.0,
+        reconnect_grace_s: float = 60.0,
         max_portfolio_bytes: int = DEFAULT_MAX_PORTFOLIO,
         on_change: Callable[[], None] | None = None,
     ) -> None:
@@ -184,6 +195,7 @@ class LabConsole:
         self._host = host
         self._port = port
         self.heartbeat_s = heartbeat_s
+        self.reconnect_grace_s = reconnect_grace_s
         self.max_portfolio_bytes = max_portfolio_bytes
         self._listeners: list[Callable[[], None]] = [on_change] if on_change else []
         self._state = ConsoleState.load_or_create(self.data_dir)
@@ -667,16 +679,35 @@ class LabConsole:
                 except ProtocolError as exc:
                     log.warning("lab: seat %s sent an invalid message: %s", seat_id, exc)
                     await session.send(make("error", error=str(exc)[:300]))
-                    if "exceeds" in str(exc):
+                    if isinstance(exc, FrameTooLarge):
                         return  # the stream is out of step after a refused frame
                     continue
                 self._on_seat_message(seat_id, message)
         except (OSError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            if self._sessions.get(seat_id) is session:
-                del self._sessions[seat_id]
-                self._changed()
+            self._drop_session(session)
+
+    def _drop_session(self, session: _Session) -> None:
+        """The seat is offline: show it, and give its running commands a grace period."""
+        seat_id = session.seat_id
+        if self._sessions.get(seat_id) is not session:
+            return  # already replaced by a newer link
+        del self._sessions[seat_id]
+        self._changed()
+        if self._pending.get(seat_id):
+            self._spawn(self._expire_pending(seat_id))
+
+    async def _expire_pending(self, seat_id: str) -> None:
+        """Fail the seat's waiting commands unless it is back within the grace period."""
+        await asyncio.sleep(self.reconnect_grace_s)
+        if seat_id in self._sessions:
+            return
+        for item in list(self._pending.get(seat_id, {}).values()):
+            if not item.future.done():
+                item.future.set_result(
+                    SeatResult(seat_id, False, error="the seat went offline during this command")
+                )
 
     async def _watch_heartbeats(self) -> None:
         while True:
@@ -687,9 +718,7 @@ class LabConsole:
                 if self._last_seen.get(seat_id, 0.0) < limit:
                     log.info("lab: seat %s missed its heartbeats; marked offline", seat_id)
                     session.close()
-                    if self._sessions.get(seat_id) is session:
-                        del self._sessions[seat_id]
-                        self._changed()
+                    self._drop_session(session)
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(job)

@@ -76,6 +76,10 @@ class ProtocolError(Exception):
     """A frame or message that does not follow the protocol; it is never acted on."""
 
 
+class FrameTooLarge(ProtocolError):
+    """A frame header announced more than MAX_FRAME bytes (the stream is out of step)."""
+
+
 def _type_ok(value: object, kind: str) -> bool:
     if kind.endswith("?"):
         if value is None:
@@ -119,7 +123,8 @@ def validate(message: object, *, allowed: frozenset[str] | None = None) -> dict[
     """
     if not isinstance(message, dict):
         raise ProtocolError("a message must be a JSON object")
-    if message.get("v") != VERSION:
+    version = message.get("v")
+    if type(version) is not int or version != VERSION:  # true == 1 in Python, not here
         raise ProtocolError(f"unsupported protocol version {message.get('v')!r}")
     kind = message.get("type")
     if not isinstance(kind, str) or kind not in _SCHEMAS:
@@ -170,7 +175,7 @@ async def read_message(
     header = await reader.readexactly(_HEADER.size)
     (length,) = _HEADER.unpack(header)
     if length > MAX_FRAME:
-        raise ProtocolError(f"frame of {length} bytes exceeds {MAX_FRAME}")
+        raise FrameTooLarge(f"frame of {length} bytes exceeds {MAX_FRAME}")
     payload = await reader.readexactly(length)
     try:
         decoded = json.loads(payload.decode("utf-8"), parse_constant=_no_constant)

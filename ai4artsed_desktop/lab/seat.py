@@ -43,7 +43,15 @@ from .crypto import (
     seat_secret,
     unb64,
 )
-from .protocol import LabError, ProtocolError, make, read_message, shut, write_message
+from .protocol import (
+    FrameTooLarge,
+    LabError,
+    ProtocolError,
+    make,
+    read_message,
+    shut,
+    write_message,
+)
 from .seat_actions import SeatActions, SeatStatus
 from .state import CommandJournal, JournalEntry, SeatState, now
 
@@ -392,7 +400,7 @@ class LabSeat:
                 except ProtocolError as exc:
                     log.warning("lab seat: refused a message: %s", exc)
                     await link.send(make("error", error=str(exc)[:300]))
-                    if "exceeds" in str(exc):
+                    if isinstance(exc, FrameTooLarge):
                         return
                     continue
                 if message["type"] == "ping":

@@ -130,3 +130,18 @@ async def test_forgetting_a_seat_closes_its_link_and_refuses_it(
         assert "not part of the class" in seat.seat.last_error
         warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
         assert len(warnings) == 1  # once, although the seat keeps retrying
+
+
+@pytest.mark.asyncio
+async def test_a_command_fails_when_its_seat_does_not_come_back_in_time(tmp_path: Path) -> None:
+    async with lab(tmp_path, reconnect_grace_s=0.3) as rig:
+        gone = await rig.add_seat("A")
+        stays = await rig.add_seat("B")
+        gone.actions.prepare_gate = asyncio.Event()  # A never finishes
+        job = asyncio.create_task(rig.console.prepare_lesson())
+        await wait_until(lambda: gone.actions.count("prepare_lesson") == 1)
+        await gone.stop()
+        async with asyncio.timeout(10):
+            results = await job
+        assert results[stays.seat_id].ok
+        assert results[gone.seat_id].error == "the seat went offline during this command"

@@ -1,0 +1,142 @@
+"""The lab protocol's frames and validation: refuse everything that is not exactly right."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ai4artsed_desktop.lab.protocol import (
+    _SCHEMAS,
+    ACTIONS,
+    MAX_FRAME,
+    FrameTooLarge,
+    ProtocolError,
+    encode,
+    make,
+    read_message,
+    validate,
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+def _command(action: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"v": 1, "type": "command", "id": "a", "ts": 1.0, "action": action, "args": args}
+
+
+def test_every_action_with_its_arguments_is_accepted() -> None:
+    samples: dict[str, dict[str, Any]] = {
+        "status": {},
+        "apply_profile": {"profile": {"name": "x"}},
+        "prepare_lesson": {},
+        "set_paused": {"paused": True, "message": "Augen nach vorn"},
+        "blocked_attempts": {"limit": 10},
+        "export_portfolio": {"max_bytes": 1000},
+        "wipe": {},
+    }
+    assert set(samples) == set(ACTIONS)
+    for action, args in samples.items():
+        assert validate(_command(action, args))["action"] == action
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ([], "JSON object"),
+        ({"type": "ping"}, "version"),
+        ({"v": 2, "type": "ping"}, "version"),
+        ({"v": True, "type": "ping"}, "version"),
+        ({"v": 1, "type": "exec"}, "unknown message type"),
+        ({"v": 1, "type": "ping", "extra": 1}, "unknown field"),
+        ({"v": 1, "type": "auth", "seat_id": "a", "nonce": "b"}, "missing field"),
+        ({"v": 1, "type": "auth", "seat_id": 1, "nonce": "b", "mac": "c"}, "must be str"),
+        (_command("read_file", {}), "unknown action"),
+        (_command("wipe", {"force": True}), "unknown field"),
+        (_command("blocked_attempts", {"limit": True}), "must be int"),
+        (_command("blocked_attempts", {"limit": 0}), "between"),
+        (_command("blocked_attempts", {"limit": 501}), "between"),
+        (_command("set_paused", {"paused": 1, "message": ""}), "must be bool"),
+        (_command("set_paused", {"paused": True, "message": "x" * 501}), "longer"),
+        ({**_command("wipe", {}), "ts": "now"}, "must be num"),
+    ],
+)
+def test_wrong_messages_are_refused(message: object, reason: str) -> None:
+    with pytest.raises(ProtocolError, match=reason):
+        validate(message)
+
+
+def test_a_type_is_refused_where_it_is_not_expected() -> None:
+    with pytest.raises(ProtocolError, match="not expected"):
+        validate(make("ping"), allowed=frozenset({"auth"}))
+
+
+@given(json_values)
+def test_any_json_is_either_valid_or_a_protocol_error(value: object) -> None:
+    """Only ProtocolError escapes; what passes is a message of a known type."""
+    try:
+        result = validate(value)
+    except ProtocolError:
+        return
+    assert result["v"] == 1
+    assert set(result) - {"v", "type"} == set(_SCHEMAS[result["type"]])
+
+
+@given(st.dictionaries(st.sampled_from(["v", "type", "id", "ts", "action", "args"]), json_values))
+def test_command_shaped_json_is_either_valid_or_a_protocol_error(value: dict[str, Any]) -> None:
+    """Only ProtocolError escapes (no KeyError, TypeError); what passes names a known action."""
+    try:
+        result = validate({"v": 1, "type": "command", **value})
+    except ProtocolError:
+        return
+    assert result["action"] in ACTIONS
+    assert set(result["args"]) == set(ACTIONS[result["action"]])
+
+
+async def _read(data: bytes) -> dict[str, Any]:
+    reader = asyncio.StreamReader(limit=MAX_FRAME + 64)
+    reader.feed_data(data)
+    reader.feed_eof()
+    return await read_message(reader)
+
+
+@pytest.mark.asyncio
+async def test_a_frame_round_trips() -> None:
+    message = make("progress", id="x", fraction=0.5, message="Modelle laden")
+    assert await _read(encode(message)) == message
+
+
+@pytest.mark.asyncio
+async def test_an_http_request_reads_as_an_oversized_frame() -> None:
+    with pytest.raises(FrameTooLarge):
+        await _read(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("payload", [b"\xff\xfe", b"{", b'{"v": NaN}', b'{"v": Infinity}'])
+async def test_bytes_that_are_not_strict_json_are_refused(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        await _read(len(payload).to_bytes(4, "big") + payload)
+
+
+@pytest.mark.asyncio
+async def test_a_truncated_frame_is_a_closed_connection() -> None:
+    with pytest.raises(asyncio.IncompleteReadError):
+        await _read(encode(make("ping"))[:-1])
+
+
+def test_encode_refuses_what_json_cannot_carry_and_oversized_messages() -> None:
+    with pytest.raises(ValueError, match="JSON"):
+        encode({"v": 1, "x": math.nan})
+    with pytest.raises(ProtocolError, match="exceeds"):
+        encode({"v": 1, "x": "a" * MAX_FRAME})
+    assert json.loads(encode(make("ping"))[4:]) == {"v": 1, "type": "ping"}
