@@ -35,6 +35,7 @@ BENCHMARKS = (
     "model_check",
     "model_download",
     "lab_console",
+    "lab_console_page",
 )
 _MEDIAN = re.compile(
     r"^(?P<name>.+?): median (?P<value>[\d.]+) (?P<unit>ms|MiB|s)"

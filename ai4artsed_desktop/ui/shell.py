@@ -410,9 +410,15 @@ def _start_seat(
     problem: ConfigError | None,
 ) -> None:
     """Connect a paired seat to its console in the background; say why there is no seat."""
-    if seat_vm is not None and seat_vm.paired:
-        actions.seat_name = seat_vm.seat_name
-        seat_vm.start()
+    if seat_vm is not None:
+
+        def named(_address: str = "") -> None:
+            actions.seat_name = seat_vm.seat_name
+
+        seat_vm.paired_with.connect(named)
+        if seat_vm.paired:
+            named()
+            seat_vm.start()
     if problem is not None:
         window.banner.show_error(problem.user_message, problem.detail)
 
