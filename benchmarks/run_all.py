@@ -36,6 +36,7 @@ BENCHMARKS = (
     "model_download",
     "lab_console",
     "lab_console_page",
+    "video_demo",
 )
 _MEDIAN = re.compile(
     r"^(?P<name>.+?): median (?P<value>[\d.]+) (?P<unit>ms|MiB|s)"
