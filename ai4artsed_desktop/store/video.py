@@ -5,6 +5,9 @@ generation metadata and the AI-generated note as container tags by remuxing: the
 copied as they are, so the pictures stay bit for bit the same. MP4 keeps free-form keys only
 with ``movflags=use_metadata_tags`` (as ComfyUI writes them); the note also goes into the
 standard ``comment`` tag that every player shows.
+
+PyAV is imported on first use: it takes a fifth of a second, which the app's start does not
+have to pay.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ import io
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 from PIL import Image
+
+if TYPE_CHECKING:
+    import av
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,8 @@ def video_with_tags(data: bytes, mime: str, tags: Mapping[str, str]) -> bytes:
     Raises:
         ValueError: ``mime`` is not MP4 or WebM, or ``data`` cannot be read or written as it.
     """
+    import av
+
     if mime not in _FORMATS:
         raise ValueError(f"no tags for {mime} files")
     fmt, options = _FORMATS[mime]
@@ -71,6 +79,8 @@ def frames_to_check(data: bytes, count: int = 4) -> list[bytes]:
     chosen frames are kept, so a long film never sits decoded in memory. An empty list
     means the film could not be decoded; the check must then fail closed.
     """
+    import av
+
     try:
         with av.open(io.BytesIO(data), mode="r") as source:
             if not source.streams.video:
@@ -108,6 +118,8 @@ def read_tags(data: bytes) -> dict[str, str]:
 
     Keys come as the container stores them: WebM (Matroska) gives them in capitals.
     """
+    import av
+
     try:
         with av.open(io.BytesIO(data), mode="r") as source:
             return dict(source.metadata)
@@ -117,6 +129,8 @@ def read_tags(data: bytes) -> dict[str, str]:
 
 def first_frame(data: bytes | Path) -> Image.Image | None:
     """The first picture of a video (its bytes or its file; RGB), or None when none decodes."""
+    import av
+
     try:
         opened = io.BytesIO(data) if isinstance(data, bytes) else str(data)
         with av.open(opened, mode="r") as source:
