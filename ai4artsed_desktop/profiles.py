@@ -160,6 +160,8 @@ def export_profile(
         raise ConfigError(
             f"The lesson profile could not be saved as {path}: {exc.strerror or exc}.",
             detail=str(exc),
+            key="error.profile_not_saved",
+            params={"path": path},
         ) from exc
     return profile
 

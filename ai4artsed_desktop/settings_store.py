@@ -70,6 +70,7 @@ class SettingsStore:
                 "The settings could not be saved. Check that the disk is not full and the "
                 "settings folder is writable.",
                 detail=f"{self.path}: {exc}",
+                key="error.settings_not_saved",
             ) from exc
         old, self._current = self._current, new
         for listener in list(self._listeners):

@@ -167,6 +167,8 @@ class ComfyClient:
             raise BackendRequestError(
                 f"ComfyUI refused the request {path} (HTTP {response.status_code}).",
                 detail=response.text[:500],
+                key="error.backend_refused_http",
+                params={"backend": "ComfyUI", "status": response.status_code},
                 status=response.status_code,
             )
         return response
@@ -287,7 +289,10 @@ class ComfyClient:
         name, subfolder = body.get("name"), body.get("subfolder", "")
         if not isinstance(name, str) or not name or not isinstance(subfolder, str):
             raise BackendProtocolError(
-                "ComfyUI sent an unexpected upload answer.", detail=repr(body)
+                "ComfyUI sent an unexpected upload answer.",
+                detail=repr(body),
+                key="error.backend_protocol",
+                params={"backend": "ComfyUI"},
             )
         return f"{subfolder}/{name}" if subfolder else name
 
@@ -306,12 +311,17 @@ class ComfyClient:
             except ValueError:
                 answer = None
             raise BackendRequestError(
-                describe_rejection(answer), detail=response.text[:4000], status=400
+                describe_rejection(answer),
+                detail=f"{describe_rejection(answer)}\n{response.text[:4000]}",
+                status=400,
+                key="error.comfyui_rejected",
             )
         if response.status_code != 200:
             raise BackendRequestError(
                 f"ComfyUI could not accept the job (HTTP {response.status_code}).",
                 detail=response.text[:1000],
+                key="error.backend_refused_http",
+                params={"backend": "ComfyUI", "status": response.status_code},
                 status=response.status_code,
             )
         accepted_id, node_errors = parse_prompt_answer(
@@ -445,7 +455,9 @@ class ComfyClient:
             if tracker.seen_outputs:
                 return JobFinished(pid, tracker.seen_outputs)
             raise BackendProtocolError(
-                "ComfyUI finished the job but kept no record of its results.", detail=pid
+                "ComfyUI finished the job but kept no record of its results.",
+                detail=pid,
+                key="error.comfyui_no_record",
             )
         return self._from_history(entry)
 

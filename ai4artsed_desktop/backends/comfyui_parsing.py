@@ -25,7 +25,10 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 def _bad(what: str, value: Any) -> BackendProtocolError:
     return BackendProtocolError(
-        f"{BACKEND} sent an unexpected answer ({what}).", detail=repr(value)[:500]
+        f"{BACKEND} sent an unexpected answer ({what}).",
+        detail=repr(value)[:500],
+        key="error.backend_protocol",
+        params={"backend": BACKEND},
     )
 
 
@@ -348,7 +351,10 @@ def parse_ws_text(text: str) -> WsMessage:
         value = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BackendProtocolError(
-            f"{BACKEND} sent a broken websocket message.", detail=text[:300]
+            f"{BACKEND} sent a broken websocket message.",
+            detail=text[:300],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         ) from exc
     body = _obj(value, "websocket message")
     kind = _str(body.get("type"), "websocket message type")

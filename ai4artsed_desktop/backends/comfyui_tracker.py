@@ -27,7 +27,10 @@ Event = JobStarted | NodeExecuting | JobProgress | JobPreview
 
 def _bad(kind: str, data: Mapping[str, Any]) -> BackendProtocolError:
     return BackendProtocolError(
-        f"ComfyUI sent an unexpected '{kind}' message.", detail=repr(dict(data))[:300]
+        f"ComfyUI sent an unexpected '{kind}' message.",
+        detail=repr(dict(data))[:300],
+        key="error.backend_protocol",
+        params={"backend": "ComfyUI"},
     )
 
 

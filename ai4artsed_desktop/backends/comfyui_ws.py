@@ -145,7 +145,9 @@ class WsChannel:
             self._dispatch(
                 WsLost(
                     BackendProtocolError(
-                        "The live connection to ComfyUI failed.", detail=f"{self.url}: {exc!r}"
+                        "The live connection to ComfyUI failed.",
+                        detail=f"{self.url}: {exc!r}",
+                        key="error.image_server_no_live",
                     )
                 )
             )
@@ -172,7 +174,9 @@ class WsChannel:
         if old is not None:
             await old.close()  # completely closed before the same clientId connects again
         delay = self.first_delay
-        last: AppError = BackendUnavailable("The live connection to ComfyUI was lost.")
+        last: AppError = BackendUnavailable(
+            "The live connection to ComfyUI was lost.", key="error.image_server_lost"
+        )
         for _attempt in range(self.attempts):
             await asyncio.sleep(delay)
             try:

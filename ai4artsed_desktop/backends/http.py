@@ -98,6 +98,8 @@ def answer_too_large(backend: str, what: str, limit: int) -> BackendProtocolErro
         f"{backend} sent a far larger answer than expected ({what}). "
         "Is the address right, and is it really that server?",
         detail=f"{what}: more than {limit} bytes",
+        key="error.backend_too_large",
+        params={"backend": backend},
     )
 
 
@@ -186,7 +188,10 @@ def parse_json(text: str | bytes, backend: str, what: str) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         snippet = text[:200] if isinstance(text, str) else text[:200].decode("utf-8", "replace")
         raise BackendProtocolError(
-            f"{backend} sent an answer that is not valid JSON ({what}).", detail=snippet
+            f"{backend} sent an answer that is not valid JSON ({what}).",
+            detail=snippet,
+            key="error.backend_protocol",
+            params={"backend": backend},
         ) from exc
 
 
@@ -197,5 +202,7 @@ def json_object(text: str | bytes, backend: str, what: str) -> dict[str, Any]:
         raise BackendProtocolError(
             f"{backend} sent an unexpected answer ({what}): expected a JSON object.",
             detail=repr(value)[:200],
+            key="error.backend_protocol",
+            params={"backend": backend},
         )
     return value

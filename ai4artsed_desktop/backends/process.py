@@ -337,7 +337,12 @@ class ProcessSupervisor(StateNotifier):
         except OSError as exc:
             message = f"{spec.display_name} could not be started: {exc.strerror or exc}."
             detail = f"command: {list(argv)}\nfolder: {spec.cwd}\n{exc!r}"
-            raise BackendUnavailable(message, detail=detail) from exc
+            raise BackendUnavailable(
+                message,
+                detail=detail,
+                key="error.backend_cannot_start",
+                params={"backend": spec.display_name},
+            ) from exc
         try:
             attach_to_job(proc.pid)
         except OSError as exc:  # Windows only; the child still runs, it may outlive a crash
@@ -350,7 +355,11 @@ class ProcessSupervisor(StateNotifier):
         deadline = loop.time() + spec.startup_timeout
         while True:
             if self._stopping:
-                raise BackendUnavailable(f"{spec.display_name} was stopped before it was ready.")
+                raise BackendUnavailable(
+                    f"{spec.display_name} was stopped before it was ready.",
+                    key="error.backend_stopped_early",
+                    params={"backend": spec.display_name},
+                )
             if run.exited.done():
                 raise early_exit_error(spec, run.exited.result(), self._lines(run), self.log_file)
             remaining = deadline - loop.time()

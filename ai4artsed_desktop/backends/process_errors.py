@@ -26,7 +26,12 @@ def resolve_argv(spec: LaunchSpec) -> tuple[str, ...]:
     message = f"{spec.display_name} was not found ({what})."
     if spec.install_hint:
         message = f"{message} {spec.install_hint}"
-    raise BackendNotInstalled(message, detail=f"argv: {list(spec.argv)}\nmissing: {what}")
+    raise BackendNotInstalled(
+        message,
+        detail=f"{message}\nargv: {list(spec.argv)}\nmissing: {what}",
+        key="error.backend_not_found",
+        params={"backend": spec.display_name, "missing": what},
+    )
 
 
 def check_port(spec: LaunchSpec) -> None:
@@ -45,7 +50,12 @@ def check_port(spec: LaunchSpec) -> None:
         f"{owner.describe()}. Stop that program, or choose another port for "
         f"{spec.display_name} in Settings."
     )
-    raise PortInUse(message, detail=f"port {spec.port}: {owner}")
+    raise PortInUse(
+        message,
+        detail=f"port {spec.port}: {owner}",
+        key="error.port_in_use",
+        params={"backend": spec.display_name, "port": spec.port, "owner": owner.describe()},
+    )
 
 
 def advice_and_detail(lines: Sequence[str], log_file: Path, extra: str = "") -> tuple[str, str]:

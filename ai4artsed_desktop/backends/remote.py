@@ -101,7 +101,12 @@ class RemoteBackend:
                         "in Settings and that the server is running."
                     )
                     self._set(BackendState.failed, message)
-                    raise BackendUnavailable(message, detail=f"no answer from {self.url}")
+                    raise BackendUnavailable(
+                        message,
+                        detail=f"no answer from {self.url}",
+                        key="error.remote_silent",
+                        params={"backend": self.display_name, "url": self.url},
+                    )
                 await asyncio.sleep(self._retry_interval)
             self._set(BackendState.ready, f"Connected to {self.display_name} at {self.url}.")
             if self._monitor is None or self._monitor.done():

@@ -127,6 +127,8 @@ class SwarmClient:
                 f"{BACKEND} answered {route} with something that is not JSON "
                 f"(HTTP {response.status_code}). Is this really SwarmUI?",
                 detail=f"{content_type}: {response.text[:300]}",
+                key="error.backend_protocol",
+                params={"backend": BACKEND},
             )
         return response.status_code, parse_json(response.content, BACKEND, route)
 
@@ -186,6 +188,7 @@ class SwarmClient:
         raise BackendProtocolError(
             f"{BACKEND} rejected a brand-new session. Try restarting SwarmUI.",
             detail=f"route {route}: {INVALID_SESSION} twice",
+            key="error.swarmui_session",
         )
 
     # ------------------------------------------------------------------ generation
@@ -241,6 +244,7 @@ class SwarmClient:
         raise BackendProtocolError(
             f"{BACKEND} rejected a brand-new session. Try restarting SwarmUI.",
             detail=f"GenerateText2ImageWS: {INVALID_SESSION} twice",
+            key="error.swarmui_session",
         )
 
     async def fetch_image(self, path: str) -> bytes:
@@ -263,11 +267,14 @@ class SwarmClient:
             raise BackendRequestError(
                 f"{BACKEND} could not hand out the image.",
                 detail=f"HTTP {response.status_code} {url_path}: {response.text[:300]}",
+                key="error.swarmui_no_image",
                 status=response.status_code,
             )
         raise BackendProtocolError(
             f"{BACKEND} answered an image request with HTTP {response.status_code}.",
             detail=response.text[:300],
+            key="error.backend_refused_http",
+            params={"backend": BACKEND, "status": response.status_code},
         )
 
     # ------------------------------------------------------------------ models and backends
@@ -310,6 +317,8 @@ class SwarmClient:
                 f"{seconds:.0f} seconds, and it does not reply). It may have crashed; restart "
                 "it in Settings and try again.",
                 detail=exc.detail or exc.user_message,
+                key="error.image_server_silent",
+                params={"seconds": f"{seconds:.0f}"},
             ) from exc
 
     async def _interrupt_quietly(self, within: float = 5.0) -> None:

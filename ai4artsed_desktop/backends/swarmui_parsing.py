@@ -163,7 +163,10 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
 def _require_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BackendProtocolError(
-            f"{BACKEND} sent an unexpected answer ({what}).", detail=repr(value)[:300]
+            f"{BACKEND} sent an unexpected answer ({what}).",
+            detail=repr(value)[:300],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         )
     return value
 
@@ -185,28 +188,43 @@ def raise_for_answer(status: int, body: Any, route: str) -> dict[str, Any]:
     """
     if not isinstance(body, dict):
         raise BackendProtocolError(
-            f"{BACKEND} sent an unexpected answer to {route}.", detail=repr(body)[:300]
+            f"{BACKEND} sent an unexpected answer to {route}.",
+            detail=repr(body)[:300],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         )
     error_id = body.get("error_id")
     message = as_str(body.get("error"))
     detail = f"HTTP {status} {route}: {body!r}"[:500]
     if isinstance(error_id, str) and error_id in _PROTOCOL_ERROR_IDS:
         raise BackendProtocolError(
-            f"{BACKEND} rejected the request to {route} ({message or error_id}).", detail=detail
+            f"{BACKEND} rejected the request to {route} ({message or error_id}).",
+            detail=detail,
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         )
     if error_id is not None:
         raise BackendRequestError(
-            f"{BACKEND} refused {route}: {message or error_id}", detail=detail, status=status
+            f"{BACKEND} refused {route}: {message or error_id}",
+            detail=detail,
+            status=status,
+            key="error.backend_refused_reason",
+            params={"backend": BACKEND, "reason": message or error_id},
         )
     if "error" in body:
         raise BackendRequestError(
             f"{BACKEND} could not do that: {message or 'unknown error'}",
             detail=detail,
             status=0 if status == 200 else status,
+            key="error.backend_refused_reason" if message else "error.backend_refused",
+            params={"backend": BACKEND, "reason": message},
         )
     if status != 200:
         raise BackendProtocolError(
-            f"{BACKEND} answered {route} with HTTP status {status}.", detail=detail
+            f"{BACKEND} answered {route} with HTTP status {status}.",
+            detail=detail,
+            key="error.backend_refused_http",
+            params={"backend": BACKEND, "status": status},
         )
     return body
 
@@ -220,7 +238,10 @@ def parse_session(body: Any) -> SessionInfo:
     session_id = data.get("session_id")
     if not isinstance(session_id, str) or not session_id:
         raise BackendProtocolError(
-            f"{BACKEND} did not hand out a session.", detail=repr(data)[:300]
+            f"{BACKEND} did not hand out a session.",
+            detail=repr(data)[:300],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         )
     return SessionInfo(
         session_id=session_id,
@@ -237,7 +258,10 @@ def parse_images(body: Any) -> list[str]:
     images = data.get("images")
     if not isinstance(images, list) or not all(isinstance(item, str) for item in images):
         raise BackendProtocolError(
-            f"{BACKEND} sent no image list after generating.", detail=repr(data)[:300]
+            f"{BACKEND} sent no image list after generating.",
+            detail=repr(data)[:300],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         )
     return list(images)
 
@@ -342,12 +366,22 @@ def decode_data_url(url: str) -> tuple[bytes, str]:
     """
     head, sep, payload = url.partition(",")
     if not sep or not head.startswith("data:") or not head.endswith(";base64"):
-        raise BackendProtocolError(f"{BACKEND} sent a malformed image.", detail=url[:100])
+        raise BackendProtocolError(
+            f"{BACKEND} sent a malformed image.",
+            detail=url[:100],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
+        )
     mime = head[len("data:") : -len(";base64")] or "application/octet-stream"
     try:
         return base64.b64decode(payload, validate=True), mime
     except (binascii.Error, ValueError) as exc:
-        raise BackendProtocolError(f"{BACKEND} sent a malformed image.", detail=url[:100]) from exc
+        raise BackendProtocolError(
+            f"{BACKEND} sent a malformed image.",
+            detail=url[:100],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
+        ) from exc
 
 
 def view_url_path(path: str) -> str:
@@ -359,6 +393,9 @@ def view_url_path(path: str) -> str:
     parts = path.replace("\\", "/").lstrip("/").split("/")
     if not path.strip() or any(part in ("", ".", "..") or "\x00" in part for part in parts):
         raise BackendRequestError(
-            f"{BACKEND} image path is not acceptable.", detail=repr(path)[:300]
+            f"{BACKEND} image path is not acceptable.",
+            detail=repr(path)[:300],
+            key="error.backend_protocol",
+            params={"backend": BACKEND},
         )
     return "/" + "/".join(quote(part, safe="") for part in parts)

@@ -84,15 +84,21 @@ async def ws_frames(
         raise BackendProtocolError(
             f"{BACKEND} refused the generation socket (HTTP {exc.response.status_code}).",
             detail=repr(exc),
+            key="error.backend_refused_http",
+            params={"backend": BACKEND, "status": exc.response.status_code},
         ) from exc
     except websockets.InvalidHandshake as exc:
         raise BackendProtocolError(
-            f"{BACKEND} did not open the generation socket.", detail=repr(exc)
+            f"{BACKEND} did not open the generation socket.",
+            detail=repr(exc),
+            key="error.image_server_no_live",
         ) from exc
     except (OSError, TimeoutError) as exc:
         raise BackendUnavailable(
             f"{BACKEND} is not reachable. It may still be starting or it has stopped.",
             detail=repr(exc),
+            key="error.backend_unreachable",
+            params={"backend": BACKEND},
         ) from exc
 
 
@@ -186,5 +192,6 @@ class WsJobTracker:
             raise BackendProtocolError(
                 f"{BACKEND} closed the generation socket before the job was finished.",
                 detail=f"{len(self.images)} of {self.expected} images received",
+                key="error.image_server_closed",
             )
         return [JobFinished(self.job_id, self.outputs())]

@@ -176,6 +176,11 @@ def load_workflow(output: OutputConfig, workflows_dir: Path, workflow: str = "")
         raise ConfigError(
             f"“{title}” does not use a ComfyUI workflow.",
             detail=f"output {output.id}: route {output.route.value}, workflow {output.workflow!r}",
+            key="error.no_workflow",
+            params={
+                "output_en": output.name.get("en") or output.id,
+                "output_de": output.name.get("de") or output.id,
+            },
         )
     path = workflow_path(output, workflows_dir, workflow)
     try:
@@ -186,5 +191,10 @@ def load_workflow(output: OutputConfig, workflows_dir: Path, workflow: str = "")
             f"The workflow of “{title}” is missing or broken. "
             "Reinstall the app or fix the file named in the details.",
             detail=f"{path}: {exc}",
+            key="error.workflow_broken",
+            params={
+                "output_en": output.name.get("en") or output.id,
+                "output_de": output.name.get("de") or output.id,
+            },
         ) from None
     return graph

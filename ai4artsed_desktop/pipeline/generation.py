@@ -408,6 +408,7 @@ def check_cloud_allowed(output: OutputConfig, local_only: bool) -> None:
             "Cloud image generation is switched off on this computer (local-only). "
             "Ask your teacher to choose a local image output.",
             detail=f"output {output.id}: local_only={local_only}, enabled={output.enabled}",
+            key="error.cloud_image_off",
         )
 
 
@@ -429,7 +430,11 @@ async def run_cloud_image(
     key_name = job.output.engine_options.get("api_key_env", "OPENAI_API_KEY")
     key = key_getter(key_name)
     if not key:
-        raise AppError(f"The cloud image service needs an API key in {key_name}.")
+        raise AppError(
+            f"The cloud image service needs an API key in {key_name}.",
+            key="error.cloud_image_key",
+            params={"variable": key_name},
+        )
     body = {
         "model": job.output.engine_options.get("model", "gpt-image-1"),
         "prompt": job.prompt,
@@ -450,13 +455,19 @@ async def run_cloud_image(
             else ""
         )
         raise BackendRequestError(
-            f"The cloud image service refused: {message}", status=resp.status_code
+            f"The cloud image service refused: {message}",
+            detail=message,
+            status=resp.status_code,
+            key="error.cloud_image_refused",
+            params={"status": resp.status_code},
         )
     try:
         image = base64.b64decode(data["data"][0]["b64_json"])
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise AppError(
-            "The cloud image service sent an unexpected answer.", detail=str(exc)
+            "The cloud image service sent an unexpected answer.",
+            detail=str(exc),
+            key="error.cloud_image_answer",
         ) from exc
     outcome.prompt = job.prompt
     outcome.files.append(Produced(image, "image.png", "image/png", "image"))
@@ -464,7 +475,11 @@ async def run_cloud_image(
 
 def planned(output: OutputConfig) -> AppError:
     """The error for an output that is planned but not available."""
-    return AppError(f"“{output.name.en}” is planned and not available yet.")
+    return AppError(
+        f"“{output.name.en}” is planned and not available yet.",
+        key="error.output_planned",
+        params={"output_en": output.name.get("en"), "output_de": output.name.get("de")},
+    )
 
 
 def is_code(output: OutputConfig) -> bool:

@@ -133,6 +133,8 @@ class OllamaProvider:
                     "computer, and cloud models are switched off (local-only). Ask your "
                     "teacher to choose a local model.",
                     detail=f"/api/show {model}: remote_host={details.remote_host!r}",
+                    key="error.cloud_model_off",
+                    params={"model": model},
                 )
             self._local_models.add(name)
         return client
@@ -251,6 +253,8 @@ class OpenAICompatibleProvider:
                 f"{self._label} must stay inside the school network (local-only), but "
                 f"{reason}. Ask your teacher to enter the server's LAN address.",
                 detail=f"{self._base_url}: {reason}",
+                key="error.server_not_local",
+                params={"backend": self._label},
             )
         self._verified_local = True
 
@@ -269,7 +273,10 @@ class OpenAICompatibleProvider:
         data = body.get("data")
         if not isinstance(data, list):
             raise BackendProtocolError(
-                f"{self._label} sent an unexpected model list.", detail=repr(body)[:300]
+                f"{self._label} sent an unexpected model list.",
+                detail=repr(body)[:300],
+                key="error.backend_protocol",
+                params={"backend": self._label},
             )
         return [str(m["id"]) for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
@@ -287,6 +294,8 @@ class OpenAICompatibleProvider:
                 f"No API key for {self._label}. Ask your teacher to set the environment "
                 f"variable {self._key_env}, or choose a local model.",
                 detail=f"{self._key_env} is not set or empty",
+                key="error.provider_no_key",
+                params={"backend": self._label, "variable": self._key_env},
             )
         return key
 
@@ -401,7 +410,10 @@ class OpenAICompatibleProvider:
                 if isinstance(event, TextDone):
                     return event
         raise BackendProtocolError(  # pragma: no cover - stream_chat always ends with done
-            f"{self._label} ended the answer without finishing it.", detail="no TextDone"
+            f"{self._label} ended the answer without finishing it.",
+            detail="no TextDone",
+            key="error.backend_broke_off",
+            params={"backend": self._label},
         )
 
 
@@ -441,7 +453,10 @@ class _ChunkAssembler:
             obj = json.loads(data)
         except json.JSONDecodeError as exc:
             raise BackendProtocolError(
-                f"{self._label} sent a broken piece of the answer.", detail=data[:300]
+                f"{self._label} sent a broken piece of the answer.",
+                detail=data[:300],
+                key="error.backend_protocol",
+                params={"backend": self._label},
             ) from exc
         if not isinstance(obj, dict):
             raise self._unexpected(data)
@@ -482,7 +497,12 @@ class _ChunkAssembler:
         return self._chunks == 0
 
     def _unexpected(self, data: str) -> BackendProtocolError:
-        return BackendProtocolError(f"{self._label} sent an unexpected answer.", detail=data[:300])
+        return BackendProtocolError(
+            f"{self._label} sent an unexpected answer.",
+            detail=data[:300],
+            key="error.backend_protocol",
+            params={"backend": self._label},
+        )
 
     def _keep(self, deltas: list[TextDelta]) -> list[TextDelta]:
         for delta in deltas:
@@ -494,6 +514,8 @@ class _ChunkAssembler:
             raise BackendProtocolError(
                 f"The answer from {self._label} broke off before it was complete. Try again.",
                 detail=f"stream ended without finish_reason after {self._chunks} chunks",
+                key="error.backend_broke_off",
+                params={"backend": self._label},
             )
         self._keep(self._splitter.flush())
         return TextDone(
@@ -554,8 +576,10 @@ def _redacted(exc: Exception, key: str) -> Exception:
         return exc
     user, detail = exc.user_message.replace(key, "***"), exc.detail.replace(key, "***")
     if isinstance(exc, BackendRequestError):
-        return BackendRequestError(user, detail=detail, status=exc.status)
-    return type(exc)(user, detail=detail)
+        return BackendRequestError(
+            user, detail=detail, status=exc.status, key=exc.key, params=exc.params
+        )
+    return type(exc)(user, detail=detail, key=exc.key, params=exc.params)
 
 
 # ------------------------------------------------------------------ registry
@@ -628,6 +652,8 @@ class ProviderRegistry:
             f"Add the server's address (e.g. http://192.168.1.20:8080/v1) or choose a model "
             f"from another provider ({', '.join(['ollama', *CLOUD_ENDPOINTS])}).",
             detail=f"no client for provider id {provider.id!r} (no base_url)",
+            key="error.provider_no_address",
+            params={"provider": provider.id},
         )
 
     async def aclose(self) -> None:

@@ -62,6 +62,8 @@ def refuse_ollama_cloud_name(model: str, role_name: str = "") -> None:
             f"models are switched off (local-only). Ask your teacher to choose a local "
             f"model {who}instead.",
             detail=f"Ollama cloud model name {model!r} refused under local-only",
+            key="error.cloud_model_off",
+            params={"model": model},
         )
 
 
@@ -88,7 +90,10 @@ def resolve(role: str, settings: Settings, content: ContentLibrary) -> Route:
     """
     if role not in ROLES:
         raise ConfigError(
-            f"There is no model role called “{role}”.", detail=f"known roles: {', '.join(ROLES)}"
+            f"There is no model role called “{role}”.",
+            detail=f"known roles: {', '.join(ROLES)}",
+            key="error.model_setting",
+            params={"role": role},
         )
     value = getattr(settings.roles, role)
     prefix, model = split_model(value)
@@ -98,13 +103,17 @@ def resolve(role: str, settings: Settings, content: ContentLibrary) -> Route:
             f"The model for {name} must be written as provider/model, for example "
             f"ollama/qwen3:8b. Ask your teacher to fix it in the settings.",
             detail=f"roles.{role} = {value!r}",
+            key="error.model_setting",
+            params={"role": role},
         )
     provider = content.providers.get(prefix)
     if provider is None:
         known = ", ".join(sorted(content.providers)) or "none"
         raise ConfigError(
             f"The model for {name} uses the unknown provider “{prefix}”. Known providers: {known}.",
-            detail=f"roles.{role} = {value!r}",
+            detail=f"roles.{role} = {value!r}; known providers: {known}",
+            key="error.model_setting",
+            params={"role": role},
         )
     info = content.roles.get(role)
     local_role = info is not None and info.local_only
@@ -118,11 +127,15 @@ def resolve(role: str, settings: Settings, content: ContentLibrary) -> Route:
             f"cannot use “{value}” (its requests go to {where}). Ask your teacher to choose "
             f"a local model for {name}.",
             detail=f"roles.{role} = {value!r}; role is local-only; host {where} is not local",
+            key="error.model_must_be_local",
+            params={"model": value, "host": where},
         )
     if not local and settings.safety.local_only:
         raise RoutingError(
             f"Cloud models are switched off (local-only), and “{value}” sends its requests "
             f"to {where}. Ask your teacher to choose a local model for {name}.",
             detail=f"roles.{role} = {value!r}; settings.safety.local_only is on; host {where}",
+            key="error.cloud_model_off",
+            params={"model": value},
         )
     return Route(provider, model, role)

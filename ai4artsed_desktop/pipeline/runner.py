@@ -482,6 +482,11 @@ class RunSession:
             raise ConfigError(
                 f"“{self.output.name.en}” does not use a ComfyUI workflow, so there is no "
                 f"graph to show.",
+                key="error.no_workflow",
+                params={
+                    "output_en": self.output.name.get("en") or self.output.id,
+                    "output_de": self.output.name.get("de") or self.output.id,
+                },
             )
         job = self._job(prompt)
         graph, _, _ = generation.prepare_graph(job, self.services.workflows_dir)
@@ -718,7 +723,7 @@ class RunSession:
         yield StageStarted(self.run_id, Stage.generation, model=output.id)
         busy = services.gpu_busy() if services.gpu_busy else None
         if busy and output.route in (OutputRoute.comfyui, OutputRoute.swarmui_t2i):
-            raise AppError(busy)
+            raise AppError(busy, key="error.gpu_busy")
         media = self._media_gate() if output.media in VISUAL_MEDIA else None
         if media is not None and not await self._media_ready(media, prompt, blocked):
             return  # kids without a vision model: nothing is generated
@@ -1068,7 +1073,11 @@ def _output(content: ContentLibrary, output_id: str) -> OutputConfig:
     output = content.outputs.get(output_id)
     if output is None:
         known = ", ".join(o.id for o in content.sorted_outputs())
-        raise ConfigError(f"There is no output called “{output_id}”. Known outputs: {known}.")
+        raise ConfigError(
+            f"There is no output called “{output_id}”. Known outputs: {known}.",
+            key="error.unknown_output",
+            params={"output": output_id},
+        )
     if output.route is OutputRoute.planned:
         raise generation.planned(output)
     return output
@@ -1081,7 +1090,9 @@ def _config(content: ContentLibrary, config_id: str) -> InterceptionConfig | Non
     if config is None:
         raise ConfigError(
             f"There is no interception config called “{config_id}”. "
-            f"See `ai4artsed-desktop configs` for the list."
+            f"See `ai4artsed-desktop configs` for the list.",
+            key="error.unknown_config",
+            params={"config": config_id},
         )
     return config
 

@@ -136,6 +136,11 @@ def _check_targets(graph: Mapping[str, Any], output: OutputConfig) -> None:
                 detail=f"output {output.id}, mapping key {key!r}: node {target.node!r}, "
                 f"input {target.input!r}; workflow {output.workflow!r} has nodes "
                 f"{sorted(graph)}",
+                key="error.output_broken",
+                params={
+                    "output_en": output.name.get("en") or output.id,
+                    "output_de": output.name.get("de") or output.id,
+                },
             )
 
 
@@ -214,6 +219,11 @@ def _coerce(
             f"The output “{_title(output)}” cannot be used: its setting '{key}' points to a "
             "connection between nodes, not to a value.",
             detail=f"{where} holds the link {current!r}",
+            key="error.output_broken",
+            params={
+                "output_en": output.name.get("en") or output.id,
+                "output_de": output.name.get("de") or output.id,
+            },
         )
     kind = _value_kind(key, target, current)
     converted = _convert(kind, value)
@@ -229,6 +239,12 @@ def _coerce(
         raise ConfigError(
             f"The setting '{key}' of “{_title(output)}” {problem}, not {value!r}.",
             detail=f"{where}: value {value!r} ({type(value).__name__})",
+            key="error.output_setting",
+            params={
+                "setting": key,
+                "output_en": output.name.get("en") or output.id,
+                "output_de": output.name.get("de") or output.id,
+            },
         )
     return converted
 
@@ -398,6 +414,7 @@ async def upload_inputs(
         if node is None or "image" not in node.get("inputs", {}) or not data:
             raise ConfigError(
                 "The picture for this output cannot be used.",
+                key="error.output_picture",
                 detail=f"node {node_id!r}: "
                 + ("no such node with an 'image' input" if data else "empty image data")
                 + f"; graph nodes {sorted(result)}",

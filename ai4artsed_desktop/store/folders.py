@@ -43,6 +43,7 @@ def trash_folder(folder: Path) -> None:
         raise ConfigError(
             "The run could not be deleted; a file of it may be open in another program.",
             detail=f"{folder}: {exc}",
+            key="error.run_not_deleted",
         ) from exc
     shutil.rmtree(trash, ignore_errors=True)
 
@@ -78,13 +79,20 @@ def sweep_temp_files(folder: Path, *, now: float | None = None) -> None:
 
 
 def write_error(exc: OSError, where: Path, *, what: str = "The run") -> AppError:
-    """The user-facing error for a failed write below ``where``."""
+    """The user-facing error for a failed write below ``where``.
+
+    ``what`` is "The run" or "The portfolio" (the catalogue has a text for each).
+    """
+    thing = "portfolio" if what == "The portfolio" else "run"
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return InsufficientResources(
             f"{what} could not be saved: the disk is full. Free some space and try again.",
             detail=f"{where}: {exc}",
+            key="error.disk_full_portfolio" if thing == "portfolio" else "error.disk_full_run",
         )
     return ConfigError(
         f"{what} could not be saved in {where}. Check that the folder exists and is writable.",
         detail=f"{where}: {exc}",
+        key="error.not_saved_portfolio" if thing == "portfolio" else "error.not_saved_run",
+        params={"folder": where},
     )

@@ -94,7 +94,9 @@ class ReviewLog:
             conn = sqlite3.connect(self.path, timeout=10)
         except (OSError, sqlite3.Error) as exc:
             raise ReviewLogError(
-                "The teacher's review log cannot be opened.", detail=f"{self.path}: {exc}"
+                "The teacher's review log cannot be opened.",
+                detail=f"{self.path}: {exc}",
+                key="error.review_log_unopened",
             ) from exc
         try:
             with conn:
@@ -104,6 +106,7 @@ class ReviewLog:
         except sqlite3.Error as exc:
             raise ReviewLogError(
                 "The teacher's review log cannot be read or written.",
+                key="error.review_log_broken",
                 detail=f"{self.path}: {type(exc).__name__}: {exc}",
             ) from exc
         finally:
@@ -188,6 +191,7 @@ class ReviewLog:
         except OSError as exc:
             raise ReviewLogError(
                 "The review log could not be saved there. Choose another folder.",
+                key="error.review_log_not_exported",
                 detail=f"{target}: {exc}",
             ) from exc
         return len(rows)

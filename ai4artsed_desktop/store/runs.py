@@ -224,10 +224,14 @@ class RunStore:
         try:
             return RunRecord.from_json(json.loads(path.read_bytes()))
         except FileNotFoundError as exc:
-            raise ConfigError("This run no longer exists.", detail=str(path)) from exc
+            raise ConfigError(
+                "This run no longer exists.", detail=str(path), key="error.run_gone"
+            ) from exc
         except (OSError, ValueError) as exc:  # RecordError and JSONDecodeError are ValueErrors
             raise ConfigError(
-                "This run could not be read; its file is damaged.", detail=f"{path}: {exc}"
+                "This run could not be read; its file is damaged.",
+                detail=f"{path}: {exc}",
+                key="error.run_damaged",
             ) from exc
 
     def add_media(
@@ -437,7 +441,11 @@ class RunStore:
     def _existing_folder(self, run_id: str) -> Path:
         folder = self.folder(run_id)
         if not folder.is_dir():
-            raise ConfigError("This run was deleted, so it cannot be saved.", detail=str(folder))
+            raise ConfigError(
+                "This run was deleted, so it cannot be saved.",
+                detail=str(folder),
+                key="error.run_deleted",
+            )
         return folder
 
     def _update_index(self, record: RunRecord) -> None:
@@ -565,6 +573,7 @@ class RunStore:
                 raise ConfigError(
                     "The history could not be read. Close other copies of the app and retry.",
                     detail=f"{self.runs_dir / INDEX_NAME}: {exc}",
+                    key="error.history_unreadable",
                 ) from exc
             self._forget_batched()
             self._index.reopen_empty(exc)
@@ -591,4 +600,5 @@ def _open_error(exc: OSError | sqlite3.Error, index_path: Path) -> ConfigError:
         "The saved runs could not be opened. Check that the folder is writable and close "
         "other copies of the app.",
         detail=f"{index_path}: {exc}",
+        key="error.runs_not_opened",
     )

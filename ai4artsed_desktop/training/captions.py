@@ -77,7 +77,10 @@ def choose_repeats(image_count: int) -> int:
         ConfigError: ``image_count`` is zero.
     """
     if image_count <= 0:
-        raise ConfigError("There are no usable images. Add at least one picture to train on.")
+        raise ConfigError(
+            "There are no usable images. Add at least one picture to train on.",
+            key="training.error.no_images",
+        )
     low, high = REPEAT_TARGET
     repeats = max(1, round((low + high) / 2 / image_count))
     while repeats > 1 and image_count * repeats > high:

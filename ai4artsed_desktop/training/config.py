@@ -270,7 +270,10 @@ def kohya_dir(settings: TrainingSettings) -> Path:
         BackendNotInstalled: not set.
     """
     if not settings.kohya_dir.strip():
-        raise BackendNotInstalled(f"kohya sd-scripts is not set up. {INSTALL_HINTS['kohya']}")
+        raise BackendNotInstalled(
+            f"kohya sd-scripts is not set up. {INSTALL_HINTS['kohya']}",
+            key="training.error.no_kohya",
+        )
     return sd_scripts_dir(Path(settings.kohya_dir).expanduser())
 
 
@@ -292,6 +295,7 @@ def trainer_python(settings: TrainingSettings) -> Path:
             "sd-scripts was found, but not its Python environment (venv). Set "
             "Settings → Training → Python to the Python of the sd-scripts venv.",
             detail=f"looked in {folder / 'venv'}, {folder / '.venv'} and {folder.parent / 'venv'}",
+            key="training.error.no_kohya_venv",
         )
     return found
 

@@ -169,7 +169,11 @@ def attach_to_config(
     builtin = builtin_dir or resources_dir() / "configs"
     config = load_content(builtin, user_content_dir).interceptions.get(config_id)
     if config is None or config.source is None:
-        raise ConfigError(f"There is no interception config '{config_id}'.")
+        raise ConfigError(
+            f"There is no interception config '{config_id}'.",
+            key="error.unknown_config",
+            params={"config": config_id},
+        )
     raw = json.loads(config.source.read_text(encoding="utf-8"))
     entry = {"file": lora.file.name, "strength": strength, "trigger": lora.trigger}
     loras = [
@@ -191,6 +195,8 @@ def attach_to_config(
         else:
             atomic_write_bytes(target, previous)
         raise ConfigError(
-            f"The LoRA could not be added to '{config_id}'.", detail="\n".join(problems)
+            f"The LoRA could not be added to '{config_id}'.",
+            detail="\n".join(problems),
+            key="training.error.attach_invalid",
         )
     return target

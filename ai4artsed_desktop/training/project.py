@@ -33,6 +33,7 @@ def validate_project_name(name: str) -> str:
             "The project name may use letters A–Z, digits, '-' and '_' (at most 64, "
             "starting with a letter or digit), for example 'my-clay-figures'.",
             detail=f"project name: {name!r}",
+            key="training.name_invalid",
         )
     return cleaned
 
@@ -52,6 +53,7 @@ def validate_trigger(trigger: str) -> str:
             "The trigger word needs 1 to 40 letters or digits (spaces, '-' and '_' are "
             "allowed inside, commas are not) and at least one letter, for example 'lmnx style'.",
             detail=f"trigger: {trigger!r}",
+            key="training.trigger_invalid",
         )
     return cleaned
 
@@ -196,7 +198,10 @@ def load_project(root: Path) -> TrainingProject:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
-            f"The training project in {root} cannot be opened.", detail=f"{path}: {exc!r}"
+            f"The training project in {root} cannot be opened.",
+            detail=f"{path}: {exc!r}",
+            key="training.error.project_unreadable",
+            params={"folder": root},
         ) from exc
 
 

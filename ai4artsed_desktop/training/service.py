@@ -197,7 +197,9 @@ class TrainingService:
         if self._current is not None:
             raise InsufficientResources(
                 f"Training '{self._current.name}' is already running. Only one training can "
-                "use the graphics card at a time; wait for it or stop it first."
+                "use the graphics card at a time; wait for it or stop it first.",
+                key="training.error.one_at_a_time",
+                params={"name": self._current.name},
             )
         self._current, self._stop_requested = project, False
         self._tail.clear()
@@ -229,7 +231,9 @@ class TrainingService:
         """
         if self._current is not None and self._current.root == project.root:
             raise InsufficientResources(
-                f"'{project.name}' is training right now. Stop the training before deleting it."
+                f"'{project.name}' is training right now. Stop the training before deleting it.",
+                key="training.error.delete_running",
+                params={"name": project.name},
             )
         await asyncio.to_thread(remove_project_files, project)
         lora_file = self.lora_dir / f"{project.output_name}.safetensors"
@@ -245,13 +249,16 @@ class TrainingService:
         if not script.is_file():
             raise BackendNotInstalled(
                 f"The training script {script.name} was not found in {script.parent}. "
-                f"{INSTALL_HINTS['kohya']}"
+                f"{INSTALL_HINTS['kohya']}",
+                detail=str(script),
+                key="training.error.no_kohya",
             )
         images = await asyncio.to_thread(_dataset_size, project.images_dir)
         if images == 0:
             raise ConfigError(
                 "The project has no prepared images. Check the dataset and prepare it first.",
                 detail=f"train_data_dir: {project.images_dir}",
+                key="training.error.not_prepared",
             )
         preset = await self._preset(project)
         knobs = config.knobs_for(preset, project.family, project.epochs)
@@ -275,6 +282,7 @@ class TrainingService:
                 f"The base model file was not found: {project.base_model}. Choose an existing "
                 "checkpoint in Settings → Training.",
                 detail=str(project.base_model),
+                key="training.error.no_base_model",
             )
         family = project.family
         roles = family.companion_roles
@@ -294,6 +302,7 @@ class TrainingService:
             raise ConfigError(
                 _missing_companions(family, missing),
                 detail=f"base model: {project.base_model}; missing: {missing}",
+                key="training.error.sd3_encoders",
             )
         return dataclasses.replace(project, text_encoders=encoders)
 

@@ -173,6 +173,20 @@ class Translator(QObject):
         return value.get(self._language)
 
 
+def localized_params(params: Mapping[str, str], language: str) -> dict[str, str]:
+    """``params`` plus, for each ``<name>_de`` / ``<name>_en`` pair, ``<name>`` in ``language``.
+
+    The core does not know the UI language: an error about an output names it in both
+    (``output_de``, ``output_en``) and the catalogues write ``{output}``.
+    """
+    filled = dict(params)
+    for name, value in params.items():
+        stem, _, lang = name.rpartition("_")
+        if stem and lang == language:
+            filled[stem] = value
+    return filled
+
+
 def user_message(translator: Translator, key: str, params: Mapping[str, str], english: str) -> str:
     """An ``AppError``'s message in the UI language.
 
@@ -181,7 +195,7 @@ def user_message(translator: Translator, key: str, params: Mapping[str, str], en
     """
     if not key or not translator.has(key):
         return english
-    return translator.tr(key, **params)
+    return translator.tr(key, **localized_params(params, translator.language))
 
 
 def error_text(translator: Translator, error: AppError) -> str:

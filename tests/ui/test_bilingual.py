@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ai4artsed_desktop.content.schema import ContentLibrary
+from ai4artsed_desktop.store.folders import write_error
 from ai4artsed_desktop.ui.i18n import load_catalogue
 from ai4artsed_desktop.ui.main_window import LANGUAGE_NAMES
 from ai4artsed_desktop.ui.shell import Shell
@@ -219,3 +221,22 @@ def test_a_block_reason_from_before_the_switch_is_not_shown_in_the_old_language(
     assert rig.panel.details_text.toPlainText() == reason
     assert rig.settings.set_value("ui.language", "de")
     assert rig.panel.message == german  # back in the run's language: the reason again
+
+
+def test_errors_from_the_core_on_history_follow_the_language(
+    shell: Shell, content: ContentLibrary
+) -> None:
+    """An error the store raises (catalogue key + parameters) speaks the UI language, also
+    after a switch: the History page keeps the key, not the English text."""
+    history = shell.history_vm
+    assert history is not None
+    shell.window.show_page("history")
+    assert shell.settings_vm.set_value("ui.language", "de")
+    said: list[tuple[str, dict[str, str]]] = []
+    history.message.connect(lambda key, fields: said.append((key, fields)))
+    history._report(write_error(OSError(28, "No space left on device"), Path("portfolio")))
+    assert said == [("error.disk_full_run", {})]  # the key goes to the page, not English
+    for language in ("de", "en", "de"):
+        assert shell.settings_vm.set_value("ui.language", language)
+        found = leftovers(shell, language, content)
+        assert not found, f"{language}: {found}"

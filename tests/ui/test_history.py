@@ -370,7 +370,10 @@ def test_export_to_an_unwritable_place_says_so_inline(
     blocker.write_text("x")
     with qtbot.waitSignal(vm.message, timeout=5000) as said:
         vm.export_selected(blocker / "p.zip")
-    assert said.args[0] == "history.error"
+    key, fields = said.args  # the error's own catalogue key: the page shows it translated
+    assert key == "error.not_saved_portfolio"
+    assert fields == {"folder": str(blocker)}
+    assert Translator("de").tr(key, **fields).startswith("Die Mappe konnte nicht in ")
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from PySide6.QtGui import QDropEvent
 from ai4artsed_desktop.backends.vram import GIB
 from ai4artsed_desktop.content.loader import load_content
 from ai4artsed_desktop.content.schema import LoraRef
+from ai4artsed_desktop.errors import ConfigError
 from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.system.resources import SystemSnapshot, system_snapshot
 from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.training.events import TrainingLog, TrainingProgress
-from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.i18n import Translator, load_catalogue
 from ai4artsed_desktop.ui.pages.training_page import TrainingPage, duration
 from ai4artsed_desktop.ui.viewmodels.status_vm import StatusViewModel
 from ai4artsed_desktop.ui.viewmodels.training_vm import TrainingState, TrainingViewModel
@@ -476,3 +477,21 @@ def test_demo_mode_rehearses_a_training_end_to_end_and_start_always_says_why_not
     assert vm.project is not None
     assert vm.project.base_model.name.startswith("DEMO-base-model")
     qtbot.waitUntil(lambda: any("model saved." in line for line in page.log_view.lines))
+
+
+def test_a_core_error_shows_in_the_ui_language_and_follows_a_switch(
+    qloop: Any, qtbot: Any, env: TrainingEnv
+) -> None:
+    vm = env.view_model()
+    translator = Translator("de")
+    page = TrainingPage(StatusViewModel(env.gpu, TaskRegistry()), translator, vm,
+                        log_dir=env.paths.log_dir)  # fmt: skip
+    qtbot.addWidget(page)
+    vm._set_error(  # what an empty dataset raises (training/captions.py)
+        ConfigError("There are no usable images.", key="training.error.no_images")
+    )
+    assert page.message_label.text() == load_catalogue("de")["training.error.no_images"]
+    translator.set_language("en")
+    assert page.message_label.text() == load_catalogue("en")["training.error.no_images"]
+    vm._set_error(ConfigError("Something without a key."))  # no key: the English text
+    assert page.message_label.text() == "Something without a key."

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ...store.record import RunRecord, SafetyDecision
 from ...store.runs import BrokenRun
 from ..desktop import FolderOpener
-from ..i18n import Translator
+from ..i18n import Translator, localized_params
 from ..viewmodels.history_vm import DateFilter, HistoryViewModel, RunDetails
 from ..widgets.history_model import STATUS_KEYS, THUMB_SIDE, HistoryListModel, RunIdRole, local_time
 from ..widgets.output_picker import KIND_KEYS, output_kind
@@ -327,6 +327,7 @@ class HistoryPage(QWidget):
 
     def _show_message(self) -> None:
         key, fields = self._message
+        fields = localized_params(fields, self._tr.language)  # an error naming an output
         self.message_label.setText(self._tr.tr(key, **fields) if key else "")
         self.message_label.setVisible(bool(key))
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from ...training.dataset import DatasetReport
 from ...training.events import TrainingProgress
 from ...training.loras import TrainedLora
-from ..i18n import Translator
+from ..i18n import Translator, localized_params, user_message
 from ..viewmodels.status_vm import StatusViewModel
 from ..viewmodels.training_vm import AttachResult, TrainingState, TrainingViewModel
 from ..widgets.drop_zone import DropZone
@@ -538,7 +538,9 @@ class TrainingPage(QWidget):
             self.log_view.set_lines(self._vm.log_lines)
 
     def _show_message(self, text: str) -> None:
-        shown = self._tr.tr(text) if text and self._tr.has(text) else text
+        params = self._vm.message_params if self._vm is not None else {}
+        params = localized_params(params, self._tr.language)
+        shown = self._tr.tr(text, **params) if text and self._tr.has(text) else text
         self.message_label.setText(shown)
         self.message_label.setVisible(bool(shown))
         self.message_label.setAccessibleName(shown)
@@ -592,7 +594,8 @@ class TrainingPage(QWidget):
                 lora=result.lora_file,
                 strength=f"{result.strength:.2f}",
             )
-        return self._tr.tr("training.attach_failed", config=config, error=result.error)
+        error = user_message(self._tr, result.error_key, dict(result.error_params), result.error)
+        return self._tr.tr("training.attach_failed", config=config, error=error)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -567,7 +567,10 @@ class HistoryViewModel(QObject):
 
     def _report(self, exc: AppError) -> None:
         log.info("History: %s (%s)", exc.user_message, exc.detail)
-        self.message.emit("history.error", {"message": exc.user_message})
+        if exc.key:  # the page shows the error's own text in the UI language
+            self.message.emit(exc.key, dict(exc.params))
+        else:
+            self.message.emit("history.error", {"message": exc.user_message})
 
     @contextlib.asynccontextmanager
     async def _page_loading(self) -> AsyncIterator[None]:

@@ -92,7 +92,7 @@ class ReviewLogViewModel(QObject):
     def _spawn(self, work: Any, name: str) -> None:
         if self._log is None:
             work.close()
-            self.failed.emit("The review log is not available.", "no review log file")
+            self.failed.emit("error.review_log_missing", "no review log file")
             return
         task = self._tasks.spawn(work, name=name)
         self._running.add(task)
@@ -103,7 +103,7 @@ class ReviewLogViewModel(QObject):
             return await asyncio.shield(asyncio.to_thread(fn, *args))
         except AppError as exc:
             log.info("Review log: %s (%s)", exc.user_message, exc.detail)
-            self.failed.emit(exc.user_message, exc.detail)
+            self.failed.emit(exc.key or exc.user_message, exc.detail)  # the panel translates
             return None
 
     async def _read(self) -> None:

@@ -108,8 +108,10 @@ class AttachResult:
         lora_file: the LoRA's file name.
         config_id: the interception config.
         strength: the strength written.
-        error: '' on success, else a sentence for the user.
+        error: '' on success, else a sentence for the user (English).
         target: the user config file written (None on error).
+        error_key, error_params: the error's catalogue key and parameters ('' when it has
+            none): the page shows that text in the UI language.
     """
 
     lora_file: str
@@ -117,6 +119,8 @@ class AttachResult:
     strength: float
     error: str = ""
     target: Path | None = None
+    error_key: str = ""
+    error_params: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -209,6 +213,7 @@ class TrainingViewModel(QObject):
         self._failure: TrainingFailed | None = None
         self._stopped: TrainingStopped | None = None
         self._message = ""
+        self._message_params: dict[str, str] = {}
         self._loras: list[TrainedLora] = []
         self._last_can_start = False
         self._last_blocker = ""
@@ -335,7 +340,13 @@ class TrainingViewModel(QObject):
 
     @property
     def message(self) -> str:
+        """A catalogue key (``training.*``, ``error.*``) or, for an error without one, text."""
         return self._message
+
+    @property
+    def message_params(self) -> dict[str, str]:
+        """The parameters of :attr:`message` when it is a key."""
+        return dict(self._message_params)
 
     @property
     def loras(self) -> list[TrainedLora]:
@@ -420,7 +431,7 @@ class TrainingViewModel(QObject):
         except OSError as exc:
             log.info("dataset scan failed: %s", exc)
             self._scanning = False
-            self._set_message(f"{exc}")
+            self._set_message_key("training.scan_failed")
             self._emit_dataset()
             return
         if sources != self._sources:
@@ -484,7 +495,7 @@ class TrainingViewModel(QObject):
         try:
             project = self._new_project()
         except ConfigError as exc:
-            self._set_message(exc.user_message)
+            self._set_error(exc)
             return False
         self._reset_run(project)
         self._set_state(TrainingState.preparing)
@@ -523,10 +534,11 @@ class TrainingViewModel(QObject):
                 async for event in events:
                     self.apply_event(event)
         except AppError as exc:
-            self._set_message(exc.user_message)
+            self._set_error(exc)
             self._set_state(TrainingState.failed)
         except OSError as exc:
-            self._set_message(str(exc))
+            log.info("training files: %s", exc)
+            self._set_message_key("training.files_failed")
             self._set_state(TrainingState.failed)
         finally:
             if self._state in ACTIVE_STATES:  # cancelled (app shutdown)
@@ -600,10 +612,11 @@ class TrainingViewModel(QObject):
         try:
             await service.delete_project(project, delete_lora=delete_lora)
         except AppError as exc:
-            self._set_message(exc.user_message)
+            self._set_error(exc)
             return False
         except OSError as exc:
-            self._set_message(str(exc))
+            log.info("training files: %s", exc)
+            self._set_message_key("training.files_failed")
             return False
         self._set_message_key("training.deleted")
         await self.refresh_loras()
@@ -655,7 +668,14 @@ class TrainingViewModel(QObject):
             raise
         except AppError as exc:
             log.info("cannot attach %s to %s: %s %s", lora.file.name, config_id, exc, exc.detail)
-            result = AttachResult(lora.file.name, config_id, strength, exc.user_message)
+            result = AttachResult(
+                lora.file.name,
+                config_id,
+                strength,
+                exc.user_message,
+                error_key=exc.key,
+                error_params=tuple(exc.params.items()),
+            )
         except (OSError, ValueError) as exc:
             log.info("cannot attach %s to %s: %s", lora.file.name, config_id, exc)
             result = AttachResult(lora.file.name, config_id, strength, str(exc))
@@ -698,9 +718,17 @@ class TrainingViewModel(QObject):
         # Keys are recognised by the page (they start with "training.") and translated.
         self._set_message(key)
 
-    def _set_message(self, text: str) -> None:
-        if text != self._message:
-            self._message = text
+    def _set_error(self, exc: AppError) -> None:
+        """Show an error: its catalogue key and parameters (the page translates them)."""
+        if exc.key:
+            self._set_message(exc.key, exc.params)
+        else:
+            self._set_message(exc.user_message)
+
+    def _set_message(self, text: str, params: Mapping[str, str] | None = None) -> None:
+        params = dict(params or {})
+        if text != self._message or params != self._message_params:
+            self._message, self._message_params = text, params
             self.message_changed.emit(text)
 
     def _emit_dataset(self) -> None:

@@ -103,9 +103,13 @@ class ReviewLogPanel(QWidget):
         vm.entries_changed.connect(self._show)
         vm.exported.connect(self._on_exported)
         vm.cleared.connect(lambda n: self._say("review.cleared", count=str(n)))
-        vm.failed.connect(lambda message, _detail: self.status.setText(message))
+        vm.failed.connect(self._on_failed)
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
+
+    def _on_failed(self, message: str, _detail: str) -> None:
+        """``message`` is a catalogue key (an error's) or, for an error without one, text."""
+        self.status.setText(self._tr.tr(message) if self._tr.has(message) else message)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Read the log each time the teacher opens it (it grows during a lesson)."""

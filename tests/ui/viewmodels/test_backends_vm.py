@@ -15,7 +15,7 @@ from ai4artsed_desktop.settings import BackendSettings, Settings
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
-from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.i18n import Translator, load_catalogue
 from ai4artsed_desktop.ui.viewmodels.backends_vm import BackendRow, BackendsViewModel
 from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 from ai4artsed_desktop.ui.viewmodels.status_vm import StatusViewModel
@@ -198,6 +198,22 @@ def test_missing_program_gives_install_advice_and_clears_busy(
         assert parts.row().can_start
         assert not parts.row().can_restart
         assert simulator_children() == []
+    finally:
+        parts.shutdown(qtbot)
+
+
+def test_a_refusal_reaches_the_banner_in_the_ui_language(
+    missing_ollama: BackendManager, store: SettingsStore, no_gpu: FakeGpuProvider, qtbot: Any
+) -> None:
+    parts = Parts(missing_ollama, store, no_gpu, translator=Translator("de"))
+    try:
+        with qtbot.waitSignal(parts.vm.error_occurred, timeout=START_TIMEOUT_MS) as signal:
+            assert parts.vm.start("ollama")
+        message, detail = signal.args
+        german = load_catalogue("de")["error.backend_not_found"]
+        assert german.startswith("{backend} wurde auf diesem Computer nicht gefunden")
+        assert message.startswith("Ollama wurde auf diesem Computer nicht gefunden")
+        assert "Install Ollama" in detail  # the English advice stays one click away
     finally:
         parts.shutdown(qtbot)
 
