@@ -34,6 +34,8 @@ NOT_IN_THE_WINDOW = (
     "headless.py",
     "profile_cmd.py",
     "configs_cmd.py",
+    "bundle_cmd.py",
+    "models_cmd.py",
     "doctor.py",
     "sim_entry.py",
     "simulators/",
@@ -49,7 +51,9 @@ ENGLISH_ONLY = {
     "lab/state.py": 5,
     "media/waveform.py": 1,
     "media/waveform_decode.py": 1,
+    "models/bundle.py": 11,
     "models/catalogue.py": 4,
+    "models/download.py": 8,
     "pipeline/lora.py": 2,
     "pipeline/safety.py": 1,
     "pipeline/safety_media.py": 1,
@@ -58,7 +62,8 @@ ENGLISH_ONLY = {
     "profiles.py": 4,
     "teacher_lock.py": 12,
     "training/captions.py": 1,
-    "training/config.py": 2,
+    "training/config.py": 3,
+    "training/service.py": 1,
 }
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
