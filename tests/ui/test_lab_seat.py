@@ -36,7 +36,9 @@ def console_vm(qloop: Any, qtbot: Any, tmp_path: Path) -> Iterator[LabConsoleVie
         Settings,
         tasks,
         Translator("en"),
-        console_factory=lambda folder, _port: make_console(folder),
+        # The app's seat heartbeats every 5 s, so the console here waits as long as the
+        # real one (the rig's 0.2 s would call this seat offline between two heartbeats).
+        console_factory=lambda folder, _port: LabConsole(folder, 0, "127.0.0.1"),
         addresses=lambda: ["127.0.0.1"],
     )
     with qtbot.waitSignal(vm.listening_changed, timeout=WAIT_MS):
@@ -97,8 +99,9 @@ def test_the_seat_joins_in_settings_and_the_console_pauses_and_resumes_it(
         lambda: bool(console_vm.seats[0].status and console_vm.seats[0].status.paused),
         timeout=WAIT_MS,
     )
-    with qtbot.waitSignal(console_vm.command_finished, timeout=WAIT_MS):
-        console_vm.resume()
+    with qtbot.waitSignal(console_vm.command_finished, timeout=WAIT_MS) as resumed:
+        assert console_vm.resume()
+    assert resumed.args == ["resume", 1, 0], console_vm.outcome(console_vm.seats[0].seat_id)
     assert not overlay.paused
     assert page.idea_edit.toPlainText() == "Ein Drache"
     # The console's lesson profile arrives and shows in the header.
