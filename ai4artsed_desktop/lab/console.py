@@ -502,6 +502,10 @@ class LabConsole:
                 item.download.fail(message["error"])
             return SeatResult(seat_id, False, error=str(message["error"])[:500])
         if item.download is None:
+            problem = _result_problem(item.message, message["value"])
+            if problem:
+                log.warning("lab: seat %s answered %s", seat_id, problem)
+                return SeatResult(seat_id, False, error=f"the seat answered {problem}")
             return SeatResult(seat_id, True, value=message["value"])
         value = message["value"]
         try:
@@ -737,6 +741,28 @@ class LabConsole:
                 callback()
             except Exception:
                 log.exception("lab console listener failed")
+
+
+def _result_problem(command: Mapping[str, Any], value: object) -> str:
+    """What is wrong with a seat's answer to ``command`` ("" when it has the right shape)."""
+    action = command["action"]
+    if action == "blocked_attempts":
+        limit = command["args"]["limit"]
+        if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+            return "something other than a list of rows"
+        if len(value) > limit:
+            return f"{len(value)} rows where at most {limit} were asked for"
+    elif action == "wipe":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return "something other than a number of runs"
+    elif action == "status":
+        try:
+            _parse_status(value if isinstance(value, dict) else {"": None})
+        except (TypeError, ValueError):
+            return "a malformed status"
+    elif value is not None:
+        return "a value where none belongs"
+    return ""
 
 
 def _collected(seat: KnownSeat) -> bool:

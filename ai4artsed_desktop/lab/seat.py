@@ -282,7 +282,11 @@ class LabSeat:
                 continue
             if self.state is not SeatLink.REFUSED:  # stays refused while it retries
                 self._set_link(SeatLink.CONNECTING)
-            served = await self._connect_and_serve(pairing)
+            try:
+                served = await self._connect_and_serve(pairing)
+            except Exception:  # a bug must not end the reconnect loop for the whole lesson
+                log.exception("lab seat: the link failed unexpectedly; reconnecting")
+                served = False
             if self.closing():
                 break
             if served:
@@ -417,8 +421,19 @@ class LabSeat:
     async def _push_status(self, link: _Link) -> None:
         last: SeatStatus | None = None
         last_sent = 0.0
+        failing = False
         while True:
-            status = self.actions.status()
+            try:
+                status = self.actions.status()
+            except Exception:
+                if not failing:  # once, not on every poll
+                    log.exception("lab seat: the app could not report its status")
+                failing = True
+                status = last or SeatStatus(
+                    seat_name=self._pairing.seat_name if self._pairing else ""
+                )
+            else:
+                failing = False
             if status != last or time.monotonic() - last_sent >= self.heartbeat_s:
                 await link.send(make("status", status=dataclasses.asdict(status)))
                 last, last_sent = status, time.monotonic()

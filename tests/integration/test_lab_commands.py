@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from ai4artsed_desktop.lab.protocol import CHUNK_SIZE, ProtocolError
+from ai4artsed_desktop.lab.seat_actions import SeatStatus
+from tests.fakes.lab_actions import RecordingActions
 from tests.integration.lab_rig import lab, wait_until
 
 
@@ -162,3 +164,48 @@ async def test_status_command_returns_the_seat_status(tmp_path: Path) -> None:
         value = results[seat.seat_id].value
         assert value["vram_used_mb"] == 1234
         assert value["stage"] == "generation"
+
+
+class _OddActions(RecordingActions):
+    async def wipe(self) -> int:
+        await super().wipe()
+        return -5  # a buggy (or hostile) seat
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("expect_log_warnings")
+async def test_answers_of_the_wrong_shape_are_refused_by_the_console(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with lab(tmp_path) as rig:
+        seat = await rig.add_seat("A")
+        odd = _OddActions(seat_name="A")
+        seat.seat.actions = odd
+        wiped = await rig.console.wipe(without_collection=True)
+        assert wiped[seat.seat_id].error == (
+            "the seat answered something other than a number of runs"
+        )
+        assert odd.count("wipe") == 1
+        assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+
+
+class _BrokenStatus(RecordingActions):
+    def status(self) -> SeatStatus:
+        raise RuntimeError("the services are gone")
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("expect_log_warnings")
+async def test_a_seat_whose_status_fails_stays_connected_and_obeys(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with lab(tmp_path) as rig:
+        seat = await rig.add_seat("A")
+        seat.seat.actions = _BrokenStatus(seat_name="A")
+        seat.seat.notify_status_changed()
+        await wait_until(lambda: any("could not report" in r.getMessage() for r in caplog.records))
+        results = await rig.console.set_paused(True, "")
+        assert results[seat.seat_id].ok
+        assert rig.online(seat)
+        errors = [r for r in caplog.records if "could not report" in r.getMessage()]
+        assert len(errors) == 1  # once, not on every poll

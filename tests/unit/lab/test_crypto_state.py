@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ai4artsed_desktop.errors import ConfigError
-from ai4artsed_desktop.lab.console import _parse_status
+from ai4artsed_desktop.lab.console import _parse_status, _result_problem
 from ai4artsed_desktop.lab.crypto import (
     CODE_ALPHABET,
     PairingFailed,
@@ -100,3 +100,21 @@ def test_a_seats_status_is_checked_and_trimmed() -> None:
     ):
         with pytest.raises(ValueError):  # noqa: PT011 - each message names the field
             _parse_status(bad)
+
+
+def test_the_console_checks_the_shape_of_each_answer() -> None:
+    def problem(action: str, value: object, **args: object) -> str:
+        return _result_problem({"action": action, "args": args}, value)
+
+    assert problem("blocked_attempts", [{"a": 1}], limit=2) == ""
+    assert "at most 2" in problem("blocked_attempts", [{}, {}, {}], limit=2)
+    assert "list of rows" in problem("blocked_attempts", ["row"], limit=2)
+    assert "list of rows" in problem("blocked_attempts", {"a": 1}, limit=2)
+    assert problem("wipe", 3) == ""
+    for bad in (-1, True, "3", None):
+        assert "number of runs" in problem("wipe", bad)
+    assert problem("status", {"seat_name": "a"}) == ""
+    assert "malformed" in problem("status", {"rm": "-rf"})
+    assert "malformed" in problem("status", [1])
+    assert problem("set_paused", None) == ""
+    assert "none belongs" in problem("apply_profile", {"x": 1})

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ai4artsed_desktop.lab.protocol import (
@@ -26,7 +26,7 @@ from ai4artsed_desktop.lab.protocol import (
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=20,
+    max_leaves=8,
 )
 
 
@@ -80,6 +80,7 @@ def test_a_type_is_refused_where_it_is_not_expected() -> None:
         validate(make("ping"), allowed=frozenset({"auth"}))
 
 
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_any_json_is_either_valid_or_a_protocol_error(value: object) -> None:
     """Only ProtocolError escapes; what passes is a message of a known type."""
@@ -91,6 +92,7 @@ def test_any_json_is_either_valid_or_a_protocol_error(value: object) -> None:
     assert set(result) - {"v", "type"} == set(_SCHEMAS[result["type"]])
 
 
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["v", "type", "id", "ts", "action", "args"]), json_values))
 def test_command_shaped_json_is_either_valid_or_a_protocol_error(value: dict[str, Any]) -> None:
     """Only ProtocolError escapes (no KeyError, TypeError); what passes names a known action."""
