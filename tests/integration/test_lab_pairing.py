@@ -113,3 +113,25 @@ async def test_new_class_code_leaves_paired_seats_paired(tmp_path: Path) -> None
         assert new != old
         results = await rig.console.blocked_attempts(5)
         assert results[seat.seat_id].ok
+
+
+@pytest.mark.asyncio
+async def test_a_whole_class_joining_at_once_with_a_few_typos_does_not_lock_pairing(
+    tmp_path: Path,
+) -> None:
+    async with lab(tmp_path) as rig:
+        code = rig.console.class_code
+
+        async def join(index: int, typed: str) -> bool:
+            seat = LabSeat(tmp_path / f"pc-{index}", RecordingActions())
+            try:
+                await seat.pair("127.0.0.1", rig.console.port, typed, f"Platz {index}")
+            except LabError:
+                return False
+            return True
+
+        typed = [code] * 25 + ["AAAAAA", "BBBBBB", "CCCCCC"]
+        joined = await asyncio.gather(*(join(n, t) for n, t in enumerate(typed)))
+        assert joined == [True] * 25 + [False] * 3
+        assert len(rig.console.seats()) == 25
+        assert not rig.console.pairing_locked
