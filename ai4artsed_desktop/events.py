@@ -32,11 +32,17 @@ class BackendState(enum.Enum):
 
 @dataclass(frozen=True)
 class BackendStateChanged:
-    """A backend moved to a new state; ``message`` is a short user-facing reason."""
+    """A backend moved to a new state; ``message`` is a short user-facing reason.
+
+    ``message`` is English (log, command line); ``key`` and ``params`` name it in the UI
+    catalogues ("" when there is no key).
+    """
 
     backend: str
     state: BackendState
     message: str = ""
+    key: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
 
 # ------------------------------------------------------------------ text generation

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -48,7 +48,17 @@ class Backend(Protocol):
 
     @property
     def message(self) -> str:
-        """The user-facing reason of the state."""
+        """The user-facing reason of the state (English: the log, the command line)."""
+        ...
+
+    @property
+    def message_key(self) -> str:
+        """The catalogue key of :attr:`message` for the window ("" when it has none)."""
+        ...
+
+    @property
+    def message_params(self) -> Mapping[str, str]:
+        """The parameters of :attr:`message_key`."""
         ...
 
     @property
@@ -310,7 +320,11 @@ class BackendManager:
                 await self._close_clients()
                 self._entries[name] = self._build(name, settings)
                 entry = self._entries[name]
-                self._emit(BackendStateChanged(name, entry.impl.state, entry.impl.message))
+                impl = entry.impl
+                params = tuple(impl.message_params.items())
+                self._emit(
+                    BackendStateChanged(name, impl.state, impl.message, impl.message_key, params)
+                )
         if old.image_engine != settings.image_engine:
             await self._close_clients()
 

@@ -233,9 +233,13 @@ class ProcessSupervisor(StateNotifier):
             if self._stopping:
                 self._set_state(BackendState.stopped, f"{self.spec.display_name} is stopped.")
             elif isinstance(exc, BackendNotInstalled):
-                self._set_state(BackendState.not_installed, exc.user_message)
+                self._set_state(
+                    BackendState.not_installed, exc.user_message, key=exc.key, params=exc.params
+                )
             else:
-                self._set_state(BackendState.failed, exc.user_message)
+                self._set_state(
+                    BackendState.failed, exc.user_message, key=exc.key, params=exc.params
+                )
             raise
         self._last_error = None
 
@@ -448,12 +452,22 @@ class ProcessSupervisor(StateNotifier):
             signal_group(run.pid, kill=True)  # grandchildren must not keep port and VRAM
         if self.spec.one_shot:
             state = BackendState.stopped if outcome.ok else BackendState.failed
-            self._set_state(state, str(outcome))
+            self._set_state(
+                state,
+                str(outcome),
+                key="" if outcome.ok else "backend.msg.exited",
+                params={"backend": self.spec.display_name},
+            )
             return
         advice, _detail = advice_and_detail(tail, self.log_file)
         log.warning("%s crashed: %s", self.spec.name, outcome.summary())
         self._last_crash = (time.monotonic(), outcome.summary())
-        self._set_state(BackendState.crashed, f"{outcome.summary()}{advice}")
+        self._set_state(
+            BackendState.crashed,
+            f"{outcome.summary()}{advice}",
+            key="backend.msg.crashed",
+            params={"backend": self.spec.display_name},
+        )
         if time.monotonic() - run.ready_at > self._policy.reset_after:
             self._restarts = 0
         self._schedule_restart()
@@ -465,6 +479,8 @@ class ProcessSupervisor(StateNotifier):
                 BackendState.failed,
                 f"{name} stopped unexpectedly {self._restarts + 1} times and is not restarted "
                 "automatically. Start it again from the backend status, and see the log.",
+                key="backend.msg.gave_up",
+                params={"backend": name, "count": self._restarts + 1},
             )
             return
         delay = policy.delay(self._restarts)

@@ -11,6 +11,14 @@ from ..system import processes
 from .diagnostics import diagnose
 from .process_types import LaunchSpec, ProcessOutcome
 
+#: "Not found" with the install advice of each program, in the UI catalogues.
+NOT_FOUND_KEYS = {
+    "ollama": "error.backend_not_found.ollama",
+    "comfyui": "error.backend_not_found.comfyui",
+    "swarmui": "error.backend_not_found.swarmui",
+    "kohya": "error.backend_not_found.kohya",
+}
+
 
 def resolve_argv(spec: LaunchSpec) -> tuple[str, ...]:
     """``spec.argv`` with the program resolved through ``shutil.which``.
@@ -29,7 +37,7 @@ def resolve_argv(spec: LaunchSpec) -> tuple[str, ...]:
     raise BackendNotInstalled(
         message,
         detail=f"{message}\nargv: {list(spec.argv)}\nmissing: {what}",
-        key="error.backend_not_found",
+        key=NOT_FOUND_KEYS.get(spec.name, "error.backend_not_found"),
         params={"backend": spec.display_name, "missing": what},
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ..events import BackendState, BackendStateChanged
 
@@ -26,6 +26,8 @@ class StateNotifier:
         self._backend = backend
         self._state = BackendState.stopped
         self._message = ""
+        self._message_key = ""
+        self._message_params: dict[str, str] = {}
         self._listeners: list[StateListener] = [on_state] if on_state else []
 
     @property
@@ -35,8 +37,18 @@ class StateNotifier:
 
     @property
     def message(self) -> str:
-        """The user-facing reason that came with the current state."""
+        """The user-facing reason that came with the current state (English)."""
         return self._message
+
+    @property
+    def message_key(self) -> str:
+        """The catalogue key of :attr:`message` ("" when it has none)."""
+        return self._message_key
+
+    @property
+    def message_params(self) -> Mapping[str, str]:
+        """The parameters of :attr:`message_key`."""
+        return dict(self._message_params)
 
     def add_state_listener(self, listener: StateListener) -> Callable[[], None]:
         """Call ``listener`` on every state change; returns a function that unsubscribes."""
@@ -64,12 +76,24 @@ class StateNotifier:
         finally:
             remove()
 
-    def _set_state(self, state: BackendState, message: str = "") -> None:
+    def _set_state(
+        self,
+        state: BackendState,
+        message: str = "",
+        *,
+        key: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        """Move to ``state``; ``message`` in English, ``key``/``params`` for the window."""
         if state is self._state and message == self._message:
             return
         self._state, self._message = state, message
+        self._message_key = key
+        self._message_params = {name: str(value) for name, value in (params or {}).items()}
         log.info("%s: %s %s", self._backend, state.value, message)
-        event = BackendStateChanged(self._backend, state, message)
+        event = BackendStateChanged(
+            self._backend, state, message, key, tuple(self._message_params.items())
+        )
         for listener in list(self._listeners):
             try:
                 listener(event)

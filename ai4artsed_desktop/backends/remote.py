@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import BackendUnavailable
 from ..events import BackendState, BackendStateChanged
@@ -46,6 +46,8 @@ class RemoteBackend:
         self._retry_interval = retry_interval
         self._state = BackendState.stopped
         self._message = f"{display_name} at {url} was not contacted yet."
+        self._message_key = ""
+        self._message_params: dict[str, str] = {}
         self._monitor: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -56,8 +58,18 @@ class RemoteBackend:
 
     @property
     def message(self) -> str:
-        """The user-facing reason of the current state."""
+        """The user-facing reason of the current state (English)."""
         return self._message
+
+    @property
+    def message_key(self) -> str:
+        """The catalogue key of :attr:`message` ("" when it has none)."""
+        return self._message_key
+
+    @property
+    def message_params(self) -> Mapping[str, str]:
+        """The parameters of :attr:`message_key`."""
+        return dict(self._message_params)
 
     @property
     def tail(self) -> Sequence[str]:
@@ -68,11 +80,14 @@ class RemoteBackend:
         """True while the server answered its last check."""
         return self._state is BackendState.ready
 
-    def _set(self, state: BackendState, message: str) -> None:
+    def _set(self, state: BackendState, message: str, key: str = "") -> None:
         if (state, message) == (self._state, self._message):
             return
         self._state, self._message = state, message
-        self._on_state(BackendStateChanged(self.name, state, message))
+        self._message_key = key
+        self._message_params = {"backend": self.display_name, "url": self.url} if key else {}
+        params = tuple(self._message_params.items())
+        self._on_state(BackendStateChanged(self.name, state, message, key, params))
 
     async def _answers(self) -> bool:
         try:
@@ -100,7 +115,7 @@ class RemoteBackend:
                         f"{self.display_name} at {self.url} does not answer. Check the address "
                         "in Settings and that the server is running."
                     )
-                    self._set(BackendState.failed, message)
+                    self._set(BackendState.failed, message, "error.remote_silent")
                     raise BackendUnavailable(
                         message,
                         detail=f"no answer from {self.url}",
@@ -128,6 +143,7 @@ class RemoteBackend:
                 self._set(
                     BackendState.failed,
                     f"Lost the connection to {self.display_name} at {self.url}; reconnecting…",
+                    "backend.msg.connection_lost",
                 )
 
     async def start(self) -> None:

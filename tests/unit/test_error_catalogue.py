@@ -212,3 +212,17 @@ def test_error_texts_are_not_left_in_the_other_language(language: str) -> None:
         if key.startswith(("error.", "training.error.")) and mine[key] == theirs.get(key)
     ]
     assert same == []
+
+
+def test_each_program_has_its_not_found_text_with_install_advice() -> None:
+    """process_errors picks the key by program name (not a literal the walk can read)."""
+    from ai4artsed_desktop.backends.launchers import INSTALL_HINTS
+    from ai4artsed_desktop.backends.process_errors import NOT_FOUND_KEYS
+
+    assert set(NOT_FOUND_KEYS) == set(INSTALL_HINTS)
+    for language in ("de", "en"):
+        catalogue = load_catalogue(language)
+        for key in NOT_FOUND_KEYS.values():
+            text = catalogue[key]
+            assert PLACEHOLDER.findall(text) == ["missing"], key
+            assert "→" in text, f"{key} ({language}) names where to enter the path"

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ...events import BackendState
 from ..desktop import FolderOpener
-from ..i18n import Translator
+from ..i18n import Translator, user_message
 from ..viewmodels.backends_vm import BackendRow, BackendsViewModel
 from ..widgets.log_view import LogView
 from ..widgets.status_bar import BackendLight
@@ -145,7 +145,7 @@ class BackendCard(QGroupBox):
         row = self.row
         if row is None:
             return
-        self.light.set_state(row.state, row.message)
+        self.light.set_state(row.state, row.message, row.message_key, dict(row.message_params))
         self.start_button.setEnabled(row.can_start)
         self.stop_button.setEnabled(row.can_stop)
         self.restart_button.setEnabled(row.can_restart)
@@ -195,7 +195,7 @@ class BackendCard(QGroupBox):
         # for the ordinary states the translated explanation says the same in the UI language.
         explains = row.state in EXPLAINED_STATES and row.message
         self.message_label.setText(
-            row.message if explains else tr(f"backend.state_help.{row.state.value}")
+            self._message(row) if explains else tr(f"backend.state_help.{row.state.value}")
         )
         self.message_label.setStyleSheet(f"color: {PROBLEM_COLOUR};" if explains else "")
         if row.log_file is not None:
@@ -203,4 +203,8 @@ class BackendCard(QGroupBox):
         else:
             self.log_heading.setText(tr("backends.log_heading_remote"))
         state = tr(f"backend.state.{row.state.value}")
-        self.setAccessibleDescription(f"{state}. {row.message}".strip())
+        self.setAccessibleDescription(f"{state}. {self._message(row)}".strip())
+
+    def _message(self, row: BackendRow) -> str:
+        """The backend's reason in the UI language (English when it has no catalogue key)."""
+        return user_message(self._tr, row.message_key, dict(row.message_params), row.message)

@@ -40,7 +40,8 @@ class BackendRow:
     """What the UI shows of one backend.
 
     ``mode`` is ``managed``, ``remote`` or ``demo``; ``busy`` is True while a start, stop,
-    restart or settings change of this backend is in progress.
+    restart or settings change of this backend is in progress. ``message`` is the backend's
+    English reason; ``message_key`` / ``message_params`` name it in the catalogues.
     """
 
     name: str
@@ -52,6 +53,8 @@ class BackendRow:
     busy: bool = False
     tail: tuple[str, ...] = ()
     log_file: Path | None = None
+    message_key: str = ""
+    message_params: tuple[tuple[str, str], ...] = ()
 
     @property
     def can_start(self) -> bool:
@@ -132,7 +135,7 @@ class BackendsViewModel(QObject):
         self._settings_binding = Binding(settings_vm.settings_changed, self._on_settings_changed)
         if status is not None:
             for row in self._rows.values():
-                status.update_backend(BackendStateChanged(row.name, row.state, row.message))
+                status.update_backend(self._status_event(row))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -216,8 +219,14 @@ class BackendsViewModel(QObject):
         # must not paint the light of its successor.
         row = self._rows[event.backend] = self._read_row(event.backend)
         if self._status is not None:
-            self._status.update_backend(BackendStateChanged(row.name, row.state, row.message))
+            self._status.update_backend(self._status_event(row))
         self.row_changed.emit(event.backend)
+
+    @staticmethod
+    def _status_event(row: BackendRow) -> BackendStateChanged:
+        return BackendStateChanged(
+            row.name, row.state, row.message, row.message_key, row.message_params
+        )
 
     def _read_row(self, name: str) -> BackendRow:
         entry = self._manager.entry(name)
@@ -228,6 +237,8 @@ class BackendsViewModel(QObject):
             url=entry.url,
             state=entry.impl.state,
             message=entry.impl.message,
+            message_key=entry.impl.message_key,
+            message_params=tuple(entry.impl.message_params.items()),
             busy=self._actions.busy(name) or self.applying,
             tail=self._read_tail(name),
             log_file=entry.log_file,

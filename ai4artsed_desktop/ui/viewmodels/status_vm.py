@@ -63,6 +63,7 @@ class StatusViewModel(QObject):
         self._interval = interval_s
         self._states = dict.fromkeys(backends, BackendState.stopped)
         self._messages = dict.fromkeys(backends, "")
+        self._keys: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._gpu: GpuSnapshot | None = None
         self._gpu_status = GpuStatus.unknown
         self._gpu_failure_logged = False
@@ -80,6 +81,11 @@ class StatusViewModel(QObject):
 
     def backend_message(self, name: str) -> str:
         return self._messages.get(name, "")
+
+    def backend_message_key(self, name: str) -> tuple[str, dict[str, str]]:
+        """The catalogue key and parameters of :meth:`backend_message` ("" when none)."""
+        key, params = self._keys.get(name, ("", ()))
+        return key, dict(params)
 
     @property
     def gpu(self) -> GpuSnapshot | None:
@@ -122,6 +128,7 @@ class StatusViewModel(QObject):
             return
         self._states[event.backend] = event.state
         self._messages[event.backend] = event.message
+        self._keys[event.backend] = (event.key, event.params)
         self.backend_states_changed.emit(dict(self._states))
 
     def start(self) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QWidget
 
 from ...events import BackendState
 from ..formatting import gpu_line, ram_text, vram_text
-from ..i18n import Translator
+from ..i18n import Translator, user_message
 from ..viewmodels.status_vm import StatusViewModel
 
 STATE_COLOURS: dict[BackendState, str] = {
@@ -36,6 +38,8 @@ class BackendLight(QWidget):
         self._tr = translator
         self._state = BackendState.stopped
         self._message = ""
+        self._key = ""
+        self._params: dict[str, str] = {}
         self.dot = QLabel("●")
         self.dot.setObjectName("backendDot")
         self.label = QLabel()
@@ -55,8 +59,16 @@ class BackendLight(QWidget):
     def colour(self) -> str:
         return STATE_COLOURS[self._state]
 
-    def set_state(self, state: BackendState, message: str) -> None:
+    def set_state(
+        self,
+        state: BackendState,
+        message: str,
+        key: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> None:
+        """``message`` is the backend's reason; with ``key`` it shows in the UI language."""
         self._state, self._message = state, message
+        self._key, self._params = key, dict(params or {})
         self.dot.setStyleSheet(f"color: {self.colour};")
         self.retranslate()
 
@@ -64,10 +76,11 @@ class BackendLight(QWidget):
         state_text = self._tr.tr(f"backend.state.{self._state.value}")
         name = backend_display_name(self.backend)
         self.label.setText(f"{name}: {state_text}")
-        tooltip = self._message or self._tr.tr(f"backend.state_help.{self._state.value}")
+        message = user_message(self._tr, self._key, self._params, self._message)
+        tooltip = message or self._tr.tr(f"backend.state_help.{self._state.value}")
         self.setToolTip(f"{name} — {state_text}\n{tooltip}")
         self.setAccessibleName(self._tr.tr("status.backend_accessible", name=name))
-        self.setAccessibleDescription(f"{state_text}. {self._message}".strip())
+        self.setAccessibleDescription(f"{state_text}. {message}".strip())
 
 
 class StatusBar(QStatusBar):
@@ -104,7 +117,8 @@ class StatusBar(QStatusBar):
     def _on_status_backend_states_changed(self, states: dict[str, BackendState]) -> None:
         for name, state in states.items():
             light = self.lights.get(name) or self._add_light(name)
-            light.set_state(state, self._vm.backend_message(name))
+            key, params = self._vm.backend_message_key(name)
+            light.set_state(state, self._vm.backend_message(name), key, params)
 
     def _update_resources(self, _value: object = None) -> None:
         self.gpu_label.setText(vram_text(self._tr, self._vm))

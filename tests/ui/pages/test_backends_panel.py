@@ -34,7 +34,9 @@ class Built:
         self.translator = Translator("de")
         self.settings_vm = SettingsViewModel(store, self.translator)
         self.settings_vm.language_changed.connect(self.translator.set_language)
-        self.vm = BackendsViewModel(manager, self.settings_vm, TaskRegistry("test"))
+        self.vm = BackendsViewModel(
+            manager, self.settings_vm, TaskRegistry("test"), translator=self.translator
+        )
         self.page = SettingsPage(self.settings_vm, self.translator, log_dir, self.vm)
         qtbot.addWidget(self.page)
         self.page.resize(1200, 760)
@@ -186,11 +188,11 @@ def test_not_installed_shows_advice_inline(
         card.start_button.click()
         banner = built.page.backends.banner
         qtbot.waitUntil(banner.isVisible, timeout=START_TIMEOUT_MS)
-        assert "Install Ollama" in banner.message
+        assert "Installiere Ollama von ollama.com" in banner.message  # the UI language
         assert "Traceback" not in banner.message
         qtbot.waitUntil(lambda: card.start_button.isEnabled(), timeout=START_TIMEOUT_MS)
         assert card.light.state is BackendState.not_installed
-        assert "Install Ollama" in card.message_label.text()
+        assert "Installiere Ollama von ollama.com" in card.message_label.text()
         assert card.message_label.isVisible()
         assert not card.restart_button.isEnabled()
     finally:

@@ -206,14 +206,25 @@ def test_a_refusal_reaches_the_banner_in_the_ui_language(
     missing_ollama: BackendManager, store: SettingsStore, no_gpu: FakeGpuProvider, qtbot: Any
 ) -> None:
     parts = Parts(missing_ollama, store, no_gpu, translator=Translator("de"))
+    translator = Translator("de")
+    bar = StatusBar(parts.status, translator)  # the lights in the window's status bar
+    qtbot.addWidget(bar)
     try:
         with qtbot.waitSignal(parts.vm.error_occurred, timeout=START_TIMEOUT_MS) as signal:
             assert parts.vm.start("ollama")
         message, detail = signal.args
-        german = load_catalogue("de")["error.backend_not_found"]
-        assert german.startswith("{backend} wurde auf diesem Computer nicht gefunden")
+        german = load_catalogue("de")["error.backend_not_found.ollama"]
+        assert message == german.format(**dict(parts.row().message_params))
         assert message.startswith("Ollama wurde auf diesem Computer nicht gefunden")
+        assert "Installiere Ollama von ollama.com" in message
         assert "Install Ollama" in detail  # the English advice stays one click away
+        # The backend's state message follows the UI language too (row, light, switch).
+        row = parts.row()
+        assert row.state is BackendState.not_installed
+        assert row.message_key == "error.backend_not_found.ollama"
+        assert "Ollama wurde auf diesem Computer nicht gefunden" in bar.lights["ollama"].toolTip()
+        translator.set_language("en")
+        assert "Install Ollama from ollama.com" in bar.lights["ollama"].toolTip()
     finally:
         parts.shutdown(qtbot)
 
