@@ -11,7 +11,9 @@ real time; the pictures are noise.
 The first picture includes loading the checkpoint (what a student waits for after the app
 started ComfyUI); every further picture is timed from ``POST /prompt`` until ``/history``
 has its result, one after the other. The load average (``os.getloadavg``) is printed before
-and after: on a shared machine other work slows the numbers down.
+and after: on a shared machine other work slows the numbers down. ComfyUI's own CPU time
+per picture is printed too: divided by the cores it is what an otherwise idle PC of this
+kind would need at best.
 
 The median of the further pictures is what the app shows as its estimate: it is stored by
 hand in ``resources/configs/outputs/sd_turbo.json`` (``estimated_seconds``) and in the CPU
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from ai4artsed_desktop.content.loader import load_content, load_workflow
 from ai4artsed_desktop.paths import resources_dir
@@ -107,6 +110,12 @@ def picture_seconds(url: str, seed: int) -> float:
     raise TimeoutError(f"no picture after {PICTURE_TIMEOUT_S:.0f} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ComfyUI so far (its threads; it starts no children)."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
@@ -124,10 +133,16 @@ def main() -> None:
         server = peers.ComfyServer(base)
         print(f"before: {load_line()}")
         server.start()
+        assert server.proc is not None
+        pid = server.proc.pid
         try:
             first = picture_seconds(server.url, 1)
             print(f"first picture (loads the checkpoint): {first:.1f} s")
-            further = [picture_seconds(server.url, 2 + i) for i in range(args.runs)]
+            further, cpu = [], []
+            for i in range(args.runs):
+                before = cpu_seconds(pid)
+                further.append(picture_seconds(server.url, 2 + i))
+                cpu.append(cpu_seconds(pid) - before)
         finally:
             server.stop()
     print(f"after: {load_line()}")
@@ -135,6 +150,13 @@ def main() -> None:
     print(
         f"SD-Turbo 512 px, 1 step, ComfyUI --cpu: median {statistics.median(further):.1f} s "
         f"({spread}) over {len(further)} pictures"
+    )
+    cores = os.cpu_count() or 1
+    busy = statistics.median(cpu)
+    print(
+        f"ComfyUI CPU time per picture: median {busy:.1f} s "
+        f"(min {min(cpu):.1f}, max {max(cpu):.1f}); on {cores} idle cores at best "
+        f"{busy / cores:.1f} s (less busy neighbours: closer to this)"
     )
 
 
