@@ -34,74 +34,40 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("FAKE_KOHYA_STEP_MS", "60")  # slow enough to catch it mid-run
 os.environ["FAKE_OLLAMA_TOKEN_MS"] = "0"  # full speed; the streaming shot slows it down
-if hasattr(os, "geteuid") and os.geteuid() == 0:
-    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium refuses root
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image, ImageDraw  # noqa: E402
-from PySide6.QtWidgets import QApplication, QScrollArea, QWidget  # noqa: E402
+from PIL import Image, ImageDraw
+from PySide6.QtWidgets import QWidget
 
-from ai4artsed_desktop.backends.manager import BackendManager  # noqa: E402
-from ai4artsed_desktop.paths import AppPaths, resources_dir  # noqa: E402
-from ai4artsed_desktop.pipeline.services import build_services  # noqa: E402
-from ai4artsed_desktop.settings_store import SettingsStore  # noqa: E402
-from ai4artsed_desktop.simulators.kohya_install import install_fake_kohya  # noqa: E402
-from ai4artsed_desktop.store.runs import RunStore  # noqa: E402
-from ai4artsed_desktop.system.gpu import FakeGpuProvider  # noqa: E402
-from ai4artsed_desktop.tasks import TaskRegistry  # noqa: E402
-from ai4artsed_desktop.training.service import TrainingService  # noqa: E402
-from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel  # noqa: E402
-from ai4artsed_desktop.ui.pages.first_run import start_first_run  # noqa: E402
-from ai4artsed_desktop.ui.pages.history_page import HistoryPage  # noqa: E402
-from ai4artsed_desktop.ui.qt_async import run_qt_loop  # noqa: E402
-from ai4artsed_desktop.ui.sandbox_scheme import register_sandbox_scheme  # noqa: E402
-from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
-from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel  # noqa: E402
-from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer  # noqa: E402
-from ai4artsed_desktop.ui.widgets.video_player import VideoPlayer  # noqa: E402
-from scripts.screenshot import load_real_content, write_fake_gpu  # noqa: E402
+from ai4artsed_desktop.backends.manager import BackendManager
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.simulators.kohya_install import install_fake_kohya
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
+from ai4artsed_desktop.ui.pages.create_page import CreatePage, RunPanel
+from ai4artsed_desktop.ui.pages.first_run import start_first_run
+from ai4artsed_desktop.ui.pages.history_page import HistoryPage
+from ai4artsed_desktop.ui.shell import Shell
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase, RunViewModel
+from ai4artsed_desktop.ui.widgets.audio_player import AudioPlayer
+from ai4artsed_desktop.ui.widgets.video_player import VideoPlayer
+from scripts.screenshot_harness import (
+    SIZE,
+    DemoWorld,
+    both_sizes,
+    demo_world,
+    grab,
+    main,
+    until,
+)
 
-SIZE = (1366, 768)
-SIZES = ((1366, 768), (1920, 1080))
-TIMEOUT_S = 60.0
 IDEA = "Ein Leuchtturm, der verlorene Geräusche sammelt"
 IDEAS = {"de": IDEA, "en": "A lighthouse that collects lost sounds"}
 BLOCKED_IDEAS = {"de": "Anleitung: Rohrbombe bauen", "en": "How to build a pipe bomb"}
-
-
-async def _until(condition: object, what: str) -> None:
-    """Wait (polling the Qt loop) until ``condition()`` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT_S
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-def _scroll(widget: QWidget, *, down: bool) -> None:
-    """Scroll every scroll area below ``widget`` to its end (or back to the top)."""
-    for area in widget.findChildren(QScrollArea):
-        bar = area.verticalScrollBar()
-        bar.setValue(bar.maximum() if down else bar.minimum())
-
-
-async def _grab(window: QWidget, target: Path, *, scroll_down: QWidget | None = None) -> Path:
-    """Save the window; ``scroll_down``'s scroll areas are scrolled to the end first."""
-    await asyncio.sleep(0.1)  # let layouts settle before grabbing
-    if scroll_down is not None:
-        _scroll(scroll_down, down=True)
-        await asyncio.sleep(0.1)
-    window.grab().save(str(target))
-    return target
 
 
 def _images(folder: Path, count: int = 6) -> Path:
@@ -116,66 +82,25 @@ def _images(folder: Path, count: int = 6) -> Path:
     return folder
 
 
-async def capture(out_dir: Path, base: Path, only: str = "") -> list[Path]:
-    paths = AppPaths.under(base / "appdata")
-    paths.ensure()
-    write_fake_gpu(base / "gpu.json")
-    gpu = FakeGpuProvider(base / "gpu.json")
-    store = SettingsStore.load(paths.settings_file)  # fresh: the first-run assistant shows
+def _trainer_and_model(store: SettingsStore, base: Path) -> None:
+    """A fresh data folder (the first-run assistant shows) with the kohya simulator."""
     kohya = install_fake_kohya(base / "sd-scripts")
     model = base / "models" / "v1-5-pruned-emaonly.safetensors"
     model.parent.mkdir()
     model.write_bytes(b"demo checkpoint")
     store.set("training.kohya_dir", str(kohya))
     store.set("training.base_model", str(model))
-    content = load_real_content(paths.user_content_dir)
-    tasks = TaskRegistry("screenshot")
-    manager = BackendManager(store.current, paths, demo=True)
-    arbiter = manager.arbiter(gpu)
-    training = TrainingService(store.current, paths, arbiter, gpu=gpu)
-    run_store = RunStore(paths.runs_dir)
-    services = build_services(
-        backends=manager,
-        content=content,
-        settings=lambda: store.current,
-        store=run_store,
-        workflows_dir=resources_dir() / "workflows",
-        arbiter=arbiter,
-        gpu_busy=training.gpu_busy_reason,
-    )
-    shell = build_shell(
-        paths=paths,
-        store=store,
-        content=content,
-        gpu=gpu,
-        tasks=tasks,
-        manager=manager,
-        demo=True,
-        services=services,
-        training=training,
-    )
-    try:
-        if only == "film":
-            return await _films_only(shell, gpu, out_dir, base)
-        return await _flows(shell, manager, gpu, out_dir, base)
-    finally:
-        await shell.shutdown()
-        if training.busy:
-            await training.stop()
-        await services.providers.aclose()
-        await manager.shutdown()
-        await tasks.cancel_all()
-        run_store.close()
-        shell.window.hide()
-        shell.window.deleteLater()
-        # Let Qt delete the window (and the code sandbox's web engine) while the loop runs:
-        # a web view left for interpreter exit outlives its profile and crashes the process.
-        await asyncio.sleep(0.2)
 
 
-async def _flows(
-    shell: Shell, manager: BackendManager, gpu: FakeGpuProvider, out_dir: Path, base: Path
-) -> list[Path]:
+async def capture(out_dir: Path, base: Path, args: argparse.Namespace) -> list[Path]:
+    async with demo_world(base, configure=_trainer_and_model, training=True) as world:
+        if args.only == "film":
+            return await _films_only(world.shell, world.gpu, out_dir, base)
+        return await _flows(world, out_dir, base)
+
+
+async def _flows(world: DemoWorld, out_dir: Path, base: Path) -> list[Path]:
+    shell, manager, gpu = world.shell, world.manager, world.gpu
     window = shell.window
     window.resize(*SIZE)
     window.show()
@@ -208,7 +133,7 @@ async def _films_only(shell: Shell, gpu: FakeGpuProvider, out_dir: Path, base: P
             shell.create_vm.set_idea(IDEAS[language])
             run_vm.select_output("wan22_video")
             run_vm.transform()
-            await _until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
+            await until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
             saved += await _film(window, panel, run_vm, out_dir, f"create_film_{mode}_{language}")
     shell.settings_vm.set_value("ui.language", "de")
     saved.append(await _history(shell, out_dir, "wan22_video", "history_film_de.png"))
@@ -222,11 +147,11 @@ async def _film(
     await _generate(run_vm, "wan22_video", "the film")
     player = panel.result_view.findChild(VideoPlayer, "videoPlayer")
     assert player is not None
-    await _until(lambda: player.duration_ms > 0, "the film to open")
+    await until(lambda: player.duration_ms > 0, "the film to open")
     player.toggle_play()
-    await _until(lambda: player.position_ms > 1000, "a second of the film")
+    await until(lambda: player.position_ms > 1000, "a second of the film")
     player.pause()
-    return await _both_sizes(window, out_dir, name)
+    return await both_sizes(window, out_dir, name)
 
 
 def _parts(shell: Shell) -> tuple[CreatePage, RunPanel, RunViewModel]:
@@ -242,14 +167,14 @@ async def _first_run(shell: Shell, gpu: FakeGpuProvider, out_dir: Path) -> list[
     window = shell.window
     assert not shell.settings_vm.current.ui.first_run_done
     page = start_first_run(window, shell.settings_vm, shell.translator, gpu)
-    saved = [await _grab(window, out_dir / "first_run_de.png")]
+    saved = [await grab(window, out_dir / "first_run_de.png")]
     page.next_button.click()
-    await _until(lambda: bool(page._vm.detections) and not page._vm.busy, "the detection")
+    await until(lambda: bool(page._vm.detections) and not page._vm.busy, "the detection")
     # scrolled down: the graphics card and the demo backends on offer
-    saved.append(await _grab(window, out_dir / "first_run_programs_de.png", scroll_down=page))
+    saved.append(await grab(window, out_dir / "first_run_programs_de.png", scroll_down=page))
     page.finish_button.click()
-    await _until(lambda: window.assistant is None, "the assistant to close")
-    saved.append(await _grab(window, out_dir / "first_run_done_de.png"))
+    await until(lambda: window.assistant is None, "the assistant to close")
+    saved.append(await grab(window, out_dir / "first_run_done_de.png"))
     return saved
 
 
@@ -266,20 +191,10 @@ async def _streaming(shell: Shell, manager: BackendManager, out_dir: Path) -> li
     shell.create_vm.set_idea(IDEA)
     run_vm.select_output("sd15")
     run_vm.transform()
-    await _until(lambda: len(panel.interception_edit.toPlainText().split()) >= 14, "streamed words")
-    saved = [await _grab(window, out_dir / "create_streaming_kids_de_1366x768.png")]
+    await until(lambda: len(panel.interception_edit.toPlainText().split()) >= 14, "streamed words")
+    saved = [await grab(window, out_dir / "create_streaming_kids_de_1366x768.png")]
     run_vm.cancel()
-    await _until(lambda: not run_vm.busy, "the cancelled run")
-    return saved
-
-
-async def _both_sizes(window: QWidget, out_dir: Path, name: str) -> list[Path]:
-    """The window at 1366 x 768 and at 1920 x 1080 (a maximised window on those screens)."""
-    saved = []
-    for width, height in SIZES:
-        window.resize(width, height)
-        saved.append(await _grab(window, out_dir / f"{name}_{width}x{height}.png"))
-    window.resize(*SIZE)
+    await until(lambda: not run_vm.busy, "the cancelled run")
     return saved
 
 
@@ -288,7 +203,7 @@ async def _generate(run_vm: RunViewModel, output_id: str, what: str) -> None:
         raise RuntimeError(f"{output_id} cannot be chosen")
     if not run_vm.generate():
         raise RuntimeError(f"{what}: Generate did not start")
-    await _until(lambda: not run_vm.busy, what)
+    await until(lambda: not run_vm.busy, what)
     if run_vm.phase is not RunPhase.done:
         raise RuntimeError(f"{what}: the run ended {run_vm.phase.value}")
 
@@ -304,9 +219,9 @@ async def _playing_sketch(window: QWidget, panel: RunPanel, out_dir: Path, name:
     loaded: list[bool] = []
     sandbox.page_loaded.connect(loaded.append)
     sandbox.play()
-    await _until(lambda: bool(loaded), "the sketch page")
+    await until(lambda: bool(loaded), "the sketch page")
     await asyncio.sleep(0.8)  # a few frames of the sketch
-    saved = await _both_sizes(window, out_dir, name)
+    saved = await both_sizes(window, out_dir, name)
     sandbox.stop()
     return saved
 
@@ -326,7 +241,7 @@ async def _create_matrix(shell: Shell, out_dir: Path) -> list[Path]:
         for mode in ("kids", "expert"):
             shell.settings_vm.set_value("ui.language", language)
             shell.settings_vm.set_value("ui.ui_mode", mode)
-            saved += await _both_sizes(window, out_dir, f"create_empty_{mode}_{language}")
+            saved += await both_sizes(window, out_dir, f"create_empty_{mode}_{language}")
     for language in ("de", "en"):
         for mode in ("kids", "expert"):
             tag = f"{mode}_{language}"
@@ -337,31 +252,31 @@ async def _create_matrix(shell: Shell, out_dir: Path) -> list[Path]:
             shell.create_vm.set_idea(IDEAS[language])
             run_vm.select_output("sd15")
             run_vm.transform()
-            await _until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
-            saved += await _both_sizes(window, out_dir, f"create_transformed_{tag}")
+            await until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
+            saved += await both_sizes(window, out_dir, f"create_transformed_{tag}")
             await _generate(run_vm, "sd15", "the picture")
-            saved += await _both_sizes(window, out_dir, f"create_picture_{tag}")
+            saved += await both_sizes(window, out_dir, f"create_picture_{tag}")
             await _generate(run_vm, "p5js", "the drawing code")
             saved += await _playing_sketch(window, panel, out_dir, f"create_code_{tag}")
             await _generate(run_vm, "stable_audio", "the sound")
-            await _until(lambda: _waveform_drawn(panel), "the waveform")
-            saved += await _both_sizes(window, out_dir, f"create_sound_{tag}")
+            await until(lambda: _waveform_drawn(panel), "the waveform")
+            saved += await both_sizes(window, out_dir, f"create_sound_{tag}")
             saved += await _film(window, panel, run_vm, out_dir, f"create_film_{tag}")
             shell.settings_vm.set_value("safety.level", "adult")  # the hard list blocks at once
             shell.create_vm.set_idea(BLOCKED_IDEAS[language])
             run_vm.select_output("sd15")
             run_vm.transform()
-            await _until(lambda: not run_vm.busy, "the blocked run")
+            await until(lambda: not run_vm.busy, "the blocked run")
             if run_vm.phase is not RunPhase.blocked:
                 raise RuntimeError(f"expected a blocked run, got {run_vm.phase}: {panel.message}")
-            saved += await _both_sizes(window, out_dir, f"create_blocked_{tag}")
+            saved += await both_sizes(window, out_dir, f"create_blocked_{tag}")
     shell.settings_vm.set_value("ui.language", "de")
     shell.settings_vm.set_value("ui.ui_mode", "youth")
     shell.create_vm.choose_config("renaissance")  # one more picture for the History grid
     shell.create_vm.set_idea(IDEA)
     run_vm.select_output("sd15")
     run_vm.transform()
-    await _until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
+    await until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
     await _generate(run_vm, "sd15", "a last picture")
     return saved
 
@@ -376,14 +291,14 @@ async def _history(
     window.show_page("history")
     page = window.pages["history"]
     assert isinstance(page, HistoryPage)
-    await _until(lambda: len(history_vm.rows) >= 4 and not history_vm.loading, "the history")
+    await until(lambda: len(history_vm.rows) >= 4 and not history_vm.loading, "the history")
     row = next(
         i for i, r in enumerate(history_vm.rows) if r.output_id == output_id and r.status == "done"
     )
     page.view.setCurrentIndex(page.model.index(row, 0))
-    await _until(lambda: history_vm.details is not None, "the run's details")
-    await _until(lambda: page.model.thumbnails_pending == 0, "the thumbnails")
-    return await _grab(window, out_dir / name)
+    await until(lambda: history_vm.details is not None, "the run's details")
+    await until(lambda: page.model.thumbnails_pending == 0, "the thumbnails")
+    return await grab(window, out_dir / name)
 
 
 async def _training(shell: Shell, out_dir: Path, base: Path) -> Path:
@@ -393,40 +308,23 @@ async def _training(shell: Shell, out_dir: Path, base: Path) -> Path:
     assert training_vm is not None
     window.show_page("training")
     training_vm.set_sources([_images(base / "drop")])
-    await _until(lambda: training_vm.report is not None, "the dataset report")
+    await until(lambda: training_vm.report is not None, "the dataset report")
     training_vm.set_name("leuchtturm-formen")
     training_vm.set_trigger("lhtform")
     if not training_vm.start():
         raise RuntimeError(f"training did not start: {training_vm.message}")
-    await _until(lambda: len(training_vm.loss_history) >= 60, "training progress")
-    saved = await _grab(
+    await until(lambda: len(training_vm.loss_history) >= 60, "training progress")
+    saved = await grab(
         window, out_dir / "training_running_de.png", scroll_down=window.pages["training"]
     )
     training_vm.request_stop()
-    await _until(lambda: not training_vm.active, "the training to stop")
+    await until(lambda: not training_vm.active, "the training to stop")
     return saved
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", nargs="?", default="screenshots", type=Path)
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", choices=("film",), default="", help="take only these shots")
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    register_sandbox_scheme()  # before the QApplication exists (QtWebEngine's rule)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    saved: list[Path] = []
-
-    async def run(tmp: Path) -> None:
-        saved.extend(await capture(args.out_dir.resolve(), tmp, args.only))
-
-    with tempfile.TemporaryDirectory() as tmp:
-        run_qt_loop(app, run(Path(tmp)))  # as app.py runs its loop (clean exit after WebEngine)
-    for path in saved:
-        print(path, flush=True)
-    del app
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(capture, __doc__, options=_options))

@@ -48,8 +48,9 @@ from ai4artsed_desktop.ui.qt_async import run_qt_loop  # noqa: E402
 from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
 from scripts.screenshot import load_real_content, write_fake_gpu  # noqa: E402
 
-# The harness of screenshot_flows: offscreen Qt, waiting on the loop, grabbing the window.
-from scripts.screenshot_flows import _grab, _until  # noqa: E402
+# The screenshot harness: waiting on the loop, grabbing the window.
+from scripts.screenshot_harness import grab as _grab  # noqa: E402
+from scripts.screenshot_harness import until as _until  # noqa: E402
 
 SIZES = ((1366, 768), (1920, 1080))
 GB = 1024

@@ -21,36 +21,22 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["FAKE_OLLAMA_VISION_SEES"] = "a soldier shoots a man, blood everywhere"
-if hasattr(os, "geteuid") and os.geteuid() == 0:
-    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium refuses root
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtWidgets import QApplication, QScrollArea, QWidget  # noqa: E402
+from PySide6.QtWidgets import QScrollArea, QWidget
 
-from ai4artsed_desktop.backends.manager import BackendManager  # noqa: E402
-from ai4artsed_desktop.paths import AppPaths, resources_dir  # noqa: E402
-from ai4artsed_desktop.pipeline.prompts import Message  # noqa: E402
-from ai4artsed_desktop.pipeline.safety import BoundJudge, JudgeReply, SafetyGate  # noqa: E402
-from ai4artsed_desktop.pipeline.services import build_services  # noqa: E402
-from ai4artsed_desktop.settings_store import SettingsStore  # noqa: E402
-from ai4artsed_desktop.store.review_log import FILE_NAME, ReviewLog  # noqa: E402
-from ai4artsed_desktop.store.runs import RunStore  # noqa: E402
-from ai4artsed_desktop.system.gpu import FakeGpuProvider  # noqa: E402
-from ai4artsed_desktop.tasks import TaskRegistry  # noqa: E402
-from ai4artsed_desktop.ui.pages.settings_page import SettingsPage  # noqa: E402
-from ai4artsed_desktop.ui.qt_async import run_qt_loop  # noqa: E402
-from ai4artsed_desktop.ui.sandbox_scheme import register_sandbox_scheme  # noqa: E402
-from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
-from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase  # noqa: E402
-from scripts.screenshot import load_real_content, write_fake_gpu  # noqa: E402
-from scripts.screenshot_flows import SIZE, _grab, _parts, _scroll, _until  # noqa: E402
+from ai4artsed_desktop.pipeline.prompts import Message
+from ai4artsed_desktop.pipeline.safety import BoundJudge, JudgeReply, SafetyGate
+from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
+from ai4artsed_desktop.ui.shell import Shell
+from ai4artsed_desktop.ui.viewmodels.run_vm import RunPhase
+from scripts.screenshot_flows import _parts
+from scripts.screenshot_harness import SIZE, demo_world, grab, main, scroll, until
 
 IDEA_TEXT = "Ein Löwe im Zirkus"
 IDEA_IMAGE = "Ein Fuchs im Schnee"
@@ -69,44 +55,16 @@ def staged_gate(gate: SafetyGate, research: bool) -> SafetyGate:
     return SafetyGate(source=lambda: BoundJudge(judge, real.model), research_confirmed=research)
 
 
-async def capture(out_dir: Path, base: Path) -> list[Path]:
-    paths = AppPaths.under(base / "appdata")
-    paths.ensure()
-    write_fake_gpu(base / "gpu.json")
-    gpu = FakeGpuProvider(base / "gpu.json")
-    store = SettingsStore.load(paths.settings_file)
+def _kids_with_a_judge(store: SettingsStore, _base: Path) -> None:
     store.set("ui.first_run_done", True)
     store.set("ui.ui_mode", "kids")
     store.set("safety.level", "kids")
     store.set("roles.safety", "ollama/qwen3:8b")  # a judge that writes its reasons
-    content = load_real_content(paths.user_content_dir)
-    tasks = TaskRegistry("screenshot")
-    manager = BackendManager(store.current, paths, demo=True)
-    run_store = RunStore(paths.runs_dir)
-    services = build_services(
-        backends=manager,
-        content=content,
-        settings=lambda: store.current,
-        store=run_store,
-        workflows_dir=resources_dir() / "workflows",
-        arbiter=manager.arbiter(gpu),
-        review_log=ReviewLog(paths.data_dir / FILE_NAME),
-    )
-    shell = build_shell(
-        paths=paths, store=store, content=content, gpu=gpu, tasks=tasks, manager=manager,
-        demo=True, services=services,
-    )  # fmt: skip
-    try:
-        return await _flows(shell, out_dir)
-    finally:
-        await shell.shutdown()
-        await services.providers.aclose()
-        await manager.shutdown()
-        await tasks.cancel_all()
-        run_store.close()
-        shell.window.hide()
-        shell.window.deleteLater()
-        await asyncio.sleep(0.2)
+
+
+async def capture(out_dir: Path, base: Path, _args: argparse.Namespace) -> list[Path]:
+    async with demo_world(base, configure=_kids_with_a_judge, review_log=True) as world:
+        return await _flows(world.shell, out_dir)
 
 
 def _show(panel: QWidget, widget: QWidget) -> None:
@@ -139,23 +97,23 @@ async def _flows(shell: Shell, out_dir: Path) -> list[Path]:
     shell.create_vm.set_idea(IDEA_TEXT)
     run_vm.select_output("sd15")
     run_vm.transform()
-    await _until(lambda: not run_vm.busy, "the blocked transformation")
+    await until(lambda: not run_vm.busy, "the blocked transformation")
     if run_vm.phase is not RunPhase.blocked:
         raise RuntimeError(f"expected a blocked run, got {run_vm.phase}")
-    _scroll(page, down=False)
+    scroll(page, down=False)
     _show(panel, panel.stages)  # the reason and where the run stopped
-    saved = [await _grab(window, out_dir / "create_blocked_interception_de.png")]
+    saved = [await grab(window, out_dir / "create_blocked_interception_de.png")]
 
     services.gate = real_gate
     shell.create_vm.set_idea(IDEA_IMAGE)
     run_vm.transform()
-    await _until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
+    await until(lambda: not run_vm.busy and run_vm.has_transform, "the transformation")
     run_vm.generate()
-    await _until(lambda: not run_vm.busy, "the checked picture")
+    await until(lambda: not run_vm.busy, "the checked picture")
     if run_vm.phase is not RunPhase.blocked:
         raise RuntimeError(f"expected a blocked picture, got {run_vm.phase}")
     _show(panel, panel.result_view)  # where the picture would be: why it is hidden
-    saved.append(await _grab(window, out_dir / "create_blocked_image_de.png"))
+    saved.append(await grab(window, out_dir / "create_blocked_image_de.png"))
 
     settings = shell.settings_vm  # a teacher switches the picture check off and on again
     settings.set_value("safety.media_check", False)
@@ -168,30 +126,10 @@ async def _flows(shell: Shell, out_dir: Path) -> list[Path]:
     assert review is not None
     await asyncio.sleep(0.5)  # the two teacher entries are written in worker threads
     review.refresh_button.click()
-    await _until(lambda: review.table.rowCount() >= 4, "the review log")
-    saved.append(await _grab(window, out_dir / "settings_review_log_de.png"))
+    await until(lambda: review.table.rowCount() >= 4, "the review log")
+    saved.append(await grab(window, out_dir / "settings_review_log_de.png"))
     return saved
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", nargs="?", default="screenshots", type=Path)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    register_sandbox_scheme()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    saved: list[Path] = []
-
-    async def run(tmp: Path) -> None:
-        saved.extend(await capture(args.out_dir.resolve(), tmp))
-
-    with tempfile.TemporaryDirectory() as tmp:
-        run_qt_loop(app, run(Path(tmp)))
-    for path in saved:
-        print(path, flush=True)
-    del app
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(capture, __doc__))
