@@ -50,13 +50,28 @@ class DataProtection(enum.Enum):
     non_eu = "non_eu"
 
 
+#: Base-model families a LoRA can be trained for (``training.models.ModelFamily`` values);
+#: "" means unknown. A LoRA goes only into outputs of its own family.
+LORA_FAMILIES = ("", "sd15", "sdxl", "sd35", "flux")
+
+
+def lora_fits(lora_family: str, output_family: str) -> bool:
+    """True when a LoRA of ``lora_family`` may go into an output of ``output_family``.
+
+    Unknown on either side ("", a LoRA from elsewhere, an output of no one family) fits;
+    otherwise the families must be the same: an SD 1.5 LoRA does nothing to FLUX.1.
+    """
+    return not lora_family or not output_family or lora_family == output_family
+
+
 @dataclass(frozen=True)
 class LoraRef:
-    """A LoRA attached to an interception config."""
+    """A LoRA attached to an interception config (``family``: its base model's, "" unknown)."""
 
     file: str
     strength: float = 0.6
     trigger: str = ""
+    family: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,8 @@ class OutputConfig:
     framework: str = ""  # "p5" or "tone" for code outputs
     engine_options: dict[str, str] = field(default_factory=dict)  # route-specific (model, ...)
     video: VideoSpec | None = None  # video outputs: the frame-count rule (mapping key "frames")
+    #: The base-model family of the LoRAs this output takes (see :data:`LORA_FAMILIES`).
+    lora_family: str = ""
     source: Path | None = None
     builtin: bool = True
 

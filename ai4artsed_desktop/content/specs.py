@@ -17,6 +17,7 @@ from .fields import (
     text,
 )
 from .schema import (
+    LORA_FAMILIES,
     Audience,
     Category,
     DataProtection,
@@ -67,7 +68,15 @@ LLM = record(
     LlmParams,
     {"temperature": number(0, 2), "top_p": number(0, 1), "max_tokens": integer(1, 8192)},
 )
-LORA = record(LoraRef, {"file": LORA_FILE, "strength": number(-5, 5), "trigger": string()})
+LORA = record(
+    LoraRef,
+    {
+        "file": LORA_FILE,
+        "strength": number(-5, 5),
+        "trigger": string(),
+        "family": choice(LORA_FAMILIES),
+    },
+)
 AUDIENCE = record(
     Audience,
     {
@@ -139,6 +148,7 @@ OUTPUT = record(
         "needs_english": boolean(),
         "framework": choice(FRAMEWORKS),
         "engine_options": dict_of(string(), key=NONEMPTY),
+        "lora_family": choice(LORA_FAMILIES),
         "video": nullable(VIDEO),
     },
 )

@@ -35,7 +35,14 @@ from typing import Any, Protocol
 
 from ..backends.ollama import OllamaClient
 from ..backends.vram import VramArbiter
-from ..content.schema import ContentLibrary, InterceptionConfig, LlmParams, MediaType, OutputConfig
+from ..content.schema import (
+    ContentLibrary,
+    InterceptionConfig,
+    LlmParams,
+    MediaType,
+    OutputConfig,
+    lora_fits,
+)
 from ..content.schema import Route as OutputRoute
 from ..errors import AppError, ConfigError, UserCancelled
 from ..events import (
@@ -888,7 +895,12 @@ class RunSession:
             seed = previous  # an edited prompt keeps this run's seed
         else:
             seed = self.services.seeds.next_seed(prompt, edited=edited)
-        loras = tuple(LoraSpec.from_ref(ref) for ref in self.config.loras) if self.config else ()
+        refs = self.config.loras if self.config else ()
+        # A rule's LoRA trained for another base model (a FLUX.1 LoRA, an SD 1.5 output) does
+        # nothing there but fail or spill keys: it goes only into outputs of its family.
+        loras = tuple(
+            LoraSpec.from_ref(ref) for ref in refs if lora_fits(ref.family, output.lora_family)
+        )
         return generation.GenerationJob(
             run_id=self.run_id or "preview",
             output=output,

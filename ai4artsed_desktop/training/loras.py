@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..content.loader import load_content
+from ..content.schema import LORA_FAMILIES
 from ..errors import ConfigError
 from ..fileio import atomic_write_bytes, atomic_write_json
 from ..paths import resources_dir
@@ -175,7 +176,9 @@ def attach_to_config(
             params={"config": config_id},
         )
     raw = json.loads(config.source.read_text(encoding="utf-8"))
-    entry = {"file": lora.file.name, "strength": strength, "trigger": lora.trigger}
+    entry: dict[str, Any] = {"file": lora.file.name, "strength": strength, "trigger": lora.trigger}
+    if lora.family in LORA_FAMILIES:  # so it goes only into outputs of its base model
+        entry["family"] = lora.family
     loras = [
         e
         for e in raw.get("loras", [])

@@ -143,6 +143,37 @@ def test_a_trained_lora_is_listed_and_added_to_the_request(
         params.set_lora("fox_style.safetensors")
 
 
+def test_trained_loras_are_offered_only_for_outputs_of_their_base_model(
+    run_vm: RunViewModel, settings_vm: SettingsViewModel, qloop: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    for name, family in (("flux_clay", "flux"), ("xl_fox", "sdxl"), ("foreign", "")):
+        source = tmp_path / f"{name}.safetensors"
+        source.write_bytes(b"weights")
+        install_lora(
+            source, tmp_path / "loras", trigger="t", base_model="x", project=name, family=family
+        )
+    params = run_vm.params
+    assert settings_vm.set_value("ui.ui_mode", "expert")
+    run(qtbot, params.refresh_loras())
+    offered = {}
+    for output_id in ("flux1_dev", "sdxl", "sd15"):
+        assert run_vm.select_output(output_id)
+        offered[output_id] = sorted(c.file for c in params.lora_choices)
+    assert offered == {
+        "flux1_dev": ["flux_clay.safetensors", "foreign.safetensors"],
+        "sdxl": ["foreign.safetensors", "xl_fox.safetensors"],
+        "sd15": ["foreign.safetensors"],
+    }
+    assert run_vm.select_output("flux1_dev")
+    params.set_lora("flux_clay.safetensors", 0.7)
+    assert [lora.file for lora in run_vm.build_request().loras] == ["flux_clay.safetensors"]
+    assert run_vm.select_output("sdxl")  # the Flux LoRA does not follow to SDXL
+    assert params.lora == ""
+    assert run_vm.build_request().loras == ()
+    with pytest.raises(ValueError, match="cannot be added"):
+        params.set_lora("flux_clay.safetensors")
+
+
 def test_size_presets_come_from_the_output_defaults() -> None:
     sd15 = size_presets(CONTENT.outputs["sd15"])
     assert sd15[0] == (512, 512)

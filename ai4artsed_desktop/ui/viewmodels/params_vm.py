@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from ...content.schema import InterceptionConfig, MediaType, OutputConfig
+from ...content.schema import InterceptionConfig, MediaType, OutputConfig, lora_fits
 from ...content.schema import Route as OutputRoute
 from ...pipeline.lora import LoraSpec
 from ...pipeline.seeds import RANDOM_SEED_MAX, SEED_MAX
@@ -191,8 +191,8 @@ class ParamsViewModel(QObject):
         if output is self._output and config is self._config:
             return
         self._output, self._config = output, config
-        if self._lora and "lora" not in self.params:
-            self._lora = ""
+        if self._lora and self._lora not in {c.file for c in self.lora_choices}:
+            self._lora = ""  # this output takes no LoRA, or none of that family
         self.output_changed.emit()
 
     def default(self, key: str) -> object:
@@ -288,13 +288,18 @@ class ParamsViewModel(QObject):
     def config_loras(self) -> list[LoraSpec]:
         """The rule's own LoRAs: they always apply, at the rule's strength."""
         refs = self._config.loras if self._config else ()
-        return [LoraSpec.from_ref(ref) for ref in refs]
+        family = self._output.lora_family if self._output else ""
+        return [LoraSpec.from_ref(ref) for ref in refs if lora_fits(ref.family, family)]
 
     @property
     def lora_choices(self) -> list[LoraChoice]:
-        """Trained LoRAs that may be added (those the rule uses already are left out)."""
+        """Trained LoRAs that may be added, less those the rule uses already.
+
+        Only LoRAs of the output's base-model family (or of an unknown one) are offered.
+        """
         used = {spec.file for spec in self.config_loras}
-        return [c for c in self._trained if c.file not in used]
+        family = self._output.lora_family if self._output else ""
+        return [c for c in self._trained if c.file not in used and lora_fits(c.family, family)]
 
     @property
     def lora(self) -> str:

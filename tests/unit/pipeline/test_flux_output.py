@@ -9,6 +9,7 @@ encoders and the autoencoder inside. Both sample at CFG 1.0; the expert's "promp
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,21 @@ def test_the_catalogue_offers_the_single_file_under_the_non_commercial_licence()
 
 
 # ------------------------------------------------------------------ LoRAs
+
+
+def test_the_image_outputs_name_the_family_of_their_loras(tmp_path: Path) -> None:
+    families = {o.id: o.lora_family for o in LIBRARY.outputs.values() if o.lora_family}
+    assert families == {"sd15": "sd15", "sdxl": "sdxl", "sd35_large": "sd35", "flux1_dev": "flux"}
+    user = tmp_path / "user"
+    (user / "outputs").mkdir(parents=True)
+    raw = json.loads((RESOURCES / "configs" / "outputs" / "flux1_dev.json").read_text("utf-8"))
+    (user / "outputs" / "flux1_dev.json").write_text(
+        json.dumps({**raw, "lora_family": "flux2"}), encoding="utf-8"
+    )
+    library = load_content(RESOURCES / "configs", user)
+    (problem,) = [p for p in library.problems if p.file == "outputs/flux1_dev.json"]
+    assert "lora_family" in problem.field
+    assert library.outputs["flux1_dev"].builtin  # the broken copy is skipped, not half-used
 
 
 def test_lora_goes_between_the_unet_and_dual_clip_and_their_users() -> None:

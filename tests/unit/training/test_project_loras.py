@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.content.schema import LORA_FAMILIES, lora_fits
 from ai4artsed_desktop.errors import ConfigError
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.training.loras import (
@@ -151,6 +152,28 @@ def test_attach_to_config_writes_a_valid_user_config(tmp_path: Path) -> None:
     attach_to_config(lora, "bauhaus", 0.5, user)  # again: replaced, not duplicated
     config = load_content(resources_dir() / "configs", user).interceptions["bauhaus"]
     assert [(ref.file, ref.strength) for ref in config.loras] == [("clay.safetensors", 0.5)]
+
+
+def test_an_attached_lora_keeps_its_base_model_family(tmp_path: Path) -> None:
+    source = tmp_path / "fluxclay.safetensors"
+    source.write_bytes(b"x")
+    lora = install_lora(
+        source, tmp_path / "loras", trigger="lmnx", base_model="/m/flux1-dev.safetensors",
+        project="fluxclay", family="flux",
+    )  # fmt: skip
+    user = tmp_path / "user"
+    attach_to_config(lora, "bauhaus", 0.7, user)
+    (ref,) = load_content(resources_dir() / "configs", user).interceptions["bauhaus"].loras
+    assert (ref.file, ref.family) == ("fluxclay.safetensors", "flux")
+    outputs = load_content(resources_dir() / "configs").outputs
+    assert not lora_fits(ref.family, outputs["sd15"].lora_family)
+    assert lora_fits(ref.family, outputs["stable_audio"].lora_family)  # no family: unknown
+    assert not lora_fits(ref.family, outputs["sd35_large"].lora_family)
+    assert lora_fits(ref.family, outputs["flux1_dev"].lora_family)
+
+
+def test_lora_families_are_the_trained_families() -> None:
+    assert ("", *(family.value for family in ModelFamily)) == LORA_FAMILIES
 
 
 def test_attach_to_config_rolls_back_what_the_loader_rejects(tmp_path: Path) -> None:
