@@ -141,6 +141,7 @@ def knobs_for(
                 f"settings for '{preset.name.en}' cannot train them. Choose a larger VRAM "
                 "preset if this computer has one, or train on an SD 1.5 or SDXL model.",
                 detail=f"preset {preset.tier_gb} GB has no {FLUX_READY_KEY}",
+                key="training.error.flux_tier",
             )
         knobs.pop("blocks_to_swap", None)
         for key in (*PRESET_KEYS, "fp8_base"):

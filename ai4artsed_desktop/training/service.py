@@ -295,6 +295,8 @@ class TrainingService:
                 "(flux1-dev.safetensors, in ComfyUI's models/diffusion_models) as the base "
                 "model, with clip_l, t5xxl and ae beside it.",
                 detail=f"base model: {project.base_model}",
+                key="training.error.flux_all_in_one",
+                params={"file": project.base_model.name},
             )
         encoders = {**find_text_encoders(project.base_model, family), **project.text_encoders}
         missing = [r for r in roles if r not in encoders or not encoders[r].is_file()]
@@ -302,7 +304,11 @@ class TrainingService:
             raise ConfigError(
                 _missing_companions(family, missing),
                 detail=f"base model: {project.base_model}; missing: {missing}",
-                key="training.error.sd3_encoders",
+                key=(
+                    "training.error.flux_files"
+                    if family is ModelFamily.flux
+                    else "training.error.sd3_encoders"
+                ),
             )
         return dataclasses.replace(project, text_encoders=encoders)
 

@@ -90,6 +90,7 @@ async def test_a_missing_autoencoder_is_named_before_anything_starts(env: FluxEn
     with pytest.raises(ConfigError, match=r"FLUX\.1 training needs the files ae") as caught:
         await collect(env.service.start(env.detected("noae")))
     assert "models/vae" in caught.value.user_message
+    assert caught.value.key == "training.error.flux_files"  # not SD 3.5's sentence
     assert not env.service.busy
 
 
@@ -107,6 +108,7 @@ async def test_the_all_in_one_checkpoint_is_refused_with_the_file_to_choose(
 
 @pytest.mark.asyncio
 async def test_the_8_gb_preset_cannot_train_flux(env: FluxEnv) -> None:
-    with pytest.raises(ConfigError, match="at least 16 GB"):
+    with pytest.raises(ConfigError, match="at least 16 GB") as caught:
         await collect(env.service.start(env.detected("small", tier_gb=8)))
+    assert caught.value.key == "training.error.flux_tier"
     assert not env.service.busy

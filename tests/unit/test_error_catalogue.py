@@ -61,8 +61,7 @@ ENGLISH_ONLY = {
     "profiles.py": 4,
     "teacher_lock.py": 12,
     "training/captions.py": 1,
-    "training/config.py": 3,
-    "training/service.py": 1,
+    "training/config.py": 2,
 }
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
