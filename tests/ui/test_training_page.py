@@ -377,7 +377,7 @@ def test_attach_a_lora_to_a_rule_writes_the_user_config(
     )
     assert page.attach_button.isEnabled()
     config = load_content(resources_dir() / "configs", user_dir).interceptions["street_art"]
-    assert config.loras == (LoraRef("clay.safetensors", 0.65, "lmnx"),)
+    assert config.loras == (LoraRef("clay.safetensors", 0.65, "lmnx", family="sd15"),)
     # Rule names follow the UI language; the choice is kept.
     translator.set_language("de")
     assert combo.currentData() == "street_art"

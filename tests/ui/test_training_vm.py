@@ -226,11 +226,11 @@ def test_attach_writes_a_user_config_the_loader_reads_back(
     assert result.target == user_dir / "interception" / "bauhaus.json"
     attached = load_content(builtin, user_dir).interceptions["bauhaus"]
     assert not attached.builtin
-    assert attached.loras == (LoraRef("clay.safetensors", 0.75, "lmnx"),)
+    assert attached.loras == (LoraRef("clay.safetensors", 0.75, "lmnx", family="sd15"),)
     # Attaching again replaces the entry for the same file (rounded to the spin box step).
     assert run(qtbot, vm.attach(lora, "bauhaus", 1.1000000001)) is True
     again = load_content(builtin, user_dir).interceptions["bauhaus"]
-    assert again.loras == (LoraRef("clay.safetensors", 1.1, "lmnx"),)
+    assert again.loras == (LoraRef("clay.safetensors", 1.1, "lmnx", family="sd15"),)
     assert not vm.attaching
 
 
