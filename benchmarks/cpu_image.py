@@ -15,9 +15,11 @@ and after: on a shared machine other work slows the numbers down. ComfyUI's own 
 per picture is printed too: divided by the cores it is what an otherwise idle PC of this
 kind would need at best.
 
-The median of the further pictures is what the app shows as its estimate: it is stored by
-hand in ``resources/configs/outputs/sd_turbo.json`` (``estimated_seconds``) and in the CPU
-preset of ``resources/configs/vram_presets.json`` (``seconds_per_image``).
+What the app shows as its estimate (``estimated_seconds`` of
+``resources/configs/outputs/sd_turbo.json``, shown by the first-run assistant, the output
+picker and doctor) is ComfyUI's CPU time per picture, rounded: it hardly depends on what
+else the machine does, and it is what one core needs for a picture, so an otherwise idle PC
+with two cores takes that long at most. Update it by hand after a new measurement.
 
 Run: ``python -m benchmarks.cpu_image [--runs N]``
 """
