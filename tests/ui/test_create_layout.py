@@ -22,15 +22,17 @@ from PySide6.QtWidgets import (
 )
 
 from ai4artsed_desktop.content.loader import load_content
-from ai4artsed_desktop.paths import resources_dir
+from ai4artsed_desktop.paths import AppPaths, resources_dir
 from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.pages.create_page import CreatePage
+from ai4artsed_desktop.ui.shell import Shell
 from ai4artsed_desktop.ui.viewmodels.create_vm import CreateViewModel
 from ai4artsed_desktop.ui.viewmodels.run_vm import RunViewModel
 from ai4artsed_desktop.ui.viewmodels.settings_vm import SettingsViewModel
 
-from .helpers import combo_text_width
+from .helpers import combo_text_width, open_shell
 
 CONTENT = load_content(resources_dir() / "configs")
 
@@ -230,3 +232,49 @@ def test_the_wheel_over_a_box_scrolls_the_column_unless_the_box_is_being_read(
     inner.setValue(inner.maximum())
     _wheel(page.idea_edit.viewport())
     assert bar.value() > 0  # at its end the column goes on
+
+
+def test_the_seed_and_negative_prompt_show_their_beginning_in_the_window(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    fake_gpu: FakeGpuProvider,
+) -> None:
+    """At 1366 x 768 (the demo window, built-in content, German): a whole 32-bit seed fits
+    its field beside "Seed festhalten", and both fields show their text's beginning."""
+    real = load_content(resources_dir() / "configs", None)
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=real, gpu=fake_gpu, demo=True
+    ) as shell:
+        _seed_and_negative_prompt(shell)
+
+
+def _seed_and_negative_prompt(shell: Shell) -> None:
+    assert shell.settings_vm.set_value("ui.language", "de")
+    assert shell.settings_vm.set_value("ui.ui_mode", "expert")
+    run_vm = shell.run_vm
+    assert run_vm is not None
+    seeded = [
+        c.output.id
+        for c in run_vm.outputs
+        if c.runnable
+        and run_vm.select_output(c.output.id)
+        and {"seed", "negative"} <= run_vm.params.params
+    ]
+    assert seeded, [c.output.id for c in run_vm.outputs]
+    assert run_vm.select_output(seeded[0])
+    run_vm.params.set_seed(4294967295)
+    run_vm.params.set_value("negative", "blurry, deformed, extra limbs, watermark, signature")
+    shell.window.show_page("create")
+    page = shell.window.pages["create"]
+    assert isinstance(page, CreatePage)
+    assert page.run_panel is not None
+    expert = page.run_panel.expert_panel
+    QApplication.processEvents()
+    assert expert.seed_edit.text() == "4294967295"
+    needed = expert.seed_edit.fontMetrics().horizontalAdvance("4294967295")
+    assert expert.seed_edit.width() >= needed + 8, (expert.seed_edit.width(), needed)
+    assert expert.seed_edit.cursorPosition() == 0
+    assert expert.negative_edit.text().startswith("blurry")
+    assert expert.negative_edit.cursorPosition() == 0

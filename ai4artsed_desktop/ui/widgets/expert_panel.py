@@ -38,6 +38,9 @@ LABEL_KEYS = {
     "lora": "create.expert_lora",
 }
 
+#: How many digits of a seed the seed field shows without scrolling (seeds are 32-bit).
+SEED_DIGITS_SHOWN = 10
+
 
 def _shape_key(size: Size) -> str | None:
     """The shape word of a size; none for a square.
@@ -92,6 +95,9 @@ class ExpertPanel(QFrame):
         self.seed_edit.setValidator(
             QRegularExpressionValidator(QRegularExpression(r"\d{0,20}"), self.seed_edit)
         )
+        # A whole seed stays readable beside "Seed festhalten" in a narrow column.
+        digits = self.seed_edit.fontMetrics().horizontalAdvance("0" * SEED_DIGITS_SHOWN)
+        self.seed_edit.setMinimumWidth(digits + 20)
         self.seed_lock = QCheckBox()
         self.seed_hint = QLabel()
         self.seed_hint.setObjectName("hint")
@@ -263,10 +269,12 @@ class ExpertPanel(QFrame):
         negative = vm.value("negative")
         if self.negative_edit.text() != str(negative or ""):
             self.negative_edit.setText(str(negative or ""))
+            self.negative_edit.setCursorPosition(0)  # show its beginning, not its end
 
     def _fill_seed(self) -> None:
         seed = self._vm.seed
         self.seed_edit.setText("" if seed is None else str(seed))
+        self.seed_edit.setCursorPosition(0)
         self.seed_lock.setChecked(self._vm.seed_locked)
         self.seed_hint.setVisible("seed" in self._vm.params)
         key = "create.expert_seed_locked" if self._vm.seed_locked else "create.expert_seed_free"
