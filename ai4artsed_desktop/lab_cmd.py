@@ -199,7 +199,10 @@ def run_lab(args: argparse.Namespace) -> int:
             from .profile_cmd import unlock_teacher
 
             unlock_teacher(paths)
-            return asyncio.run(_console(folder, args.host, args.port))
+            try:
+                return asyncio.run(_console(folder, args.host, args.port))
+            except KeyboardInterrupt:  # Windows: Ctrl+C has no signal handler there
+                return 0
         if args.action == "pair":
             host, port = split_address(args.address)
             name = args.name or socket.gethostname()

@@ -210,7 +210,6 @@ class LabConsole:
         self._pairing_gate = asyncio.Semaphore(PAIRING_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
-        self.pairing_open = True
         #: Counters for tests and the threat-model evidence (refused connections by reason).
         self.refusals: dict[str, int] = {}
 
@@ -282,6 +281,17 @@ class LabConsole:
     def class_code(self) -> str:
         """The code for the screen, e.g. ``"K7Q-F3P"``."""
         return display_code(self._state.class_code)
+
+    @property
+    def pairing_open(self) -> bool:
+        """Whether new seats may join (kept across restarts; paired seats always may)."""
+        return self._state.pairing_open
+
+    @pairing_open.setter
+    def pairing_open(self, value: bool) -> None:
+        self._state.pairing_open = bool(value)
+        self._state.save(self.data_dir)
+        self._changed()
 
     @property
     def pairing_locked(self) -> bool:

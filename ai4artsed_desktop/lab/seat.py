@@ -349,7 +349,9 @@ class LabSeat:
             except (PairingFailed, ProtocolError) as exc:
                 self._refused(f"the console refused or failed to prove itself: {exc}")
                 return False
-            self._link = link
+            self._link = link  # from here on close() cuts this link
+            if self.closing():  # close() came while connecting: do not start serving
+                return True
             self._set_link(SeatLink.ONLINE)
             await self._serve(reader, link)
             return True

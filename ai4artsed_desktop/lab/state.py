@@ -66,6 +66,7 @@ class ConsoleState:
     class_code: str
     pairing_debit: int = 0
     seats: dict[str, KnownSeat] = field(default_factory=dict)
+    pairing_open: bool = True
 
     @classmethod
     def load_or_create(cls, folder: Path) -> ConsoleState:
@@ -82,6 +83,7 @@ class ConsoleState:
                 class_code=str(data["class_code"]),
                 pairing_debit=int(data["pairing_debit"]),
                 seats=seats,
+                pairing_open=bool(data.get("pairing_open", True)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(

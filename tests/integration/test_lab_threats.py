@@ -434,6 +434,11 @@ async def test_a_closed_pairing_refuses_new_seats_but_keeps_old_ones(tmp_path: P
             await seat.pair("127.0.0.1", rig.console.port, rig.console.class_code, "B")
         assert caught.value.key == "error.lab.console_refused"
         assert (await rig.console.blocked_attempts(1))[old.seat_id].ok
+        await rig.restart_console()
+        assert not rig.console.pairing_open  # the teacher's choice survives a restart
+        rig.console.pairing_open = True
+        await seat.pair("127.0.0.1", rig.console.port, rig.console.class_code, "B")
+        assert seat.paired
 
 
 def _another(code: str, n: int) -> str:
