@@ -4,8 +4,8 @@ What runs is the real thing except the weights: the real ComfyUI 0.8.0 of the co
 (its peers venv, ``--cpu``), the app's own ``sd_turbo`` template filled by the app's own
 code with the output's defaults (512 × 512, one step, guidance 1), and a checkpoint with
 SD-Turbo's architecture (SD 2.1: OpenCLIP-H text tower, SD 2.x UNet, SD VAE) built with
-random weights by sd-scripts' own code (benchmarks/sd_turbo_random.py; cached beside the
-peers venv). Random weights cost the same arithmetic as the real ones, so the time is the
+random weights by sd-scripts' own code (tests/contract/build_sd_turbo.py; cached beside
+the peers venv). Random weights cost the same arithmetic as the real ones, so the time is the
 real time; the pictures are noise.
 
 The first picture includes loading the checkpoint (what a student waits for after the app
@@ -27,12 +27,8 @@ Run: ``python -m benchmarks.cpu_image [--runs N]``
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
 import os
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -45,44 +41,12 @@ import psutil
 from ai4artsed_desktop.content.loader import load_content, load_workflow
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.pipeline.workflow import apply_inputs
-from tests.contract import peers, peers_env
+from tests.contract import peers
 
 from ._stats import machine
 
-HERE = Path(__file__).resolve().parent
-BUILD_SCRIPT = HERE / "sd_turbo_random.py"
 OUTPUT_ID = "sd_turbo"
 PICTURE_TIMEOUT_S = 1800.0
-
-
-def random_checkpoint() -> Path:
-    """The random SD-Turbo-shaped checkpoint, built once per build script and peers venv."""
-    python = peers_env.ensure_venv()
-    digest = hashlib.sha256(BUILD_SCRIPT.read_bytes())
-    digest.update(peers_env.requirements_hash().encode())
-    folder = peers_env.cache_root() / f"sd-turbo-random-{digest.hexdigest()[:16]}"
-    checkpoint = folder / "sd_turbo.safetensors"
-    done = folder / peers_env.COMPLETE
-    if done.is_file():
-        return checkpoint
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.is_file():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            result = subprocess.run(
-                [str(python), str(BUILD_SCRIPT), str(checkpoint)],
-                cwd=peers.sd_scripts_dir(),
-                env=peers.peer_env(PYTHONPATH=str(peers.sd_scripts_dir())),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"building the checkpoint failed:\n{result.stderr[-4000:]}")
-            done.write_text(result.stdout, encoding="utf-8")
-    return checkpoint
 
 
 def graph(seed: int) -> dict[str, Any]:
@@ -127,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="pictures after the first")
     args = parser.parse_args()
-    checkpoint = random_checkpoint()
+    checkpoint = peers.build_sd_turbo()
     print(machine())
     with tempfile.TemporaryDirectory(prefix="cpu-image-") as tmp:
         base = Path(tmp)

@@ -119,6 +119,44 @@ def build_models() -> PeerModels:
     return models
 
 
+SD_TURBO_SCRIPT = HERE / "build_sd_turbo.py"
+
+
+def build_sd_turbo() -> Path:
+    """A random checkpoint with SD-Turbo's architecture (SD 2.1), built once with sd-scripts'
+    code (build_sd_turbo.py; about 2.6 GB, under a minute) and cached like the others."""
+    python = peers_env.ensure_venv()
+    digest = hashlib.sha256(SD_TURBO_SCRIPT.read_bytes())
+    digest.update(peers_env.requirements_hash().encode())
+    folder = peers_env.cache_root() / f"sd-turbo-random-{digest.hexdigest()[:16]}"
+    checkpoint = folder / "sd_turbo.safetensors"
+    done = folder / peers_env.COMPLETE
+    if done.is_file():
+        return checkpoint
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.is_file():
+            return checkpoint
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        result = subprocess.run(
+            [str(python), str(SD_TURBO_SCRIPT), str(checkpoint)],
+            cwd=sd_scripts_dir(),
+            env=peer_env(PYTHONPATH=str(sd_scripts_dir())),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"building the SD-Turbo checkpoint failed:\n{result.stderr[-4000:]}")
+        done.write_text(result.stdout, encoding="utf-8")
+        for old in folder.parent.glob("sd-turbo-random-*"):
+            if old.is_dir() and old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    return checkpoint
+
+
 def link_or_copy(source: Path, target: Path) -> None:
     """A hard link where the file system allows it (the checkpoint is 2 GB), else a copy."""
     target.parent.mkdir(parents=True, exist_ok=True)

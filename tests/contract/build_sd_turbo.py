@@ -9,10 +9,11 @@ original single-file key layout (``model.diffusion_model.``, ``cond_stage_model.
 every SD 2.x checkpoint it creates. ComfyUI then detects an SD 2.x model, as it does for the
 real ``sd_turbo.safetensors``. The weights are random (seeded): good for timing only.
 
-Runs inside the peers venv with sd-scripts' folder on ``sys.path`` (benchmarks/cpu_image.py
-starts it). Saved as fp16 safetensors.
+Runs inside the peers venv with sd-scripts' folder on ``sys.path`` (peers.build_sd_turbo
+starts it, for tests/contract/test_cpu_preset.py and benchmarks/cpu_image.py). Saved as
+fp16 safetensors.
 
-Usage: ``python sd_turbo_random.py CHECKPOINT``
+Usage: ``python build_sd_turbo.py CHECKPOINT``
 """
 
 from __future__ import annotations
