@@ -105,7 +105,10 @@ class OllamaClient:
         value = body.get("version")
         if not isinstance(value, str):
             raise BackendProtocolError(
-                "Ollama sent an unexpected answer (version).", detail=repr(body)[:300]
+                "Ollama sent an unexpected answer (version).",
+                detail=repr(body)[:300],
+                key="error.backend_protocol",
+                params={"backend": "Ollama"},
             )
         return value
 
@@ -241,6 +244,8 @@ class OllamaClient:
                     "seconds, so its memory is still in use. Wait a moment and try again, "
                     "or restart Ollama.",
                     detail=f"{name} still listed by /api/ps after {confirm_timeout:g}s",
+                    key="error.ollama_not_released",
+                    params={"model": name, "seconds": f"{confirm_timeout:g}"},
                 )
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.25)
@@ -266,6 +271,8 @@ class OllamaClient:
         raise BackendProtocolError(
             f"The download of “{name}” stopped before Ollama reported success. Try again.",
             detail="pull stream ended without a success line",
+            key="error.download_stopped",
+            params={"model": name},
         )
 
     # ------------------------------------------------------------------ internals
@@ -293,7 +300,10 @@ class OllamaClient:
         events = TextAssembler(model, chat=chat).feed(body)
         if not events or not isinstance(events[-1], TextDone):
             raise BackendProtocolError(
-                f"Ollama's answer from “{model}” was incomplete.", detail=repr(body)[:300]
+                f"Ollama's answer from “{model}” was incomplete.",
+                detail=repr(body)[:300],
+                key="error.backend_broke_off",
+                params={"backend": "Ollama"},
             )
         return events[-1]
 
@@ -318,6 +328,8 @@ class OllamaClient:
         raise BackendProtocolError(
             f"The answer from “{model}” broke off before it was complete. Try again.",
             detail=f"{path} stream ended without done: true",
+            key="error.backend_broke_off",
+            params={"backend": "Ollama"},
         )
 
 

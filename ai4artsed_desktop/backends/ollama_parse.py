@@ -53,7 +53,10 @@ def normalize_model_name(name: str) -> str:
 
 def _bad(what: str, value: object) -> BackendProtocolError:
     return BackendProtocolError(
-        f"{BACKEND} sent an unexpected answer ({what}).", detail=repr(value)[:300]
+        f"{BACKEND} sent an unexpected answer ({what}).",
+        detail=repr(value)[:300],
+        key="error.backend_protocol",
+        params={"backend": BACKEND},
     )
 
 
@@ -275,6 +278,7 @@ def error_for_status(status: int, body: bytes | str, model: str = "", path: str 
             f"The server does not offer {path or 'this function'}. Is it really Ollama, "
             "and a recent version?",
             detail=detail,
+            key="error.ollama_not_ollama",
         )
     if status == 404 and model:
         return BackendRequestError(
@@ -282,6 +286,8 @@ def error_for_status(status: int, body: bytes | str, model: str = "", path: str 
             f"`ollama pull {model}`, or choose another model.",
             detail=detail,
             status=404,
+            key="error.ollama_model_missing",
+            params={"model": model},
         )
     if status == 403 and "cloud" in message.lower():
         return BackendRequestError(
@@ -289,12 +295,15 @@ def error_for_status(status: int, body: bytes | str, model: str = "", path: str 
             "switched off on this computer. Ask your teacher to choose a local model.",
             detail=detail,
             status=403,
+            key="error.cloud_model_off",
+            params={"model": model or "?"},
         )
     if status == 503:
         return BackendRequestError(
             "Ollama is busy with too many requests. Wait a moment and try again.",
             detail=detail,
             status=503,
+            key="error.ollama_busy",
         )
     if status >= 500 and is_oom(message):
         return InsufficientResources(
@@ -302,13 +311,23 @@ def error_for_status(status: int, body: bytes | str, model: str = "", path: str 
             "Close other AI work (or press Release in the lesson panel) or ask your teacher "
             "for a smaller model.",
             detail=detail,
+            key="error.out_of_memory",
+            params={"model": model or "?"},
         )
     if status >= 500:
         return BackendRequestError(
-            f"Ollama could not run the request: {message}", detail=detail, status=status
+            f"Ollama could not run the request: {message}",
+            detail=detail,
+            status=status,
+            key="error.backend_refused_reason",
+            params={"backend": "Ollama", "reason": message},
         )
     return BackendRequestError(
-        f"Ollama refused the request: {message}", detail=detail, status=status
+        f"Ollama refused the request: {message}",
+        detail=detail,
+        status=status,
+        key="error.backend_refused_reason",
+        params={"backend": "Ollama", "reason": message},
     )
 
 
@@ -319,9 +338,14 @@ def error_for_line(message: str, model: str) -> AppError:
         return InsufficientResources(
             f"Ollama ran out of memory while working on “{model}”. Choose a smaller model.",
             detail=detail,
+            key="error.out_of_memory",
+            params={"model": model},
         )
     return BackendRequestError(
-        f"Ollama stopped in the middle of the answer from “{model}”: {message}", detail=detail
+        f"Ollama stopped in the middle of the answer from “{model}”: {message}",
+        detail=detail,
+        key="error.llm_stopped",
+        params={"backend": "Ollama", "message": message},
     )
 
 
@@ -474,13 +498,19 @@ def pull_error(message: str, model: str) -> AppError:
         return BackendRequestError(
             f"Ollama's library has no model called “{model}”. Check the name and the tag.",
             detail=detail,
+            key="error.ollama_no_such_model",
+            params={"model": model},
         )
     if "no space left" in message.lower():
         return InsufficientResources(
             f"The disk is full, so “{model}” cannot be downloaded. Free some space.",
             detail=detail,
+            key="error.download_disk_full",
+            params={"model": model},
         )
     return BackendUnavailable(
         f"Downloading “{model}” failed: {message}. Check the internet connection and try again.",
         detail=detail,
+        key="error.download_failed",
+        params={"model": model},
     )
