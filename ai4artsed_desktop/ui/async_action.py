@@ -49,10 +49,13 @@ class AsyncAction(QObject):
         busy_changed(bool): the action started (True) or ended, however it ended (False).
         failed(str, str): an expected error (``catch``) ended it and no ``error`` callback
             was given: the user message and the detail, for an error banner.
+        error_raised(AppError): the same error itself, right after ``failed`` (for a
+            banner that rewords it when the language changes).
     """
 
     busy_changed = Signal(bool)
     failed = Signal(str, str)
+    error_raised = Signal(object)
 
     def __init__(
         self,
@@ -162,6 +165,7 @@ class AsyncAction(QObject):
             else:
                 message = exc.user_message if self._tr is None else error_text(self._tr, exc)
                 self.failed.emit(message, exc.detail)
+                self.error_raised.emit(exc)
             self._emit_idle()
             return
         except BaseException as exc:
@@ -216,11 +220,13 @@ class AsyncActions(QObject):
         any_busy_changed(bool): the first key started or the last one ended.
         failed(str, str): an expected error ended work that had no ``error`` callback:
             the message (in the UI language with a translator) and the detail.
+        error_raised(AppError): the same error itself, right after ``failed``.
     """
 
     busy_changed = Signal(str, bool)
     any_busy_changed = Signal(bool)
     failed = Signal(str, str)
+    error_raised = Signal(object)
 
     def __init__(
         self,
@@ -308,6 +314,7 @@ class AsyncActions(QObject):
     def _new_action(self, key: str) -> AsyncAction:
         action = AsyncAction(f"{self.name}:{key}", self._tasks, self, translator=self._tr)
         action.failed.connect(self.failed)
+        action.error_raised.connect(self.error_raised)
         action.busy_changed.connect(lambda busy: self._on_busy(key, action, busy))
         return action
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME
+from ..errors import AppError
 from .i18n import Translator
 from .pages.create_page import CreatePage
 from .viewmodels.settings_vm import SettingsViewModel
@@ -276,6 +277,11 @@ class MainWindow(QMainWindow):
 
     def _on_settings_vm_error_occurred(self, message: str, detail: str) -> None:
         self.show_error_outside_settings(message, detail)
+
+    def show_app_error_outside_settings(self, error: AppError) -> None:
+        """:meth:`show_error_outside_settings` for an error the banner rewords on a switch."""
+        if self.current_page != "settings":
+            self.banner.show_app_error(error)
 
     def show_error_outside_settings(self, message: str, detail: str) -> None:
         """Show an error of a settings-page view-model unless that page (and banner) is shown."""

@@ -325,7 +325,7 @@ def build_shell(
     history_vm.refresh()
     if backends_vm is not None:
         backends_vm.demo_changed.connect(window.set_demo)
-        backends_vm.error_occurred.connect(window.show_error_outside_settings)
+        backends_vm.error_raised.connect(window.show_app_error_outside_settings)
     status.start()
     return Shell(
         window,

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QWidget
 
 from ai4artsed_desktop.backends.manager import BackendManager
 from ai4artsed_desktop.content.schema import ContentLibrary
+from ai4artsed_desktop.errors import BackendNotInstalled
 from ai4artsed_desktop.events import BackendState
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
@@ -76,14 +77,25 @@ def test_switching_demo_off_hides_the_badge(shell: Shell, qtbot: Any) -> None:
 
 def test_backend_errors_reach_the_window_banner_elsewhere(shell: Shell) -> None:
     assert shell.backends_vm is not None
-    shell.backends_vm.error_occurred.emit("Ollama was not found.", "detail")
+    error = BackendNotInstalled(
+        "Ollama was not found.",
+        detail="detail",
+        key="error.backend_not_found.ollama",
+        params={"missing": "ollama"},
+    )
+    german = load_catalogue("de")["error.backend_not_found.ollama"].format(missing="ollama")
+    english = load_catalogue("en")["error.backend_not_found.ollama"].format(missing="ollama")
+    assert shell.settings_vm.set_value("ui.language", "de")
+    shell.backends_vm.error_raised.emit(error)
     assert shell.window.banner.isVisible()
-    assert shell.window.banner.message == "Ollama was not found."
+    assert shell.window.banner.message == german
+    assert shell.settings_vm.set_value("ui.language", "en")  # the banner rewords it
+    assert shell.window.banner.message == english
     shell.window.banner.dismiss()
     shell.window.show_page("settings")
-    shell.backends_vm.error_occurred.emit("Ollama was not found.", "detail")
+    shell.backends_vm.error_raised.emit(error)
     assert shell.window.banner.isHidden()  # the Backends tab shows it instead
-    assert _settings_page(shell).backends.banner.message == "Ollama was not found."
+    assert _settings_page(shell).backends.banner.message == english
 
 
 def test_backends_tab_has_no_english_text_in_german_mode(shell: Shell) -> None:

@@ -68,7 +68,7 @@ class BackendsPanel(QWidget):
         self._timer.setInterval(TAIL_REFRESH_MS)
         self._build_layout()
         if vm is not None:
-            vm.error_occurred.connect(self.banner.show_error)
+            vm.error_raised.connect(self.banner.show_app_error)  # rewords on a switch
             vm.applying_changed.connect(self.applying_label.setVisible)
             self._timer.timeout.connect(vm.refresh_tails)
         translator.language_changed.connect(self.retranslate)

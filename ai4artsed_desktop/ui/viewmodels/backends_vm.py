@@ -97,6 +97,8 @@ class BackendsViewModel(QObject):
         demo_changed(bool): the backends switched between demo simulators and real servers.
         applying_changed(bool): a settings change is being applied (all rows busy).
         error_occurred(str, str): an action or settings change failed (message, detail).
+        error_raised(AppError): the same error itself (a banner rewords it on a language
+            switch).
     """
 
     row_changed = Signal(str)
@@ -104,6 +106,7 @@ class BackendsViewModel(QObject):
     demo_changed = Signal(bool)
     applying_changed = Signal(bool)
     error_occurred = Signal(str, str)
+    error_raised = Signal(object)
 
     def __init__(
         self,
@@ -123,9 +126,11 @@ class BackendsViewModel(QObject):
         self._applied = settings_vm.current
         self._actions = AsyncActions("backend", tasks, self, translator=translator)
         self._actions.failed.connect(self.error_occurred)
+        self._actions.error_raised.connect(self.error_raised)
         self._actions.busy_changed.connect(lambda name, _busy: self._refresh_row(name))
         self._apply_action = AsyncAction("backends-apply", tasks, self, translator=translator)
         self._apply_action.failed.connect(self.error_occurred)
+        self._apply_action.error_raised.connect(self.error_raised)
         self._apply_action.busy_changed.connect(self._on_applying)
         self._pending: Settings | None = None
         self._applying_shown = False

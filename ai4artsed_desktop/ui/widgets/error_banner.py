@@ -7,8 +7,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ...errors import AppError
 from ..desktop import copy_text
-from ..i18n import Translator
+from ..i18n import Translator, error_text
 from .path_dialog import open_folder
 
 MAX_MESSAGE_CHARS = 400
@@ -26,6 +27,7 @@ class ErrorBanner(QFrame):
         self._log_dir = log_dir
         self._message = ""
         self._detail = ""
+        self._error: AppError | None = None  # shown by show_app_error: follows the language
         self.setObjectName("errorBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.message_label = QLabel()
@@ -68,9 +70,22 @@ class ErrorBanner(QFrame):
         self.close_button.setAccessibleName(self._tr.tr("banner.close"))
         self.setAccessibleName(self._tr.tr("banner.accessible"))
         self.message_label.setAccessibleName(self._tr.tr("banner.accessible"))
+        if self._error is not None:
+            self._show(error_text(self._tr, self._error), self._error.detail)
+
+    def show_app_error(self, error: AppError) -> None:
+        """Show ``error`` in the UI language; a language switch rewords it."""
+        self._error = error
+        self._show(error_text(self._tr, error), error.detail)
+        self.show()
 
     def show_error(self, message: str, detail: str = "") -> None:
         """Show ``message`` (shortened if very long; the full text is in the tooltip)."""
+        self._error = None
+        self._show(message, detail)
+        self.show()
+
+    def _show(self, message: str, detail: str) -> None:
         self._message, self._detail = message, detail
         shown = message
         if len(shown) > MAX_MESSAGE_CHARS:
@@ -79,7 +94,6 @@ class ErrorBanner(QFrame):
         self.message_label.setToolTip(message if shown != message else "")
         self.setAccessibleDescription(message)
         self.copy_button.setEnabled(bool(message or detail))
-        self.show()
 
     def copy_details(self) -> None:
         text = self._message if not self._detail else f"{self._message}\n\n{self._detail}"

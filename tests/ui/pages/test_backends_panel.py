@@ -195,6 +195,11 @@ def test_not_installed_shows_advice_inline(
         assert "Installiere Ollama von ollama.com" in card.message_label.text()
         assert card.message_label.isVisible()
         assert not card.restart_button.isEnabled()
+        # A language switch rewords the banner and the card (they keep the key, not text).
+        assert built.settings_vm.set_value("ui.language", "en")
+        assert "Install Ollama from ollama.com" in banner.message
+        assert "Install Ollama from ollama.com" in card.message_label.text()
+        assert "missing" in banner.detail
     finally:
         built.close(qtbot)
 
