@@ -398,7 +398,8 @@ def test_attach_failure_is_shown_inline(qloop: Any, qtbot: Any, env: TrainingEnv
     text = page.attach_message.text()
     assert text.startswith("The LoRA could not be attached to “Bauhaus”: ")
     assert vm.attach_result is not None
-    assert text.endswith(vm.attach_result.error)
+    assert "Not a directory" in vm.attach_result.error  # the OS's words: log and result
+    assert text.endswith(load_catalogue("en")["training.attach_files_failed"])  # the UI's
     assert page.attach_message.accessibleName() == text
     assert not (blocker / "content").exists()
     # The message belongs to its LoRA: it is hidden while no LoRA is selected.

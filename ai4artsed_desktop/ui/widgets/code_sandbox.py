@@ -488,7 +488,7 @@ class CodeSandbox(QWidget):
             await asyncio.to_thread(self._write_export, target, self._code)
         except OSError as exc:
             log.info("Could not export the code: %s", exc)
-            self._set_message("sandbox.export_failed", path=str(target), detail=str(exc))
+            self._set_message("sandbox.export_failed", path=str(target))  # the OS text: log
             return
         self._set_message("sandbox.exported", path=str(target))
 
