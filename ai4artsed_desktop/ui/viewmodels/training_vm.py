@@ -679,7 +679,11 @@ class TrainingViewModel(QObject):
         except (OSError, ValueError) as exc:
             log.info("cannot attach %s to %s: %s", lora.file.name, config_id, exc)
             result = AttachResult(
-                lora.file.name, config_id, strength, str(exc), error_key="training.attach_files_failed"
+                lora.file.name,
+                config_id,
+                strength,
+                str(exc),
+                error_key="training.attach_files_failed",
             )
         else:
             log.info("attached %s to %s in %s", lora.file.name, config_id, target)
