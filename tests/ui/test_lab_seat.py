@@ -3,14 +3,16 @@ a console that cannot be reached (the window keeps working)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
+from ai4artsed_desktop.lab import seat as seat_module
 from ai4artsed_desktop.lab.console import LabConsole
 from ai4artsed_desktop.lab.seat import SeatLink
 from ai4artsed_desktop.settings import Settings
@@ -136,23 +138,51 @@ def test_a_wrong_code_says_so_and_changes_nothing(
 def test_an_unreachable_console_never_blocks_the_window(
     shell: Shell, qtbot: Any, tmp_path: Path
 ) -> None:
-    # A port nobody listens on: the console's PC is off.
+    # A port nobody listens on: the console's PC is off. The failure names the address.
     closed = make_console(tmp_path / "gone")
     port = run(qtbot, _free_port(closed))
     panel = _panel(shell)
     seat_vm = shell.lab_seat_vm
     assert seat_vm is not None
-    ticks: list[int] = []
-    shell.window.startTimer(10)
-    shell.window.timerEvent = lambda _e: ticks.append(1)  # type: ignore[method-assign]
     with qtbot.waitSignal(seat_vm.pair_failed, timeout=WAIT_MS) as failed:
         _join(qtbot, panel, port, "K7Q-F3P")
     assert "127.0.0.1" in failed.args[0]
-    assert ticks  # the window's own timer kept firing while the seat tried
     assert panel.join_button.isEnabled()
-    QTest.keyClick(panel.host_edit, Qt.Key.Key_End)
-    QTest.keyClicks(panel.host_edit, "x")
-    assert panel.host_edit.text().endswith("x")
+
+
+def test_a_silent_console_never_freezes_the_window(
+    shell: Shell, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A console PC that accepts the connection and then hangs: the attempt takes until the
+    # connect timeout, and all that time the window handles timers and keys.
+    monkeypatch.setattr(seat_module, "CONNECT_TIMEOUT_S", 5.0)
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # never answers, never closes
+
+    server = run(qtbot, asyncio.start_server(silent, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    panel = _panel(shell)
+    seat_vm = shell.lab_seat_vm
+    assert seat_vm is not None
+    try:
+        with qtbot.waitSignal(seat_vm.pair_failed, timeout=WAIT_MS):
+            _join(qtbot, panel, port, "K7Q-F3P")
+            qtbot.waitUntil(lambda: bool(held), timeout=WAIT_MS)
+            assert seat_vm.busy
+            fired: list[bool] = []
+            QTimer.singleShot(20, lambda: fired.append(seat_vm.busy))
+            qtbot.waitUntil(lambda: bool(fired), timeout=WAIT_MS)
+            assert fired == [True]  # the window's timer fired while the seat still tried
+            QTest.keyClick(panel.host_edit, Qt.Key.Key_End)
+            QTest.keyClicks(panel.host_edit, "x")
+            assert panel.host_edit.text().endswith("x")
+        assert panel.join_button.isEnabled()
+    finally:
+        for writer in held:
+            writer.transport.abort()
+        server.close()
 
 
 async def _free_port(console: LabConsole) -> int:
