@@ -376,6 +376,11 @@ class AudioPlayer(QWidget):
         else:
             player.play()
 
+    def pause(self) -> None:
+        """Hold the sound where it is (a second press of Play goes on from there)."""
+        if self._player is not None:
+            self._player.pause()
+
     def stop(self) -> None:
         if self._player is not None:
             self._player.stop()

@@ -5,6 +5,8 @@ below: mouse, wheel, keys and shortcuts aimed at any widget of the window are dr
 application-wide event filter while it is shown (a covered widget could still hold the
 keyboard focus). The widgets below are neither cleared nor disabled, so every text a student
 typed is exactly as it was when the screen goes away; the focus goes back where it was.
+The class listens too: sound and films under the screen are paused where they are and a
+running sketch or piece is stopped (its code stays; the student starts it again).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from ..i18n import Translator
+from .audio_player import AudioPlayer
+from .code_sandbox import CodeSandbox
+from .video_player import VideoPlayer
 
 #: The input events that must not reach the covered window.
 BLOCKED_EVENTS = frozenset(
@@ -96,6 +101,7 @@ class PauseOverlay(QWidget):
             return
         focus = QApplication.focusWidget()
         self._focus_before = focus if focus is not None and self._covers(focus) else None
+        self._hush()
         self.setGeometry(self._window.rect())
         self.show()
         self.raise_()
@@ -115,6 +121,15 @@ class PauseOverlay(QWidget):
         focus, self._focus_before = self._focus_before, None
         if focus is not None and focus.isVisible():
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _hush(self) -> None:
+        """Silence the window: players pause where they are, sketches and pieces stop."""
+        for player in self._window.findChildren(AudioPlayer):
+            player.pause()
+        for film in self._window.findChildren(VideoPlayer):
+            film.pause()
+        for sandbox in self._window.findChildren(CodeSandbox):
+            sandbox.stop()
 
     def _covers(self, widget: QWidget) -> bool:
         """True for a widget of the covered window (this screen itself excepted)."""
