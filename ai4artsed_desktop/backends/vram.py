@@ -232,4 +232,5 @@ class VramArbiter:
             f"Not enough GPU memory could be freed for {for_}{need}: {now.describe()}. "
             "Close other programs that use the GPU, or restart the AI backends.",
             detail=f"waited {timeout:g}s; report={now}",
+            key="error.gpu_memory",
         )

@@ -79,4 +79,9 @@ def compute_waveform(path: Path, buckets: int = DEFAULT_BUCKETS) -> Waveform:
                 buckets,
             )
     except (RuntimeError, OSError, ValueError) as exc:  # LibsndfileError is a RuntimeError
-        raise WaveformError(f"{path.name} cannot be read as audio.", detail=str(exc)) from exc
+        raise WaveformError(
+            f"{path.name} cannot be read as audio.",
+            detail=str(exc),
+            key="error.audio_unreadable",
+            params={"file": path.name},
+        ) from exc

@@ -253,7 +253,9 @@ def _check_spec(spec: LoraSpec) -> None:
         label = name or "(unnamed)"
         raise LoraError(
             f"The style adapter “{label}” cannot be used: it {problem}.",
-            detail=repr(spec),
+            detail=f"{problem}: {spec!r}",
+            key="error.lora_unusable",
+            params={"name": label},
         )
 
 
@@ -308,6 +310,8 @@ def _no_source_error(loras: Sequence[LoraSpec]) -> LoraError:
         f"The {noun} {names} cannot be used with this output: its workflow has no model "
         "a LoRA could adapt. Choose an image or sound output, or a rule without adapters.",
         detail="no sampler with a traceable 'model' input feeds an output node",
+        key="error.lora_no_model",
+        params={"count": len(loras)},
     )
 
 

@@ -540,6 +540,7 @@ def _broken(path: Path, problem: str) -> ConfigError:
         "The safety word lists are damaged, so the safety check cannot run. "
         "Reinstall the app or ask your teacher.",
         detail=f"{path}: {problem}",
+        key="error.safety_lists_broken",
     )
 
 

@@ -285,6 +285,12 @@ def _with_frames(output: OutputConfig, values: Mapping[str, object]) -> Mapping[
             detail=f"output {output.id}: seconds {values.get('seconds')!r} "
             f"(default {output.defaults.get('seconds')!r}), fps {values.get('fps')!r} "
             f"(default {output.defaults.get('fps')!r})",
+            key="error.output_setting",
+            params={
+                "setting": "seconds",
+                "output_en": output.name.get("en") or output.id,
+                "output_de": output.name.get("de") or output.id,
+            },
         )
     return {**values, "frames": video_frames(seconds, fps, output.video)}
 

@@ -120,7 +120,11 @@ def prepare(
     """
     trigger = validate_trigger(trigger)
     if repeats is not None and repeats < 1:
-        raise ConfigError("Repeats must be at least 1.", detail=f"repeats={repeats}")
+        raise ConfigError(
+            "Repeats must be at least 1.",
+            detail=f"repeats={repeats}",
+            key="training.error.repeats",
+        )
     count = len(report.images)
     chosen = repeats if repeats is not None else choose_repeats(count)
     images_dir = project_dir / "images"

@@ -101,11 +101,18 @@ def choose_preset(
         ConfigError: no presets, or ``tier_gb`` is not one of them.
     """
     if not presets:
-        raise ConfigError("No VRAM presets are available; the built-in content is incomplete.")
+        raise ConfigError(
+            "No VRAM presets are available; the built-in content is incomplete.",
+            key="training.error.no_presets",
+        )
     if tier_gb is not None:
         if tier_gb not in presets:
             names = ", ".join(str(t) for t in sorted(presets))
-            raise ConfigError(f"There is no {tier_gb} GB preset (available: {names}).")
+            raise ConfigError(
+                f"There is no {tier_gb} GB preset (available: {names}).",
+                key="training.error.no_such_preset",
+                params={"gb": tier_gb, "available": names},
+            )
         return presets[tier_gb]
     tiers = sorted(presets)
     if total_gb is None:
