@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -36,14 +37,48 @@ class PortOwner:
         return f"{label} (pid {self.pid})"
 
 
-def _proc_alive(proc: psutil.Process) -> bool:
-    """True while ``proc`` runs; a zombie (exited, not yet reaped) counts as dead."""
+#: Linux's PF_EXITING task flag (include/linux/sched.h), field 9 of ``/proc/<pid>/stat``.
+_PF_EXITING = 0x4
+
+
+def stat_flags(stat: str) -> int | None:
+    """The task flags in the text of a ``/proc/<pid>/stat`` file, or None when unreadable.
+
+    The command name (field 2) is in parentheses and may itself hold spaces and ")", so
+    the fields are counted after the last ")".
+    """
+    fields = stat.rpartition(")")[2].split()
     try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        return int(fields[6])
+    except (IndexError, ValueError):
+        return None
+
+
+def _exiting(pid: int) -> bool:
+    """True when ``pid`` has begun to exit (Linux; elsewhere always False).
+
+    A killed server is still "running" for a moment after it has closed its sockets: the
+    kernel sets PF_EXITING first, closes the files, and only then makes it a zombie. A
+    client that lost its connection and asks at once must not be told it still runs.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        flags = stat_flags(Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace"))
+    except OSError:
+        return False  # gone or hidden: psutil has the answer
+    return flags is not None and bool(flags & _PF_EXITING)
+
+
+def _proc_alive(proc: psutil.Process) -> bool:
+    """True while ``proc`` runs; a zombie or one that has begun to exit counts as dead."""
+    try:
+        running = proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:
         return True
+    return running and not _exiting(proc.pid)
 
 
 def owner_id() -> str:

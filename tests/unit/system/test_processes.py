@@ -40,6 +40,19 @@ def test_a_zombie_counts_as_dead() -> None:
     assert not processes.is_alive(proc.pid)
 
 
+def test_stat_flags_count_fields_after_the_command_name() -> None:
+    own = Path(f"/proc/{os.getpid()}/stat")
+    if own.exists():  # Linux: a running process has not begun to exit
+        flags = processes.stat_flags(own.read_text())
+        assert flags is not None
+        assert not flags & 0x4
+    # A command name may hold spaces and parentheses; flags are the 9th field.
+    line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194564 120 0 0 0"
+    assert processes.stat_flags(line) == 0x400104  # PF_EXITING (0x4) among them
+    assert processes.stat_flags("4242 (cut") is None
+    assert processes.stat_flags("4242 (x) S 1 2 3 4 5 notanumber") is None
+
+
 @pytest.mark.asyncio
 async def test_tree_pids_and_kill_tree_reach_grandchildren(tmp_path: Path) -> None:
     pidfile = tmp_path / "gc.pid"
