@@ -70,6 +70,7 @@ class Raise:
     keys: tuple[str, ...]  # () without key=; the literal key(s) otherwise
     params: frozenset[str] | None  # the literal params' names; None when not a literal
     passes_key_on: bool  # key=<expression> (re-raising another error's key)
+    prefix: str = ""  # key=f"error.x_{...}": the fixed start of the built key
 
 
 def _core_files() -> list[Path]:
@@ -144,8 +145,24 @@ def raises(path: Path, classes: frozenset[str]) -> Iterator[Raise]:
         literal = _literal_keys(key)
         params = _param_names(keywords.get("params"))
         yield Raise(
-            where, _base_name(node.func), literal or (), params, passes_key_on=literal is None
+            where,
+            _base_name(node.func),
+            literal or (),
+            params,
+            passes_key_on=literal is None,
+            prefix=_fstring_prefix(key),
         )
+
+
+def _fstring_prefix(node: ast.expr) -> str:
+    """The fixed start of ``f"error.x_{...}"`` (also inside ``a if c else b``), else ""."""
+    if isinstance(node, ast.IfExp):
+        return _fstring_prefix(node.body) or _fstring_prefix(node.orelse)
+    if isinstance(node, ast.JoinedStr) and node.values:
+        first = node.values[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return first.value
+    return ""
 
 
 @functools.cache
@@ -178,6 +195,16 @@ def test_every_error_key_has_a_german_and_an_english_text() -> None:
                 if missing:
                     problems.append(f"{found.where}: {key!r} ({lang}) needs {sorted(missing)}")
     assert not problems, "\n".join(problems)
+
+
+def test_keys_built_at_run_time_have_texts_under_their_start() -> None:
+    """``key=f"error.provider_{reason}"``: some text of both languages starts that way."""
+    built = [r for r in all_raises() if r.prefix]
+    assert any(r.prefix == "error.provider_" for r in built)  # the walk reads f-strings
+    for language in ("de", "en"):
+        catalogue = load_catalogue(language)
+        missing = [r.where for r in built if not any(k.startswith(r.prefix) for k in catalogue)]
+        assert missing == [], language
 
 
 def test_no_new_error_without_a_catalogue_key() -> None:
