@@ -22,14 +22,14 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from ai4artsed_desktop.events import SavedFile
 from ai4artsed_desktop.simulators.comfy_flac import encode_flac
 from ai4artsed_desktop.ui.i18n import Translator
-from ai4artsed_desktop.ui.widgets import audio_player
+from ai4artsed_desktop.ui.widgets import audio_player, media_player
 from ai4artsed_desktop.ui.widgets.audio_player import (
     WAVEFORM_BUCKETS,
     AudioPlayer,
     WaveformView,
-    format_time,
     show_audio_result,
 )
+from ai4artsed_desktop.ui.widgets.media_player import format_time
 
 RATE = 44100
 
@@ -230,15 +230,15 @@ def test_import_failure_is_logged_once(
             raise ImportError("libpulse.so.0: cannot open shared object file")
         return real_import(name)
 
-    audio_player.import_qt_multimedia.cache_clear()
-    monkeypatch.setattr(audio_player.importlib, "import_module", fail)
+    media_player.import_qt_multimedia.cache_clear()
+    monkeypatch.setattr(media_player.importlib, "import_module", fail)
     try:
-        with caplog.at_level(logging.WARNING, logger=audio_player.__name__):
-            assert audio_player.import_qt_multimedia() is None
-            assert audio_player.import_qt_multimedia() is None
+        with caplog.at_level(logging.WARNING, logger=media_player.__name__):
+            assert media_player.import_qt_multimedia() is None
+            assert media_player.import_qt_multimedia() is None
     finally:
-        audio_player.import_qt_multimedia.cache_clear()
-    records = [r for r in caplog.records if r.name == audio_player.__name__]
+        media_player.import_qt_multimedia.cache_clear()
+    records = [r for r in caplog.records if r.name == media_player.__name__]
     assert len(records) == 1
     assert "libpulse.so.0" in records[0].getMessage()
 

@@ -1,28 +1,24 @@
 """AudioPlayer: play a sound or music result, with a seekable waveform.
 
-QtMultimedia (QMediaPlayer + QAudioOutput) plays the file. It needs system libraries that
-are not on every computer (on Linux ``libpulse.so.0``); when it cannot be imported the player
-still draws the waveform and says in one line that playback is unavailable here, and the
-reason is logged once. The waveform is decoded in a worker thread
-(:func:`~ai4artsed_desktop.media.waveform.compute_waveform`).
+QtMultimedia (QMediaPlayer + QAudioOutput) plays the file. The transport (play, seek, errors)
+is :class:`~.media_player.MediaPlayer`'s; when QtMultimedia cannot be loaded the player
+still draws the waveform and says in one line that playback is unavailable here. The
+waveform is decoded in a worker thread (:func:`~ai4artsed_desktop.media.waveform.compute_waveform`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar
 
 import shiboken6
-from PySide6.QtCore import QPointF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
-    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -37,9 +33,10 @@ from ...media.waveform import Waveform, WaveformError, compute_waveform
 from ...tasks import TaskRegistry
 from ..i18n import Translator
 from ..wheel_guard import guard_wheel
+from .media_player import MediaPlayer, import_qt_multimedia, show_media_result
 
 if TYPE_CHECKING:
-    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+    from PySide6.QtMultimedia import QAudioOutput
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +44,11 @@ WAVEFORM_BUCKETS = 1200
 AUDIO_SUFFIXES = frozenset({".flac", ".mp3", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac"})
 SEEK_STEP_MS = 5_000
 DEFAULT_VOLUME = 80
-_ERROR_COLOUR = "#b42318"
-
-
-@functools.cache
-def import_qt_multimedia() -> ModuleType | None:
-    """``PySide6.QtMultimedia``, or None when it cannot be loaded here (logged once)."""
-    try:
-        return importlib.import_module("PySide6.QtMultimedia")
-    except ImportError as exc:
-        log.warning("Audio playback unavailable, QtMultimedia cannot be loaded: %s", exc)
-        return None
 
 
 def is_audio(file: SavedFile) -> bool:
     """True for files the audio player shows (by MIME type, else by suffix)."""
     return file.mime.startswith("audio/") or file.path.suffix.lower() in AUDIO_SUFFIXES
-
-
-def format_time(ms: int) -> str:
-    """``m:ss`` (``h:mm:ss`` from one hour on) for a position in milliseconds."""
-    seconds = max(0, ms) // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class WaveformView(QWidget):
@@ -162,7 +140,7 @@ class WaveformView(QWidget):
         painter.end()
 
 
-class AudioPlayer(QWidget):
+class AudioPlayer(MediaPlayer):
     """Play / pause, stop, a seek slider with times, volume and the waveform of one file.
 
     Space toggles play / pause while the player (or a control in it without its own use
@@ -173,41 +151,36 @@ class AudioPlayer(QWidget):
             could not be decoded (False).
     """
 
+    PREFIX = "audio"
+    ERROR_KEYS: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "FormatError": "error_format",
+            "ResourceError": "error_resource",
+            "AccessDeniedError": "error_access",
+        }
+    )
     waveform_finished = Signal(bool)
 
     def __init__(self, translator: Translator, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._tr = translator
-        self._source: Path | None = None
+        super().__init__(translator, parent)
         self._waveform: Waveform | None = None
         self._waveform_state = ""  # "", "loading", "failed"
         self._generation = 0
-        self._error_key = ""
-        self._pending_url: QUrl | None = None
         self._tasks = TaskRegistry("audio-player")
         tasks = self._tasks  # not self: the lambda must not touch the dying widget
         self.destroyed.connect(lambda *_: _cancel_all(tasks))
         self.setObjectName("audioPlayer")
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.waveform_view = WaveformView(self)
-        self.play_button = QPushButton()
         self.stop_button = QPushButton()
-        self.position_label = QLabel(format_time(0))
-        self.position_slider = QSlider(Qt.Orientation.Horizontal)
-        self.duration_label = QLabel(format_time(0))
         self.volume_label = QLabel()
         self.volume_slider = QSlider(Qt.Orientation.Horizontal)
-        self.error_label = QLabel()
-        self.hint_label = QLabel()
         self._build_layout()
         guard_wheel(self)  # built after the window: the seek and volume sliders need it too
-        self._player: QMediaPlayer | None = None
         self._output: QAudioOutput | None = None
         self._create_player()
         self.waveform_view.seek_requested.connect(self._seek_fraction)
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
-        self._update_controls()
 
     # ------------------------------------------------------------------ setup
 
@@ -217,17 +190,7 @@ class AudioPlayer(QWidget):
         self.volume_slider.setRange(0, 100)
         self.volume_slider.setValue(DEFAULT_VOLUME)
         self.volume_slider.setMaximumWidth(120)
-        for label in (self.error_label, self.hint_label):
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.hide()
-        self.hint_label.setObjectName("hint")
-        self.error_label.setObjectName("audioError")
-        palette = self.error_label.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(_ERROR_COLOUR))
-        self.error_label.setPalette(palette)
         # The seek bar has a row of its own, so it is never squeezed to a dot.
-        self.position_slider.setMinimumWidth(160)
         seek = QHBoxLayout()
         seek.addWidget(self.position_label)
         seek.addWidget(self.position_slider, 1)
@@ -251,251 +214,74 @@ class AudioPlayer(QWidget):
 
     def _create_player(self) -> None:
         multimedia = import_qt_multimedia()
-        if multimedia is None:
-            for widget in self._control_widgets():
-                widget.hide()
-            self.hint_label.show()
+        player = self._attach(multimedia)
+        if player is None or multimedia is None:
             return
-        self._player = multimedia.QMediaPlayer(self)
         self._output = multimedia.QAudioOutput(self)
-        self._player.setAudioOutput(self._output)
+        player.setAudioOutput(self._output)
         self._output.setVolume(DEFAULT_VOLUME / 100)
-        self._player.durationChanged.connect(self._on_duration)
-        self._player.positionChanged.connect(self._on_position)
-        self._player.playbackStateChanged.connect(lambda _state: self._update_controls())
-        self._player.mediaStatusChanged.connect(self._on_status)
-        self._player.errorOccurred.connect(self._on_error)
-        self.play_button.clicked.connect(self.toggle_play)
         self.stop_button.clicked.connect(self.stop)
-        self.position_slider.valueChanged.connect(self.seek)
         self.volume_slider.valueChanged.connect(self._on_volume)
 
-    def _control_widgets(self) -> tuple[QWidget, ...]:
-        return (
-            self.play_button,
-            self.stop_button,
-            self.position_label,
-            self.position_slider,
-            self.duration_label,
-            self.volume_label,
-            self.volume_slider,
-        )
+    def _controls(self) -> tuple[QWidget, ...]:
+        return (*super()._controls(), self.stop_button, self.volume_label, self.volume_slider)
+
+    def _ready_controls(self) -> tuple[QWidget, ...]:
+        return (*super()._ready_controls(), self.stop_button)
 
     def retranslate(self, _language: str = "") -> None:
         tr = self._tr.tr
-        self.play_button.setText(tr("audio.pause") if self.is_playing else tr("audio.play"))
-        self.play_button.setAccessibleName(self.play_button.text())
         self.stop_button.setText(tr("audio.stop"))
         self.stop_button.setAccessibleName(tr("audio.stop"))
-        self.position_slider.setAccessibleName(tr("audio.position"))
-        self.position_label.setAccessibleName(tr("audio.elapsed"))
-        self.duration_label.setAccessibleName(tr("audio.duration"))
         self.volume_label.setText(tr("audio.volume"))
         self.volume_slider.setAccessibleName(tr("audio.volume"))
         self.waveform_view.setAccessibleName(tr("audio.waveform"))
         self.waveform_view.setAccessibleDescription(tr("audio.waveform_description"))
-        self.error_label.setAccessibleName(tr("audio.error_accessible"))
-        self.hint_label.setText(tr("audio.unavailable"))
-        self.hint_label.setAccessibleName(tr("audio.unavailable"))
         self.setAccessibleName(tr("audio.player"))
-        if self._error_key:
-            self.error_label.setText(self._error_text(self._error_key))
+        self._retranslate_transport()
         if self._waveform_state:
             self.waveform_view.set_message(self._waveform_message())
 
     # ------------------------------------------------------------------ state
 
     @property
-    def available(self) -> bool:
-        """Whether playback works on this computer (QtMultimedia loaded)."""
-        return self._player is not None
-
-    @property
-    def source(self) -> Path | None:
-        return self._source
-
-    @property
     def waveform(self) -> Waveform | None:
         return self._waveform
-
-    @property
-    def duration_ms(self) -> int:
-        if self._player is None or self._pending_url is not None:
-            return 0
-        return self._player.duration()
-
-    @property
-    def position_ms(self) -> int:
-        return self._player.position() if self._player is not None else 0
-
-    @property
-    def is_playing(self) -> bool:
-        player = self._player
-        return player is not None and player.isPlaying()
-
-    @property
-    def error_text(self) -> str:
-        """The inline error shown now ("" when none)."""
-        return self.error_label.text() if self._error_key else ""
-
-    @property
-    def player(self) -> QMediaPlayer | None:
-        """The underlying QMediaPlayer (None when playback is unavailable)."""
-        return self._player
 
     # ------------------------------------------------------------------ actions
 
     def load(self, path: Path) -> None:
         """Show ``path``: stop what plays, load it and start decoding its waveform."""
-        self.unload()
-        self._source = path
-        if self._player is not None:
-            self._set_player_source(QUrl.fromLocalFile(str(path)))
+        super().load(path)
         self._start_waveform(path)
 
     def unload(self) -> None:
         """Stop and forget the current file (a new run starts)."""
         self._generation += 1
         _cancel_all(self._tasks)  # a waveform still decoding is no longer wanted
-        self._source, self._waveform, self._waveform_state = None, None, ""
-        self._set_error("")
+        self._waveform, self._waveform_state = None, ""
         self.waveform_view.set_message("")
         self.waveform_view.set_fraction(0.0)
-        if self._player is not None:
-            self._player.stop()
-            self._set_player_source(QUrl())
-        self._on_duration(0)
-        self._on_position(0)
-
-    def toggle_play(self) -> None:
-        player = self._player
-        if player is None or self._source is None:
-            return
-        if player.isPlaying():
-            player.pause()
-        else:
-            player.play()
-
-    def pause(self) -> None:
-        """Hold the sound where it is (a second press of Play goes on from there)."""
-        if self._player is not None:
-            self._player.pause()
+        super().unload()
 
     def stop(self) -> None:
         if self._player is not None:
             self._player.stop()
-
-    def seek(self, ms: int) -> None:
-        """Jump to ``ms`` milliseconds (clamped to the length)."""
-        if self._player is not None and self._player.isSeekable():
-            self._player.setPosition(max(0, min(ms, self.duration_ms)))
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self.available:
-            self.toggle_play()
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ player signals
 
     def _seek_fraction(self, fraction: float) -> None:
         self.seek(round(fraction * self.duration_ms))
 
-    def _on_duration(self, duration: int) -> None:
-        duration = 0 if self._pending_url is not None else duration  # the file we are leaving
-        self.position_slider.blockSignals(True)
-        self.position_slider.setRange(0, max(0, duration))
-        self.position_slider.blockSignals(False)
-        self.duration_label.setText(format_time(duration))
-        self._update_controls()
-
     def _on_position(self, position: int) -> None:
-        position = 0 if self._pending_url is not None else position
-        if not self.position_slider.isSliderDown():
-            self.position_slider.blockSignals(True)
-            self.position_slider.setValue(position)
-            self.position_slider.blockSignals(False)
-        self.position_label.setText(format_time(position))
+        super()._on_position(position)
+        played = 0 if self._pending_url is not None else position
         duration = self.duration_ms
-        self.waveform_view.set_fraction(position / duration if duration > 0 else 0.0)
-
-    def _set_player_source(self, url: QUrl) -> None:
-        """Switch the player's file; while one is still opening, wait until it is open.
-
-        Interrupting an open makes QtMultimedia log a warning ("Immediate exit requested")
-        and can report the old file's duration or error for the new one.
-        """
-        player = self._player
-        multimedia = import_qt_multimedia()
-        if player is None or multimedia is None:
-            return
-        if player.mediaStatus() == multimedia.QMediaPlayer.MediaStatus.LoadingMedia:
-            self._pending_url = url
-            return
-        self._pending_url = None
-        player.setSource(url)
-
-    def _on_status(self, status: object) -> None:
-        multimedia = import_qt_multimedia()
-        if self._pending_url is not None:
-            if (
-                multimedia is not None
-                and status != multimedia.QMediaPlayer.MediaStatus.LoadingMedia
-            ):
-                self._set_player_source(self._pending_url)
-            return
-        invalid = multimedia is not None and (
-            status == multimedia.QMediaPlayer.MediaStatus.InvalidMedia
-        )
-        if invalid and not self._error_key:
-            self._set_error("audio.error_other")
-        self._update_controls()
-
-    def _on_error(self, error: object, detail: str) -> None:
-        multimedia = import_qt_multimedia()
-        if multimedia is None or error == multimedia.QMediaPlayer.Error.NoError:
-            return
-        if self._pending_url is not None:  # about the file we are leaving
-            return
-        errors = multimedia.QMediaPlayer.Error
-        key = {
-            errors.FormatError: "audio.error_format",
-            errors.ResourceError: "audio.error_resource",
-            errors.AccessDeniedError: "audio.error_access",
-        }.get(error, "audio.error_other")
-        log.info("Audio player error for %s: %s (%s)", self._source, detail, error)
-        self._set_error(key, detail)
+        self.waveform_view.set_fraction(played / duration if duration > 0 else 0.0)
 
     def _on_volume(self, value: int) -> None:
         if self._output is not None:
             self._output.setVolume(value / 100)
-
-    def _set_error(self, key: str, detail: str = "") -> None:
-        self._error_key = key
-        self.error_label.setText(self._error_text(key) if key else "")
-        self.error_label.setToolTip(detail)
-        self.error_label.setVisible(bool(key))
-        self._update_controls()
-
-    def _error_text(self, key: str) -> str:
-        tr = self._tr.tr
-        texts = {
-            "audio.error_format": tr("audio.error_format"),
-            "audio.error_resource": tr("audio.error_resource"),
-            "audio.error_access": tr("audio.error_access"),
-        }
-        return texts.get(key) or tr("audio.error_other")
-
-    def _update_controls(self) -> None:
-        ready = self._source is not None and not self._error_key and self.duration_ms > 0
-        self.play_button.setEnabled(ready)
-        self.stop_button.setEnabled(ready)
-        self.position_slider.setEnabled(ready)
-        playing = self.is_playing
-        text = self._tr.tr("audio.pause") if playing else self._tr.tr("audio.play")
-        self.play_button.setText(text)
-        self.play_button.setAccessibleName(text)
 
     # ------------------------------------------------------------------ waveform
 
@@ -544,23 +330,5 @@ def _cancel_all(tasks: TaskRegistry) -> None:
 def show_audio_result(
     host: QWidget, translator: Translator, media: Sequence[SavedFile]
 ) -> AudioPlayer | None:
-    """Show the first audio file of ``media`` in ``host``'s player, created on first use.
-
-    The player is inserted into ``host``'s box layout right after its first item; with no
-    audio file in ``media`` an existing player is stopped and hidden.
-    """
-    audio = next((m for m in media if is_audio(m)), None)
-    player = host.findChild(AudioPlayer, "audioPlayer", Qt.FindChildOption.FindDirectChildrenOnly)
-    if audio is None:
-        if player is not None:
-            player.unload()
-            player.hide()
-        return None
-    if player is None:
-        player = AudioPlayer(translator, host)
-        layout = host.layout()
-        if isinstance(layout, QBoxLayout):
-            layout.insertWidget(min(1, layout.count()), player, 1)
-    player.load(audio.path)
-    player.show()
-    return player
+    """Show the first audio file of ``media`` in ``host``'s player (see show_media_result)."""
+    return show_media_result(host, translator, media, AudioPlayer, is_audio)
