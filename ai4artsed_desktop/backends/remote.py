@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 from ..errors import BackendUnavailable
-from ..events import BackendState, BackendStateChanged
+from ..events import BackendState
+from .process_state import StateListener, StateNotifier
 from .process_types import Probe
 
 log = logging.getLogger(__name__)
 
-StateListener = Callable[[BackendStateChanged], None]
 
-
-class RemoteBackend:
+class RemoteBackend(StateNotifier):
     """Health and reconnect for a server we do not own.
 
     ``ensure_ready`` probes the URL (retrying briefly); once the server answered, a monitor
@@ -36,40 +35,17 @@ class RemoteBackend:
         check_interval: float = 5.0,
         retry_interval: float = 0.25,
     ) -> None:
+        super().__init__(name, on_state)
         self.name = name
         self.display_name = display_name
         self.url = url
         self._probe = probe
-        self._on_state = on_state
         self._connect_within = connect_within
         self._check_interval = check_interval
         self._retry_interval = retry_interval
-        self._state = BackendState.stopped
         self._message = f"{display_name} at {url} was not contacted yet."
-        self._message_key = ""
-        self._message_params: dict[str, str] = {}
         self._monitor: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-
-    @property
-    def state(self) -> BackendState:
-        """The current state."""
-        return self._state
-
-    @property
-    def message(self) -> str:
-        """The user-facing reason of the current state (English)."""
-        return self._message
-
-    @property
-    def message_key(self) -> str:
-        """The catalogue key of :attr:`message` ("" when it has none)."""
-        return self._message_key
-
-    @property
-    def message_params(self) -> Mapping[str, str]:
-        """The parameters of :attr:`message_key`."""
-        return dict(self._message_params)
 
     @property
     def tail(self) -> Sequence[str]:
@@ -81,13 +57,8 @@ class RemoteBackend:
         return self._state is BackendState.ready
 
     def _set(self, state: BackendState, message: str, key: str = "") -> None:
-        if (state, message) == (self._state, self._message):
-            return
-        self._state, self._message = state, message
-        self._message_key = key
-        self._message_params = {"backend": self.display_name, "url": self.url} if key else {}
-        params = tuple(self._message_params.items())
-        self._on_state(BackendStateChanged(self.name, state, message, key, params))
+        params = {"backend": self.display_name, "url": self.url} if key else None
+        self._set_state(state, message, key=key, params=params)
 
     async def _answers(self) -> bool:
         try:
