@@ -6,14 +6,16 @@ backend addresses. It never holds machine-specific paths or the teacher PIN.
 
 Loading checks every field against the content library and reports each problem with
 file, field and a plain sentence (:class:`~ai4artsed_desktop.content.schema.ContentProblem`),
-like the content loader does; a profile with any problem is not applied at all.
+like the content loader does; a profile with any problem is not applied at all. Each
+problem also carries a catalogue key (``profile.problem.<name>``, :data:`PROBLEMS`) and
+its parameters, so the window lists the problems in its language.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +43,86 @@ BACKENDS = ("ollama", "swarmui", "comfyui")
 ROLE_NAMES = tuple(f.name for f in dataclasses.fields(ModelRoles))
 MAX_NAME = 80
 _MAX_FILE_BYTES = 1024 * 1024
+
+#: Every problem a profile can have: ``name -> English sentence``. The window shows the
+#: catalogue text ``profile.problem.<name>`` with the same ``{placeholders}`` (a parameter
+#: given as ``<name>_de`` and ``<name>_en`` fills ``{<name>}`` in the UI language).
+PROBLEMS = {
+    "too_large": "The file is too large (more than {max_kb} KB).",
+    "unreadable": "The file cannot be read ({reason}).",
+    "not_json": "The file is not valid JSON (line {line}, column {column}: {reason}).",
+    "not_object": "The file must contain one JSON object {{...}}.",
+    "not_a_profile": "This is not a lesson profile (expected '{format}').",
+    "newer_schema": "Written by a newer version of the app (schema {version}); "
+    "update the app on this computer.",
+    "at_least": "Expected {minimum} or more, found {value}.",
+    "unknown_field": "Unknown field.",
+    "missing": "This field is missing.",
+    "wrong_type": "Expected {expected}, found {found}.",
+    "not_one_of": "'{value}' is not one of {choices}.",
+    "no_such_config": "There is no interception config '{id}'.",
+    "no_such_output": "There is no output '{id}'.",
+    "name_empty": "The name must not be empty.",
+    "name_too_long": "The name may have at most {max} characters.",
+    "unknown_role": "Unknown model role (known: {known}).",
+    "model_reference": "Expected 'provider/model', e.g. 'ollama/qwen3:8b'.",
+    "no_such_provider": "There is no provider '{provider}'.",
+    "role_not_local": "The {role} role must use a local provider.",
+    "unknown_backend": "Unknown backend (known: {known}).",
+    "backend_mode": "Expected one of {choices}.",
+    "remote_url": "Remote mode needs an http:// or https:// URL.",
+    "bundle_location": "Expected the bundle's folder.",
+    "bundle_key": "Expected the signing key's fingerprint (models bundle key on the teacher PC).",
+    "config_without_output": "The config '{config}' supports none of the allowed outputs.",
+}
+
+#: What a field should hold, for ``wrong_type`` (``expected_en`` / ``expected_de``).
+_EXPECTED = {
+    "text": ("a text", "ein Text"),
+    "whole_number": ("a whole number", "eine ganze Zahl"),
+    "ids": ("a list of ids (empty = all)", "eine Liste von IDs (leer = alle)"),
+    "id": ("an id in quotes", "eine ID in Anführungszeichen"),
+    "days": ("a whole number of days (0 keeps runs)", "eine ganze Zahl von Tagen (0 = behalten)"),
+    "roles": ("an object of role: provider/model", "ein Objekt aus Rolle: Anbieter/Modell"),
+    "backends": (
+        "an object with ollama, swarmui, comfyui",
+        "ein Objekt mit ollama, swarmui, comfyui",
+    ),
+    "endpoint": ("an object with mode and url", "ein Objekt mit mode und url"),
+    "bundle": ("an object with location and key", "ein Objekt mit location und key"),
+}
+
+
+def _found(value: Any) -> dict[str, str]:
+    """``found_en`` / ``found_de``: what a JSON value is, in both languages."""
+    english = describe(value)
+    if value is None or isinstance(value, bool):
+        german = english  # null, true, false: JSON's own words
+    elif isinstance(value, int | float):
+        german = f"die Zahl {value}"
+    elif isinstance(value, str):
+        german = "ein Text"
+    elif isinstance(value, list):
+        german = "eine Liste"
+    else:
+        german = "ein Objekt"
+    return {"found_en": english, "found_de": german}
+
+
+def profile_problem(file: str, field: str, name: str, **params: object) -> ContentProblem:
+    """The problem ``name`` of :data:`PROBLEMS` at ``field``, in English and with its key."""
+    values = {k: str(v) for k, v in params.items()}
+    english = PROBLEMS[name].format(**_in_english(values))
+    return ContentProblem(file, field, english, key=f"profile.problem.{name}", params=values)
+
+
+def _in_english(params: Mapping[str, str]) -> dict[str, str]:
+    """``params`` with ``{x}`` filled from ``x_en`` (the English sentence's values)."""
+    filled = dict(params)
+    for name, value in params.items():
+        if name.endswith("_en"):
+            filled[name[:-3]] = value
+    return filled
 
 
 @dataclass(frozen=True)
@@ -71,13 +153,26 @@ class Profile:
 
 
 class ProfileError(ConfigError):
-    """A profile file that cannot be used; ``problems`` lists every reason."""
+    """A profile file that cannot be used; ``problems`` lists every reason.
 
-    def __init__(self, file: str, problems: Sequence[ContentProblem]) -> None:
+    The window shows ``key`` (the file cannot be used) and lists ``problems`` below it,
+    each in the UI language.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        problems: Sequence[ContentProblem],
+        *,
+        key: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(
             f"The lesson profile {file} cannot be used; nothing was changed.\n{lines}",
             detail=lines,
+            key=key,
+            params=params,
         )
         self.problems = tuple(problems)
 
@@ -178,82 +273,83 @@ class _Checker:
         self.content = content
         self.problems: list[ContentProblem] = []
 
-    def problem(self, field: str, text: str) -> None:
-        self.problems.append(ContentProblem(self.file, field, text))
+    def problem(self, field: str, name: str, **params: object) -> None:
+        self.problems.append(profile_problem(self.file, field, name, **params))
 
-    def get(self, key: str, kind: type, what: str) -> Any:
+    def wrong_type(self, field: str, expected: str, value: Any) -> None:
+        english, german = _EXPECTED[expected]
+        self.problem(field, "wrong_type", expected_en=english, expected_de=german, **_found(value))
+
+    def get(self, key: str, kind: type, expected: str) -> Any:
         """The value of ``key`` if present and of ``kind``, else None (problem recorded)."""
         if key not in self.data:
-            self.problem(key, "This field is missing.")
+            self.problem(key, "missing")
             return None
         value = self.data[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.problem(key, f"Expected {what}, found {describe(value)}.")
+            self.wrong_type(key, expected, value)
             return None
         return value
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
-        value = self.get(key, str, "a text")
+        value = self.get(key, str, "text")
         if value is not None and value not in choices:
-            self.problem(key, f"'{value}' is not one of {', '.join(choices)}.")
+            self.problem(key, "not_one_of", value=value, choices=", ".join(choices))
         return value if value in choices else ""
 
-    def ids(self, key: str, known: Sequence[str], what: str) -> tuple[str, ...]:
-        value = self.get(key, list, "a list of ids (empty = all)")
+    def ids(self, key: str, known: Sequence[str], missing: str) -> tuple[str, ...]:
+        """A list of ids of ``known``; ``missing`` names the problem of an unknown one."""
+        value = self.get(key, list, "ids")
         out: list[str] = []
         for index, item in enumerate(value or ()):
             field = child(key, index)
             if not isinstance(item, str):
-                self.problem(field, f"Expected an id in quotes, found {describe(item)}.")
+                self.wrong_type(field, "id", item)
             elif item not in known:
-                self.problem(field, f"There is no {what} '{item}'.")
+                self.problem(field, missing, id=item)
             elif item not in out:
                 out.append(item)
         return tuple(out)
 
     def header(self) -> None:
         if self.data.get("format") != FORMAT:
-            self.problem("format", f"This is not a lesson profile (expected '{FORMAT}').")
-        version = self.get("schema_version", int, "a whole number")
+            self.problem("format", "not_a_profile", format=FORMAT)
+        version = self.get("schema_version", int, "whole_number")
         if version is not None and version > SCHEMA_VERSION:
-            self.problem(
-                "schema_version",
-                f"Written by a newer version of the app (schema {version}); "
-                "update the app on this computer.",
-            )
+            self.problem("schema_version", "newer_schema", version=version)
         elif version is not None and version < 1:
-            self.problem("schema_version", f"Expected 1 or more, found {version}.")
+            self.problem("schema_version", "at_least", minimum=1, value=version)
         known = {
             "format", "schema_version", "name", "allowed_configs", "allowed_outputs",
             "safety_level", "ui_mode", "model_roles", "retention_days", "image_engine",
             "backends", "model_bundle",
         }  # fmt: skip
         for key in sorted(set(self.data) - known):
-            self.problem(key, "Unknown field.")
+            self.problem(key, "unknown_field")
 
     def name(self) -> str:
-        value = self.get("name", str, "a text")
+        value = self.get("name", str, "text")
         if value is not None and not value.strip():
-            self.problem("name", "The name must not be empty.")
+            self.problem("name", "name_empty")
         elif value is not None and len(value) > MAX_NAME:
-            self.problem("name", f"The name may have at most {MAX_NAME} characters.")
+            self.problem("name", "name_too_long", max=MAX_NAME)
         return (value or "").strip()
 
     def retention(self) -> int:
-        value = self.get("retention_days", int, "a whole number of days (0 keeps runs)")
+        value = self.get("retention_days", int, "days")
         if value is not None and value < 0:
-            self.problem("retention_days", f"Expected 0 or more, found {value}.")
+            self.problem("retention_days", "at_least", minimum=0, value=value)
         return value if isinstance(value, int) and value >= 0 else 0
 
     def roles(self) -> dict[str, str]:
-        value = self.get("model_roles", dict, "an object of role: provider/model")
+        value = self.get("model_roles", dict, "roles")
         out: dict[str, str] = {}
         for role, ref in (value or {}).items():
             field = child("model_roles", role)
             if role not in ROLE_NAMES:
-                self.problem(field, f"Unknown model role (known: {', '.join(ROLE_NAMES)}).")
+                self.problem(field, "unknown_role", known=", ".join(ROLE_NAMES))
             elif not isinstance(ref, str) or "/" not in ref or ref.endswith("/"):
-                self.problem(field, "Expected 'provider/model', e.g. 'ollama/qwen3:8b'.")
+                self.problem(field, "model_reference")
             else:
                 self._check_provider(field, role, ref.split("/", 1)[0])
                 out[role] = ref
@@ -262,21 +358,21 @@ class _Checker:
     def _check_provider(self, field: str, role: str, provider_id: str) -> None:
         provider = self.content.providers.get(provider_id)
         if provider is None:
-            self.problem(field, f"There is no provider '{provider_id}'.")
+            self.problem(field, "no_such_provider", provider=provider_id)
             return
         info = self.content.roles.get(role)
         if info is not None and info.local_only and not is_local(provider):
-            self.problem(field, f"The {role} role must use a local provider.")
+            self.problem(field, "role_not_local", role=role)
 
     def backends(self) -> dict[str, BackendEndpoint]:
-        value = self.get("backends", dict, "an object with ollama, swarmui, comfyui")
+        value = self.get("backends", dict, "backends")
         out: dict[str, BackendEndpoint] = {}
         for name, raw in (value or {}).items():
             field = child("backends", name)
             if name not in BACKENDS:
-                self.problem(field, f"Unknown backend (known: {', '.join(BACKENDS)}).")
+                self.problem(field, "unknown_backend", known=", ".join(BACKENDS))
             elif not isinstance(raw, dict):
-                self.problem(field, f"Expected an object with mode and url, found {describe(raw)}.")
+                self.wrong_type(field, "endpoint", raw)
             else:
                 endpoint = self._endpoint(field, raw)
                 if endpoint is not None:
@@ -286,15 +382,15 @@ class _Checker:
     def _endpoint(self, field: str, raw: dict[str, Any]) -> BackendEndpoint | None:
         mode, url = raw.get("mode"), raw.get("url", "")
         for key in sorted(set(raw) - {"mode", "url"}):
-            self.problem(child(field, key), "Unknown field.")
+            self.problem(child(field, key), "unknown_field")
         if mode not in BACKEND_MODES:
-            self.problem(child(field, "mode"), f"Expected one of {', '.join(BACKEND_MODES)}.")
+            self.problem(child(field, "mode"), "backend_mode", choices=", ".join(BACKEND_MODES))
             return None
         if not isinstance(url, str):
-            self.problem(child(field, "url"), f"Expected a text, found {describe(url)}.")
+            self.wrong_type(child(field, "url"), "text", url)
             return None
         if mode == "remote" and not url.strip().lower().startswith(("http://", "https://")):
-            self.problem(child(field, "url"), "Remote mode needs an http:// or https:// URL.")
+            self.problem(child(field, "url"), "remote_url")
             return None
         return BackendEndpoint(mode, url.strip())
 
@@ -302,20 +398,17 @@ class _Checker:
         """``model_bundle`` (optional): ``(location, key fingerprint)``, or ``("", "")``."""
         if "model_bundle" not in self.data:
             return "", ""
-        value = self.get("model_bundle", dict, "an object with location and key")
+        value = self.get("model_bundle", dict, "bundle")
         if value is None:
             return "", ""
         for key in sorted(set(value) - {"location", "key"}):
-            self.problem(child("model_bundle", key), "Unknown field.")
+            self.problem(child("model_bundle", key), "unknown_field")
         location, key = value.get("location"), value.get("key", "")
         if not isinstance(location, str) or not location.strip():
-            self.problem(child("model_bundle", "location"), "Expected the bundle's folder.")
+            self.problem(child("model_bundle", "location"), "bundle_location")
             return "", ""
         if not isinstance(key, str) or not is_fingerprint(key):
-            self.problem(
-                child("model_bundle", "key"),
-                "Expected the signing key's fingerprint (models bundle key on the teacher PC).",
-            )
+            self.problem(child("model_bundle", "key"), "bundle_key")
             return "", ""
         return location.strip(), normalize_fingerprint(key)
 
@@ -326,10 +419,7 @@ class _Checker:
         for config_id in configs:
             config = self.content.interceptions[config_id]
             if not any(config.supports(o) for o in outputs):
-                self.problem(
-                    "allowed_configs",
-                    f"The config '{config_id}' supports none of the allowed outputs.",
-                )
+                self.problem("allowed_configs", "config_without_output", config=config_id)
 
 
 def check_profile(
@@ -337,15 +427,17 @@ def check_profile(
 ) -> tuple[Profile | None, tuple[ContentProblem, ...]]:
     """Validate a parsed profile; ``(profile, ())`` when usable, else ``(None, problems)``."""
     if not isinstance(data, dict):
-        return None, (ContentProblem(file, "", "The file must contain one JSON object {...}."),)
+        return None, (profile_problem(file, "", "not_object"),)
     check = _Checker(file, data, content)
     check.header()
     steps: dict[str, Callable[[], Any]] = {
         "name": check.name,
         "allowed_configs": lambda: check.ids(
-            "allowed_configs", list(content.interceptions), "interception config"
+            "allowed_configs", list(content.interceptions), "no_such_config"
         ),
-        "allowed_outputs": lambda: check.ids("allowed_outputs", list(content.outputs), "output"),
+        "allowed_outputs": lambda: check.ids(
+            "allowed_outputs", list(content.outputs), "no_such_output"
+        ),
         "safety_level": lambda: check.choice("safety_level", SAFETY_LEVELS),
         "ui_mode": lambda: check.choice("ui_mode", UI_MODES),
         "roles": check.roles,
@@ -372,22 +464,26 @@ def load_profile(path: Path, content: ContentLibrary) -> Profile:
         with path.open("rb") as handle:
             raw = handle.read(_MAX_FILE_BYTES + 1)
         if len(raw) > _MAX_FILE_BYTES:
-            raise ProfileError(file, [ContentProblem(file, "", "The file is too large.")])
+            problem = profile_problem(file, "", "too_large", max_kb=_MAX_FILE_BYTES // 1024)
+            raise ProfileError(file, [problem], key="error.profile_unusable", params={"file": file})
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problem = ContentProblem(file, "", f"The file cannot be read ({exc}).")
-        raise ProfileError(str(path), [problem]) from exc
+        problem = profile_problem(file, "", "unreadable", reason=exc)
+        raise ProfileError(
+            str(path), [problem], key="error.profile_unusable", params={"file": file}
+        ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        problem = ContentProblem(
-            file, "", f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg})."
-        )  # fmt: skip
-        raise ProfileError(str(path), [problem]) from None
+        problem = profile_problem(
+            file, "", "not_json", line=exc.lineno, column=exc.colno, reason=exc.msg
+        )
+        raise ProfileError(
+            str(path), [problem], key="error.profile_unusable", params={"file": file}
+        ) from None
     profile, problems = check_profile(data, file, content)
     if profile is None:
-        raise ProfileError(str(path), problems)
+        raise ProfileError(str(path), problems, key="error.profile_unusable", params={"file": file})
     return profile
 
 
@@ -429,6 +525,7 @@ def apply_profile(settings: Settings, profile: Profile) -> Settings:
 
 
 __all__ = [
+    "PROBLEMS",
     "BackendEndpoint",
     "Profile",
     "ProfileError",
@@ -437,5 +534,6 @@ __all__ = [
     "export_profile",
     "load_profile",
     "profile_from_settings",
+    "profile_problem",
     "to_dict",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,6 +276,12 @@ class Category:
 class ContentProblem:
     """A file that was skipped (or partly used) and why.
 
+    ``problem`` is the English sentence (the log, the CLI). ``key`` (optional) names the
+    same sentence in the UI's catalogues and ``params`` fill its ``{placeholders}`` (a
+    ``<name>_de`` / ``<name>_en`` pair fills ``{name}`` in the UI language), as for an
+    ``AppError``: the window shows the problem in its language and falls back to
+    ``problem`` when there is no key.
+
     ``used``: the entry loaded all the same and only this key was ignored (an unknown key,
     often a typo such as ``base_ulr``).
     """
@@ -282,6 +290,8 @@ class ContentProblem:
     field: str
     problem: str
     used: bool = False
+    key: str = ""
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         where = f" (field '{self.field}')" if self.field else ""

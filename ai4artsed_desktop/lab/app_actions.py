@@ -176,7 +176,7 @@ class AppSeatActions:
         """
         checked, problems = profiles.check_profile(profile, PROFILE_SOURCE, self._content)
         if checked is None:
-            raise profiles.ProfileError(PROFILE_SOURCE, problems)
+            raise profiles.ProfileError(PROFILE_SOURCE, problems, key="error.lab.profile_refused")
         self._store.replace(profiles.apply_profile(self._store.current, checked))
         log.info("Lab seat: lesson profile %r applied from the console", checked.name)
 

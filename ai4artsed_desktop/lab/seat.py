@@ -103,7 +103,7 @@ async def _open(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.Str
     der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
     if not der:
         writer.transport.abort()
-        raise LabError("The console did not show a certificate.")
+        raise LabError("The console did not show a certificate.", key="error.lab.no_certificate")
     return reader, writer, fingerprint(der)
 
 

@@ -39,10 +39,18 @@ def _read(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(
-            f"The lab file {path.name} cannot be read; it was left untouched.", detail=str(exc)
+            f"The lab file {path.name} cannot be read; it was left untouched.",
+            detail=str(exc),
+            key="error.lab.file_unreadable",
+            params={"file": path.name},
         ) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"The lab file {path.name} is not a JSON object; it was left untouched.")
+        raise ConfigError(
+            f"The lab file {path.name} is not a JSON object; it was left untouched.",
+            detail=f"{path}: {type(data).__name__}",
+            key="error.lab.file_broken",
+            params={"file": path.name},
+        )
     return data
 
 
@@ -89,6 +97,8 @@ class ConsoleState:
             raise ConfigError(
                 f"The lab file {CONSOLE_FILE} is incomplete; it was left untouched.",
                 detail=repr(exc),
+                key="error.lab.file_broken",
+                params={"file": CONSOLE_FILE},
             ) from exc
 
     def save(self, folder: Path) -> None:
@@ -119,7 +129,10 @@ class SeatState:
             return cls(**data)
         except TypeError as exc:
             raise ConfigError(
-                f"The lab file {SEAT_FILE} is incomplete; it was left untouched.", detail=str(exc)
+                f"The lab file {SEAT_FILE} is incomplete; it was left untouched.",
+                detail=str(exc),
+                key="error.lab.file_broken",
+                params={"file": SEAT_FILE},
             ) from exc
 
     def save(self, folder: Path) -> None:
@@ -170,6 +183,8 @@ class CommandJournal:
                 raise ConfigError(
                     f"The lab file {JOURNAL_FILE} is broken; it was left untouched.",
                     detail=str(exc),
+                    key="error.lab.file_broken",
+                    params={"file": JOURNAL_FILE},
                 ) from exc
 
     def prune(self, console_now: float) -> None:

@@ -294,7 +294,9 @@ class SafetyGate:
             return policy
         if not self.research_confirmed:
             raise SafetyError(
-                research_reason(lang), detail="level=research without research_confirmed"
+                research_reason(lang),
+                detail="level=research without research_confirmed",
+                key="error.safety_research_unconfirmed",
             )
         return None
 

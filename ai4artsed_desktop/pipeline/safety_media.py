@@ -244,7 +244,9 @@ class MediaGate:
         policy = policy_for(level)
         if policy.needs_confirmation and not self._research():
             raise SafetyError(
-                research_reason(lang), detail="level=research without research_confirmed"
+                research_reason(lang),
+                detail="level=research without research_confirmed",
+                key="error.safety_research_unconfirmed",
             )
         return policy
 

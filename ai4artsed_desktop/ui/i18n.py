@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QObject, QTranslator, Signal
 
-from ..content.schema import Text
+from ..content.schema import ContentProblem, Text
 from ..errors import AppError
 from ..paths import resources_dir
 from ..settings import LANGUAGES
@@ -201,3 +201,17 @@ def user_message(translator: Translator, key: str, params: Mapping[str, str], en
 def error_text(translator: Translator, error: AppError) -> str:
     """The message of ``error`` in the UI language (:func:`user_message` of its key)."""
     return user_message(translator, error.key, error.params, error.user_message)
+
+
+def problem_text(translator: Translator, problem: ContentProblem) -> str:
+    """A content or profile problem in the UI language: file, field and the sentence.
+
+    The sentence is the catalogue text of ``problem.key`` (filled with its ``params``); the
+    English ``problem.problem`` when it has no key or the catalogue lacks it.
+    """
+    text = user_message(translator, problem.key, problem.params, problem.problem)
+    if problem.field:
+        return translator.tr(
+            "content.problem_where", file=problem.file, field=problem.field, problem=text
+        )
+    return translator.tr("content.problem_file", file=problem.file, problem=text)

@@ -420,7 +420,7 @@ def _start_seat(
             named()
             seat_vm.start()
     if problem is not None:
-        window.banner.show_error(problem.user_message, problem.detail)
+        window.banner.show_app_error(problem)  # in the UI language, follows a switch
 
 
 def _wire_seat(

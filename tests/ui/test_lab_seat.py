@@ -12,11 +12,15 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
+from ai4artsed_desktop.content.schema import ContentLibrary
 from ai4artsed_desktop.lab import seat as seat_module
 from ai4artsed_desktop.lab.console import LabConsole
 from ai4artsed_desktop.lab.seat import SeatLink
+from ai4artsed_desktop.lab.state import LAB_FOLDER, SEAT_FILE
+from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings import Settings
 from ai4artsed_desktop.settings_store import SettingsStore
+from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.pages.create_page import CreatePage
@@ -25,7 +29,7 @@ from ai4artsed_desktop.ui.viewmodels.lab_console_vm import LabConsoleViewModel
 from ai4artsed_desktop.ui.widgets.lab_seat_panel import LabSeatPanel
 from tests.integration.lab_rig import make_console
 
-from .helpers import run
+from .helpers import open_shell, run
 
 WAIT_MS = 10_000
 
@@ -190,3 +194,28 @@ async def _free_port(console: LabConsole) -> int:
     port = console.port
     await console.close()
     return port
+
+
+def test_a_damaged_pairing_file_is_named_in_the_ui_language(
+    qloop: Any,
+    qtbot: Any,
+    app_paths: AppPaths,
+    store: SettingsStore,
+    content: ContentLibrary,
+    fake_gpu: FakeGpuProvider,
+    expect_log_warnings: None,
+) -> None:
+    """The seat's broken pairing file: the window still opens and says so, in German."""
+    folder = app_paths.data_dir / LAB_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SEAT_FILE).write_text('{"host": "10.0.0.2"}', encoding="utf-8")
+    with open_shell(
+        qtbot, paths=app_paths, store=store, content=content, gpu=fake_gpu, demo=True
+    ) as shell:
+        assert shell.lab_seat_vm is None
+        banner = shell.window.banner
+        assert banner.message.startswith("Die Labor-Datei lab_seat.json ist beschädigt")
+        assert "missing" in banner.detail  # the technical reason stays for the teacher
+        shell.translator.set_language("en")
+        assert banner.message.startswith("The lab file lab_seat.json is damaged")
+    assert (folder / SEAT_FILE).read_text(encoding="utf-8") == '{"host": "10.0.0.2"}'

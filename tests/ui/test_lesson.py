@@ -94,7 +94,7 @@ def test_a_broken_profile_lists_its_problems_and_changes_nothing(
             {
                 "format": "ai4artsed-desktop-lesson-profile",
                 "schema_version": 1,
-                "name": "Kaputt",
+                "name": 5,
                 "allowed_configs": ["no_such_config"],
                 "allowed_outputs": [],
                 "safety_level": "chaos",
@@ -107,12 +107,32 @@ def test_a_broken_profile_lists_its_problems_and_changes_nothing(
     panel.ask_import_path = lambda: broken
     panel.import_button.click()
     qtbot.waitUntil(lambda: panel.profile_problems.isVisible())
-    text = panel.profile_problems.text()
-    assert text.startswith("broken.json kann nicht verwendet werden; nichts wurde geändert:")
-    assert "no_such_config" in text
-    assert "chaos" in text
+    lines = panel.profile_problems.text().splitlines()
+    # The teacher reads every problem in the UI language (German here) ...
+    assert lines[0] == "broken.json kann nicht verwendet werden; nichts wurde geändert:"
+    german = {
+        "broken.json (Feld „name“): Erwartet wird ein Text, gefunden wurde die Zahl 5.",
+        "broken.json (Feld „allowed_configs[0]“): "
+        "Auf diesem Computer gibt es keine Regel „no_such_config“.",
+        "broken.json (Feld „safety_level“): „chaos“ ist keiner der erlaubten Werte: "
+        "kids, youth, adult, research.",
+        "broken.json (Feld „retention_days“): Dieses Feld fehlt.",
+    }
+    assert german <= set(lines)
     assert store.current == before
     assert shell.window.profile_label.isHidden()
+    # ... and again in English after a switch (the problems are kept, not their words).
+    shell.translator.set_language("en")
+    lines = panel.profile_problems.text().splitlines()
+    assert lines[0] == "broken.json cannot be used; nothing was changed:"
+    english = {
+        "broken.json (field “name”): Expected a text, found the number 5.",
+        "broken.json (field “allowed_configs[0]”): There is no rule “no_such_config” on this "
+        "computer.",
+        "broken.json (field “retention_days”): This field is missing.",
+    }
+    assert english <= set(lines)
+    assert not german & set(lines)
 
 
 def test_the_last_output_cannot_be_unticked(shell: Shell, store: SettingsStore) -> None:

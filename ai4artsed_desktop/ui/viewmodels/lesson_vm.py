@@ -47,6 +47,9 @@ class LessonViewModel(QObject):
         imported(str): a profile was applied; the message names it.
         failed(str, list): export/import failed: a message and the problems (texts);
             on any problem nothing was applied.
+        refused(str, list): an imported profile has problems and nothing was applied: the
+            file's name and its problems (``ContentProblem``, each with a catalogue key, so
+            the page words them in its language and again after a switch).
         busy_changed(bool): a file is being read or written.
         allowed_changed(): the lesson settings (name or allowed lists) changed.
     """
@@ -56,6 +59,7 @@ class LessonViewModel(QObject):
     exported = Signal(str)
     imported = Signal(str)
     failed = Signal(str, list)
+    refused = Signal(str, list)
     busy_changed = Signal(bool)
 
     def __init__(
@@ -173,9 +177,9 @@ class LessonViewModel(QObject):
         """Read, validate and (only without problems) apply the profile at ``path``."""
 
         def refused(exc: AppError) -> None:
-            problems = [str(p) for p in exc.problems] if isinstance(exc, ProfileError) else []
-            log.info("Lesson profile %s refused: %d problem(s)", path, len(problems))
-            self.failed.emit(self._tr.tr("lesson.import_failed", path=path.name), problems)
+            problems = list(exc.problems) if isinstance(exc, ProfileError) else []
+            log.info("Lesson profile %s refused: %s", path, "; ".join(str(p) for p in problems))
+            self.refused.emit(path.name, problems)
 
         self._action.start(
             asyncio.to_thread(profiles.load_profile, path, self._content),

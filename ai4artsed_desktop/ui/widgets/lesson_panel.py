@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..i18n import Translator
+from ...content.schema import ContentProblem
+from ..i18n import Translator, problem_text
 from ..viewmodels.lesson_vm import LessonViewModel
 from ..viewmodels.lock_vm import LockViewModel
 from ..viewmodels.warmup_vm import WarmupViewModel
@@ -51,12 +52,20 @@ def _checklist(items: Sequence[tuple[str, str]], checked: Sequence[str]) -> QLis
 
 
 def rename_entries(box: QListWidget, names: Mapping[str, str]) -> None:
-    """Give the entries of a :func:`_checklist` their names in the current language."""
-    for row in range(box.count()):
-        item = box.item(row)
-        name = names.get(str(item.data(ID_ROLE)))
-        if name is not None:
-            item.setText(name)
+    """Give the entries of a :func:`_checklist` their names in the current language.
+
+    A new name is not a new tick: the list's ``itemChanged`` stays silent (it would apply
+    the lists again and clear the messages under them).
+    """
+    blocked = box.blockSignals(True)
+    try:
+        for row in range(box.count()):
+            item = box.item(row)
+            name = names.get(str(item.data(ID_ROLE)))
+            if name is not None:
+                item.setText(name)
+    finally:
+        box.blockSignals(blocked)
 
 
 def checked_ids(box: QListWidget) -> list[str]:
@@ -154,6 +163,8 @@ class LessonPanel(QScrollArea):
         self._lock = lock_vm
         self._warmup = warmup_vm
         self._tr = translator
+        #: The refused profile shown now (file name, problems): worded again on a switch.
+        self._refused: tuple[str, list[ContentProblem]] | None = None
         self.ask_export_path: PathAsker = self._ask_export_path
         self.ask_import_path: PathAsker = self._ask_import_path
         self.research_bar = ResearchBar(lock_vm, translator)
@@ -282,6 +293,7 @@ class LessonPanel(QScrollArea):
         self._lesson.exported.connect(lambda text: self._profile_result(text, []))
         self._lesson.imported.connect(lambda text: self._profile_result(text, []))
         self._lesson.failed.connect(self._profile_failed)
+        self._lesson.refused.connect(self._profile_refused)
         self._lesson.profile_name_changed.connect(lambda _name: self._show_active())
         self.set_pin_button.clicked.connect(self.set_pin)
         self.clear_pin_button.clicked.connect(self.clear_pin)
@@ -334,6 +346,8 @@ class LessonPanel(QScrollArea):
         self._show_active()
         self._update_pin_fields()
         self._show_warm()
+        if self._refused is not None:
+            self._show_refused()
 
     # ------------------------------------------------------------------ profiles
     def _show_active(self) -> None:
@@ -364,13 +378,13 @@ class LessonPanel(QScrollArea):
         if self._lesson.apply_here(
             name, [] if all_configs else configs, [] if all_outputs else outputs
         ):
-            _show(self.profile_problems, "")
+            self._show_problems("")
         self._show_active()
 
     def switch_off(self) -> None:
         """End the active profile: everything is allowed again."""
         if self._lesson.switch_off():
-            _show(self.profile_problems, "")
+            self._show_problems("")
             _show(self.profile_message, self._tr.tr("house.lesson_switched_off"))
         self._show_active()
 
@@ -412,11 +426,30 @@ class LessonPanel(QScrollArea):
 
     def _profile_result(self, text: str, problems: list[str]) -> None:
         _show(self.profile_message, text)
-        _show(self.profile_problems, "\n".join(problems))
+        self._show_problems("\n".join(problems))
 
     def _profile_failed(self, text: str, problems: list[str]) -> None:
         _show(self.profile_message, "")
-        _show(self.profile_problems, "\n".join([text, *problems]))
+        self._show_problems("\n".join([text, *problems]))
+
+    def _profile_refused(self, file: str, problems: list[ContentProblem]) -> None:
+        self._refused = (file, list(problems))
+        _show(self.profile_message, "")
+        self._show_refused()
+
+    def _show_refused(self) -> None:
+        """The refused profile and each of its problems, in the UI language."""
+        if self._refused is None:
+            return
+        file, problems = self._refused
+        lines = [self._tr.tr("lesson.import_failed", path=file)]
+        lines += [problem_text(self._tr, p) for p in problems]
+        _show(self.profile_problems, "\n".join(lines))
+
+    def _show_problems(self, text: str) -> None:
+        """Another message (or none) replaces a refused profile's problems."""
+        self._refused = None
+        _show(self.profile_problems, text)
 
     def _ask_export_path(self) -> Path | None:
         name = (self.name_edit.text().strip() or "lesson").replace("/", "_")
