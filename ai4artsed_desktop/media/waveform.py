@@ -28,6 +28,16 @@ BLOCK_FRAMES = 1 << 16
 class WaveformError(AppError):
     """The file could not be decoded as audio."""
 
+    @staticmethod
+    def unreadable(path: Path, exc: BaseException) -> WaveformError:
+        """``path`` is no audio a decoder can read; ``exc`` is the decoder's reason."""
+        return WaveformError(
+            f"{path.name} cannot be read as audio.",
+            detail=str(exc),
+            key="error.audio_unreadable",
+            params={"file": path.name},
+        )
+
 
 @dataclass(frozen=True)
 class Waveform:
@@ -79,9 +89,4 @@ def compute_waveform(path: Path, buckets: int = DEFAULT_BUCKETS) -> Waveform:
                 buckets,
             )
     except (RuntimeError, OSError, ValueError) as exc:  # LibsndfileError is a RuntimeError
-        raise WaveformError(
-            f"{path.name} cannot be read as audio.",
-            detail=str(exc),
-            key="error.audio_unreadable",
-            params={"file": path.name},
-        ) from exc
+        raise WaveformError.unreadable(path, exc) from exc

@@ -84,9 +84,4 @@ def from_wave(path: Path, buckets: int) -> Waveform:
 
             return accumulate(frames, rate, channels, blocks(), buckets)
     except (wave.Error, EOFError, OSError, ValueError) as exc:
-        raise WaveformError(
-            f"{path.name} cannot be read as audio.",
-            detail=str(exc),
-            key="error.audio_unreadable",
-            params={"file": path.name},
-        ) from exc
+        raise WaveformError.unreadable(path, exc) from exc
