@@ -12,6 +12,9 @@ ready (warm), cold, working (a stage in progress), blocked (a recent block), pau
   and the lesson profile to all (one seat refused it: its tile says why);
 * ``lab_console_preparing_{language}_1366x768.png``: "Prepare the lesson" half way, progress
   on each tile;
+* ``lab_console_30_{language}_1366x768.png``: 18 more seats join (30 in all), with long seat
+  names, a long stage name, every server light and a nearly full graphics card, scrolled to
+  the end of the grid: every line fits its tile or ends in "…" (the tooltip has it all);
 * ``lab_seat_{language}.png``: the window as a seat, in Settings -> Lab, connected;
 * ``lab_pause_{language}.png``: the window as a seat under the "eyes on me" screen.
 
@@ -228,6 +231,7 @@ async def _flows(
                 await _grab(window, out_dir / f"lab_console_{language}_{width}x{height}.png")
             )
     saved += await _preparing(shell, seats, out_dir)
+    saved += await _thirty(shell, base, seats, tasks, out_dir)
     saved += await _seat_side(shell, out_dir)
     return saved
 
@@ -251,6 +255,47 @@ async def _preparing(shell: Shell, seats: list[LabSeat], out_dir: Path) -> list[
     for gate in gates:
         gate.set()
     await _until(lambda: not vm.busy, "the warm-up to end")
+    return saved
+
+
+def _crowd(now: float) -> list[tuple[str, StagedSeat]]:
+    """18 more seats for a class of 30, with the longest texts a tile meets."""
+    lights = {"ollama": "ready", "comfyui": "starting", "swarmui": "error"}
+    crowd = []
+    for number in range(14, 32):  # PC-13 is this window, joining later
+        name = f"PC-{number:02d}" if number % 3 else f"Raum 214 – Fensterplatz {number:02d}"
+        status: dict[str, object] = {"vram_used_mb": 10 * GB}
+        if number % 2:
+            status.update(stage="output_safety", backends=lights)
+        if number % 5 == 0:
+            status.update(last_block="Dein Prompt nennt eine echte Person.", last_block_at=now)
+        crowd.append((name, _staged(name, **status)))
+    return crowd
+
+
+async def _thirty(
+    shell: Shell, base: Path, seats: list[LabSeat], tasks: TaskRegistry, out_dir: Path
+) -> list[Path]:
+    """A class of 30 at 1366 x 768, scrolled to its last seats."""
+    vm, window = shell.lab_console_vm, shell.window
+    assert vm is not None
+    window.resize(*SIZES[0])
+    for name, actions in _crowd(time.time()):
+        seat = LabSeat(base / f"seat-{name}", actions, heartbeat_s=0.5, status_poll_s=0.05)
+        await seat.pair("127.0.0.1", vm.port, vm.class_code, name)
+        seats.append(seat)
+        tasks.spawn(seat.run(), name=f"seat-{name}")
+    await _until(lambda: len(vm.seats) == 30 and sum(s.online for s in vm.seats) == 29, "30")
+    saved = []
+    for language in ("de", "en"):
+        shell.settings_vm.set_value("ui.language", language)
+        saved.append(
+            await _grab(
+                window,
+                out_dir / f"lab_console_30_{language}_1366x768.png",
+                scroll_down=window.pages["lab"],
+            )
+        )
     return saved
 
 

@@ -8,7 +8,9 @@ far too short (damaged). SD 3.5 Large is downloading for real while the pictures
 the real downloader fetches from a loopback server that streams at about 60 MB/s with the
 published length; the download is cancelled afterwards (its part file is deleted). Also
 saves the licence dialog and the end of the list (the Ollama text models of the model roles,
-as the demo Ollama simulator lists them) in both languages.
+as the demo Ollama simulator lists them) in both languages. Last, ``models_bundle_*``: the
+lab bundle row after a real export of this PC's intact files (SD 1.5) to a temporary folder,
+with "More about it" open (what a bundle is, this PC's key), in both languages and sizes.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from ai4artsed_desktop.settings_store import SettingsStore  # noqa: E402
 from ai4artsed_desktop.system.gpu import FakeGpuProvider  # noqa: E402
 from ai4artsed_desktop.tasks import TaskRegistry  # noqa: E402
 from ai4artsed_desktop.ui.pages.settings_page import SettingsPage  # noqa: E402
-from ai4artsed_desktop.ui.shell import build_shell  # noqa: E402
+from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
 from ai4artsed_desktop.ui.viewmodels.models_vm import ModelsViewModel  # noqa: E402
+from ai4artsed_desktop.ui.widgets.bundle_box import BundleBox  # noqa: E402
 from ai4artsed_desktop.ui.widgets.models_panel import LicenceDialog, ModelsPanel  # noqa: E402
 
 SIZES = ((1366, 768), (1920, 1080))
@@ -184,12 +187,39 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
         dialog.close()
     vm.cancel("sd35_large")
     await _until(lambda: not vm.busy("sd35_large"), "the cancel")
+    saved += await _bundle(shell, page, base, out_dir)
     await shell.shutdown()
     await manager.shutdown()
     await tasks.cancel_all()
     await runner.cleanup()
     window.hide()
     window.deleteLater()
+    return saved
+
+
+async def _bundle(shell: Shell, page: SettingsPage, base: Path, out_dir: Path) -> list[Path]:
+    """Export this PC's intact model files for real, then the Models tab with the result."""
+    bundle_vm, window = shell.bundle_vm, shell.window
+    assert bundle_vm is not None
+    panel = page.models
+    assert isinstance(panel, ModelsPanel)
+    box = panel.bundle
+    assert isinstance(box, BundleBox)
+    finished: list[str] = []
+    bundle_vm.finished.connect(lambda kind, _report: finished.append(kind))
+    assert bundle_vm.export(base / "stick")
+    await _until(lambda: bool(finished), "the export", timeout_s=300.0)
+    box.more_button.setChecked(True)
+    saved = []
+    for language in ("de", "en"):
+        shell.settings_vm.set_value("ui.language", language)
+        for width, height in SIZES:
+            window.resize(width, height)
+            saved.append(
+                await _grab(window, out_dir / f"models_bundle_{language}_{width}x{height}.png")
+            )
+    window.resize(*SIZES[0])
+    box.more_button.setChecked(False)
     return saved
 
 

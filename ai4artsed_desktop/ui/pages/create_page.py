@@ -36,7 +36,7 @@ from ..viewmodels.create_vm import CreateViewModel
 from ..viewmodels.run_vm import RunPhase, RunViewModel
 from ..widgets.config_picker import ConfigPicker
 from ..widgets.expert_panel import ExpertPanel
-from ..widgets.output_picker import OutputPicker
+from ..widgets.output_picker import KIND_KEYS, OutputPicker, model_label, output_kind
 from ..widgets.result_view import ResultView
 from ..widgets.stage_panel import StagePanel
 
@@ -351,6 +351,9 @@ class RunPanel(QFrame):
         self.steps.setObjectName("runSteps")
         self.result_heading = QLabel()
         self.result_heading.setObjectName("sectionHeading")
+        # The chosen output beside the heading: in view however the steps are scrolled.
+        self.chosen_output = QLabel()
+        self.chosen_output.setObjectName("chosenOutput")
         self.outputs = OutputPicker(self._vm, self._tr, self.steps)
         self.expert_panel = ExpertPanel(self._vm.params, self._tr, self.steps)
         self.transform_button = QPushButton()
@@ -417,7 +420,12 @@ class RunPanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 12)
         layout.setSpacing(6)
-        layout.addWidget(self.result_heading)
+        heading = QHBoxLayout()
+        heading.setSpacing(10)
+        heading.addWidget(self.result_heading)
+        heading.addWidget(self.chosen_output)
+        heading.addStretch(1)
+        layout.addLayout(heading)
         layout.addWidget(self.message_label)
         layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.details_text)
@@ -499,6 +507,7 @@ class RunPanel(QFrame):
         self.interception_edit.setPlaceholderText(tr("create.interception_placeholder"))
         self.progress_bar.setAccessibleName(tr("create.progress_accessible"))
         self.result_heading.setText(tr("create.result_heading"))
+        self._show_chosen_output()
         self._retranslate_prompt()
         self._show_message()
 
@@ -519,6 +528,20 @@ class RunPanel(QFrame):
         self.translation_label.setText(
             tr("create.translated_prompt", text=self._translation) if self._translation else ""
         )
+
+    def _show_chosen_output(self) -> None:
+        """The kind of result (kids) or kind and model (youth, expert) chosen now."""
+        tr = self._tr.tr
+        output = self._vm.selected_output
+        self.chosen_output.setVisible(output is not None)
+        if output is None:
+            return
+        name = tr(KIND_KEYS.get(output_kind(output), "create.kind_image"))
+        if not self._vm.params.kids:
+            name = f"{name} – {model_label(output, self._tr.language)}"
+        self.chosen_output.setText(name)
+        self.chosen_output.setAccessibleName(tr("create.chosen_output_accessible", output=name))
+        self.chosen_output.setToolTip(tr("create.chosen_output_help"))
 
     def _apply_mode(self, _mode: str = "") -> None:
         """Kids: no model names, simpler labels; expert: the expert panel."""
@@ -583,6 +606,7 @@ class RunPanel(QFrame):
         self.interception_edit.setReadOnly(busy)
         self.prompt_edit.setReadOnly(busy)
         self.generate_button.setDefault(vm.has_transform)
+        self._show_chosen_output()
         if not busy and vm.phase is not RunPhase.generating:  # the result takes its room
             self.progress_bar.hide()
         self._retranslate_prompt()

@@ -1,8 +1,10 @@
 """The lab bundle box on the Models tab: export this PC's models, import a bundle.
 
 Export and import ask for a folder (a USB stick, a share), show progress and can be
-cancelled. A bundle signed by a key this seat does not know asks the teacher to compare
-the fingerprint with the one the teacher PC shows before anything is copied.
+cancelled. The box is one compact row (title and buttons) so the model list above it keeps
+the height; what a bundle is and this PC's signing key open under "More about it". A bundle
+signed by a key this seat does not know asks the teacher to compare the fingerprint with
+the one the teacher PC shows before anything is copied.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
-    QGroupBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,8 +36,8 @@ FolderAsker = Callable[[bool], Path | None]
 TrustAsker = Callable[[str, str], bool]
 
 
-class BundleBox(QGroupBox):
-    """Export / Import / Cancel, a progress bar and what happened."""
+class BundleBox(QFrame):
+    """Title, Export / Import / Cancel in one row; details, a progress bar and what happened."""
 
     def __init__(
         self,
@@ -51,6 +55,14 @@ class BundleBox(QGroupBox):
         self._ask_folder = ask_folder or self._folder_dialog
         self._ask_trust = ask_trust or self._trust_dialog
         self._last: tuple[str, BundleReport] | None = None
+        self.title = QLabel()
+        self.title.setObjectName("sectionHeading")
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("linkButton")
+        self.more_button.setCheckable(True)
+        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.details = QWidget()
         self.intro = QLabel()
         self.intro.setObjectName("hint")
         self.intro.setWordWrap(True)
@@ -69,18 +81,29 @@ class BundleBox(QGroupBox):
         self.progress.setObjectName("hint")
         self.result = QLabel()
         self.result.setWordWrap(True)
-        buttons = QHBoxLayout()
+        self.result.hide()
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        row.addWidget(self.title)
         for button in (self.export_button, self.import_button, self.lesson_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.more_button)
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(0, 0, 0, 0)
+        details.addWidget(self.intro)
+        details.addWidget(self.key_label)
+        self.details.hide()
         column = QVBoxLayout(self)
-        column.addWidget(self.intro)
-        column.addWidget(self.key_label)
-        column.addLayout(buttons)
+        column.setContentsMargins(0, 8, 0, 0)
+        column.setSpacing(4)
+        column.addLayout(row)
+        column.addWidget(self.details)
         column.addWidget(self.bar)
         column.addWidget(self.progress)
         column.addWidget(self.result)
+        self.more_button.toggled.connect(self._show_details)
         self.export_button.clicked.connect(self.export)
         self.import_button.clicked.connect(self.import_bundle)
         self.lesson_button.clicked.connect(self.import_lesson_bundle)
@@ -89,16 +112,20 @@ class BundleBox(QGroupBox):
         vm.progress.connect(self._on_progress)
         vm.finished.connect(self._on_finished)
         vm.untrusted.connect(self._on_untrusted)
-        vm.failed.connect(lambda text, _detail: self.result.setText(text))
-        vm.cancelled.connect(lambda: self.result.setText(self._tr.tr("bundle.cancelled")))
+        vm.failed.connect(lambda text, _detail: self._say(text))
+        vm.cancelled.connect(lambda: self._say(self._tr.tr("bundle.cancelled")))
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
 
     # ------------------------------------------------------------------ texts
     def retranslate(self, _language: str = "") -> None:
         tr = self._tr.tr
-        self.setTitle(tr("bundle.title"))
+        self.title.setText(tr("bundle.title"))
+        self.title.setToolTip(tr("bundle.intro"))
         self.intro.setText(tr("bundle.intro"))
+        self.more_button.setText(tr("bundle.more"))
+        self.more_button.setAccessibleName(tr("bundle.more"))
+        self.more_button.setToolTip(tr("bundle.more_help"))
         for button, key in (
             (self.export_button, "bundle.export"),
             (self.import_button, "bundle.import"),
@@ -144,13 +171,21 @@ class BundleBox(QGroupBox):
 
     def _clear(self) -> None:
         self._last = None
-        self.result.setText("")
+        self._say("")
+
+    def _say(self, text: str) -> None:
+        self.result.setText(text)
+        self.result.setVisible(bool(text))
+
+    def _show_details(self, shown: bool) -> None:
+        self.details.setVisible(shown)
+        self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _on_untrusted(self, folder: str, fpr: str) -> None:
         if self._ask_trust(folder, fpr):
             self._vm.import_from(Path(folder), confirmed=fpr)
         else:
-            self.result.setText(self._tr.tr("bundle.not_trusted"))
+            self._say(self._tr.tr("bundle.not_trusted"))
 
     # ------------------------------------------------------------------ reactions
     def _on_busy(self, busy: bool) -> None:
@@ -201,7 +236,7 @@ class BundleBox(QGroupBox):
         unknown = report.named(Outcome.unknown)
         if unknown:
             text += " " + tr("bundle.unknown", count=len(unknown))
-        self.result.setText(text)
+        self._say(text)
         self._show_key()
 
     # ------------------------------------------------------------------ dialogs

@@ -1,7 +1,10 @@
 """OutputPicker: what the idea becomes, as a row of picture tiles with friendly names.
 
 Kids see one tile per kind of result (Bild, Klang, Lied, Zeichen-Code, Musik-Code), never a
-model name; youth and experts see every output, the kind and the model under it. An output
+model name: big tiles, the picture above the name. Youth and experts see every output (a
+dozen): compact tiles, the picture beside the kind and the model under it (wrapped onto a
+second line when narrow), in as many columns as the steps column has room for, so that the
+whole choice, the chosen tile included, fits on a small laptop's screen at once. An output
 that cannot run here stays visible, greyed, with the reason on the tile.
 """
 
@@ -10,13 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QResizeEvent, QShowEvent
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import (
+    QFont,
+    QFontMetrics,
+    QIcon,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QLabel,
     QSizePolicy,
+    QStyle,
+    QStyleOptionToolButton,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -56,6 +70,13 @@ SHORT_REASON_KEYS = {
 TILE_WIDTH = 132
 TILE_HEIGHT = 96
 ICON_SIDE = 30
+#: Compact tiles (youth, expert): narrowest width, the picture's side, inner margins.
+COMPACT_WIDTH = 160
+COMPACT_ICON = 22
+COMPACT_PAD_X = 10
+COMPACT_PAD_Y = 7
+#: The model or reason under the kind wraps onto at most this many lines (then "…").
+COMPACT_LINES = 2
 
 
 def model_reason(choice: OutputChoice, tr: Callable[..., str]) -> str:
@@ -119,16 +140,30 @@ def tiles_for(choices: list[OutputChoice], *, kids: bool, preferred: tuple[str, 
 
 
 class OutputTile(QToolButton):
-    """A checkable tile: the kind's picture, its name and a second line (model or reason)."""
+    """A checkable tile: the kind's picture, its name and a second line (model or reason).
 
-    def __init__(self, tile: Tile, parent: QWidget | None = None) -> None:
+    ``text()`` is always the kind, or the kind and the second part on two lines (what screen
+    readers and tests read).
+    A compact tile paints it itself: the picture on the left, the kind in bold, the second
+    part word-wrapped under it (at most :data:`COMPACT_LINES` lines, then "…" and the whole
+    text in the tooltip).
+    """
+
+    def __init__(self, tile: Tile, parent: QWidget | None = None, *, compact: bool = False):
         super().__init__(parent)
         self.tile = tile
+        self.compact = compact
         self.setObjectName("outputTile")
+        self.setProperty("compact", compact)
         self.setCheckable(True)
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        self.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
-        self.setMinimumSize(TILE_WIDTH, TILE_HEIGHT)
+        if compact:
+            self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.setIconSize(QSize(COMPACT_ICON, COMPACT_ICON))
+            self.setMinimumSize(COMPACT_WIDTH, self.compact_height(COMPACT_WIDTH))
+        else:
+            self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            self.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
+            self.setMinimumSize(TILE_WIDTH, TILE_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         icon = resources_dir() / "icons" / "outputs" / f"{tile.kind}.svg"
         if icon.is_file():
@@ -138,6 +173,94 @@ class OutputTile(QToolButton):
     @property
     def output_id(self) -> str:
         return self.tile.choice.output.id
+
+    # ------------------------------------------------------------------ compact tiles
+    def _parts(self) -> tuple[str, str]:
+        kind, _sep, second = self.text().partition("\n")
+        return kind, second
+
+    def _kind_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setWeight(QFont.Weight.DemiBold)
+        return font
+
+    def _text_rect(self, width: int, height: int) -> QRect:
+        left = COMPACT_PAD_X + COMPACT_ICON + 8
+        return QRect(left, COMPACT_PAD_Y, width - left - COMPACT_PAD_X, height - 2 * COMPACT_PAD_Y)
+
+    def second_lines(self, width: int) -> list[str]:
+        """The second part word-wrapped to ``width`` (the last line elided when it overflows)."""
+        _kind, second = self._parts()
+        if not second:
+            return []
+        metrics = self.fontMetrics()
+        text_width = self._text_rect(width, 0).width()
+        lines: list[str] = []
+        words = second.split()
+        while words and len(lines) < COMPACT_LINES:
+            line = words.pop(0)
+            while words and metrics.horizontalAdvance(f"{line} {words[0]}") <= text_width:
+                line = f"{line} {words.pop(0)}"
+            lines.append(line)
+        if words or any(metrics.horizontalAdvance(line) > text_width for line in lines):
+            rest = " ".join([lines.pop(), *words])
+            lines.append(metrics.elidedText(rest, Qt.TextElideMode.ElideRight, text_width))
+        return lines
+
+    def is_elided(self, width: int | None = None) -> bool:
+        """Whether the compact tile cuts its second part short at ``width`` (default: now)."""
+        _kind, second = self._parts()
+        return self.compact and " ".join(self.second_lines(width or self.width())) != " ".join(
+            second.split()
+        )
+
+    def compact_height(self, width: int) -> int:
+        """The height a compact tile needs at ``width``: the kind and the wrapped lines."""
+        lines = max(1, len(self.second_lines(width))) if self._parts()[1] else 0
+        kind_height = QFontMetrics(self._kind_font()).height()
+        return 2 * COMPACT_PAD_Y + 4 + kind_height + lines * self.fontMetrics().height()
+
+    def sizeHint(self) -> QSize:
+        if not self.compact:
+            return super().sizeHint()
+        return QSize(COMPACT_WIDTH, self.compact_height(max(self.width(), COMPACT_WIDTH)))
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint() if self.compact else super().minimumSizeHint()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.compact:
+            super().paintEvent(event)
+            return
+        option = QStyleOptionToolButton()
+        self.initStyleOption(option)
+        option.text = ""
+        option.icon = QIcon()
+        painter = QStylePainter(self)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, option)
+        enabled = self.isEnabled()
+        mode = QIcon.Mode.Normal if enabled else QIcon.Mode.Disabled
+        top = (self.height() - COMPACT_ICON) // 2
+        self.icon().paint(painter, QRect(COMPACT_PAD_X, top, COMPACT_ICON, COMPACT_ICON), mode=mode)
+        group = QPalette.ColorGroup.Normal if enabled else QPalette.ColorGroup.Disabled
+        painter.setPen(self.palette().color(group, QPalette.ColorRole.ButtonText))
+        kind, _second = self._parts()
+        lines = self.second_lines(self.width())
+        kind_font = self._kind_font()
+        kind_height = QFontMetrics(kind_font).height()
+        line_height = self.fontMetrics().height()
+        rect = self._text_rect(self.width(), self.height())
+        block = kind_height + len(lines) * line_height
+        y = rect.top() + max(0, (rect.height() - block) // 2)
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.setFont(kind_font)
+        painter.drawText(QRect(rect.left(), y, rect.width(), kind_height), align, kind)
+        painter.setFont(self.font())
+        for index, line in enumerate(lines):
+            row = QRect(
+                rect.left(), y + kind_height + index * line_height, rect.width(), line_height
+            )
+            painter.drawText(row, align, line)
 
 
 class OutputPicker(QWidget):
@@ -207,8 +330,9 @@ class OutputPicker(QWidget):
         choices = [c for c in self._vm.outputs if not self._allowed or c.output.id in self._allowed]
         default = self._vm.default_output_id
         preferred = tuple(p for p in (self._vm.selected_output_id, default) if p)
-        tiles = tiles_for(choices, kids=self._vm.params.kids, preferred=preferred)
-        self.tiles = [OutputTile(tile, self.grid_host) for tile in tiles]
+        kids = self._vm.params.kids
+        tiles = tiles_for(choices, kids=kids, preferred=preferred)
+        self.tiles = [OutputTile(tile, self.grid_host, compact=not kids) for tile in tiles]
         for tile in self.tiles:
             self.group.addButton(tile)
             self._label(tile)
@@ -222,19 +346,31 @@ class OutputPicker(QWidget):
 
     def _arrange(self) -> None:
         spacing = self.grid.horizontalSpacing()
-        # As many columns as fit tiles wide enough for their longest name: never elided.
-        needed = max([TILE_WIDTH, *(tile.sizeHint().width() for tile in self.tiles)])
+        compact = any(tile.compact for tile in self.tiles)
+        if compact:  # narrow tiles whose model wraps under the kind
+            needed = COMPACT_WIDTH
+        else:  # as many columns as fit tiles wide enough for their longest name
+            needed = max([TILE_WIDTH, *(tile.sizeHint().width() for tile in self.tiles)])
         columns = max(1, (self.width() + spacing) // (needed + spacing))
         columns = min(columns, max(1, len(self.tiles)))
-        if columns == self._columns:
-            return
-        self._columns = columns
-        for tile in self.tiles:
-            self.grid.removeWidget(tile)
-        for i, tile in enumerate(self.tiles):
-            self.grid.addWidget(tile, i // columns, i % columns)
-        for column in range(self.grid.columnCount()):
-            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        if columns != self._columns:
+            self._columns = columns
+            for tile in self.tiles:
+                self.grid.removeWidget(tile)
+            for i, tile in enumerate(self.tiles):
+                self.grid.addWidget(tile, i // columns, i % columns)
+            for column in range(self.grid.columnCount()):
+                self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        if compact:
+            self._fit_rows(columns, (self.width() - spacing * (columns - 1)) // columns)
+
+    def _fit_rows(self, columns: int, width: int) -> None:
+        """Give the compact tiles of each row the height its tallest one needs at ``width``."""
+        for start in range(0, len(self.tiles), columns):
+            row = self.tiles[start : start + columns]
+            height = max(tile.compact_height(width) for tile in row)
+            for tile in row:
+                tile.setFixedHeight(height)
 
     def _label(self, tile: OutputTile) -> None:
         tr, lang = self._tr.tr, self._tr.language
@@ -254,6 +390,8 @@ class OutputPicker(QWidget):
             tooltip = "\n".join(part for part in (tooltip, reason, full) if part)
         seconds = tr("create.output_seconds", seconds=round(choice.output.estimated_seconds))
         tile.setText(f"{name}\n{second}" if second else name)
+        if tile.compact and second:  # the whole name, should the tile cut it short
+            tooltip = f"{name}: {second}\n{tooltip}" if tooltip else f"{name}: {second}"
         tile.setToolTip(f"{tooltip}\n{seconds}" if tooltip else seconds)
         tile.setAccessibleName(f"{name}, {second}" if second else name)
         if reason:

@@ -11,13 +11,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +24,7 @@ from ...lab.console import SeatResult, SeatView
 from ...lab.seat_actions import SeatStatus
 from ..i18n import Translator
 from ..viewmodels.lab_console_vm import SeatProgress
+from .elided import ElidedCheckBox, ElidedLabel
 from .status_bar import backend_display_name
 
 TILE_WIDTH = 270
@@ -76,24 +75,25 @@ class SeatTile(QFrame):
         self.setObjectName("seatTile")
         self.setFixedWidth(TILE_WIDTH)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.select = QCheckBox()
+        # Every line of the tile fits or ends in "…" with the whole text in its tooltip.
+        self.select = ElidedCheckBox()
         self.select.setObjectName("seatName")
         self.state_badge = QLabel()
         self.state_badge.setObjectName("seatState")
         self.lights = QLabel()
         self.lights.setTextFormat(Qt.TextFormat.RichText)
+        self.lights.setWordWrap(True)  # three servers on a narrow tile: a second line
         self.warm = QLabel()
-        self.stage = QLabel()
+        self.stage = ElidedLabel()
         self.stage.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.block = QLabel()
+        self.block = ElidedLabel()
         self.block.setObjectName("seatBlock")
-        self.vram = QLabel()
+        self.vram = ElidedLabel()
         self.vram.setObjectName("hint")
-        self.vram.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setTextVisible(True)
-        self.answer = QLabel()
+        self.answer = ElidedLabel()
         self.blocked_button = QPushButton()
         self.blocked_button.setObjectName("seatBlockedButton")
         top = QHBoxLayout()
@@ -193,7 +193,7 @@ class SeatTile(QFrame):
             colour = LIGHT_COLOURS.get(light, LIGHT_COLOURS["error"])
             label = backend_display_name(name)
             dots.append(f'<span style="color:{colour}">●</span>&nbsp;{label}')
-        self.lights.setText("&nbsp;&nbsp;".join(dots) or tr("lab.tile.servers_off"))
+        self.lights.setText("&nbsp; ".join(dots) or tr("lab.tile.servers_off"))
         self.lights.setToolTip(
             "\n".join(
                 f"{backend_display_name(n)}: {tr(f'lab.light.{light}')}"
@@ -223,9 +223,7 @@ class SeatTile(QFrame):
         tr = self._tr.tr
         if reason and status is not None:
             when = time.strftime("%H:%M", time.localtime(status.last_block_at or 0))
-            self.block.setText(
-                _elided(self.block, tr("lab.tile.last_block", time=when, reason=reason))
-            )
+            self.block.setText(tr("lab.tile.last_block", time=when, reason=reason))
             self.block.setToolTip(reason)
             self.block.setObjectName("seatBlock")
         else:
@@ -263,17 +261,11 @@ class SeatTile(QFrame):
             reason = tr(key) if key else outcome.error or "?"
             text = tr("lab.answer.failed", reason=reason)
             self.answer.setObjectName("seatAnswerFailed")
-        self.answer.setText(_elided(self.answer, text))
+        self.answer.setText(text)
         self.answer.setToolTip(outcome.error)
         self.answer.style().unpolish(self.answer)
         self.answer.style().polish(self.answer)
         self.answer.show()
-
-
-def _elided(label: QLabel, text: str) -> str:
-    """``text`` cut to one line of a tile (the tooltip keeps all of it)."""
-    metrics = label.fontMetrics()
-    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, TILE_WIDTH - 28)
 
 
 def _light_order(name: str) -> int:

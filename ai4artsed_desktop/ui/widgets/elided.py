@@ -1,0 +1,125 @@
+"""One line of text that never gets cut off mid-letter: elided with "…", whole in the tooltip.
+
+:class:`ElidedLabel` and :class:`ElidedCheckBox` keep the whole text (``text()`` returns it,
+screen readers read it) and only paint it shortened when their width is too small. While
+shortened, the tooltip shows the whole text, unless the caller set a tooltip of its own
+(which then has to say it all: a seat's block reason, a name in a help line).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStylePainter,
+    QWidget,
+)
+
+
+def _tooltip(help_text: str, full: str, elided: bool) -> str:
+    return help_text or (full if elided else "")
+
+
+class ElidedLabel(QLabel):
+    """A plain-text, one-line label that elides itself to its width."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._help = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(False)
+        # Takes what the row leaves it; never pushes the tile wider.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._update_tooltip()
+
+    def setToolTip(self, text: str) -> None:
+        self._help = text
+        self._update_tooltip()
+
+    def shown_text(self) -> str:
+        """The text as painted now (elided with "…" when the label is too narrow)."""
+        width = self.contentsRect().width()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
+
+    def is_elided(self) -> bool:
+        return self.shown_text() != self.text()
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance("…") * 3, hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_tooltip()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        painter.drawItemText(
+            self.contentsRect(),
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            self.shown_text(),
+            self.foregroundRole(),
+        )
+
+    def _update_tooltip(self) -> None:
+        super().setToolTip(_tooltip(self._help, self.text(), self.is_elided()))
+
+
+class ElidedCheckBox(QCheckBox):
+    """A check box whose label elides itself to the width left beside the box."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._help = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._update_tooltip()
+
+    def setToolTip(self, text: str) -> None:
+        self._help = text
+        self._update_tooltip()
+
+    def _text_width(self) -> int:
+        """The width left for the label beside the indicator."""
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        label = self.style().subElementRect(QStyle.SubElement.SE_CheckBoxContents, option, self)
+        return max(0, label.width() - 2)
+
+    def shown_text(self) -> str:
+        """The label as painted now (elided with "…" when the box is too narrow)."""
+        metrics = self.fontMetrics()
+        return metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, self._text_width())
+
+    def is_elided(self) -> bool:
+        return self.shown_text() != self.text()
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(hint.height() + self.fontMetrics().horizontalAdvance("…") * 3, hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_tooltip()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = self.shown_text()
+        painter = QStylePainter(self)
+        painter.drawControl(QStyle.ControlElement.CE_CheckBox, option)
+
+    def _update_tooltip(self) -> None:
+        super().setToolTip(_tooltip(self._help, self.text(), self.is_elided()))
