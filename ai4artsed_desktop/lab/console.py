@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from ..content.schema import ContentProblem
 from . import protocol
 from .crypto import (
     MAX_PAIRING_FAILURES,
@@ -83,13 +84,21 @@ class SeatView:
 
 @dataclass(frozen=True)
 class SeatResult:
-    """One seat's answer to a command."""
+    """One seat's answer to a command.
+
+    ``error`` is English (the log); a seat's error may also name its catalogue key and
+    parameters (``error_key``, ``error_params``) and, for a refused lesson profile, its
+    problems, so the console's window says them in its own language.
+    """
 
     seat_id: str
     ok: bool
     value: Any = None
     error: str = ""
     path: Path | None = None  # collect: where the portfolio zip was saved
+    error_key: str = ""
+    error_params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    error_problems: tuple[ContentProblem, ...] = ()
 
 
 class _Download:
@@ -510,7 +519,14 @@ class LabConsole:
         if not message["ok"]:
             if item.download:
                 item.download.fail(message["error"])
-            return SeatResult(seat_id, False, error=str(message["error"])[:500])
+            return SeatResult(
+                seat_id,
+                False,
+                error=str(message["error"])[: protocol.MAX_ERROR_TEXT],
+                error_key=message.get("error_key", ""),
+                error_params=dict(message.get("error_params", {})),
+                error_problems=protocol.problems_from(message),
+            )
         if item.download is None:
             problem = _result_problem(item.message, message["value"])
             if problem:

@@ -7,6 +7,11 @@ missing field or a wrong type is refused with :class:`ProtocolError` and never a
 A frame longer than :data:`MAX_FRAME` is refused before it is read, so a peer that speaks
 something else (an HTTP request's ``GET /`` reads as a 1.2 GB length) is cut off at once.
 
+A few types have optional fields besides (:data:`_OPTIONAL`): a message without them is
+exactly what earlier versions of the app sent, and stays valid. A seat's failed ``result``
+may name its error's catalogue key, parameters and (a refused lesson profile) problems, so
+the console says it in the console's language; the English ``error`` is always there.
+
 Commands name one of :data:`ACTIONS`, the operations of
 :class:`~ai4artsed_desktop.lab.seat_actions.SeatActions` plus ``status``; nothing else can
 be expressed, so nothing in the protocol reads or writes files or runs code on a seat.
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ..content.schema import ContentProblem
 from ..errors import AppError
 
 VERSION: Final = 1
@@ -52,6 +59,25 @@ _SCHEMAS: Final[Mapping[str, Mapping[str, str]]] = {
     # either side: a refusal (the connection is closed after it)
     "error": {"error": "str"},
 }
+
+# Fields a message of a type may have besides its own (absent in older messages).
+_OPTIONAL: Final[Mapping[str, Mapping[str, str]]] = {
+    "result": {"error_key": "str", "error_params": "obj", "error_problems": "list"},
+}
+#: A problem of ``error_problems``: a ContentProblem (file, field, English text, key, params).
+_PROBLEM: Final[Mapping[str, str]] = {
+    "file": "str",
+    "field": "str",
+    "text": "str",
+    "key": "str",
+    "params": "obj",
+}
+MAX_PARAMS: Final = 20
+MAX_PROBLEMS: Final = 50
+MAX_ERROR_TEXT: Final = 500
+_MAX_WHERE = 200  # a problem's file and field
+_KEY = re.compile(r"[a-z][a-z0-9_.]{0,99}")
+_PARAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 # The arguments of each command; nothing outside this table can be asked of a seat.
 ACTIONS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -97,16 +123,49 @@ def _type_ok(value: object, kind: str) -> bool:
     return checks[kind]
 
 
-def _check_fields(where: str, given: Mapping[str, Any], schema: Mapping[str, str]) -> None:
-    unknown = sorted(set(given) - set(schema))
+def _check_fields(
+    where: str,
+    given: Mapping[str, Any],
+    schema: Mapping[str, str],
+    optional: Mapping[str, str] | None = None,
+) -> None:
+    extra = optional or {}
+    unknown = sorted(set(given) - set(schema) - set(extra))
     if unknown:
         raise ProtocolError(f"{where}: unknown field(s) {', '.join(unknown)}")
     missing = sorted(set(schema) - set(given))
     if missing:
         raise ProtocolError(f"{where}: missing field(s) {', '.join(missing)}")
-    for name, kind in schema.items():
-        if not _type_ok(given[name], kind):
+    for name, kind in {**schema, **extra}.items():
+        if name in given and not _type_ok(given[name], kind):
             raise ProtocolError(f"{where}: field {name!r} must be {kind}")
+
+
+def _check_key(where: str, key: str, params: Mapping[str, Any]) -> None:
+    """A catalogue key and its parameters: plain names, a few short texts."""
+    if key and not _KEY.fullmatch(key):
+        raise ProtocolError(f"{where}: not a catalogue key")
+    if len(params) > MAX_PARAMS:
+        raise ProtocolError(f"{where}: more than {MAX_PARAMS} parameters")
+    for name, value in params.items():
+        if not _PARAM_NAME.fullmatch(name):
+            raise ProtocolError(f"{where}: parameter names are lower-case words")
+        if not isinstance(value, str) or len(value) > MAX_ERROR_TEXT:
+            raise ProtocolError(f"{where}: parameter {name!r} must be a short text")
+
+
+def _check_result(body: Mapping[str, Any]) -> None:
+    """A result's optional error key, parameters and problems."""
+    _check_key("result", body.get("error_key", ""), body.get("error_params", {}))
+    problems = body.get("error_problems", [])
+    if len(problems) > MAX_PROBLEMS:
+        raise ProtocolError(f"result: more than {MAX_PROBLEMS} problems")
+    for index, problem in enumerate(problems):
+        where = f"result problem {index}"
+        if not isinstance(problem, dict):
+            raise ProtocolError(f"{where}: must be obj")
+        _check_fields(where, problem, _PROBLEM)
+        _check_key(where, problem["key"], problem["params"])
 
 
 def validate(message: object, *, allowed: frozenset[str] | None = None) -> dict[str, Any]:
@@ -132,7 +191,9 @@ def validate(message: object, *, allowed: frozenset[str] | None = None) -> dict[
     if allowed is not None and kind not in allowed:
         raise ProtocolError(f"message type {kind!r} is not expected here")
     body = {key: value for key, value in message.items() if key not in ("v", "type")}
-    _check_fields(kind, body, _SCHEMAS[kind])
+    _check_fields(kind, body, _SCHEMAS[kind], _OPTIONAL.get(kind))
+    if kind == "result":
+        _check_result(body)
     if kind == "command":
         action = body["action"]
         if action not in ACTIONS:
@@ -208,3 +269,50 @@ async def shut(writer: asyncio.StreamWriter, *, grace_s: float = 2.0) -> None:
     except asyncio.CancelledError:
         writer.transport.abort()
         raise
+
+
+def error_fields(
+    key: str, params: Mapping[str, object], problems: Sequence[ContentProblem] = ()
+) -> dict[str, Any]:
+    """A failed result's optional fields for an error's key, parameters and problems.
+
+    Long texts are cut; a key or parameters the protocol would refuse are left out (the
+    console then shows the English ``error``), so a result can always be sent.
+    """
+    fields: dict[str, Any] = {}
+    if key:
+        wire = _wire_params(key, params)
+        if wire is not None:
+            fields["error_key"], fields["error_params"] = key, wire
+    listed = []
+    for problem in problems[:MAX_PROBLEMS]:
+        wire = _wire_params(problem.key, problem.params) if problem.key else None
+        listed.append(
+            {
+                "file": problem.file[:_MAX_WHERE],
+                "field": problem.field[:_MAX_WHERE],
+                "text": problem.problem[:MAX_ERROR_TEXT],
+                "key": problem.key if wire is not None else "",
+                "params": wire or {},
+            }
+        )
+    if listed:
+        fields["error_problems"] = listed
+    return fields
+
+
+def _wire_params(key: str, params: Mapping[str, object]) -> dict[str, str] | None:
+    wire = {name: str(value)[:MAX_ERROR_TEXT] for name, value in params.items()}
+    try:
+        _check_key("error", key, wire)
+    except ProtocolError:
+        return None
+    return wire
+
+
+def problems_from(message: Mapping[str, Any]) -> tuple[ContentProblem, ...]:
+    """The problems of a validated ``result`` (none when it names none)."""
+    return tuple(
+        ContentProblem(p["file"], p["field"], p["text"], key=p["key"], params=dict(p["params"]))
+        for p in message.get("error_problems", ())
+    )

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import AppError
+from ..profiles import ProfileError
 from . import protocol
 from .crypto import (
     PairingFailed,
@@ -473,6 +474,7 @@ class LabSeat:
                 return  # still working: the result goes out on the live link when done
             if not entry.done:  # accepted before a crash, never finished: not run twice
                 entry.done, entry.error = True, "the seat restarted while doing this"
+                entry.error_fields = protocol.error_fields("lab.answer.restarted", {})
                 self._journal.save()
             await self._send(_result_message(command_id, entry))
             return
@@ -496,6 +498,7 @@ class LabSeat:
                 ok=False,
                 value=None,
                 error="refused: the command is too old or from the future",
+                **protocol.error_fields("lab.answer.too_old", {}),
             )
         )
         return False
@@ -526,10 +529,13 @@ class LabSeat:
                 return  # the link broke mid-stream; the console sends the command again
             raise
         except AppError as exc:
-            outcome.error = exc.user_message[:500]
+            outcome.error = exc.user_message[: protocol.MAX_ERROR_TEXT]
+            problems = exc.problems if isinstance(exc, ProfileError) else ()
+            outcome.error_fields = protocol.error_fields(exc.key, exc.params, problems)
         except Exception as exc:
             log.exception("lab seat: %s failed", action)
             outcome.error = f"the seat could not do this ({type(exc).__name__})"
+            outcome.error_fields = protocol.error_fields("lab.answer.seat_failed", {})
         if action not in READ_ONLY_ACTIONS:
             self._journal.entries[command_id] = outcome
             self._journal.save()
@@ -597,13 +603,18 @@ class LabSeat:
 
 
 def _result_message(command_id: str, entry: JournalEntry) -> dict[str, Any]:
-    return make(
-        "result",
-        id=command_id,
-        ok=entry.ok,
-        value=entry.value if entry.ok else None,
-        error=entry.error,
-    )
+    fields: dict[str, Any] = {
+        "id": command_id,
+        "ok": entry.ok,
+        "value": entry.value if entry.ok else None,
+        "error": entry.error,
+    }
+    if not entry.ok and isinstance(entry.error_fields, dict) and entry.error_fields:
+        try:
+            return make("result", **{**entry.error_fields, **fields})
+        except ProtocolError:  # a journal of another version: the English text alone
+            log.warning("lab seat: the journal's error fields are unusable; sent without")
+    return make("result", **fields)
 
 
 __all__ = [

@@ -161,6 +161,9 @@ class JournalEntry:
     ok: bool = False
     value: Any = None
     error: str = ""
+    #: The error's catalogue key, parameters and problems for the console (protocol's
+    #: ``error_fields``); absent in journals of earlier versions.
+    error_fields: dict[str, Any] = field(default_factory=dict)
 
 
 class CommandJournal:

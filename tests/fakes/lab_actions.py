@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ai4artsed_desktop.errors import ConfigError
+from ai4artsed_desktop.errors import AppError, ConfigError
 from ai4artsed_desktop.lab.seat_actions import ProgressFn, SeatStatus
 
 
@@ -21,6 +21,7 @@ class RecordingActions:
     blocked: list[dict[str, object]] = field(default_factory=list)
     runs: int = 3
     profile_error: str = ""  # apply_profile raises ConfigError with this text
+    profile_raises: AppError | None = None  # ... or this error (with its key)
     prepare_gate: asyncio.Event | None = None  # prepare_lesson waits for it after 50 %
     status_value: SeatStatus = field(default_factory=lambda: SeatStatus(seat_name="seat"))
 
@@ -38,6 +39,8 @@ class RecordingActions:
 
     async def apply_profile(self, profile: dict[str, object]) -> None:
         self.calls.append(("apply_profile", profile))
+        if self.profile_raises is not None:
+            raise self.profile_raises
         if self.profile_error:
             raise ConfigError(self.profile_error)
         self.set_status(profile_name=str(profile.get("name", "")))

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai4artsed_desktop import profiles
+from ai4artsed_desktop.content.loader import load_content
+from ai4artsed_desktop.lab.app_actions import PROFILE_SOURCE
 from ai4artsed_desktop.lab.console import LabConsole
 from ai4artsed_desktop.lab.crypto import (
     auth_proof,
@@ -23,6 +26,7 @@ from ai4artsed_desktop.lab.crypto import (
 from ai4artsed_desktop.lab.protocol import make, read_message, write_message
 from ai4artsed_desktop.lab.seat import LabSeat, SeatLink
 from ai4artsed_desktop.lab.state import CERT_FILE, KEY_FILE, ConsoleState
+from ai4artsed_desktop.paths import resources_dir
 from tests.fakes.lab_actions import RecordingActions
 
 HEARTBEAT_S = 0.2
@@ -35,6 +39,15 @@ async def wait_until(predicate: Callable[[], bool], within_s: float = 10.0) -> N
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+def refused_profile() -> profiles.ProfileError:
+    """What a seat's app raises for a profile it cannot use (as AppSeatActions does)."""
+    content = load_content(resources_dir() / "configs")
+    broken = {"format": profiles.FORMAT, "schema_version": 1, "name": 5, "safety_level": "x"}
+    checked, problems = profiles.check_profile(broken, PROFILE_SOURCE, content)
+    assert checked is None
+    return profiles.ProfileError(PROFILE_SOURCE, problems, key="error.lab.profile_refused")
 
 
 def make_console(folder: Path, port: int = 0, **kwargs: object) -> LabConsole:

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ai4artsed_desktop.lab.protocol import CHUNK_SIZE, ProtocolError
+from ai4artsed_desktop.errors import AppError
+from ai4artsed_desktop.lab import seat as seat_module
+from ai4artsed_desktop.lab.protocol import CHUNK_SIZE, ProtocolError, validate
+from ai4artsed_desktop.lab.seat import REPLAY_WINDOW_S
 from ai4artsed_desktop.lab.seat_actions import SeatStatus
+from ai4artsed_desktop.lab.state import CommandJournal, JournalEntry
 from tests.fakes.lab_actions import RecordingActions
-from tests.integration.lab_rig import lab, wait_until
+from tests.integration.lab_rig import lab, refused_profile, wait_until
 
 
 @pytest.mark.asyncio
@@ -39,6 +43,58 @@ async def test_a_refused_profile_comes_back_as_that_seats_error(tmp_path: Path) 
         assert results[good.seat_id].ok
         assert not results[bad.seat_id].ok
         assert results[bad.seat_id].error == "The profile names an unknown output."
+
+
+@pytest.mark.asyncio
+async def test_a_seat_error_reaches_the_console_with_its_key_params_and_problems(
+    tmp_path: Path,
+) -> None:
+    """The console gets the seat's catalogue key beside the English text, to word it itself."""
+    async with lab(tmp_path) as rig:
+        profile_seat, warm_seat, odd_seat = [await rig.add_seat(n) for n in "ABC"]
+        error = refused_profile()
+        profile_seat.actions.profile_raises = error
+        warm_seat.actions.profile_raises = AppError(
+            "The warm-up of sd15 failed: out of memory",
+            key="error.lab.warmup_failed",
+            params={"target": "sd15", "reason": "out of memory"},
+        )
+        odd_seat.actions.profile_raises = AppError("Odd.", key="Not A Key!", params={"x": 1})
+        results = await rig.console.push_profile({"name": "x"})
+        refused = results[profile_seat.seat_id]
+        assert not refused.ok
+        assert refused.error == error.user_message[:500]  # English, for the log
+        assert refused.error_key == "error.lab.profile_refused"
+        assert refused.error_params == {}
+        assert [(p.field, p.key, dict(p.params)) for p in refused.error_problems] == [
+            (p.field, p.key, dict(p.params)) for p in error.problems
+        ]
+        assert [p.problem for p in refused.error_problems] == [p.problem for p in error.problems]
+        warm = results[warm_seat.seat_id]
+        assert warm.error_key == "error.lab.warmup_failed"
+        assert warm.error_params == {"target": "sd15", "reason": "out of memory"}
+        assert warm.error_problems == ()
+        # A key the protocol cannot carry is left out: the English text still arrives.
+        odd = results[odd_seat.seat_id]
+        assert (odd.ok, odd.error, odd.error_key, odd.error_params) == (False, "Odd.", "", {})
+
+
+@pytest.mark.asyncio
+async def test_the_journal_keeps_a_failures_key_for_a_repeated_answer(tmp_path: Path) -> None:
+    """A command sent again is answered from the journal on disk: with the same key."""
+    async with lab(tmp_path) as rig:
+        seat = await rig.add_seat("A")
+        seat.actions.profile_raises = refused_profile()
+        first = (await rig.console.push_profile({"name": "x"}))[seat.seat_id]
+        journal = CommandJournal(seat.seat.data_dir, REPLAY_WINDOW_S)  # as after a restart
+        ((command_id, entry),) = journal.entries.items()
+        again = validate(seat_module._result_message(command_id, entry))
+        assert again["error"] == first.error
+        assert again["error_key"] == first.error_key == "error.lab.profile_refused"
+        assert len(again["error_problems"]) == len(first.error_problems) > 0
+    # A journal written by an earlier version (no error fields) still answers, in English.
+    old = JournalEntry(ts=1.0, done=True, error="refused")
+    assert "error_key" not in validate(seat_module._result_message("c", old))
 
 
 @pytest.mark.asyncio

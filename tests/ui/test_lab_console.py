@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ai4artsed_desktop.errors import AppError
 from ai4artsed_desktop.lab.console import LabConsole
 from ai4artsed_desktop.lab.seat_actions import SeatStatus
 from ai4artsed_desktop.settings import LessonSettings, Settings
@@ -21,7 +22,7 @@ from ai4artsed_desktop.tasks import TaskRegistry
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.pages.lab_page import BlockedDialog, LabPage
 from ai4artsed_desktop.ui.viewmodels.lab_console_vm import LabConsoleViewModel
-from tests.integration.lab_rig import Lab, RunningSeat, make_console
+from tests.integration.lab_rig import Lab, RunningSeat, make_console, refused_profile
 
 from .helpers import run
 
@@ -37,6 +38,7 @@ class Console:
     root: Path
     seats: list[RunningSeat] = dataclasses.field(default_factory=list)
     wipe_answers: list[bool] = dataclasses.field(default_factory=list)
+    translator: Translator = dataclasses.field(default_factory=lambda: Translator("en"))
 
     @property
     def lab(self) -> Lab:
@@ -72,7 +74,9 @@ def console(qloop: Any, qtbot: Any, tmp_path: Path) -> Iterator[Console]:
     )
     answers: list[bool] = []
     page = LabPage(vm, translator, tmp_path / "logs", confirm_wipe=lambda _n: answers.pop(0))
-    built = Console(vm, page, settings, consoles, tmp_path, wipe_answers=answers)
+    built = Console(
+        vm, page, settings, consoles, tmp_path, wipe_answers=answers, translator=translator
+    )
     qtbot.addWidget(built.page)
     built.page.resize(1366, 700)
     built.page.show()
@@ -266,3 +270,38 @@ def test_thirty_seats_fill_the_grid_and_a_status_redraws_one_tile(
     assert set(redrawn) == {seats[7].seat_id}
     assert isinstance(seats[7].actions.status(), SeatStatus)
     assert vm.seats[7].name == "PC-08"
+
+
+def test_a_seats_refusal_reads_in_the_consoles_language_and_follows_a_switch(
+    console: Console, qtbot: Any
+) -> None:
+    """The seat sends its error's key and problems: the tile words them in German."""
+    vm, page = console.vm, console.page
+    console.translator.set_language("de")
+    refuses = console.add_seat(qtbot, "PC-01")
+    newer = console.add_seat(qtbot, "PC-02")
+    refuses.actions.profile_raises = refused_profile()
+    newer.actions.profile_raises = AppError(
+        "A newer seat says this.", key="error.lab.said_by_a_newer_version"
+    )
+    console.settings[0] = Settings(lesson=LessonSettings("Tiere", (), ()))
+    page.show_seats()
+    assert _finish(qtbot, vm, page.buttons["push"].click) == ("push", 0, 2)
+    tile = page.tiles[refuses.seat_id]
+    german = tile.answer.toolTip().splitlines()
+    assert german[0] == (
+        "Dieser Computer kann das Unterrichtsprofil der Konsole nicht verwenden; "
+        "nichts wurde geändert."
+    )
+    assert "console (Feld „name“): Erwartet wird ein Text, gefunden wurde die Zahl 5." in german
+    assert "console (Feld „ui_mode“): Dieses Feld fehlt." in german
+    assert tile.answer.text().startswith("✗ Dieser Computer")
+    # A key this console does not know: the English text the seat sent.
+    assert page.tiles[newer.seat_id].answer.toolTip() == "A newer seat says this."
+    console.translator.set_language("en")
+    english = tile.answer.toolTip().splitlines()
+    assert english[0] == (
+        "This computer cannot use the lesson profile from the console; nothing was changed."
+    )
+    assert "console (field “name”): Expected a text, found the number 5." in english
+    assert tile.answer.text().startswith("✗ This computer")

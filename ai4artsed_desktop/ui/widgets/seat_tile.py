@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ...lab.console import SeatResult, SeatView
 from ...lab.seat_actions import SeatStatus
-from ..i18n import Translator
+from ..i18n import Translator, problem_text, user_message
 from ..viewmodels.lab_console_vm import SeatProgress
 from .elided import ElidedCheckBox, ElidedLabel
 from .status_bar import backend_display_name
@@ -256,16 +256,29 @@ class SeatTile(QFrame):
             if state.command == "wipe" and isinstance(outcome.value, int):
                 text = tr("lab.answer.ok.wiped", count=outcome.value)
             self.answer.setObjectName("seatAnswerOk")
+            tooltip = ""
         else:
-            key = CONSOLE_REASONS.get(outcome.error)
-            reason = tr(key) if key else outcome.error or "?"
+            reason = self._reason(outcome)
             text = tr("lab.answer.failed", reason=reason)
             self.answer.setObjectName("seatAnswerFailed")
+            problems = [problem_text(self._tr, p) for p in outcome.error_problems]
+            tooltip = "\n".join([reason, *problems])
         self.answer.setText(text)
-        self.answer.setToolTip(outcome.error)
+        self.answer.setToolTip(tooltip)  # a failure's says it all; else the elided text
         self.answer.style().unpolish(self.answer)
         self.answer.style().polish(self.answer)
         self.answer.show()
+
+    def _reason(self, outcome: SeatResult) -> str:
+        """Why a seat did not do it, in the console's language.
+
+        The seat's catalogue key when it sent one (its English text for a key this console
+        does not know), the console's own fixed refusals, else the English text as sent.
+        """
+        if outcome.error_key:
+            return user_message(self._tr, outcome.error_key, outcome.error_params, outcome.error)
+        key = CONSOLE_REASONS.get(outcome.error)
+        return self._tr.tr(key) if key else outcome.error or "?"
 
 
 def _light_order(name: str) -> int:

@@ -11,14 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ai4artsed_desktop.content.schema import ContentProblem
 from ai4artsed_desktop.lab.protocol import (
+    _OPTIONAL,
     _SCHEMAS,
     ACTIONS,
     MAX_FRAME,
+    MAX_PROBLEMS,
     FrameTooLarge,
     ProtocolError,
     encode,
+    error_fields,
     make,
+    problems_from,
     read_message,
     validate,
 )
@@ -89,7 +94,9 @@ def test_any_json_is_either_valid_or_a_protocol_error(value: object) -> None:
     except ProtocolError:
         return
     assert result["v"] == 1
-    assert set(result) - {"v", "type"} == set(_SCHEMAS[result["type"]])
+    fields = set(result) - {"v", "type"}
+    schema = set(_SCHEMAS[result["type"]])
+    assert schema <= fields <= schema | set(_OPTIONAL.get(result["type"], {}))
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
@@ -142,3 +149,84 @@ def test_encode_refuses_what_json_cannot_carry_and_oversized_messages() -> None:
     with pytest.raises(ProtocolError, match="exceeds"):
         encode({"v": 1, "x": "a" * MAX_FRAME})
     assert json.loads(encode(make("ping"))[4:]) == {"v": 1, "type": "ping"}
+
+
+def _result(**extra: Any) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "type": "result",
+        "id": "c",
+        "ok": False,
+        "value": None,
+        "error": "No.",
+        **extra,
+    }
+
+
+def test_a_result_as_earlier_versions_sent_it_stays_valid() -> None:
+    assert validate(_result()) == _result()
+
+
+def test_a_result_may_name_its_errors_key_params_and_problems() -> None:
+    problem = ContentProblem(
+        "console",
+        "safety_level",
+        "'x' is not one of kids, youth.",
+        key="profile.problem.not_one_of",
+        params={"value": "x", "choices": "kids, youth"},
+    )
+    fields = error_fields("error.lab.profile_refused", {}, [problem])
+    message = validate(_result(**fields))
+    assert message["error_key"] == "error.lab.profile_refused"
+    (back,) = problems_from(message)
+    assert (back.file, back.field, back.problem, back.key) == (
+        problem.file,
+        problem.field,
+        problem.problem,
+        problem.key,
+    )
+    assert dict(back.params) == dict(problem.params)
+    assert problems_from(_result()) == ()
+
+
+_PROBLEM = {"file": "f", "field": "", "text": "t", "key": "", "params": {}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"error_key": 5}, "must be str"),
+        ({"error_key": "Error Key"}, "not a catalogue key"),
+        ({"error_key": "e" * 101}, "not a catalogue key"),
+        ({"error_params": []}, "must be obj"),
+        ({"error_params": {"reason": 3}}, "short text"),
+        ({"error_params": {"reason": "x" * 501}}, "short text"),
+        ({"error_params": {"Bad-Name": "x"}}, "lower-case"),
+        ({"error_params": {f"p{n}": "x" for n in range(21)}}, "more than 20"),
+        ({"error_problems": {}}, "must be list"),
+        ({"error_problems": ["text"]}, "must be obj"),
+        ({"error_problems": [{**_PROBLEM, "path": "/etc"}]}, "unknown field"),
+        ({"error_problems": [{"file": "f"}]}, "missing field"),
+        ({"error_problems": [{**_PROBLEM, "key": "NO"}]}, "not a catalogue key"),
+        ({"error_problems": [_PROBLEM] * (MAX_PROBLEMS + 1)}, "more than"),
+        ({"error_hint": "x"}, "unknown field"),
+    ],
+)
+def test_a_results_error_fields_are_checked(extra: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ProtocolError, match=reason):
+        validate(_result(**extra))
+
+
+def test_error_fields_leave_out_what_the_protocol_would_refuse() -> None:
+    """A seat can always answer: a bad key or parameter falls back to the English text."""
+    assert error_fields("Not a key", {}) == {}
+    assert error_fields("error.x", {"Bad Name": 1}) == {}
+    assert error_fields("error.x", {"n": 3}) == {"error_key": "error.x", "error_params": {"n": "3"}}
+    long = error_fields("error.x", {"reason": "y" * 900})
+    assert len(long["error_params"]["reason"]) == 500
+    many = [ContentProblem("f", "", "t", key="BAD", params={}) for _ in range(MAX_PROBLEMS + 9)]
+    fields = error_fields("", {}, many)
+    assert "error_key" not in fields
+    assert len(fields["error_problems"]) == MAX_PROBLEMS
+    assert all(p["key"] == "" for p in fields["error_problems"])
+    validate(_result(**fields))
