@@ -64,6 +64,8 @@ HANDSHAKE_TIMEOUT_S: Final = 10.0
 MAX_UNAUTHENTICATED: Final = 64
 PAIRING_CONCURRENCY: Final = 4
 DEFAULT_MAX_PORTFOLIO: Final = 2 * 1024 * 1024 * 1024
+#: The catalogue key of a portfolio that arrived out of order, damaged or incomplete.
+DAMAGED: Final = "lab.answer.portfolio_damaged"
 
 ProgressCallback = Callable[[str, float, str], None]  # seat id, fraction, message
 
@@ -111,6 +113,7 @@ class _Download:
         self.size = 0
         self.digest = hashlib.sha256()
         self.failed = ""
+        self.failed_key = ""  # the failure's catalogue key (lab.answer.*)
         self.next_seq = 0
         target.parent.mkdir(parents=True, exist_ok=True)
         self.partial.write_bytes(b"")
@@ -120,26 +123,30 @@ class _Download:
         if self.failed:
             return
         if seq != self.next_seq:
-            self.fail(f"chunk {seq} arrived, {self.next_seq} expected")
+            self.fail(f"chunk {seq} arrived, {self.next_seq} expected", DAMAGED)
             return
         self.next_seq += 1
         self.size += len(data)
         if self.size > self.limit or total > self.limit:
-            self.fail(f"the portfolio is larger than the limit of {self.limit} bytes")
+            self.fail(
+                f"the portfolio is larger than the limit of {self.limit} bytes",
+                "lab.answer.portfolio_too_large",
+            )
             return
         self.digest.update(data)
         with self.partial.open("ab") as out:
             out.write(data)
 
-    def fail(self, reason: str) -> None:
-        self.failed = reason
+    def fail(self, reason: str, key: str = "") -> None:
+        """Give up the download: ``reason`` (English) and its catalogue key, if any."""
+        self.failed, self.failed_key = reason, key
         self.partial.unlink(missing_ok=True)
 
     def finish(self, announced: Mapping[str, Any]) -> Path:
         if self.failed:
             raise ValueError(self.failed)
         if announced.get("size") != self.size or announced.get("sha256") != self.digest.hexdigest():
-            self.fail("the portfolio arrived incomplete or damaged")
+            self.fail("the portfolio arrived incomplete or damaged", DAMAGED)
             raise ValueError(self.failed)
         self.partial.replace(self.target)
         return self.target
@@ -266,7 +273,12 @@ class LabConsole:
             for item in pending.values():
                 if not item.future.done():
                     item.future.set_result(
-                        SeatResult(item.seat_id, False, error="the console was closed")
+                        SeatResult(
+                            item.seat_id,
+                            False,
+                            error="the console was closed",
+                            error_key="lab.answer.closed",
+                        )
                     )
         self._pending.clear()
         for task in list(self._tasks):
@@ -442,15 +454,25 @@ class LabConsole:
     ) -> SeatResult:
         seat = self._state.seats.get(seat_id)
         if seat is None:
-            return SeatResult(seat_id, False, error="this seat is not part of the class")
+            return SeatResult(
+                seat_id,
+                False,
+                error="this seat is not part of the class",
+                error_key="lab.answer.not_in_class",
+            )
         action = template["action"]
         if action == "wipe" and not wipe_without_collection and not _collected(seat):
             return SeatResult(
-                seat_id, False, error="collect this seat's portfolio before wiping it"
+                seat_id,
+                False,
+                error="collect this seat's portfolio before wiping it",
+                error_key="lab.answer.not_collected",
             )
         session = self._sessions.get(seat_id)
         if session is None:
-            return SeatResult(seat_id, False, error="the seat is offline")
+            return SeatResult(
+                seat_id, False, error="the seat is offline", error_key="lab.answer.offline"
+            )
         message = {**template, "id": uuid.uuid4().hex, "ts": now()}
         future: asyncio.Future[SeatResult] = asyncio.get_running_loop().create_future()
         item = _Pending(seat_id, message, future, on_progress)
@@ -504,12 +526,19 @@ class LabConsole:
                 item.on_progress(seat_id, fraction, message["message"][:200])
         elif kind == "chunk":
             if item.download is None:
-                item.future.set_result(SeatResult(seat_id, False, error="unexpected data"))
+                item.future.set_result(
+                    SeatResult(
+                        seat_id,
+                        False,
+                        error="unexpected data",
+                        error_key="lab.answer.unexpected_data",
+                    )
+                )
                 return
             try:
                 data = unb64(message["data"])
             except PairingFailed:
-                item.download.fail("a damaged chunk arrived")
+                item.download.fail("a damaged chunk arrived", DAMAGED)
             else:
                 item.download.add(message["seq"], message["total"], data)
         elif kind == "result":
@@ -531,13 +560,20 @@ class LabConsole:
             problem = _result_problem(item.message, message["value"])
             if problem:
                 log.warning("lab: seat %s answered %s", seat_id, problem)
-                return SeatResult(seat_id, False, error=f"the seat answered {problem}")
+                return SeatResult(
+                    seat_id,
+                    False,
+                    error=f"the seat answered {problem}",
+                    error_key="lab.answer.wrong_shape",
+                )
             return SeatResult(seat_id, True, value=message["value"])
         value = message["value"]
         try:
             path = item.download.finish(value if isinstance(value, dict) else {})
         except ValueError as exc:
-            return SeatResult(seat_id, False, error=str(exc))
+            return SeatResult(
+                seat_id, False, error=str(exc), error_key=item.download.failed_key or DAMAGED
+            )
         return SeatResult(seat_id, True, value=value, path=path)
 
     def _set_status(self, seat_id: str, raw: Mapping[str, Any]) -> None:
@@ -736,7 +772,12 @@ class LabConsole:
         for item in list(self._pending.get(seat_id, {}).values()):
             if not item.future.done():
                 item.future.set_result(
-                    SeatResult(seat_id, False, error="the seat went offline during this command")
+                    SeatResult(
+                        seat_id,
+                        False,
+                        error="the seat went offline during this command",
+                        error_key="lab.answer.went_offline",
+                    )
                 )
 
     async def _watch_heartbeats(self) -> None:

@@ -29,13 +29,6 @@ from .status_bar import backend_display_name
 
 TILE_WIDTH = 270
 LIGHT_COLOURS = {"ready": "#2f9e5b", "starting": "#d99a1e", "error": "#d2453b", "off": "#8a9099"}
-#: The console's own fixed refusals (English in the core) -> their texts in the UI language.
-CONSOLE_REASONS = {
-    "the seat is offline": "lab.answer.offline",
-    "collect this seat's portfolio before wiping it": "lab.answer.not_collected",
-    "the console was closed": "lab.answer.closed",
-    "this seat is not part of the class": "lab.answer.not_in_class",
-}
 #: The order of the lights on a tile (the seat reports the ones it has).
 LIGHT_ORDER = ("ollama", "comfyui", "swarmui")
 
@@ -272,13 +265,10 @@ class SeatTile(QFrame):
     def _reason(self, outcome: SeatResult) -> str:
         """Why a seat did not do it, in the console's language.
 
-        The seat's catalogue key when it sent one (its English text for a key this console
-        does not know), the console's own fixed refusals, else the English text as sent.
+        The text of its catalogue key (the seat's error, or the console's own refusal);
+        the English text as sent for a key this console does not know, or none.
         """
-        if outcome.error_key:
-            return user_message(self._tr, outcome.error_key, outcome.error_params, outcome.error)
-        key = CONSOLE_REASONS.get(outcome.error)
-        return self._tr.tr(key) if key else outcome.error or "?"
+        return user_message(self._tr, outcome.error_key, outcome.error_params, outcome.error) or "?"
 
 
 def _light_order(name: str) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ai4artsed_desktop.content.schema import ContentProblem
+from ai4artsed_desktop.lab import protocol
 from ai4artsed_desktop.lab.protocol import (
     _OPTIONAL,
     _SCHEMAS,
@@ -27,6 +30,7 @@ from ai4artsed_desktop.lab.protocol import (
     read_message,
     validate,
 )
+from ai4artsed_desktop.ui.i18n import load_catalogue
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -230,3 +234,17 @@ def test_error_fields_leave_out_what_the_protocol_would_refuse() -> None:
     assert len(fields["error_problems"]) == MAX_PROBLEMS
     assert all(p["key"] == "" for p in fields["error_problems"])
     validate(_result(**fields))
+
+
+def test_every_answer_key_the_lab_core_names_has_a_german_and_an_english_text() -> None:
+    """The console's own refusals and the seat's keyed answers (lab.answer.*)."""
+    source = Path(protocol.__file__).parent
+    keys = {
+        key
+        for path in source.glob("*.py")
+        for key in re.findall(r'"(lab\.answer\.[a-z_.]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert len(keys) >= 10
+    for language in ("de", "en"):
+        catalogue = load_catalogue(language)
+        assert sorted(k for k in keys if not catalogue.get(k)) == [], language
