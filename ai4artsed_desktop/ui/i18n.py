@@ -163,6 +163,17 @@ class Translator(QObject):
             log.debug("Translation %r does not fit the arguments %r", key, fmt)
             return text
 
+    def text_in(self, language: str, key: str, fmt: Mapping[str, str]) -> str | None:
+        """The text of ``key`` in ``language`` formatted with ``fmt``; None when missing."""
+        text = self._catalogues.get(language, {}).get(key)
+        if text is None:
+            return None
+        try:
+            return text.format(**fmt)
+        except (KeyError, IndexError, ValueError):
+            log.debug("Translation %r does not fit the arguments %r", key, fmt)
+            return text
+
     def plural(self, key: str, count: int, /, **fmt: Any) -> str:
         """``key.one`` for a count of 1, else ``key.other``, formatted with ``count``."""
         form = "one" if count == 1 else "other"
@@ -196,6 +207,24 @@ def user_message(translator: Translator, key: str, params: Mapping[str, str], en
     if not key or not translator.has(key):
         return english
     return translator.tr(key, **localized_params(params, translator.language))
+
+
+def both_languages(
+    translator: Translator, name: str, key: str, params: Mapping[str, str], english: str
+) -> dict[str, str]:
+    """``<name>_<lang>`` for every language: a keyed message to fill into another one.
+
+    An error that names another (a seat's reason in the console's sentence) carries both,
+    and :func:`localized_params` fills ``{name}`` in whichever language the window shows
+    it, then or after a switch. A language without the key gets ``english``.
+    """
+    filled = {}
+    for language in translator.languages:
+        text = (
+            translator.text_in(language, key, localized_params(params, language)) if key else None
+        )
+        filled[f"{name}_{language}"] = english if text is None else text
+    return filled
 
 
 def error_text(translator: Translator, error: AppError) -> str:

@@ -22,6 +22,7 @@ class RecordingActions:
     runs: int = 3
     profile_error: str = ""  # apply_profile raises ConfigError with this text
     profile_raises: AppError | None = None  # ... or this error (with its key)
+    blocked_raises: AppError | None = None  # blocked_attempts raises this
     prepare_gate: asyncio.Event | None = None  # prepare_lesson waits for it after 50 %
     status_value: SeatStatus = field(default_factory=lambda: SeatStatus(seat_name="seat"))
 
@@ -60,6 +61,8 @@ class RecordingActions:
 
     async def blocked_attempts(self, limit: int) -> list[dict[str, object]]:
         self.calls.append(("blocked_attempts", limit))
+        if self.blocked_raises is not None:
+            raise self.blocked_raises
         return self.blocked[:limit]
 
     async def export_portfolio(self) -> bytes:

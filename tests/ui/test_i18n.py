@@ -12,7 +12,13 @@ from PySide6.QtCore import QCoreApplication
 
 from ai4artsed_desktop.events import BackendState
 from ai4artsed_desktop.settings import LANGUAGES
-from ai4artsed_desktop.ui.i18n import Translator, catalogue_dir, load_catalogue
+from ai4artsed_desktop.ui.i18n import (
+    Translator,
+    both_languages,
+    catalogue_dir,
+    load_catalogue,
+    localized_params,
+)
 from ai4artsed_desktop.ui.main_window import PAGE_IDS
 from ai4artsed_desktop.ui.pages.settings_form import translation_keys
 
@@ -139,3 +145,17 @@ def test_qt_dialogs_and_buttons_follow_the_language(qapp: Any) -> None:
     translator.set_language("de")
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Abbrechen"
     translator.set_language("en")  # leave the process English for the other tests
+
+
+def test_a_message_inside_another_comes_in_both_languages(qapp: Any) -> None:
+    """both_languages: the inner text for each language; English where a key is unknown."""
+    translator = Translator("de")
+    filled = both_languages(
+        translator, "reason", "error.unknown_output", {"output": "sd99"}, "No sd99."
+    )
+    assert filled["reason_de"] == load_catalogue("de")["error.unknown_output"].format(output="sd99")
+    assert filled["reason_en"].startswith("There is no output called “sd99”")
+    unknown = both_languages(translator, "reason", "error.from_a_newer_app", {}, "Newer.")
+    assert unknown == {"reason_de": "Newer.", "reason_en": "Newer."}
+    outer = translator.tr("error.lab.blocked_unreadable", **localized_params(filled, "de"))
+    assert outer.endswith(filled["reason_de"])

@@ -305,3 +305,20 @@ def test_a_seats_refusal_reads_in_the_consoles_language_and_follows_a_switch(
     )
     assert "console (field “name”): Expected a text, found the number 5." in english
     assert tile.answer.text().startswith("✗ This computer")
+
+
+def test_a_seats_reason_inside_the_consoles_sentence_is_in_its_language_too(
+    console: Console, qtbot: Any
+) -> None:
+    vm = console.vm
+    console.translator.set_language("de")
+    seat = console.add_seat(qtbot, "PC-01")
+    seat.actions.blocked_raises = AppError(
+        "The review log is not available.", key="error.review_log_missing"
+    )
+    with qtbot.waitSignal(vm.error_occurred, timeout=WAIT_MS) as failed:
+        vm.blocked_attempts(seat.seat_id)
+    assert failed.args[0] == (
+        "Die blockierten Versuche dieses Platzes konnten nicht gelesen werden: "
+        "Das Prüfprotokoll ist nicht verfügbar."
+    )

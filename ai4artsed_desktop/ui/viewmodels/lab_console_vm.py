@@ -26,7 +26,7 @@ from ...settings import Settings
 from ...system.network import lan_addresses
 from ...tasks import TaskRegistry
 from ..async_action import AsyncAction
-from ..i18n import Translator, user_message
+from ..i18n import Translator, both_languages, user_message
 
 log = logging.getLogger(__name__)
 
@@ -323,10 +323,12 @@ class LabConsoleViewModel(QObject):
                 reason = result.error if result else ""
                 self._outcome[seat_id] = result or SeatResult(seat_id, False, error=reason)
                 self._schedule()
+                key, params = (result.error_key, result.error_params) if result else ("", {})
                 raise AppError(
                     f"The blocked attempts of this seat could not be read: {reason}",
                     key="error.lab.blocked_unreadable",
-                    params={"reason": reason},
+                    # the seat's reason in each language: the banner says it in its own
+                    params=both_languages(self._tr, "reason", key, params, reason),
                 )
             rows = result.value if isinstance(result.value, list) else []
             self.blocked_ready.emit(seat_id, [r for r in rows if isinstance(r, dict)])
