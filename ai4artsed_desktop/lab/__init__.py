@@ -29,7 +29,10 @@ Every wrapper takes ``seat_ids`` (None: every known seat). An offline seat answe
 with ``SeatResult(ok=False, error="the seat is offline")``; a seat that drops while working
 gets the command again (same id, never run twice) when it is back within
 ``reconnect_grace_s`` (default 60 s), else it answers "the seat went offline during this
-command". ``prepare_lesson`` and ``collect_portfolios`` also take ``timeout_s``.
+command". ``SeatResult.error`` is English (the log); ``error_key`` and ``error_params`` name
+the same reason in the UI's catalogues (the console's own refusals and the seat's errors),
+``error_problems`` lists a refused lesson profile's problems (``ContentProblem``, keyed).
+``prepare_lesson`` and ``collect_portfolios`` also take ``timeout_s``.
 ``console.start()`` raises ``LabError`` (key ``error.lab.port_busy``) when the port is taken;
 ``console.remove_listener(cb)`` undoes ``add_listener``. Both sides keep their files in
 ``DATA_DIR/lab`` (:data:`~ai4artsed_desktop.lab.state.LAB_FOLDER`).
