@@ -226,16 +226,36 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
         try:
             atomic_write_bytes(path, pem, mode=0o600)
         except OSError as exc:
-            raise BundleError(f"The signing key could not be saved as {path}: {exc}.") from exc
+            raise BundleError(
+                f"The signing key could not be saved as {path}: {exc}.",
+                detail=f"{path}: {exc}",
+                key="error.bundle_key_unsaved",
+                params={"path": path},
+            ) from exc
         return key
     except OSError as exc:
-        raise BundleError(f"The signing key {path} cannot be read: {exc}.") from exc
+        raise BundleError(
+            f"The signing key {path} cannot be read: {exc}.",
+            detail=f"{path}: {exc}",
+            key="error.bundle_key_unreadable",
+            params={"path": path},
+        ) from exc
     try:
         loaded = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise BundleError(f"{path} is not a usable signing key: {exc}.") from exc
+        raise BundleError(
+            f"{path} is not a usable signing key: {exc}.",
+            detail=f"{path}: {exc}",
+            key="error.bundle_key_broken",
+            params={"path": path},
+        ) from exc
     if not isinstance(loaded, Ed25519PrivateKey):
-        raise BundleError(f"{path} is not an Ed25519 signing key.")
+        raise BundleError(
+            f"{path} is not an Ed25519 signing key.",
+            detail=f"{path}: {type(loaded).__name__}",
+            key="error.bundle_key_broken",
+            params={"path": path},
+        )
     return loaded
 
 
@@ -315,8 +335,15 @@ def parse_manifest(raw: bytes) -> Manifest:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("this is not a model bundle manifest")
         version = data.get("schema_version")
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ValueError(f"written by a newer app (schema {version}); update this app")
+        if not isinstance(version, int):
+            raise ValueError(f"schema_version {version!r} is not a whole number")
+        if version > SCHEMA_VERSION:
+            raise BundleError(  # not caught below: its own advice (update this app)
+                f"The bundle was written by a newer app (schema {version}); update this app; "
+                "nothing was copied.",
+                detail=f"schema_version {version} > {SCHEMA_VERSION}",
+                key="error.bundle_too_new",
+            )
         entries = []
         for index, item in enumerate(data["files"]):
             where = f"files[{index}]"
@@ -341,7 +368,10 @@ def parse_manifest(raw: bytes) -> Manifest:
         )
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise BundleError(
-            f"The bundle's manifest cannot be used: {exc}; nothing was copied.", detail=str(exc)
+            f"The bundle's manifest cannot be used: {exc}; nothing was copied.",
+            detail=str(exc),
+            key="error.bundle_manifest_broken",
+            params={"file": MANIFEST},
         ) from None
 
 
@@ -351,12 +381,25 @@ def _read_capped(path: Path, cap: int, what: str) -> bytes:
             data = handle.read(cap + 1)
     except FileNotFoundError:
         raise BundleError(
-            f"{path.parent} is not a model bundle: {what} {path.name} is missing."
+            f"{path.parent} is not a model bundle: {what} {path.name} is missing.",
+            detail=f"{path} does not exist",
+            key="error.bundle_not_a_bundle",
+            params={"folder": path.parent, "file": path.name},
         ) from None
     except OSError as exc:
-        raise BundleError(f"The bundle cannot be read at {path}: {exc}.") from exc
+        raise BundleError(
+            f"The bundle cannot be read at {path}: {exc}.",
+            detail=f"{path}: {exc}",
+            key="error.bundle_unreadable",
+            params={"path": path},
+        ) from exc
     if len(data) > cap:
-        raise BundleError(f"{path} is too large for a bundle {what}.")
+        raise BundleError(
+            f"{path} is too large for a bundle {what}.",
+            detail=f"{path}: more than {cap} bytes",
+            key="error.bundle_file_too_large",
+            params={"path": path},
+        )
     return data
 
 
@@ -533,7 +576,12 @@ def export_bundle(
         for stale in (folder / MANIFEST, folder / SIGNATURE):  # no old manifest over new files
             stale.unlink(missing_ok=True)
     except OSError as exc:
-        raise BundleError(f"The bundle folder {folder} cannot be written: {exc}.") from exc
+        raise BundleError(
+            f"The bundle folder {folder} cannot be written: {exc}.",
+            detail=f"{folder}: {exc}",
+            key="error.bundle_folder_unwritable",
+            params={"folder": folder},
+        ) from exc
     sizes = {p.path: p.path.stat().st_size for p in present}
     _check_space(folder, sum(sizes.values()))
     counter = _Counter(sum(sizes.values()), progress=progress, cancel=cancel)
@@ -567,7 +615,12 @@ def export_bundle(
     try:
         _sign(folder, manifest_bytes(manifest), key)
     except OSError as exc:
-        raise BundleError(f"The bundle's manifest could not be written: {exc}.") from exc
+        raise BundleError(
+            f"The bundle's manifest could not be written: {exc}.",
+            detail=f"{folder / MANIFEST}: {exc}",
+            key="error.bundle_manifest_unwritten",
+            params={"folder": folder},
+        ) from exc
     return BundleReport(tuple(results), fingerprint(key.public_key()), catalogue.version, folder)
 
 

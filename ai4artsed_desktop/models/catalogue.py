@@ -198,6 +198,8 @@ class Catalogue:
             raise ConfigError(
                 f"The model catalogue has no {backend} folder for '{folder}' files.",
                 detail=f"targets[{backend!r}][{folder!r}] missing",
+                key="error.catalogue_no_folder",
+                params={"backend": backend, "folder": folder},
             )
         place = root.joinpath(*relative.split("/"))
         return place.joinpath(*subfolder.split("/")) if subfolder else place
@@ -262,6 +264,7 @@ def _fail(where: str, problem: str) -> ConfigError:
     return ConfigError(
         f"The model catalogue is broken at {where}: {problem}.",
         detail=f"catalogue {where}: {problem}",
+        key="error.catalogue_broken",  # the place (in English) is in the detail
     )
 
 
@@ -419,11 +422,13 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         raise ConfigError(
             "The model catalogue cannot be read; reinstall the app.",
             detail=f"{path}: {exc}",
+            key="error.catalogue_unreadable",
         ) from exc
     except ValueError as exc:
         raise ConfigError(
             "The model catalogue is not valid JSON; reinstall the app.",
             detail=f"{path}: {exc}",
+            key="error.catalogue_not_json",
         ) from exc
     return parse_catalogue(raw)
 

@@ -23,7 +23,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,6 +51,8 @@ TOKEN_ENV = "HF_TOKEN"
 TOKEN_HOSTS = ("huggingface.co", "hf.co")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED = re.compile(r"bytes \*/(\d+)")
+#: The catalogue keys of download errors: ``error.models_<reason>``.
+KEY_PREFIX = "error.models_"
 
 Opener = Callable[[Path], BinaryIO]
 DiskFree = Callable[[Path], int]
@@ -59,14 +61,24 @@ DiskFree = Callable[[Path], int]
 class DownloadError(AppError):
     """A download that cannot succeed as things are.
 
-    ``reason``: ``not_found`` (404/410), ``gated`` (401/403: licence not accepted or no
-    token), ``hash_mismatch``, ``size_mismatch``, ``damaged`` (not a model file),
-    ``network`` (gave up after retries), ``server`` (another HTTP error).
+    ``key`` is ``error.models_<reason>``; :attr:`reason` is one of ``not_found`` (404/410),
+    ``gated`` (401/403: licence not accepted or no token), ``hash_mismatch``,
+    ``size_mismatch``, ``damaged`` (not a model file), ``network`` (gave up after
+    retries), ``server`` (another HTTP error).
     """
 
-    def __init__(self, user_message: str, *, reason: str, detail: str = "", **params: object):
-        super().__init__(user_message, detail=detail, key=f"error.models_{reason}", params=params)
-        self.reason = reason
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        key: str,
+        detail: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        if not key.startswith(KEY_PREFIX):
+            raise ValueError(f"a download error's key starts with {KEY_PREFIX}: {key}")
+        super().__init__(user_message, detail=detail, key=key, params=params)
+        self.reason = key.removeprefix(KEY_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -318,9 +330,9 @@ class Downloader:
                         f"The download of '{self.request.name}' kept breaking off "
                         f"({failures} tries). Check the internet connection and try again; "
                         "what was downloaded is kept.",
-                        reason="network",
+                        key="error.models_network",
                         detail=f"{url}: {broke}",
-                        name=self.request.name,
+                        params={"name": self.request.name},
                     ) from None
                 pause = min(BACKOFF_MAX_S, self._backoff * 2 ** max(0, failures - 1))
                 log.info("%s: %s; next try in %.1f s", self.request.name, broke, pause)
@@ -385,9 +397,9 @@ class Downloader:
             return DownloadError(
                 f"'{name}' is no longer at its download address (HTTP {status}). "
                 "An update of the app may know the new one.",
-                reason="not_found",
+                key="error.models_not_found",
                 detail=f"{url}: HTTP {status}",
-                name=name,
+                params={"name": name},
             )
         if status in (401, 403):
             page = self.request.licence_page or url
@@ -396,18 +408,15 @@ class Downloader:
                 f"licence download it (HTTP {status}). Accept the licence at {page}, "
                 f"create an access token in your Hugging Face settings and give it to "
                 f"the app (environment variable {TOKEN_ENV}), then try again.",
-                reason="gated",
+                key="error.models_gated",
                 detail=f"{url}: HTTP {status}",
-                name=name,
-                page=page,
-                env=TOKEN_ENV,
+                params={"name": name, "page": page, "env": TOKEN_ENV},
             )
         return DownloadError(
             f"The server refused the download of '{name}' (HTTP {status}).",
-            reason="server",
+            key="error.models_server",
             detail=f"{url}: HTTP {status}",
-            name=name,
-            status=status,
+            params={"name": name, "status": status},
         )
 
     def _offer(self, total: int, url: str) -> None:
@@ -417,9 +426,9 @@ class Downloader:
                 DownloadError(
                     f"The server offers another file than the published '{self.request.name}' "
                     f"({total} bytes instead of {expected}). It was not downloaded.",
-                    reason="size_mismatch",
+                    key="error.models_size_mismatch",
                     detail=f"{url}: {total} != {expected}",
-                    name=self.request.name,
+                    params={"name": self.request.name},
                 )
             )
         self._total = total
@@ -501,9 +510,9 @@ class Downloader:
             raise DownloadError(
                 f"The download of '{request.name}' has {size} bytes instead of the published "
                 f"{request.size}; it was removed. Try again.",
-                reason="size_mismatch",
+                key="error.models_size_mismatch",
                 detail=f"{part}: {size} != {request.size}",
-                name=request.name,
+                params={"name": request.name},
             )
         if request.sha256 is not None and digest != request.sha256:
             part.unlink(missing_ok=True)
@@ -511,9 +520,9 @@ class Downloader:
                 f"The downloaded '{request.name}' is not the published file (its SHA-256 "
                 "differs); it was removed. Try again; if it happens again the server sends "
                 "a changed or damaged file.",
-                reason="hash_mismatch",
+                key="error.models_hash_mismatch",
                 detail=f"{part}: sha256 {digest} != {request.sha256}",
-                name=request.name,
+                params={"name": request.name},
             )
         check = check_model_file(part, request.size, suffix=request.target.suffix)
         if check.damaged:
@@ -521,9 +530,9 @@ class Downloader:
             raise DownloadError(
                 f"The downloaded '{request.name}' is not a usable model file "
                 f"({check.health.value}); it was removed.",
-                reason="damaged",
+                key="error.models_damaged",
                 detail=check.detail,
-                name=request.name,
+                params={"name": request.name},
             )
         os.replace(part, request.target)
         sync_folder(request.target.parent)

@@ -6,17 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ai4artsed_desktop.models import bundle
 from ai4artsed_desktop.models.bundle import TRUST_FILE, TrustStore, part_path
 from ai4artsed_desktop.models.service import ModelRoots
 from ai4artsed_desktop.settings import LessonSettings, Settings
 from ai4artsed_desktop.tasks import TaskRegistry
-from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.i18n import Translator, load_catalogue
 from ai4artsed_desktop.ui.viewmodels.bundle_vm import BundleViewModel
 from ai4artsed_desktop.ui.widgets.bundle_box import BundleBox
 from tests.unit.models.test_bundle import BIG, CATALOGUE, TEXT, Seat
 
 from .helpers import run
+
+#: Downloads and copies run in worker threads: earlier Qt objects are collected here.
+pytestmark = pytest.mark.usefixtures("collect_garbage_on_the_main_thread")
 
 
 class PC:
@@ -143,5 +148,70 @@ def test_a_changed_bundle_is_refused_with_the_reason(
     seat.folders.append(stick)
     with qtbot.waitSignal(seat.vm.failed, timeout=10_000):
         seat.box.import_button.click()
-    assert "nach dem Signieren verändert" in seat.box.result.text()
+    assert seat.box.result.text() == load_catalogue("de")["error.bundle_tampered"]
+    seat.box._tr.set_language("en")  # the refusal follows the language
+    assert seat.box.result.text() == load_catalogue("en")["error.bundle_tampered"]
+    run(qtbot, seat.vm.shutdown())
+
+
+def _exported(qtbot: Any, base: Path) -> Path:
+    teacher = PC(qtbot, base / "teacher")
+    teacher.seat.put("comfyui", "big.safetensors", BIG)
+    stick = base / "stick"
+    teacher.folders.append(stick)
+    with qtbot.waitSignal(teacher.vm.finished, timeout=10_000):
+        teacher.box.export_button.click()
+    return stick
+
+
+def _import_trusted(qtbot: Any, seat: PC, stick: Path, signal: str) -> None:
+    seat.folders += [stick, stick]
+    seat.trust_answers.append(True)
+    with qtbot.waitSignal(getattr(seat.vm, signal), timeout=10_000):
+        seat.box.import_button.click()
+    _wait_idle(qtbot, seat)
+
+
+def test_a_full_disk_refuses_the_import_in_the_ui_language(
+    qloop: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stick = _exported(qtbot, tmp_path)
+    monkeypatch.setattr(bundle, "DISK_MARGIN", 2**62)  # no disk has that much room
+    seat = PC(qtbot, tmp_path / "seat", language="de")
+    raised: list[Any] = []
+    seat.vm.error_raised.connect(raised.append)
+    _import_trusted(qtbot, seat, stick, "failed")
+    assert [e.key for e in raised] == ["error.bundle_no_space"]
+    params = raised[0].params
+    assert set(params) == {"needed", "free"}
+    texts = {lang: load_catalogue(lang)["error.bundle_no_space"] for lang in ("de", "en")}
+    assert seat.box.result.text() == texts["de"].format(**params)
+    seat.box._tr.set_language("en")
+    assert seat.box.result.text() == texts["en"].format(**params)
+    assert not seat.seat.place("comfyui", "big.safetensors").exists()
+    run(qtbot, seat.vm.shutdown())
+
+
+@pytest.mark.usefixtures("expect_log_warnings")
+def test_a_file_changed_on_the_stick_is_named_with_its_reason_in_both_languages(
+    qloop: Any, qtbot: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stick = _exported(qtbot, tmp_path)
+    copy = next(stick.rglob("big.safetensors"))
+    data = bytearray(copy.read_bytes())
+    data[-1] ^= 1  # the same size, another checksum than signed
+    copy.write_bytes(bytes(data))
+    seat = PC(qtbot, tmp_path / "seat", language="de")
+    _import_trusted(qtbot, seat, stick, "finished")
+    texts = {lang: load_catalogue(lang) for lang in ("de", "en")}
+    damaged = {
+        lang: t["bundle.problem.damaged"].format(names="big.safetensors")
+        for lang, t in texts.items()
+    }
+    assert seat.box.result.text().endswith(" " + damaged["de"])
+    assert seat.box.result.text().startswith("0 Dateien installiert")
+    seat.box._tr.set_language("en")
+    assert seat.box.result.text().endswith(" " + damaged["en"])
+    assert not seat.seat.place("comfyui", "big.safetensors").exists()
+    assert "is not the signed" in caplog.text  # the checksums: the log
     run(qtbot, seat.vm.shutdown())

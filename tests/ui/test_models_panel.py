@@ -17,7 +17,7 @@ from ai4artsed_desktop.models.progress import Phase, TransferProgress
 from ai4artsed_desktop.models.service import ModelRoots
 from ai4artsed_desktop.paths import resources_dir
 from ai4artsed_desktop.tasks import TaskRegistry
-from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.i18n import Translator, load_catalogue
 from ai4artsed_desktop.ui.viewmodels.models_vm import ModelsViewModel, OutputRow
 from ai4artsed_desktop.ui.widgets.models_panel import LicenceDialog, ModelsPanel, progress_text
 from tests.fakes.file_server import Faults, FileHost, file_host
@@ -25,6 +25,8 @@ from tests.fakes.safetensors_files import safetensors_bytes
 
 from .helpers import run
 
+#: Downloads and copies run in worker threads: earlier Qt objects are collected here.
+pytestmark = pytest.mark.usefixtures("collect_garbage_on_the_main_thread")
 SD15 = "v1-5-pruned-emaonly.safetensors"
 DATA = safetensors_bytes({f"w{i}": ("F16", (400_000,)) for i in range(4)})
 CONTENT = load_content(resources_dir() / "configs")
@@ -167,6 +169,47 @@ def test_pause_resume_and_cancel_on_a_slow_server(
     ranges = [s.range for s in host.requests_for(SD15)]
     assert ranges[0] is None
     assert ranges[1] is not None  # resumed after the pause with a range request
+    run(qtbot, vm.shutdown())
+
+
+@pytest.mark.parametrize(
+    ("fault", "key"),
+    [("gone", "error.models_not_found"), ("changed", "error.models_hash_mismatch")],
+)
+def test_a_failed_download_is_said_in_german_and_reworded_on_a_switch(
+    qloop: Any, qtbot: Any, tmp_path: Path, host: FileHost, fault: str, key: str
+) -> None:
+    if fault == "gone":
+        host.faults[SD15] = Faults(status=404)
+    else:  # the same size, another byte: not the published file
+        host.files[SD15] = DATA[:-1] + bytes([DATA[-1] ^ 1])
+    comfy = tmp_path / "ComfyUI"
+    vm = _vm(host, comfy, [])
+    panel, _asked = _panel(qtbot, vm, answers=[True, True])  # the licence, each try
+    raised: list[Any] = []
+    vm.error_raised.connect(raised.append)
+    with qtbot.waitSignal(vm.failed, timeout=10000) as failed:
+        panel.cards["sd15"].get_button.click()
+    german = load_catalogue("de")[key].format(name=SD15)
+    english = load_catalogue("en")[key].format(name=SD15)
+    assert panel.message.text() == german
+    assert failed.args is not None
+    assert failed.args[0] == german  # the vm's text, too
+    assert [e.key for e in raised] == [key]
+    assert "HTTP" in raised[0].detail or "sha256" in raised[0].detail  # for the log
+    panel._tr.set_language("en")
+    assert panel.message.text() == english
+    assert not (comfy / "models" / "checkpoints" / SD15).exists()
+    # A new attempt clears the old message; a success then says so in the UI language.
+    host.faults.pop(SD15, None)
+    host.files[SD15] = DATA
+    qtbot.waitUntil(lambda: not vm.busy("sd15"), timeout=5000)
+    with qtbot.waitSignal(vm.downloaded, timeout=10000):
+        panel.cards["sd15"].get_button.click()
+        assert panel.message.text() == ""
+    qtbot.waitUntil(lambda: "all files are here" in panel.message.text(), timeout=5000)
+    panel._tr.set_language("de")
+    assert "Alle Dateien sind da" in panel.message.text()
     run(qtbot, vm.shutdown())
 
 

@@ -50,7 +50,10 @@ class BundleViewModel(QObject):
         finished(str, object): ``("export" | "import", BundleReport)``.
         untrusted(str, str): the bundle in a folder (first) is signed by a key with this
             fingerprint (second) that the seat does not trust yet; nothing was copied.
-        failed(str, str): the bundle was refused or could not be written: message, detail.
+        failed(str, str): the bundle was refused or could not be written: message (in the UI
+            language with a translator), detail.
+        error_raised(AppError): the same error itself, right after ``failed`` (the box
+            rewords it when the language changes).
         cancelled(): Cancel stopped it; no half-copied file is left under a final name.
     """
 
@@ -59,6 +62,7 @@ class BundleViewModel(QObject):
     finished = Signal(str, object)
     untrusted = Signal(str, str)
     failed = Signal(str, str)
+    error_raised = Signal(object)
     cancelled = Signal()
 
     def __init__(
@@ -83,6 +87,7 @@ class BundleViewModel(QObject):
         self._action = AsyncAction("bundle", tasks, self, translator=translator)
         self._action.busy_changed.connect(self.busy_changed)
         self._action.failed.connect(self.failed)
+        self._action.error_raised.connect(self.error_raised)
         self._cancel = threading.Event()
         self._percent = -1
 
@@ -150,6 +155,10 @@ class BundleViewModel(QObject):
         if report is None:
             self.cancelled.emit()
             return
+        for problem in report.problems:  # the box names them; the reasons go to the log
+            log.warning(
+                "%s of %s: %s (%s)", kind, problem.name, problem.outcome.value, problem.detail
+            )
         if kind == "import" and self._on_files_changed is not None:
             self._on_files_changed()
         self.finished.emit(kind, report)
@@ -227,6 +236,7 @@ class BundleViewModel(QObject):
         else:
             message = exc.user_message if self._tr is None else error_text(self._tr, exc)
             self.failed.emit(message, exc.detail)
+            self.error_raised.emit(exc)
 
     def cancel(self) -> None:
         """Stop the running export or import; nothing half-copied stays under its name."""

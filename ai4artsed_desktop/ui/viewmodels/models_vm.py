@@ -32,7 +32,7 @@ from ...models.service import (
 from ...models.verify import FileState, verify_path
 from ...tasks import TaskRegistry
 from ..async_action import AsyncActions
-from ..i18n import Translator
+from ..i18n import Translator, error_text
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,10 @@ class ModelsViewModel(QObject):
         rows_changed(): :attr:`rows` changed.
         progress(str, object): an output's download progressed (``TransferProgress``).
         busy_changed(str, bool): work for an output (its id) started or ended.
-        failed(str, str): a download or check failed: message and detail.
+        failed(str, str): a download or check failed: message (in the UI language with a
+            translator) and detail.
+        error_raised(AppError): the same error itself, right after ``failed`` (the tab
+            rewords it when the language changes).
         downloaded(str): every file of an output arrived (its id).
     """
 
@@ -191,6 +194,7 @@ class ModelsViewModel(QObject):
     progress = Signal(str, object)
     busy_changed = Signal(str, bool)
     failed = Signal(str, str)
+    error_raised = Signal(object)
     downloaded = Signal(str)
 
     def __init__(
@@ -217,10 +221,12 @@ class ModelsViewModel(QObject):
         self._downloader = downloader
         self._ollama = ollama
         self._roles = roles
+        self._tr = translator
         self._ollama_rows: list[OutputRow] = []
         self._actions = AsyncActions("models", tasks, self, translator=translator)
         self._actions.busy_changed.connect(self.busy_changed)
         self._actions.failed.connect(self.failed)
+        self._actions.error_raised.connect(self.error_raised)
         self._controls: dict[str, TransferControl] = {}
         self._statuses: dict[str, OutputModelsStatus] = {}
         self._hashed: dict[str, dict[str, str]] = {}
@@ -373,7 +379,9 @@ class ModelsViewModel(QObject):
         self.refresh()
 
     def _download_failed(self, output_id: str, exc: AppError) -> None:
-        self.failed.emit(exc.user_message, exc.detail)
+        message = exc.user_message if self._tr is None else error_text(self._tr, exc)
+        self.failed.emit(message, exc.detail)
+        self.error_raised.emit(exc)
         self._ended(output_id)
 
     def pause(self, output_id: str) -> None:

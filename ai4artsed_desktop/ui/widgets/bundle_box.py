@@ -26,10 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...errors import AppError
 from ...models.bundle import BundleProgress, BundleReport, Outcome
-from ..i18n import Translator
+from ..i18n import Translator, error_text
 from ..viewmodels.bundle_vm import BundleViewModel
 
+#: The outcomes the result line names with their reason (each has bundle.problem.<value>;
+#: ``missing`` has one text for an export and one for an import).
+PROBLEMS = (Outcome.damaged, Outcome.not_published, Outcome.missing, Outcome.failed)
 #: Asks for a folder (None: cancelled); ``export`` tells which button asked.
 FolderAsker = Callable[[bool], Path | None]
 #: Asks whether to trust a key: ``(folder, fingerprint) -> confirmed``.
@@ -54,7 +58,9 @@ class BundleBox(QFrame):
         self._tr = translator
         self._ask_folder = ask_folder or self._folder_dialog
         self._ask_trust = ask_trust or self._trust_dialog
-        self._last: tuple[str, BundleReport] | None = None
+        #: What the result line says, kept (not its text) so a language switch rewords it:
+        #: a finished export or import, a refusal, or a catalogue key (cancelled ...).
+        self._said: tuple[str, BundleReport] | AppError | str | None = None
         self.title = QLabel()
         self.title.setObjectName("sectionHeading")
         self.more_button = QToolButton()
@@ -112,8 +118,8 @@ class BundleBox(QFrame):
         vm.progress.connect(self._on_progress)
         vm.finished.connect(self._on_finished)
         vm.untrusted.connect(self._on_untrusted)
-        vm.failed.connect(lambda text, _detail: self._say(text))
-        vm.cancelled.connect(lambda: self._say(self._tr.tr("bundle.cancelled")))
+        vm.error_raised.connect(self._say)
+        vm.cancelled.connect(lambda: self._say("bundle.cancelled"))
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
 
@@ -139,8 +145,7 @@ class BundleBox(QFrame):
         self.lesson_button.setToolTip(tr("bundle.import_lesson_help"))
         self._show_key()
         self._on_busy(self._vm.busy)
-        if self._last is not None:
-            self._on_finished(*self._last)
+        self._show_result()
 
     def _show_key(self) -> None:
         fpr = self._vm.key_fingerprint()
@@ -170,10 +175,24 @@ class BundleBox(QFrame):
             self._vm.import_from(Path(location))
 
     def _clear(self) -> None:
-        self._last = None
-        self._say("")
+        self._say(None)
 
-    def _say(self, text: str) -> None:
+    def _say(self, said: tuple[str, BundleReport] | AppError | str | None) -> None:
+        if isinstance(said, AppError):  # keep its words, not the frames it was raised in
+            said = said.with_traceback(None)
+        self._said = said
+        self._show_result()
+
+    def _show_result(self) -> None:
+        said = self._said
+        if isinstance(said, AppError):
+            text = error_text(self._tr, said)
+        elif isinstance(said, str):
+            text = self._tr.tr(said)
+        elif said is None:
+            text = ""
+        else:
+            text = self._report_text(*said)
         self.result.setText(text)
         self.result.setVisible(bool(text))
 
@@ -185,7 +204,7 @@ class BundleBox(QFrame):
         if self._ask_trust(folder, fpr):
             self._vm.import_from(Path(folder), confirmed=fpr)
         else:
-            self._say(self._tr.tr("bundle.not_trusted"))
+            self._say("bundle.not_trusted")
 
     # ------------------------------------------------------------------ reactions
     def _on_busy(self, busy: bool) -> None:
@@ -214,7 +233,10 @@ class BundleBox(QFrame):
         )
 
     def _on_finished(self, kind: str, report: BundleReport) -> None:
-        self._last = (kind, report)  # shown again in the other language
+        self._say((kind, report))
+        self._show_key()
+
+    def _report_text(self, kind: str, report: BundleReport) -> str:
         tr = self._tr.tr
         count = {o: len(report.named(o)) for o in Outcome}
         if kind == "export":
@@ -230,14 +252,17 @@ class BundleBox(QFrame):
                 installed=count[Outcome.installed],
                 intact=count[Outcome.intact],
             )
-        if report.problems:
-            names = ", ".join(r.name for r in report.problems)
-            text += " " + tr("bundle.problems", names=names)
+        for outcome in PROBLEMS:
+            problems = report.named(outcome)
+            if problems:
+                key = f"bundle.problem.{outcome.value}"
+                if outcome is Outcome.missing:
+                    key += f"_{kind}"
+                text += " " + tr(key, names=", ".join(r.name for r in problems))
         unknown = report.named(Outcome.unknown)
         if unknown:
             text += " " + tr("bundle.unknown", count=len(unknown))
-        self._say(text)
-        self._show_key()
+        return text
 
     # ------------------------------------------------------------------ dialogs
     def _folder_dialog(self, export: bool) -> Path | None:

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...errors import AppError
 from ...models.progress import Phase, TransferProgress
 from ..formatting import gb
-from ..i18n import Translator
+from ..i18n import Translator, error_text
 from ..viewmodels.models_vm import FileRow, ModelsViewModel, OutputRow, state_counts
 
 #: Confirms the licences of an output's files (True: accepted).
@@ -176,6 +177,9 @@ class ModelsPanel(QWidget):
         self._tr = translator
         self._confirm = confirm_licence or self._ask_licence
         self.cards: dict[str, OutputCard] = {}
+        #: What the message line says: an error, an output whose files all arrived (its
+        #: id), or nothing; kept (not its text) so a language switch rewords it.
+        self._said: AppError | str | None = None
         self.intro = QLabel()
         self.intro.setObjectName("hint")
         self.intro.setWordWrap(True)
@@ -208,7 +212,7 @@ class ModelsPanel(QWidget):
         vm.rows_changed.connect(self._show_rows)
         vm.progress.connect(self._on_progress)
         vm.busy_changed.connect(lambda output_id, _busy: self._update_card(output_id))
-        vm.failed.connect(lambda text, _detail: self.message.setText(text))
+        vm.error_raised.connect(self._on_error)
         vm.downloaded.connect(self._on_downloaded)
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
@@ -225,9 +229,21 @@ class ModelsPanel(QWidget):
         self.refresh_button.setText(tr("models.refresh"))
         self.refresh_button.setAccessibleName(tr("models.refresh"))
         self.refresh_button.setToolTip(tr("models.refresh_help"))
-        if not self._vm.available:
-            self.message.setText(tr("models.no_catalogue"))
+        self._show_message()
         self._show_rows()
+
+    def _show_message(self) -> None:
+        tr, said = self._tr.tr, self._said
+        if not self._vm.available:
+            text = tr("models.no_catalogue")
+        elif isinstance(said, AppError):
+            text = error_text(self._tr, said)
+        elif said is not None:
+            row = self._vm.row(said)
+            text = tr("models.done", output=row.name.get(self._tr.language) if row else said)
+        else:
+            text = ""
+        self.message.setText(text)
 
     def _show_rows(self) -> None:
         rows = self._vm.rows
@@ -352,9 +368,12 @@ class ModelsPanel(QWidget):
         self._show_progress(card, event)
 
     def _on_downloaded(self, output_id: str) -> None:
-        row = self._vm.row(output_id)
-        name = row.name.get(self._tr.language) if row else output_id
-        self.message.setText(self._tr.tr("models.done", output=name))
+        self._said = output_id
+        self._show_message()
+
+    def _on_error(self, error: AppError) -> None:
+        self._said = error.with_traceback(None)  # its words, not the frames it was raised in
+        self._show_message()
 
     # ------------------------------------------------------------------ actions
     def get(self, output_id: str) -> None:
@@ -367,7 +386,8 @@ class ModelsPanel(QWidget):
             if not self._confirm(row):
                 return
             accepted = True
-        self.message.setText("")
+        self._said = None
+        self._show_message()
         self._vm.get(output_id, accepted=accepted)
 
     def _pause_or_resume(self, output_id: str) -> None:

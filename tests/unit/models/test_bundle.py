@@ -191,11 +191,51 @@ def test_a_manifest_signed_by_another_key_is_refused(
 
 def test_a_broken_signature_file_is_refused(tmp_path: Path, stick: Path) -> None:
     (stick / SIGNATURE).write_text('{"algorithm": "ed25519", "public_key": "AAAA"}', "utf-8")
-    with pytest.raises(BundleError, match="signature file is broken"):
+    with pytest.raises(BundleError, match="signature file is broken") as caught:
         import_bundle(stick, Seat(tmp_path / "seat").planned, trusted=lambda _f: True)
+    assert caught.value.key == "error.bundle_tampered"
     (stick / SIGNATURE).unlink()
-    with pytest.raises(BundleError, match="not a model bundle"):
+    with pytest.raises(BundleError, match="not a model bundle") as caught:
         import_bundle(stick, Seat(tmp_path / "seat").planned, trusted=lambda _f: True)
+    assert caught.value.key == "error.bundle_not_a_bundle"
+    assert caught.value.params == {"folder": str(stick), "file": SIGNATURE}
+
+
+def test_a_bundle_from_a_newer_app_asks_for_an_update(
+    tmp_path: Path, stick: Path, key: Ed25519PrivateKey
+) -> None:
+    def newer(data: dict[str, Any]) -> None:
+        data["schema_version"] = bundle.SCHEMA_VERSION + 1
+
+    _resign(stick, key, newer)
+    with pytest.raises(BundleError, match="newer app") as caught:
+        import_bundle(stick, Seat(tmp_path / "seat").planned, trusted=trust(key))
+    assert caught.value.key == "error.bundle_too_new"
+
+    def wordy(data: dict[str, Any]) -> None:
+        data["schema_version"] = "one"
+
+    _resign(stick, key, wordy)
+    with pytest.raises(BundleError, match="manifest cannot be used") as caught:
+        import_bundle(stick, Seat(tmp_path / "seat").planned, trusted=trust(key))
+    assert caught.value.key == "error.bundle_manifest_broken"
+    assert "schema_version 'one'" in caught.value.detail
+
+
+def test_an_oversized_manifest_or_an_unwritable_folder_is_refused_in_the_ui_language(
+    tmp_path: Path, stick: Path, teacher: Seat, key: Ed25519PrivateKey
+) -> None:
+    (stick / MANIFEST).write_bytes(b" " * (bundle._MAX_MANIFEST_BYTES + 1))
+    with pytest.raises(BundleError, match="too large") as caught:
+        import_bundle(stick, Seat(tmp_path / "seat").planned, trusted=trust(key))
+    assert caught.value.key == "error.bundle_file_too_large"
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder", "utf-8")
+    with pytest.raises(BundleError, match="cannot be written") as caught:
+        export_bundle(teacher.planned, teacher.roots, blocker / "x", key, catalogue=CATALOGUE)
+    assert caught.value.key == "error.bundle_folder_unwritable"
+    assert caught.value.params == {"folder": str(blocker / "x")}
+    assert str(blocker / "x") in caught.value.detail  # the OS's reason: detail and log
 
 
 def test_a_changed_file_is_named_and_not_installed_the_others_are(
@@ -366,8 +406,10 @@ def test_the_signing_key_is_made_once_private_and_reloaded(tmp_path: Path) -> No
     again = load_or_create_key(path)
     assert fingerprint(first.public_key()) == fingerprint(again.public_key())
     path.write_text("not a key", "utf-8")
-    with pytest.raises(BundleError, match="not a usable signing key"):
+    with pytest.raises(BundleError, match="not a usable signing key") as caught:
         load_or_create_key(path)
+    assert caught.value.key == "error.bundle_key_broken"
+    assert caught.value.params == {"path": str(path)}
 
 
 def test_fingerprints_are_compared_however_they_are_typed(tmp_path: Path) -> None:

@@ -160,12 +160,23 @@ def test_broken_catalogue_data_is_refused_with_its_place_named(
     with pytest.raises(ConfigError) as caught:
         parse_catalogue(data)
     assert where in caught.value.user_message
+    assert caught.value.key == "error.catalogue_broken"
+    assert where in caught.value.detail
 
 
 def test_an_unreadable_catalogue_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "catalogue.json"
     bad.write_text("{", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid JSON"):
+    with pytest.raises(ConfigError, match="not valid JSON") as caught:
         load_catalogue(bad)
-    with pytest.raises(ConfigError, match="cannot be read"):
+    assert caught.value.key == "error.catalogue_not_json"
+    with pytest.raises(ConfigError, match="cannot be read") as caught:
         load_catalogue(tmp_path / "gone.json")
+    assert caught.value.key == "error.catalogue_unreadable"
+
+
+def test_a_folder_the_catalogue_does_not_name_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no comfyui folder for 'upscalers'") as caught:
+        load_catalogue().target_dir("comfyui", "upscalers", tmp_path)
+    assert caught.value.key == "error.catalogue_no_folder"
+    assert caught.value.params == {"backend": "comfyui", "folder": "upscalers"}
