@@ -154,11 +154,15 @@ def _run_window_locked(args: argparse.Namespace, paths: AppPaths) -> int:
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "app" / "ai4artsed-desktop.svg")))
     app.setQuitOnLastWindowClosed(False)  # we quit ourselves, after the async shutdown
     outcome = _Outcome()
+    from .ui.main_thread_gc import MainThreadCollector
     from .ui.qt_async import run_qt_loop
 
+    collector = MainThreadCollector(app)  # no Qt object is ever freed in a worker thread
+    collector.start()
     try:
         run_qt_loop(app, _run_app(args, paths, gpu, outcome))
     finally:
+        collector.stop()
         if isinstance(gpu, gpu_mod.NvmlProvider):
             gpu.close()
     log.info("Exit with code %d", outcome.exit_code)

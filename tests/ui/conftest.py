@@ -89,16 +89,20 @@ def demo_manager(
 # ------------------------------------------------------------------ training tests
 
 
-@pytest.fixture
-def collect_garbage_on_the_main_thread() -> Iterator[None]:
-    """Collect earlier tests' Qt objects here, not in a dataset-scan worker thread.
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_main_thread() -> Iterator[None]:
+    """No cyclic collection during a test; what it left is collected here, afterwards.
 
     Python's cyclic GC runs in whichever thread allocates; a QObject destroyed in a worker
-    thread ("Timers cannot be stopped from another thread") can crash Qt.
+    thread ("Timers cannot be stopped from another thread") can crash Qt. The window has
+    ui/main_thread_gc.py for this; tests that build pieces of it get the same guarantee.
     """
-    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
     yield
     gc.collect()
+    if enabled:
+        gc.enable()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from .training_env import TrainingEnv, dataset
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="fake venv scripts are POSIX")
 # The training rig (fixture ``env`` in conftest.py) scans datasets in worker threads.
-pytestmark = pytest.mark.usefixtures("collect_garbage_on_the_main_thread")
 
 
 def wait_idle(qtbot: Any, env: TrainingEnv, timeout: int = 30000) -> None:
