@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..content.schema import OutputConfig
 from ..content.schema import Route as OutputRoute
@@ -56,13 +56,18 @@ class WarmupEvent:
         kind: ``"backend"``, ``"model"`` (an Ollama model) or ``"output"``.
         target: the backend name, the model name or the output id.
         state: what happened.
-        message: the error message for ``failed``, the reason for ``skipped``, else "".
+        message: the error message for ``failed``, the reason for ``skipped``, else ""
+            (English: the log, the CLI).
+        key, params: the same message in the UI's catalogues ("" when it has none), so
+            the window says it in its language.
     """
 
     kind: str
     target: str
     state: WarmupState
     message: str = ""
+    key: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 def is_warmable(output: OutputConfig) -> bool:
@@ -79,8 +84,26 @@ def tiny_job(output: OutputConfig) -> generation.GenerationJob:
     )
 
 
-def _error_text(exc: Exception) -> str:
-    return exc.user_message if isinstance(exc, AppError) else str(exc) or type(exc).__name__
+def _failed(kind: str, target: str, exc: Exception) -> WarmupEvent:
+    """A ``failed`` event with the error's message (and its catalogue key, if any)."""
+    if isinstance(exc, AppError):
+        return WarmupEvent(
+            kind, target, WarmupState.failed, exc.user_message, key=exc.key, params=exc.params
+        )
+    return WarmupEvent(kind, target, WarmupState.failed, str(exc) or type(exc).__name__)
+
+
+#: Why a target is skipped: English for the log, and its catalogue key.
+_SKIPPED = {
+    "not_ollama": ("not an Ollama model", "warmup.reason.not_ollama"),
+    "unknown_output": ("unknown output", "warmup.reason.unknown_output"),
+    "nothing_to_load": ("nothing to load", "warmup.reason.nothing_to_load"),
+}
+
+
+def _skipped(kind: str, target: str, why: str) -> WarmupEvent:
+    english, key = _SKIPPED[why]
+    return WarmupEvent(kind, target, WarmupState.skipped, english, key=key)
 
 
 async def _warm_output(services: RunServices, output: OutputConfig) -> None:
@@ -122,15 +145,15 @@ async def _load_role(services: RunServices, role: str, keep_alive: str) -> Warmu
     try:
         route = resolve(role, services.settings(), services.content)
     except AppError as exc:
-        return WarmupEvent("model", role, WarmupState.failed, exc.user_message)
+        return _failed("model", role, exc)
     if route.provider.id != "ollama":
-        return WarmupEvent("model", route.label, WarmupState.skipped, "not an Ollama model")
+        return _skipped("model", route.label, "not_ollama")
     try:
         client = await services.backends.ollama()
         await client.load(route.model, keep_alive=keep_alive, options=RUNNER_OPTIONS)
     except Exception as exc:  # one failing target must not end the warm-up
         log.error("Warm-up: loading %s failed: %s", route.model, exc)
-        return WarmupEvent("model", route.model, WarmupState.failed, _error_text(exc))
+        return _failed("model", route.model, exc)
     log.info("Warm-up: %s loaded (keep_alive %s, %s)", route.model, keep_alive, RUNNER_OPTIONS)
     return WarmupEvent("model", route.model, WarmupState.warm)
 
@@ -165,18 +188,18 @@ async def prepare_lesson(
     for output_id in outputs:
         output = services.content.outputs.get(output_id)
         if output is None or not is_warmable(output):
-            reason = "unknown output" if output is None else "nothing to load"
-            yield WarmupEvent("output", output_id, WarmupState.skipped, reason)
+            why = "unknown_output" if output is None else "nothing_to_load"
+            yield _skipped("output", output_id, why)
             continue
         if busy:
-            yield WarmupEvent("output", output_id, WarmupState.failed, busy)
+            yield WarmupEvent("output", output_id, WarmupState.failed, busy, key="error.gpu_busy")
             continue
         yield WarmupEvent("output", output_id, WarmupState.started)
         try:
             await _warm_output(services, output)
         except Exception as exc:  # report and go on with the next output
             log.error("Warm-up of %s failed: %s", output_id, exc)
-            yield WarmupEvent("output", output_id, WarmupState.failed, _error_text(exc))
+            yield _failed("output", output_id, exc)
             continue
         log.info("Warm-up: output %s is warm", output_id)
         yield WarmupEvent("output", output_id, WarmupState.warm)
@@ -196,13 +219,13 @@ async def _release_ollama(services: RunServices) -> AsyncGenerator[WarmupEvent, 
         client = await services.backends.ollama()
         loaded = await client.ps()
     except Exception as exc:  # report; ComfyUI is still freed
-        yield WarmupEvent("backend", "ollama", WarmupState.failed, _error_text(exc))
+        yield _failed("backend", "ollama", exc)
         return
     for model in loaded:
         try:
             await client.unload(model.name)
         except Exception as exc:  # keep unloading the others
-            yield WarmupEvent("model", model.name, WarmupState.failed, _error_text(exc))
+            yield _failed("model", model.name, exc)
             continue
         log.info("Released %s", model.name)
         yield WarmupEvent("model", model.name, WarmupState.released)
@@ -226,7 +249,7 @@ async def release(services: RunServices) -> AsyncGenerator[WarmupEvent, None]:
         comfy = await services.backends.comfy()
         await comfy.free(unload_models=True, free_memory=True)
     except Exception as exc:  # report it; nothing else to do
-        yield WarmupEvent("backend", engine, WarmupState.failed, _error_text(exc))
+        yield _failed("backend", engine, exc)
         return
     log.info("Released the models of %s", engine)
     yield WarmupEvent("backend", engine, WarmupState.released)

@@ -46,8 +46,11 @@ async def test_prepare_lesson_loads_the_model_with_keep_alive_and_warms_outputs(
         ("model", "qwen3:8b"),
         ("output", "sd15"),
     ]
-    skipped = {e.target: e.message for e in events if e.state is WarmupState.skipped}
-    assert skipped == {"p5js": "nothing to load", "nope": "unknown output"}
+    skipped = {e.target: (e.message, e.key) for e in events if e.state is WarmupState.skipped}
+    assert skipped == {
+        "p5js": ("nothing to load", "warmup.reason.nothing_to_load"),
+        "nope": ("unknown output", "warmup.reason.unknown_output"),
+    }
     loaded = rig.ollama.control("GET", "/api/ps")["models"]
     assert [m["name"] for m in loaded] == ["llama-guard3:1b", "qwen3:8b"]
     # The load sent keep_alive "45m": the simulator keeps it for the lesson (the 5-minute
@@ -90,6 +93,7 @@ async def test_a_failing_output_is_reported_and_the_rest_goes_on(make_rig: RigFa
     failed = [e for e in events if e.state is WarmupState.failed]
     assert [e.target for e in failed] == ["sd15"]
     assert failed[0].message
+    assert failed[0].key  # the ComfyUI refusal's catalogue key travels with it
     assert ("output", "sdxl") in _warm(events)
 
 

@@ -20,7 +20,7 @@ from ...pipeline.warmup import (
 )
 from ...tasks import TaskRegistry
 from ..async_action import AsyncAction
-from ..i18n import Translator
+from ..i18n import Translator, user_message
 
 log = logging.getLogger(__name__)
 
@@ -128,5 +128,6 @@ class WarmupViewModel(QObject):
                 self._warm = {k: v for k, v in self._warm.items() if ".output." not in k}
             self._warm.pop(key, None)
             self.warm_changed.emit(self.warm)
-        message = self._tr.tr(f"warmup.state_{event.state.value}", name=label, reason=event.message)
+        reason = user_message(self._tr, event.key, event.params, event.message)
+        message = self._tr.tr(f"warmup.state_{event.state.value}", name=label, reason=reason)
         self.progress.emit(message)
