@@ -17,7 +17,6 @@ from ai4artsed_desktop.system.gpu import FakeGpuProvider
 from ai4artsed_desktop.ui.desktop import FolderOpener
 from ai4artsed_desktop.ui.i18n import Translator
 from ai4artsed_desktop.ui.shell import Shell
-from ai4artsed_desktop.ui.wheel_guard import WheelGuard
 from ai4artsed_desktop.ui.widgets.code_sandbox import CodeSandbox
 
 from .backend_helpers import managed_manager
@@ -125,16 +124,7 @@ rig = pytest.fixture(create_rig)
 
 @pytest.fixture(scope="module")
 def sandbox(qapp: Any) -> Iterator[CodeSandbox]:
-    """One shown code sandbox per test module (a web engine start is expensive).
-
-    A wheel guard left on the application by an earlier test (every shell installs one)
-    is taken off first: with it, the web engine's first request segfaults the whole test
-    session (tests/e2e/test_sandbox_with_wheel_guard.py, xfail until the guard is fixed).
-    """
-    for guard in qapp.findChildren(WheelGuard):
-        qapp.removeEventFilter(guard)
-        guard.setParent(None)  # install_wheel_guard() makes a new one next time
-        guard.deleteLater()
+    """One shown code sandbox per test module (a web engine start is expensive)."""
     widget = CodeSandbox(Translator("en"))
     widget.resize(420, 520)
     widget.show()
