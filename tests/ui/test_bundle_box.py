@@ -21,7 +21,6 @@ from tests.unit.models.test_bundle import BIG, CATALOGUE, TEXT, Seat
 from .helpers import run
 
 #: Downloads and copies run in worker threads: earlier Qt objects are collected here.
-pytestmark = pytest.mark.usefixtures("collect_garbage_on_the_main_thread")
 
 
 class PC:
