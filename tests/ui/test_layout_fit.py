@@ -71,10 +71,22 @@ def test_every_output_tile_fits_and_the_chosen_film_is_in_view_at_1366x768(
     assert panel is not None
     assert run_vm is not None
     assert run_vm.select_output("wan22_video")
-    QApplication.processEvents()
     picker = panel.outputs
-    assert len(picker.tiles) == len(REAL.outputs) >= 12
     viewport = page.steps_scroll.viewport()
+    QApplication.processEvents()
+    laptop = viewport.width()
+    # Maximised on a big screen first (three columns there), then back to the laptop size:
+    # the column shrinks back with the window (nothing cut off at the right).
+    shell.window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: viewport.width() > laptop + 100 and picker.width() > 500)
+    for _ in range(3):  # laid out there in full
+        QApplication.processEvents()
+    shell.window.resize(1366, 768)
+    qtbot.waitUntil(lambda: viewport.width() == laptop)
+    for _ in range(3):  # the posted layout requests of column, picker and grid
+        QApplication.processEvents()
+    assert page.steps_scroll.widget().width() <= viewport.width()
+    assert len(picker.tiles) == len(REAL.outputs) >= 12
     # The whole choice fits the visible column at once ...
     assert picker.height() <= viewport.height(), (picker.height(), viewport.height())
     # ... so scrolled to it, the chosen tile (the last but one) is in view, uncut.

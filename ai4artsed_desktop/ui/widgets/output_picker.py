@@ -159,12 +159,14 @@ class OutputTile(QToolButton):
         if compact:
             self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             self.setIconSize(QSize(COMPACT_ICON, COMPACT_ICON))
-            self.setMinimumSize(COMPACT_WIDTH, self.compact_height(COMPACT_WIDTH))
+            self.setMinimumHeight(self.compact_height(COMPACT_WIDTH))
         else:
             self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             self.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
-            self.setMinimumSize(TILE_WIDTH, TILE_HEIGHT)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.setMinimumHeight(TILE_HEIGHT)
+        # The picker decides the columns from the width it gets; a tile never asks for more
+        # (else a grid laid out wide would keep the column wide after the window shrinks).
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         icon = resources_dir() / "icons" / "outputs" / f"{tile.kind}.svg"
         if icon.is_file():
             self.setIcon(QIcon(str(icon)))
