@@ -383,9 +383,11 @@ class OutputPicker(QWidget):
         tooltip = choice.output.description.get(lang)
         reason = ""
         if choice.unavailable is not None:
-            second = tr(SHORT_REASON_KEYS[choice.unavailable])
+            short = tr(SHORT_REASON_KEYS[choice.unavailable])
+            # Youth and experts see which model cannot run, kids only why.
+            second = f"{second} · {short}" if second else short
             # Kids get the short reason only: no file names (a teacher sees them).
-            reason = second if kids else model_reason(choice, tr)
+            reason = short if kids else model_reason(choice, tr)
             full = "" if kids or choice.models is None else choice.models.reason
             if choice.vision is not None:  # the teacher at a kids' PC needs the command
                 full = model_reason(choice, tr) if kids else ""
