@@ -34,7 +34,6 @@ from ai4artsed_desktop.ui.widgets.seat_tile import SeatTile, TileState
 
 from .helpers import open_shell
 
-#: Each test builds a whole window; its Qt objects must die here, not in a worker thread.
 REAL = load_content(resources_dir() / "configs", None)
 #: The Models tab's list of outputs keeps at least this much of a 768 px high window.
 MODELS_LIST_MIN_HEIGHT = 330
