@@ -11,6 +11,9 @@ saves the licence dialog and the end of the list (the Ollama text models of the 
 as the demo Ollama simulator lists them) in both languages. Last, ``models_bundle_*``: the
 lab bundle row after a real export of this PC's intact files (SD 1.5) to a temporary folder,
 with "More about it" open (what a bundle is, this PC's key), in both languages and sizes.
+Then ``models_errors_*``: a download the server answers with 404 and an import of that
+bundle after its manifest was changed, both refused while the window speaks German, then
+grabbed in German and again after the switch to English (the messages follow it).
 """
 
 from __future__ import annotations
@@ -188,6 +191,7 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
     vm.cancel("sd35_large")
     await _until(lambda: not vm.busy("sd35_large"), "the cancel")
     saved += await _bundle(shell, page, base, out_dir)
+    saved += await _errors(shell, page, base, out_dir, url.rsplit("/", 1)[0] + "/gone")
     await shell.shutdown()
     await manager.shutdown()
     await tasks.cancel_all()
@@ -220,6 +224,46 @@ async def _bundle(shell: Shell, page: SettingsPage, base: Path, out_dir: Path) -
             )
     window.resize(*SIZES[0])
     box.more_button.setChecked(False)
+    return saved
+
+
+async def _errors(
+    shell: Shell, page: SettingsPage, base: Path, out_dir: Path, gone: str
+) -> list[Path]:
+    """A 404 download and a changed bundle, refused in German, shown in both languages."""
+    vm, bundle_vm, window = shell.models_vm, shell.bundle_vm, shell.window
+    assert vm is not None
+    assert bundle_vm is not None
+    assert vm.catalogue is not None
+    panel = page.models
+    assert isinstance(panel, ModelsPanel)
+    box = panel.bundle
+    assert isinstance(box, BundleBox)
+    shell.settings_vm.set_value("ui.language", "de")
+    vm._catalogue = with_url(vm.catalogue, SD35, gone)  # the publisher moved the file
+    refreshed: list[int] = []
+    vm.rows_changed.connect(lambda: refreshed.append(1))
+    vm.refresh()  # the rows take the new address
+    await _until(lambda: bool(refreshed), "the rows with the new address")
+    failed: list[str] = []
+    vm.failed.connect(lambda text, _detail: failed.append(text))
+    assert vm.get("sd35_large", accepted=True)
+    await _until(lambda: bool(failed) and not vm.busy("sd35_large"), "the 404")
+    manifest = base / "stick" / "ai4artsed-bundle.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b'"created"', b'"created" ', 1))
+    refused: list[str] = []
+    bundle_vm.failed.connect(lambda text, _detail: refused.append(text))
+    assert bundle_vm.import_from(base / "stick")
+    await _until(lambda: bool(refused) and not bundle_vm.busy, "the refused import")
+    saved = []
+    for language in ("de", "en"):
+        shell.settings_vm.set_value("ui.language", language)
+        for width, height in SIZES:
+            window.resize(width, height)
+            saved.append(
+                await _grab(window, out_dir / f"models_errors_{language}_{width}x{height}.png")
+            )
+    window.resize(*SIZES[0])
     return saved
 
 

@@ -133,22 +133,27 @@ def _show_content_problems(page: QWidget, content: ContentLibrary, translator: T
     page.banner.show_error(message, "\n".join(str(p) for p in content.problems))
 
 
-def lesson_bundle_notice(status: LessonBundleStatus, translator: Translator) -> str:
-    """What the teacher is told at start about the lesson's model bundle ("" = nothing)."""
-    params = {"location": status.location}
+def lesson_bundle_notice(status: LessonBundleStatus) -> AppError | None:
+    """What the teacher is told at start about the lesson's model bundle (None = nothing).
+
+    An :class:`AppError` with the notice's catalogue key, so the banner rewords it when the
+    language changes; its English message and detail are for the log.
+    """
+    params: dict[str, object] = {"location": status.location}
     if status.state is LessonBundleState.unreachable:
-        return translator.tr("bundle.lesson_unreachable", **params)
-    if status.state is LessonBundleState.refused:
-        return translator.tr("bundle.lesson_refused", **params)
-    if status.state is LessonBundleState.installable:
-        size = f"{status.missing_bytes / 2**30:.1f}"
-        return translator.tr("bundle.lesson_installable", count=len(status.missing), size=size)
-    return ""
+        key = "bundle.lesson_unreachable"
+    elif status.state is LessonBundleState.refused:
+        key = "bundle.lesson_refused"
+    elif status.state is LessonBundleState.installable:
+        key = "bundle.lesson_installable"
+        params = {"count": len(status.missing), "size": f"{status.missing_bytes / 2**30:.1f}"}
+    else:
+        return None
+    english = f"The lesson's model bundle {status.location}: {status.state.value}."
+    return AppError(english, detail=status.detail, key=key, params=params)
 
 
-def _check_lesson_bundle(
-    window: MainWindow, settings: Settings, translator: Translator, tasks: TaskRegistry
-) -> None:
+def _check_lesson_bundle(window: MainWindow, settings: Settings, tasks: TaskRegistry) -> None:
     """Compare the lesson's model bundle with this seat's files in a worker thread.
 
     A problem, or files to install, show in the banner; nothing here can stop the start.
@@ -161,9 +166,9 @@ def _check_lesson_bundle(
         log.info(
             "Lesson model bundle %s: %s %s", status.location, status.state.value, status.detail
         )
-        text = lesson_bundle_notice(status, translator)
-        if text:
-            window.banner.show_error(text, status.detail)
+        notice = lesson_bundle_notice(status)
+        if notice is not None:
+            window.banner.show_app_error(notice)
 
     tasks.spawn(check(), name="lesson-bundle-check")
 
@@ -310,7 +315,7 @@ def build_shell(
         window.show_settings_notice(store.load_problems, store.damaged_copy)
     _show_content_problems(pages["settings"], content, translator)
     if not demo:
-        _check_lesson_bundle(window, settings_vm.current, translator, tasks)
+        _check_lesson_bundle(window, settings_vm.current, tasks)
     window.set_quit_guard(lambda: _work_running(translator, run_vm, training_vm))
     translator.setParent(window)
     guard_wheel(window)  # no value changes by a wheel meant to scroll the page

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ..paths import resources_dir
 
@@ -55,3 +55,11 @@ def apply_theme(app: QApplication) -> None:
         return
     icons = (resources_dir() / "icons" / "app").as_posix()
     app.setStyleSheet(sheet.replace("@ICONS@", icons))
+
+
+def restyle(widget: QWidget, object_name: str) -> None:
+    """Give ``widget`` the stylesheet rules of ``object_name`` (e.g. ``errorText``) now."""
+    if widget.objectName() != object_name:
+        widget.setObjectName(object_name)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)

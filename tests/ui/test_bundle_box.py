@@ -3,10 +3,12 @@ confirmed, progress, cancel, a refused key, both languages."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QEventLoop, QTimer
 
 from ai4artsed_desktop.models import bundle
 from ai4artsed_desktop.models.bundle import TRUST_FILE, TrustStore, part_path
@@ -86,8 +88,8 @@ def test_export_then_import_on_another_pc_with_the_key_confirmed_once(
     seat.trust_answers += [False]
     with qtbot.waitSignal(seat.vm.untrusted, timeout=10_000):
         seat.box.import_button.click()
+    qtbot.waitUntil(lambda: seat.asked == [fpr], timeout=5_000)
     _wait_idle(qtbot, seat)
-    assert seat.asked == [fpr]
     assert seat.box.result.text() == "Nothing was copied: the key was not confirmed."
     assert not seat.seat.place("comfyui", "big.safetensors").exists()
 
@@ -148,6 +150,7 @@ def test_a_changed_bundle_is_refused_with_the_reason(
     with qtbot.waitSignal(seat.vm.failed, timeout=10_000):
         seat.box.import_button.click()
     assert seat.box.result.text() == load_catalogue("de")["error.bundle_tampered"]
+    assert seat.box.result.objectName() == "errorText"
     seat.box._tr.set_language("en")  # the refusal follows the language
     assert seat.box.result.text() == load_catalogue("en")["error.bundle_tampered"]
     run(qtbot, seat.vm.shutdown())
@@ -214,3 +217,37 @@ def test_a_file_changed_on_the_stick_is_named_with_its_reason_in_both_languages(
     assert not seat.seat.place("comfyui", "big.safetensors").exists()
     assert "is not the signed" in caplog.text  # the checksums: the log
     run(qtbot, seat.vm.shutdown())
+
+
+def test_the_key_is_asked_outside_the_import_task_as_a_modal_dialog_needs(
+    qloop: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    """QMessageBox.question runs its own event loop: inside the import's asyncio task,
+    qasync could step no other task ("Cannot enter into task ...") and the window hung."""
+    stick = _exported(qtbot, tmp_path)
+    seat = PC(qtbot, tmp_path / "seat")
+    seen: list[object] = []
+    ticks: list[int] = []
+
+    async def other_work() -> None:  # the window's pollers keep running meanwhile
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0.005)
+
+    def modal_question(_folder: str, _fpr: str) -> bool:
+        seen.append(asyncio.current_task())
+        before = len(ticks)
+        nested = QEventLoop()
+        QTimer.singleShot(100, nested.quit)
+        nested.exec()  # as QMessageBox.exec does while the teacher reads the fingerprint
+        seen.append(len(ticks) > before)
+        return True
+
+    seat.box._ask_trust = modal_question
+    ticker = asyncio.get_event_loop().create_task(other_work())
+    seat.folders.append(stick)
+    with qtbot.waitSignal(seat.vm.finished, timeout=10_000):
+        seat.box.import_button.click()
+    ticker.cancel()
+    assert seen == [None, True]  # asked outside any task; other work ran during the question
+    assert seat.seat.place("comfyui", "big.safetensors").read_bytes() == BIG

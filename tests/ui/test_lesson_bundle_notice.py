@@ -13,7 +13,7 @@ from ai4artsed_desktop.models.lesson_bundle import LessonBundleState, LessonBund
 from ai4artsed_desktop.paths import AppPaths
 from ai4artsed_desktop.settings_store import SettingsStore
 from ai4artsed_desktop.system.gpu import FakeGpuProvider
-from ai4artsed_desktop.ui.i18n import Translator
+from ai4artsed_desktop.ui.i18n import Translator, error_text
 from ai4artsed_desktop.ui.shell import lesson_bundle_notice
 
 from .helpers import open_shell
@@ -40,6 +40,12 @@ def test_an_unreachable_bundle_is_told_at_start_and_the_window_works(
         text = banner.message_label.text() + banner.message_label.toolTip()
         assert "stick-not-plugged-in" in text
         assert ("USB-Stick" if language == "de" else "USB stick") in text
+        assert "stick-not-plugged-in" in banner.detail  # what the check saw: the details
+        other = "en" if language == "de" else "de"
+        assert shell.settings_vm.set_value("ui.language", other)  # the notice follows
+        text = banner.message_label.text() + banner.message_label.toolTip()
+        assert ("USB-Stick" if other == "de" else "USB stick") in text
+        assert "stick-not-plugged-in" in text
         shell.window.show_page("history")  # the window goes on working
 
 
@@ -48,15 +54,15 @@ def test_the_notice_for_files_to_install_counts_them(qapp: Any) -> None:
         "comfyui", "x.safetensors", "models/checkpoints/x.safetensors", 2**30, "0" * 64
     )
     status = LessonBundleStatus(LessonBundleState.installable, "E:/b", "", (entry, entry))
-    text = lesson_bundle_notice(status, Translator("en"))
-    assert text.startswith("2 model files of the lesson (2.0 GB)")
-    assert (
-        lesson_bundle_notice(
-            LessonBundleStatus(LessonBundleState.complete, "E:/b"), Translator("en")
-        )
-        == ""
-    )
+    notice = lesson_bundle_notice(status)
+    assert notice is not None
+    assert error_text(Translator("en"), notice).startswith("2 model files of the lesson (2.0 GB)")
+    assert error_text(Translator("de"), notice).startswith("2 Modelldateien der Stunde (2.0 GB)")
+    assert lesson_bundle_notice(LessonBundleStatus(LessonBundleState.complete, "E:/b")) is None
     refused = lesson_bundle_notice(
-        LessonBundleStatus(LessonBundleState.refused, "E:/b"), Translator("de")
+        LessonBundleStatus(LessonBundleState.refused, "E:/b", "signed by another key")
     )
-    assert "E:/b" in refused
+    assert refused is not None
+    assert "E:/b" in error_text(Translator("de"), refused)
+    assert "Schlüssel" in error_text(Translator("de"), refused)
+    assert refused.detail == "signed by another key"

@@ -196,6 +196,7 @@ def test_a_failed_download_is_said_in_german_and_reworded_on_a_switch(
     assert failed.args[0] == german  # the vm's text, too
     assert [e.key for e in raised] == [key]
     assert "HTTP" in raised[0].detail or "sha256" in raised[0].detail  # for the log
+    assert panel.message.objectName() == "errorText"  # red, not a grey hint
     panel._tr.set_language("en")
     assert panel.message.text() == english
     assert not (comfy / "models" / "checkpoints" / SD15).exists()
@@ -209,6 +210,7 @@ def test_a_failed_download_is_said_in_german_and_reworded_on_a_switch(
     qtbot.waitUntil(lambda: "all files are here" in panel.message.text(), timeout=5000)
     panel._tr.set_language("de")
     assert "Alle Dateien sind da" in panel.message.text()
+    assert panel.message.objectName() == "hint"
     run(qtbot, vm.shutdown())
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ...errors import AppError
 from ...models.bundle import BundleProgress, BundleReport, Outcome
 from ..i18n import Translator, error_text
+from ..theme import restyle
 from ..viewmodels.bundle_vm import BundleViewModel
 
 #: The outcomes the result line names with their reason (each has bundle.problem.<value>;
@@ -195,12 +196,18 @@ class BundleBox(QFrame):
             text = self._report_text(*said)
         self.result.setText(text)
         self.result.setVisible(bool(text))
+        restyle(self.result, "errorText" if isinstance(said, AppError) else "")
 
     def _show_details(self, shown: bool) -> None:
         self.details.setVisible(shown)
         self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _on_untrusted(self, folder: str, fpr: str) -> None:
+        # Said from inside the import's asyncio task: the question (a modal dialog with its
+        # own event loop, in which qasync could step no other task) is asked after it.
+        QTimer.singleShot(0, self, lambda: self._ask_about(folder, fpr))
+
+    def _ask_about(self, folder: str, fpr: str) -> None:
         if self._ask_trust(folder, fpr):
             self._vm.import_from(Path(folder), confirmed=fpr)
         else:

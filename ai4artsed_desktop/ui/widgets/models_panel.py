@@ -31,6 +31,7 @@ from ...errors import AppError
 from ...models.progress import Phase, TransferProgress
 from ..formatting import gb
 from ..i18n import Translator, error_text
+from ..theme import restyle
 from ..viewmodels.models_vm import FileRow, ModelsViewModel, OutputRow, state_counts
 
 #: Confirms the licences of an output's files (True: accepted).
@@ -244,6 +245,8 @@ class ModelsPanel(QWidget):
         else:
             text = ""
         self.message.setText(text)
+        bad = not self._vm.available or isinstance(said, AppError)
+        restyle(self.message, "errorText" if bad else "hint")
 
     def _show_rows(self) -> None:
         rows = self._vm.rows
