@@ -22,8 +22,6 @@ from tests.unit.models.test_bundle import BIG, CATALOGUE, TEXT, Seat
 
 from .helpers import run
 
-#: Downloads and copies run in worker threads: earlier Qt objects are collected here.
-
 
 class PC:
     """One PC of the test: its config folder, model folders, view-model and box."""

@@ -25,7 +25,6 @@ from tests.fakes.safetensors_files import safetensors_bytes
 
 from .helpers import run
 
-#: Downloads and copies run in worker threads: earlier Qt objects are collected here.
 SD15 = "v1-5-pruned-emaonly.safetensors"
 DATA = safetensors_bytes({f"w{i}": ("F16", (400_000,)) for i in range(4)})
 CONTENT = load_content(resources_dir() / "configs")
