@@ -195,7 +195,8 @@ def test_a_seat_tile_shows_the_gpu_line_whole_and_elides_long_names_with_a_toolt
     apply_theme(qapp)
     translator = Translator(language)
     tiles = []
-    for name in ("PC-03", "Raum 214 – Fensterplatz am Gang 07"):
+    names = ("PC-03", "Raum 214 – Fensterplatz am Gang 07", "Raum 214 – Fensterplatz am Gang 08")
+    for name in names:
         tile = SeatTile(name, translator)
         qtbot.addWidget(tile)
         tile.show_seat(TileState(_seat(name), False, None, None, "", language))
@@ -203,7 +204,7 @@ def test_a_seat_tile_shows_the_gpu_line_whole_and_elides_long_names_with_a_toolt
         tiles.append(tile)
     qtbot.waitUntil(lambda: all(t.isVisible() for t in tiles))
     QApplication.processEvents()
-    short, long = tiles
+    short, long, neighbour = tiles
     # "GPU 10.0 / 12.0 GB" and the stage fit whole beside their neighbours.
     for tile in tiles:
         assert tile.vram.text() == "GPU 10.0 / 12.0 GB"
@@ -219,10 +220,13 @@ def test_a_seat_tile_shows_the_gpu_line_whole_and_elides_long_names_with_a_toolt
         assert tile.block.is_elided()
         assert "nicht erlaubt" in tile.block.toolTip()
     assert not short.select.is_elided()
-    # A long seat name ends in "…", whole in the tooltip and for screen readers.
+    # A long seat name is shortened in the middle: its end (the seat number) tells two
+    # seats apart. It is whole in the tooltip and for screen readers.
     assert isinstance(long.select, ElidedCheckBox)
     assert long.select.is_elided()
-    assert long.select.shown_text().endswith("…")
+    assert "…" in long.select.shown_text()
+    assert long.select.shown_text().endswith("07")
+    assert neighbour.select.shown_text().endswith("08")
     assert "Raum 214 – Fensterplatz am Gang 07" in long.select.toolTip()
     assert long.select.text() == "Raum 214 – Fensterplatz am Gang 07"
     assert "Raum 214 – Fensterplatz am Gang 07" in long.accessibleName()

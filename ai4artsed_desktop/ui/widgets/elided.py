@@ -4,6 +4,8 @@
 screen readers read it) and only paint it shortened when their width is too small. While
 shortened, the tooltip shows the whole text, unless the caller set a tooltip of its own
 (which then has to say it all: a seat's block reason, a name in a help line).
+Names whose end tells them apart ("Raum 214 – Platz 07", "… – Platz 08") take
+``Qt.TextElideMode.ElideMiddle``, so the end stays in view.
 """
 
 from __future__ import annotations
@@ -28,9 +30,16 @@ def _tooltip(help_text: str, full: str, elided: bool) -> str:
 class ElidedLabel(QLabel):
     """A plain-text, one-line label that elides itself to its width."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        *,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+    ) -> None:
         super().__init__(text, parent)
         self._help = ""
+        self._mode = mode
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(False)
         # Takes what the row leaves it; never pushes the tile wider.
@@ -47,7 +56,7 @@ class ElidedLabel(QLabel):
     def shown_text(self) -> str:
         """The text as painted now (elided with "…" when the label is too narrow)."""
         width = self.contentsRect().width()
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
+        return self.fontMetrics().elidedText(self.text(), self._mode, width)
 
     def is_elided(self) -> bool:
         return self.shown_text() != self.text()
@@ -78,9 +87,16 @@ class ElidedLabel(QLabel):
 class ElidedCheckBox(QCheckBox):
     """A check box whose label elides itself to the width left beside the box."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        *,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+    ) -> None:
         super().__init__(text, parent)
         self._help = ""
+        self._mode = mode
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def setText(self, text: str) -> None:
@@ -101,7 +117,7 @@ class ElidedCheckBox(QCheckBox):
     def shown_text(self) -> str:
         """The label as painted now (elided with "…" when the box is too narrow)."""
         metrics = self.fontMetrics()
-        return metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, self._text_width())
+        return metrics.elidedText(self.text(), self._mode, self._text_width())
 
     def is_elided(self) -> bool:
         return self.shown_text() != self.text()

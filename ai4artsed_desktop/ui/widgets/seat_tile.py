@@ -69,7 +69,8 @@ class SeatTile(QFrame):
         self.setFixedWidth(TILE_WIDTH)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         # Every line of the tile fits or ends in "…" with the whole text in its tooltip.
-        self.select = ElidedCheckBox()
+        # Seat names often differ only at the end ("Raum 214 – Platz 07"): keep it.
+        self.select = ElidedCheckBox(mode=Qt.TextElideMode.ElideMiddle)
         self.select.setObjectName("seatName")
         self.state_badge = QLabel()
         self.state_badge.setObjectName("seatState")
