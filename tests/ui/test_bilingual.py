@@ -32,10 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from ai4artsed_desktop.content.schema import ContentLibrary
+from ai4artsed_desktop.models.bundle import BundleError
+from ai4artsed_desktop.models.download import DownloadError
 from ai4artsed_desktop.store.folders import write_error
 from ai4artsed_desktop.ui.i18n import load_catalogue
 from ai4artsed_desktop.ui.main_window import LANGUAGE_NAMES
+from ai4artsed_desktop.ui.pages.settings_page import SettingsPage
 from ai4artsed_desktop.ui.shell import Shell
+from ai4artsed_desktop.ui.widgets.bundle_box import BundleBox
+from ai4artsed_desktop.ui.widgets.models_panel import ModelsPanel
 
 from .create_rig import Rig, wait_idle
 
@@ -238,5 +243,42 @@ def test_errors_from_the_core_on_history_follow_the_language(
     assert said == [("error.disk_full_run", {})]  # the key goes to the page, not English
     for language in ("de", "en", "de"):
         assert shell.settings_vm.set_value("ui.language", language)
+        found = leftovers(shell, language, content)
+        assert not found, f"{language}: {found}"
+
+
+def test_model_errors_on_the_models_tab_follow_the_language(
+    shell: Shell, content: ContentLibrary
+) -> None:
+    """A refused download and a refused bundle, said while German, speak each language the
+    window switches to: the Models tab and its bundle row keep the error, not its text."""
+    models, bundles = shell.models_vm, shell.bundle_vm
+    assert models is not None
+    assert bundles is not None
+    page = shell.window.pages["settings"]
+    assert isinstance(page, SettingsPage)
+    shell.window.show_page("settings")
+    page.show_tab("models")
+    panel, box = page.models, page.models.bundle
+    assert isinstance(panel, ModelsPanel)
+    assert isinstance(box, BundleBox)
+    assert shell.settings_vm.set_value("ui.language", "de")
+    name = "sd3.5_large_fp8_scaled.safetensors"
+    models.error_raised.emit(
+        DownloadError(
+            f"'{name}' is no longer at its download address (HTTP 404).",
+            key="error.models_not_found",
+            detail="https://example.org/x: HTTP 404",
+            params={"name": name},
+        )
+    )
+    bundles.error_raised.emit(
+        BundleError("The bundle was changed after it was signed.", key="error.bundle_tampered")
+    )
+    for language in ("de", "en", "de"):
+        assert shell.settings_vm.set_value("ui.language", language)
+        texts = load_catalogue(language)
+        assert panel.message.text() == texts["error.models_not_found"].format(name=name)
+        assert box.result.text() == texts["error.bundle_tampered"]
         found = leftovers(shell, language, content)
         assert not found, f"{language}: {found}"
