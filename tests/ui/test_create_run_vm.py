@@ -237,6 +237,22 @@ def test_stage_texts_only_for_editable_stages(run_vm: RunViewModel) -> None:
     assert not run_vm.edited(Stage.interception)
 
 
+def test_the_media_check_row_shows_only_once_that_check_runs(
+    panel: RunPanel, run_vm: RunViewModel
+) -> None:
+    stages = panel.stages
+    run_vm.stage_started.emit(Stage.generation, "")
+    run_vm.stage_completed.emit(Stage.generation, "", "")  # a sound: nothing to look at
+    assert stages.names[Stage.generation].isVisibleTo(panel)
+    assert not stages.names[Stage.media_check].isVisibleTo(panel)
+    run_vm.stage_checking.emit(Stage.media_check)  # a picture is being looked at
+    assert stages.names[Stage.media_check].isVisibleTo(panel)
+    assert stages.state_text(Stage.media_check)
+    stages.reset()  # a new run
+    run_vm.stage_started.emit(Stage.input_safety, "")
+    assert not stages.names[Stage.media_check].isVisibleTo(panel)
+
+
 def test_every_pipeline_badge_is_translated(translator: Translator) -> None:
     assert set(BADGE_KEYS) == {
         "safety passed",

@@ -98,6 +98,11 @@ class StagePanel(QWidget):
             text = self._tr.tr(key, **fmt) if key else ""
             self.states[stage].setText(text)
             self.states[stage].setAccessibleName(f"{self.names[stage].text()}: {text}")
+        # The media check only looks at pictures and films: a row for it appears once it
+        # runs (or says "not checked"), never under a sound, a piece of code or a block.
+        checked = Stage.media_check in self._states
+        self.names[Stage.media_check].setVisible(checked)
+        self.states[Stage.media_check].setVisible(checked)
         self.setVisible(bool(self._states))  # nothing ran yet: no empty list of stages
 
     def _set(self, stage: Stage, key: str, **fmt: str) -> None:
