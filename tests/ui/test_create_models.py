@@ -154,6 +154,20 @@ def test_german_reason(
     assert item is not None
     assert "Modell fehlt" in item.text()
     assert "Modelldatei fehlt: sd_xl_base_1.0.safetensors" in item.toolTip()
+    # Every file in German too (the English sentences are for the log and doctor).
+    lines = item.toolTip().splitlines()
+    assert (
+        "Modelldatei „sd_xl_base_1.0.safetensors“ (oder sd_xl_base_1.0_0.9vae.safetensors) "
+        "fehlt; sie gehört nach ComfyUI/models/checkpoints."
+    ) in lines
+    assert "is missing" not in item.toolTip()
+    translator.set_language("en")
+    item = picker.tile_for("sdxl")  # the tiles are made anew in the new language
+    assert item is not None
+    assert (
+        "Model file “sd_xl_base_1.0.safetensors” (or sd_xl_base_1.0_0.9vae.safetensors) "
+        "is missing; put it into ComfyUI/models/checkpoints."
+    ) in item.toolTip().splitlines()
     run(qtbot, vm.shutdown())
 
 

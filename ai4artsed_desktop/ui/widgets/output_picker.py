@@ -40,6 +40,7 @@ from ...content.schema import MediaType, OutputConfig
 from ...paths import resources_dir
 from ..i18n import Translator
 from ..viewmodels.run_vm import OutputChoice, RunViewModel, Unavailable
+from .model_problems import model_problems
 
 #: The friendly name of each kind of result.
 KIND_KEYS = {
@@ -388,7 +389,11 @@ class OutputPicker(QWidget):
             second = f"{second} · {short}" if second else short
             # Kids get the short reason only: no file names (a teacher sees them).
             reason = short if kids else model_reason(choice, tr)
-            full = "" if kids or choice.models is None else choice.models.reason
+            full = (
+                ""
+                if kids or choice.models is None
+                else "\n".join(model_problems(choice.models, tr))
+            )
             if choice.vision is not None:  # the teacher at a kids' PC needs the command
                 full = model_reason(choice, tr) if kids else ""
             tooltip = "\n".join(part for part in (tooltip, reason, full) if part)
