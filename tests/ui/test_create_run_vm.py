@@ -253,6 +253,18 @@ def test_the_media_check_row_shows_only_once_that_check_runs(
     assert not stages.names[Stage.media_check].isVisibleTo(panel)
 
 
+def test_a_stage_with_nothing_to_do_says_so(
+    panel: RunPanel, run_vm: RunViewModel, translator: Translator
+) -> None:
+    stages = panel.stages
+    for stage in (Stage.input_safety, Stage.interception, Stage.adaptation):
+        run_vm.stage_started.emit(stage, "")
+        run_vm.stage_completed.emit(stage, "text", "safety passed")
+    run_vm.stage_started.emit(Stage.output_safety, "")  # an English prompt: no translation
+    assert stages.state_text(Stage.translation) == translator.tr("create.state_skipped")
+    assert stages.state_text(Stage.adaptation) == translator.tr("create.badge_safety_passed")
+
+
 def test_every_pipeline_badge_is_translated(translator: Translator) -> None:
     assert set(BADGE_KEYS) == {
         "safety passed",

@@ -113,6 +113,9 @@ class StagePanel(QWidget):
         if stage not in STAGE_KEYS:
             return
         self.reset(stage)
+        if stage in STAGES:  # a stage before it that said nothing had nothing to do
+            for earlier in STAGES[: STAGES.index(stage)]:
+                self._states.setdefault(earlier, ("create.state_skipped", {}))
         if model:
             self._set(stage, "create.state_running_model", model=model)
         else:
