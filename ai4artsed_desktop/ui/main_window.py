@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.log_button.clicked.connect(self.open_log_folder)
         self.nav.currentRowChanged.connect(self._on_nav_row_changed)
         settings_vm.language_changed.connect(self._sync_language_combo)
-        settings_vm.error_occurred.connect(self._on_settings_vm_error_occurred)
+        settings_vm.error_raised.connect(self.show_app_error_outside_settings)
         translator.language_changed.connect(self.retranslate)
         self.retranslate()
         self.show_page("create")
@@ -275,9 +275,6 @@ class MainWindow(QMainWindow):
         self.language_combo.setCurrentIndex(max(self.language_combo.findData(language), 0))
         self.language_combo.blockSignals(False)
 
-    def _on_settings_vm_error_occurred(self, message: str, detail: str) -> None:
-        self.show_error_outside_settings(message, detail)
-
     def show_app_error_outside_settings(self, error: AppError) -> None:
         """:meth:`show_error_outside_settings` for an error the banner rewords on a switch."""
         if self.current_page != "settings":
@@ -290,14 +287,18 @@ class MainWindow(QMainWindow):
 
     def show_settings_notice(self, problems: Sequence[str], copy: Path | None) -> None:
         """Say that the settings file was damaged, what applies now, and where the copy is."""
-        tr = self._tr.tr
-        parts = [tr("house.settings_damaged")]
-        if any(p.startswith("safety.level: unreadable") for p in problems):
-            parts.append(tr("house.settings_level_kids"))
-        parts.append(
-            tr("house.settings_copy", copy=str(copy)) if copy else tr("house.settings_no_copy")
-        )
-        self.banner.show_error(" ".join(parts), "\n".join(problems))
+        kids = any(p.startswith("safety.level: unreadable") for p in problems)
+
+        def words() -> str:
+            tr = self._tr.tr
+            parts = [tr("house.settings_damaged")]
+            if kids:
+                parts.append(tr("house.settings_level_kids"))
+            copied = tr("house.settings_copy", copy=str(copy)) if copy else None
+            parts.append(copied or tr("house.settings_no_copy"))
+            return " ".join(parts)
+
+        self.banner.show_worded(words, "\n".join(problems))
 
     # ------------------------------------------------------------------ geometry
     def restore_geometry(self) -> None:

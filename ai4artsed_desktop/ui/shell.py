@@ -129,8 +129,10 @@ def _show_content_problems(page: QWidget, content: ContentLibrary, translator: T
         return
     skipped = sum(1 for p in content.problems if not p.used)
     ignored = len(content.problems) - skipped
-    message = translator.tr("content.problems", skipped=skipped, ignored=ignored)
-    page.banner.show_error(message, "\n".join(str(p) for p in content.problems))
+    page.banner.show_worded(
+        lambda: translator.tr("content.problems", skipped=skipped, ignored=ignored),
+        "\n".join(str(p) for p in content.problems),
+    )
 
 
 def lesson_bundle_notice(status: LessonBundleStatus) -> AppError | None:

@@ -194,3 +194,21 @@ def test_content_problems_are_shown_to_the_teacher_in_settings(
     text = page.banner.message_label.text() + page.banner.message_label.toolTip()
     assert "1 Einträge übersprungen, 1 unbekannte Schlüssel" in text
     assert "[4].base_ulr" in page.banner.detail
+    shell_with_content_problems.translator.set_language("en")  # the banner follows
+    assert "1 entries skipped, 1 unknown keys ignored" in page.banner.message
+    assert "[4].base_ulr" in page.banner.detail
+
+
+def test_a_refused_setting_is_told_outside_settings_and_reworded_on_a_switch(
+    shell_with_content_problems: Shell,
+) -> None:
+    shell = shell_with_content_problems
+    shell.window.show_page("create")
+    assert not shell.settings_vm.set_value("comfyui.port", -5)
+    banner = shell.window.banner
+    assert banner.isVisible()
+    assert banner.message.startswith("Diese Einstellungen wurden nicht gespeichert")
+    assert "Port: -5" in banner.message  # the field's label and the refused value
+    shell.translator.set_language("en")
+    assert banner.message.startswith("These settings were not saved")
+    assert "Port: -5" in banner.message

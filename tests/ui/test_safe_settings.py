@@ -264,6 +264,10 @@ def test_damaged_settings_file_is_announced_backed_up_and_strict(
         assert "„Kinder“" in banner.message
         assert str(copies[0]) in banner.message
         assert "not valid JSON" in banner.detail
+        built.translator.set_language("en")  # the notice follows the language
+        assert "was damaged" in banner.message
+        assert "“Kids”" in banner.message
+        assert str(copies[0]) in banner.message
         level = _settings_page(built).editors["safety.level"].widget
         assert isinstance(level, QComboBox)
         assert level.currentData() == "kids"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from ... import settings as settings_mod
 from ...errors import ConfigError
 from ...settings import Settings
 from ...settings_store import SettingsStore
-from ..i18n import Translator
+from ..i18n import Translator, error_text
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,15 @@ def _check_url(value: Any) -> str | None:
 EXTRA_CHECKS: dict[str, Callable[[Any], str | None]] = {"url": _check_url}
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """A refused value: its field, the catalogue key of the reason or the reason in English."""
+
+    field: str
+    key: str
+    english: str = ""
+
+
 class SettingsViewModel(QObject):
     """The settings of the running app, changed only through validated saves.
 
@@ -39,11 +49,13 @@ class SettingsViewModel(QObject):
         settings_changed(object): the settings changed (new :class:`Settings`).
         language_changed(str): ``ui.language`` changed.
         error_occurred(str, str): a change was refused or not saved (message, detail).
+        error_raised(AppError): the same error itself (a banner rewords it on a switch).
     """
 
     settings_changed = Signal(object)
     language_changed = Signal(str)
     error_occurred = Signal(str, str)
+    error_raised = Signal(object)
 
     def __init__(
         self,
@@ -83,32 +95,56 @@ class SettingsViewModel(QObject):
         """
         new, problems = self._build(changes)
         if problems:
-            message = self._tr.tr("error.settings.invalid", fields="; ".join(problems))
-            self.error_occurred.emit(message, "\n".join(problems))
+            # Each problem in every language, so the banner can reword it on a switch.
+            lines = {lang: self._problem_lines(problems, lang) for lang in self._tr.languages}
+            english = lines.get("en") or self._problem_lines(problems, self._tr.language)
+            self._raise(
+                ConfigError(
+                    f"Settings not changed: {'; '.join(english)}",
+                    detail="\n".join(english),
+                    key="error.settings.invalid",
+                    params={f"fields_{lang}": "; ".join(text) for lang, text in lines.items()},
+                )
+            )
             return False
         try:
             self._store.replace(new)
         except ConfigError as exc:
             log.error("Saving settings failed: %s (%s)", exc.user_message, exc.detail)
-            self.error_occurred.emit(self._tr.tr("error.settings.save_failed"), exc.detail)
+            self._raise(
+                ConfigError(exc.user_message, detail=exc.detail, key="error.settings.save_failed")
+            )
             return False
         return True
 
-    def _build(self, changes: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    def _raise(self, error: ConfigError) -> None:
+        self.error_occurred.emit(error_text(self._tr, error), error.detail)
+        self.error_raised.emit(error)
+
+    def _build(self, changes: Mapping[str, Any]) -> tuple[Settings, list[_Problem]]:
         new = self._store.current
-        problems: list[str] = []
+        problems: list[_Problem] = []
         for dotted, value in changes.items():
-            label = self._tr.tr(f"setting.{dotted}.label")
             check = EXTRA_CHECKS.get(dotted.rpartition(".")[2])
             reason_key = check(value) if check else None
             if reason_key:
-                problems.append(f"{label}: {self._tr.tr(reason_key)}")
+                problems.append(_Problem(dotted, reason_key))
                 continue
             try:
                 new = settings_mod.replace_path(new, dotted, value)
             except ValueError as exc:
-                problems.append(f"{label}: {exc}")
+                problems.append(_Problem(dotted, "", str(exc)))
         return new, problems
+
+    def _problem_lines(self, problems: list[_Problem], language: str) -> list[str]:
+        """``Label: reason`` for each problem, in ``language``."""
+        lines = []
+        for problem in problems:
+            label_key = f"setting.{problem.field}.label"
+            label = self._tr.text_in(language, label_key, {}) or problem.field
+            keyed = self._tr.text_in(language, problem.key, {}) if problem.key else None
+            lines.append(f"{label}: {keyed or problem.english}")
+        return lines
 
     def _on_store_changed(self, old: Settings, new: Settings) -> None:
         self.settings_changed.emit(new)

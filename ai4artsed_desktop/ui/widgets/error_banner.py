@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -28,6 +29,7 @@ class ErrorBanner(QFrame):
         self._message = ""
         self._detail = ""
         self._error: AppError | None = None  # shown by show_app_error: follows the language
+        self._words: Callable[[], str] | None = None  # shown by show_worded: likewise
         self.setObjectName("errorBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.message_label = QLabel()
@@ -72,16 +74,28 @@ class ErrorBanner(QFrame):
         self.message_label.setAccessibleName(self._tr.tr("banner.accessible"))
         if self._error is not None:
             self._show(error_text(self._tr, self._error), self._error.detail)
+        elif self._words is not None:
+            self._show(self._words(), self._detail)
 
     def show_app_error(self, error: AppError) -> None:
         """Show ``error`` in the UI language; a language switch rewords it."""
-        self._error = error
+        self._error, self._words = error, None
         self._show(error_text(self._tr, error), error.detail)
         self.show()
 
+    def show_worded(self, words: Callable[[], str], detail: str = "") -> None:
+        """Show what ``words()`` says in the UI language; it is asked again on a switch."""
+        self._error, self._words = None, words
+        self._show(words(), detail)
+        self.show()
+
     def show_error(self, message: str, detail: str = "") -> None:
-        """Show ``message`` (shortened if very long; the full text is in the tooltip)."""
-        self._error = None
+        """Show ``message`` (shortened if very long; the full text is in the tooltip).
+
+        The text stays as it is on a language switch: prefer :meth:`show_app_error` or
+        :meth:`show_worded` for anything the app words itself.
+        """
+        self._error, self._words = None, None
         self._show(message, detail)
         self.show()
 
