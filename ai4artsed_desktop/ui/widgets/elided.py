@@ -10,6 +10,8 @@ Names whose end tells them apart ("Raum 214 – Platz 07", "… – Platz 08") t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
@@ -23,11 +25,46 @@ from PySide6.QtWidgets import (
 )
 
 
-def _tooltip(help_text: str, full: str, elided: bool) -> str:
-    return help_text or (full if elided else "")
+class _Elides:
+    """What both elided widgets share: the whole text, the tooltip rule, the elide mode.
+
+    Mixed in before the Qt class; the widget says how it paints (:meth:`shown_text`).
+    """
+
+    _help: str
+    _mode: Qt.TextElideMode
+
+    def _init_elide(self, mode: Qt.TextElideMode) -> None:
+        self._help = ""
+        self._mode = mode
+
+    if TYPE_CHECKING:  # the Qt class's, and the widget's own
+
+        def text(self) -> str: ...
+
+        def shown_text(self) -> str: ...
+
+    def is_elided(self) -> bool:
+        return self.shown_text() != self.text()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)  # type: ignore[misc]
+        self._update_tooltip()
+
+    def setToolTip(self, text: str) -> None:
+        self._help = text
+        self._update_tooltip()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)  # type: ignore[misc]
+        self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        full = self.text()
+        super().setToolTip(self._help or (full if self.is_elided() else ""))  # type: ignore[misc]
 
 
-class ElidedLabel(QLabel):
+class ElidedLabel(_Elides, QLabel):
     """A plain-text, one-line label that elides itself to its width."""
 
     def __init__(
@@ -37,37 +74,21 @@ class ElidedLabel(QLabel):
         *,
         mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
     ) -> None:
-        super().__init__(text, parent)
-        self._help = ""
-        self._mode = mode
+        self._init_elide(mode)
+        QLabel.__init__(self, text, parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(False)
         # Takes what the row leaves it; never pushes the tile wider.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self._update_tooltip()
-
-    def setToolTip(self, text: str) -> None:
-        self._help = text
-        self._update_tooltip()
 
     def shown_text(self) -> str:
         """The text as painted now (elided with "…" when the label is too narrow)."""
         width = self.contentsRect().width()
         return self.fontMetrics().elidedText(self.text(), self._mode, width)
 
-    def is_elided(self) -> bool:
-        return self.shown_text() != self.text()
-
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         return QSize(self.fontMetrics().horizontalAdvance("…") * 3, hint.height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._update_tooltip()
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QStylePainter(self)
@@ -80,11 +101,8 @@ class ElidedLabel(QLabel):
             self.foregroundRole(),
         )
 
-    def _update_tooltip(self) -> None:
-        super().setToolTip(_tooltip(self._help, self.text(), self.is_elided()))
 
-
-class ElidedCheckBox(QCheckBox):
+class ElidedCheckBox(_Elides, QCheckBox):
     """A check box whose label elides itself to the width left beside the box."""
 
     def __init__(
@@ -94,18 +112,9 @@ class ElidedCheckBox(QCheckBox):
         *,
         mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
     ) -> None:
-        super().__init__(text, parent)
-        self._help = ""
-        self._mode = mode
+        self._init_elide(mode)
+        QCheckBox.__init__(self, text, parent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self._update_tooltip()
-
-    def setToolTip(self, text: str) -> None:
-        self._help = text
-        self._update_tooltip()
 
     def _text_width(self) -> int:
         """The width left for the label beside the indicator."""
@@ -119,16 +128,9 @@ class ElidedCheckBox(QCheckBox):
         metrics = self.fontMetrics()
         return metrics.elidedText(self.text(), self._mode, self._text_width())
 
-    def is_elided(self) -> bool:
-        return self.shown_text() != self.text()
-
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         return QSize(hint.height() + self.fontMetrics().horizontalAdvance("…") * 3, hint.height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._update_tooltip()
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         option = QStyleOptionButton()
@@ -136,6 +138,3 @@ class ElidedCheckBox(QCheckBox):
         option.text = self.shown_text()
         painter = QStylePainter(self)
         painter.drawControl(QStyle.ControlElement.CE_CheckBox, option)
-
-    def _update_tooltip(self) -> None:
-        super().setToolTip(_tooltip(self._help, self.text(), self.is_elided()))
