@@ -306,6 +306,8 @@ async def _seat_side(shell: Shell, out_dir: Path) -> list[Path]:
     assert seat_vm is not None
     seat_vm.pair("127.0.0.1", vm.port, vm.class_code, "PC-13")
     await _until(lambda: seat_vm.link == "online", "this window online as a seat")
+    # The seat hears "online" before the console's grid has its tile.
+    await _until(lambda: any(s.name == "PC-13" for s in vm.seats), "this window's tile")
     page = window.pages["settings"]
     assert isinstance(page, SettingsPage)
     saved = []

@@ -61,5 +61,17 @@ def restyle(widget: QWidget, object_name: str) -> None:
     """Give ``widget`` the stylesheet rules of ``object_name`` (e.g. ``errorText``) now."""
     if widget.objectName() != object_name:
         widget.setObjectName(object_name)
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
+        _repolish(widget)
+
+
+def restyle_property(widget: QWidget, name: str, value: str) -> None:
+    """Set the dynamic property a stylesheet selects on (``[seatKind="offline"]``) now."""
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        _repolish(widget)
+
+
+def _repolish(widget: QWidget) -> None:
+    """Qt reads a widget's stylesheet rules again only when it is polished again."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)

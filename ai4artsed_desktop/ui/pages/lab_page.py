@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..i18n import Translator
+from ..theme import restyle
 from ..viewmodels.lab_console_vm import COMMANDS, LabConsoleViewModel
 from ..widgets.error_banner import ErrorBanner
 from ..widgets.path_dialog import open_folder
@@ -378,9 +379,7 @@ class LabPage(QWidget):
             else:
                 text = self._tr.plural(key, good, command=command)
         self.summary_label.setText(text)
-        self.summary_label.setObjectName("labSummaryBad" if key == "lab.summary.partly" else "")
-        self.summary_label.style().unpolish(self.summary_label)
-        self.summary_label.style().polish(self.summary_label)
+        restyle(self.summary_label, "labSummaryBad" if key == "lab.summary.partly" else "")
         self.open_folder_button.setVisible(bool(self._collected_dir))
 
     def _on_collected(self, folder: str) -> None:

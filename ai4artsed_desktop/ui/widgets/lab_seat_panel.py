@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from ...settings import LAB_DEFAULT_PORT
 from ..i18n import Translator
+from ..theme import restyle, restyle_property
 from ..viewmodels.lab_seat_vm import LabSeatViewModel
 
 LINK_KINDS = {
@@ -131,9 +132,7 @@ class LabSeatPanel(QWidget):
         if key:
             text = self._tr.tr(key, address=text)
         self.message_label.setText(text)
-        self.message_label.setObjectName("errorText" if bad else "hint")
-        self.message_label.style().unpolish(self.message_label)
-        self.message_label.style().polish(self.message_label)
+        restyle(self.message_label, "errorText" if bad else "hint")
 
     def retranslate(self, _language: str = "") -> None:
         tr = self._tr.tr
@@ -165,9 +164,7 @@ class LabSeatPanel(QWidget):
         if link in ("offline", "refused") and vm.last_error:
             self.link_label.setToolTip(vm.last_error)
         self.link_label.setText(text)
-        self.link_label.setProperty("linkKind", LINK_KINDS.get(link, "none"))
-        self.link_label.style().unpolish(self.link_label)
-        self.link_label.style().polish(self.link_label)
+        restyle_property(self.link_label, "linkKind", LINK_KINDS.get(link, "none"))
         self.leave_button.setVisible(vm.paired)
         self.join_button.setEnabled(not vm.busy)
         self.join_button.setText(tr("lab.seat.rejoin") if vm.paired else tr("lab.seat.join"))

@@ -31,7 +31,7 @@ from ...errors import AppError
 from ...models.progress import Phase, TransferProgress
 from ..formatting import gb
 from ..i18n import Translator, error_text
-from ..theme import restyle
+from ..theme import restyle, restyle_property
 from ..viewmodels.models_vm import FileRow, ModelsViewModel, OutputRow, state_counts
 
 #: Confirms the licences of an output's files (True: accepted).
@@ -315,9 +315,7 @@ class ModelsPanel(QWidget):
         busy = self._vm.busy(output_id)
         card.title.setText(row.name.get(self._tr.language))
         card.state.setText(tr(f"models.state.{row.state}"))
-        card.state.setProperty("state", row.state)
-        card.state.style().unpolish(card.state)
-        card.state.style().polish(card.state)
+        restyle_property(card.state, "state", row.state)
         card.files.setText("<br>".join(self._file_line(f, row.ollama) for f in row.files))
         card.folder.setText(self._where(row))
         can_get = (row.state in ("missing", "damaged") and row.to_get > 0) or (

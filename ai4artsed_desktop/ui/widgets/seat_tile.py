@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from ...lab.console import SeatResult, SeatView
 from ...lab.seat_actions import SeatStatus
 from ..i18n import Translator, problem_text, user_message
+from ..theme import restyle, restyle_property
 from ..viewmodels.lab_console_vm import SeatProgress
 from .elided import ElidedCheckBox, ElidedLabel
 from .status_bar import backend_display_name
@@ -136,11 +137,8 @@ class SeatTile(QFrame):
             if seen
             else ""
         )
-        self.setProperty("seatKind", kind)
-        self.state_badge.setProperty("seatKind", kind)
         for widget in (self, self.state_badge):
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
+            restyle_property(widget, "seatKind", kind)
         self._show_status(state)
         self._show_progress(state.progress if state.command == "prepare" else None)
         self._show_answer(state)
@@ -196,9 +194,7 @@ class SeatTile(QFrame):
         )
         self.warm.setText(tr("lab.tile.warm") if status.warm else tr("lab.tile.cold"))
         self.warm.setToolTip(tr("lab.tile.warm_help") if status.warm else tr("lab.tile.cold_help"))
-        self.warm.setObjectName("seatWarm" if status.warm else "seatCold")
-        self.warm.style().unpolish(self.warm)
-        self.warm.style().polish(self.warm)
+        restyle(self.warm, "seatWarm" if status.warm else "seatCold")
         stage = tr(f"create.stage_{status.stage}") if status.stage else tr("lab.tile.idle")
         self.stage.setText(tr("lab.tile.stage", stage=stage))
         self._show_block(status.last_block, status)
@@ -219,13 +215,11 @@ class SeatTile(QFrame):
             when = time.strftime("%H:%M", time.localtime(status.last_block_at or 0))
             self.block.setText(tr("lab.tile.last_block", time=when, reason=reason))
             self.block.setToolTip(reason)
-            self.block.setObjectName("seatBlock")
+            restyle(self.block, "seatBlock")
         else:
             self.block.setText(tr("lab.tile.no_block"))
             self.block.setToolTip("")
-            self.block.setObjectName("hint")
-        self.block.style().unpolish(self.block)
-        self.block.style().polish(self.block)
+            restyle(self.block, "hint")
 
     def _show_progress(self, progress: SeatProgress | None) -> None:
         self.progress.setVisible(progress is not None)
@@ -249,18 +243,16 @@ class SeatTile(QFrame):
             text = tr(f"lab.answer.ok.{state.command}")
             if state.command == "wipe" and isinstance(outcome.value, int):
                 text = tr("lab.answer.ok.wiped", count=outcome.value)
-            self.answer.setObjectName("seatAnswerOk")
+            restyle(self.answer, "seatAnswerOk")
             tooltip = ""
         else:
             reason = self._reason(outcome)
             text = tr("lab.answer.failed", reason=reason)
-            self.answer.setObjectName("seatAnswerFailed")
+            restyle(self.answer, "seatAnswerFailed")
             problems = [problem_text(self._tr, p) for p in outcome.error_problems]
             tooltip = "\n".join([reason, *problems])
         self.answer.setText(text)
         self.answer.setToolTip(tooltip)  # a failure's says it all; else the elided text
-        self.answer.style().unpolish(self.answer)
-        self.answer.style().polish(self.answer)
         self.answer.show()
 
     def _reason(self, outcome: SeatResult) -> str:
