@@ -55,13 +55,13 @@ SIZES = ((1366, 768), (1920, 1080))
 TIMEOUT_S = 60.0
 
 
-async def until(condition: Callable[[], object], what: str) -> None:
+async def until(condition: Callable[[], object], what: str, timeout_s: float = TIMEOUT_S) -> None:
     """Wait (polling the Qt loop) until ``condition()`` is true."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT_S
+    deadline = loop.time() + timeout_s
     while not condition():
         if loop.time() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
+            raise TimeoutError(f"waited {timeout_s:g} s for {what}")
         await asyncio.sleep(0.02)
 
 
@@ -89,6 +89,15 @@ async def both_sizes(window: QWidget, out_dir: Path, name: str) -> list[Path]:
         window.resize(width, height)
         saved.append(await grab(window, out_dir / f"{name}_{width}x{height}.png"))
     window.resize(*SIZE)
+    return saved
+
+
+async def each_language_and_size(shell: Shell, out_dir: Path, name: str) -> list[Path]:
+    """The window in German and English at each size, as ``<name>_<lang>_<w>x<h>.png``."""
+    saved = []
+    for language in ("de", "en"):
+        shell.settings_vm.set_value("ui.language", language)
+        saved += await both_sizes(shell.window, out_dir, f"{name}_{language}")
     return saved
 
 

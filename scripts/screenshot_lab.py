@@ -52,10 +52,10 @@ from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
 from scripts.screenshot import load_real_content, write_fake_gpu  # noqa: E402
 
 # The screenshot harness: waiting on the loop, grabbing the window.
+from scripts.screenshot_harness import SIZES, each_language_and_size  # noqa: E402
 from scripts.screenshot_harness import grab as _grab  # noqa: E402
 from scripts.screenshot_harness import until as _until  # noqa: E402
 
-SIZES = ((1366, 768), (1920, 1080))
 GB = 1024
 LIGHTS_OK = {"ollama": "ready", "swarmui": "ready", "comfyui": "off"}
 
@@ -222,14 +222,7 @@ async def _flows(
     window.show()
     window.show_page("lab")
     await _open_class(shell, base, seats, tasks)
-    saved: list[Path] = []
-    for language in ("de", "en"):
-        shell.settings_vm.set_value("ui.language", language)
-        for width, height in SIZES:
-            window.resize(width, height)
-            saved.append(
-                await _grab(window, out_dir / f"lab_console_{language}_{width}x{height}.png")
-            )
+    saved = await each_language_and_size(shell, out_dir, "lab_console")
     saved += await _preparing(shell, seats, out_dir)
     saved += await _thirty(shell, base, seats, tasks, out_dir)
     saved += await _seat_side(shell, out_dir)

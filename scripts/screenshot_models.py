@@ -26,7 +26,6 @@ import os
 import struct
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -36,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 import qasync  # noqa: E402
 from aiohttp import web  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ai4artsed_desktop.backends.manager import BackendManager  # noqa: E402
 from ai4artsed_desktop.content.loader import load_content  # noqa: E402
@@ -50,8 +49,10 @@ from ai4artsed_desktop.ui.shell import Shell, build_shell  # noqa: E402
 from ai4artsed_desktop.ui.viewmodels.models_vm import ModelsViewModel  # noqa: E402
 from ai4artsed_desktop.ui.widgets.bundle_box import BundleBox  # noqa: E402
 from ai4artsed_desktop.ui.widgets.models_panel import LicenceDialog, ModelsPanel  # noqa: E402
+from scripts.screenshot_harness import SIZES, both_sizes, each_language_and_size  # noqa: E402
+from scripts.screenshot_harness import grab as _grab  # noqa: E402
+from scripts.screenshot_harness import until as _until  # noqa: E402
 
-SIZES = ((1366, 768), (1920, 1080))
 SD15 = "v1-5-pruned-emaonly.safetensors"
 SD35 = "sd3.5_large_fp8_scaled.safetensors"
 RATE = 60_000_000  # bytes per second from the loopback server
@@ -98,25 +99,9 @@ def with_url(catalogue: Catalogue, name: str, url: str) -> Catalogue:
     return dataclasses.replace(catalogue, files=files)
 
 
-async def _until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    """Wait (polling the Qt loop) until ``condition()`` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError(f"waited {timeout_s:g} s for {what}")
-        await asyncio.sleep(0.05)
-
-
 def _streamed(vm: ModelsViewModel) -> int:
     event = vm.last_progress.get("sd35_large")
     return 0 if event is None else event.done
-
-
-async def _grab(window: QWidget, target: Path) -> Path:
-    await asyncio.sleep(0.3)
-    window.grab().save(str(target))
-    return target
 
 
 async def capture(out_dir: Path, base: Path) -> list[Path]:
@@ -170,12 +155,7 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
     saved = []
     for language in ("de", "en"):
         shell.settings_vm.set_value("ui.language", language)
-        for width, height in SIZES:
-            window.resize(width, height)
-            saved.append(
-                await _grab(window, out_dir / f"settings_models_{language}_{width}x{height}.png")
-            )
-        window.resize(*SIZES[0])
+        saved += await both_sizes(window, out_dir, f"settings_models_{language}")
         panel = page.models
         assert isinstance(panel, ModelsPanel)
         bar = panel.list_area.verticalScrollBar()
@@ -203,7 +183,7 @@ async def capture(out_dir: Path, base: Path) -> list[Path]:
 
 async def _bundle(shell: Shell, page: SettingsPage, base: Path, out_dir: Path) -> list[Path]:
     """Export this PC's intact model files for real, then the Models tab with the result."""
-    bundle_vm, window = shell.bundle_vm, shell.window
+    bundle_vm = shell.bundle_vm
     assert bundle_vm is not None
     panel = page.models
     assert isinstance(panel, ModelsPanel)
@@ -214,15 +194,7 @@ async def _bundle(shell: Shell, page: SettingsPage, base: Path, out_dir: Path) -
     assert bundle_vm.export(base / "stick")
     await _until(lambda: bool(finished), "the export", timeout_s=300.0)
     box.more_button.setChecked(True)
-    saved = []
-    for language in ("de", "en"):
-        shell.settings_vm.set_value("ui.language", language)
-        for width, height in SIZES:
-            window.resize(width, height)
-            saved.append(
-                await _grab(window, out_dir / f"models_bundle_{language}_{width}x{height}.png")
-            )
-    window.resize(*SIZES[0])
+    saved = await each_language_and_size(shell, out_dir, "models_bundle")
     box.more_button.setChecked(False)
     return saved
 
@@ -231,7 +203,7 @@ async def _errors(
     shell: Shell, page: SettingsPage, base: Path, out_dir: Path, gone: str
 ) -> list[Path]:
     """A 404 download and a changed bundle, refused in German, shown in both languages."""
-    vm, bundle_vm, window = shell.models_vm, shell.bundle_vm, shell.window
+    vm, bundle_vm = shell.models_vm, shell.bundle_vm
     assert vm is not None
     assert bundle_vm is not None
     assert vm.catalogue is not None
@@ -255,16 +227,7 @@ async def _errors(
     bundle_vm.failed.connect(lambda text, _detail: refused.append(text))
     assert bundle_vm.import_from(base / "stick")
     await _until(lambda: bool(refused) and not bundle_vm.busy, "the refused import")
-    saved = []
-    for language in ("de", "en"):
-        shell.settings_vm.set_value("ui.language", language)
-        for width, height in SIZES:
-            window.resize(width, height)
-            saved.append(
-                await _grab(window, out_dir / f"models_errors_{language}_{width}x{height}.png")
-            )
-    window.resize(*SIZES[0])
-    return saved
+    return await each_language_and_size(shell, out_dir, "models_errors")
 
 
 def main() -> int:
